@@ -1,0 +1,698 @@
+"""The one configuration model: a TOML file validated on load.
+
+``load_config(path)`` returns a frozen :class:`Config` or raises
+:class:`ConfigError` whose ``problems`` each name the file, the key path
+(``subnet4[0].pools[0]``) and what is wrong, so the CLI can print them and
+exit 2 without a traceback. The layout of the file is documented in
+``docs/configuration.md``; every seed set-up has an example in ``examples/``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from .model import InvalidMac, normalize_mac
+
+# Placeholders that rule and host boot file strings may use; filled in per reply
+# from the address the reply is sent from (see policy.ServerContext).
+BOOTFILE_PLACEHOLDERS = ("server", "http", "tftp", "mac", "arch_file")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a configuration: where, and what."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used, with every problem found."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """All problems, one per line, each prefixed with the file name."""
+        return "\n".join(f"{self.source}: {p}" for p in self.problems)
+
+
+def _as_list(value: Any) -> Any:
+    """Let a single value stand where a list is expected (``mac = "…"``)."""
+    if isinstance(value, str | int):
+        return [value]
+    return value
+
+
+def _mac(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a MAC address must be a string")
+    try:
+        return normalize_mac(value)
+    except InvalidMac as exc:
+        raise ValueError(str(exc)) from None
+
+
+Mac = Annotated[str, BeforeValidator(_mac)]
+StrList = Annotated[list[str], BeforeValidator(_as_list)]
+IntList = Annotated[list[int], BeforeValidator(_as_list)]
+MacList = Annotated[list[Mac], BeforeValidator(_as_list)]
+Seconds = Annotated[int, Field(ge=0, le=0xFFFFFFFF)]
+
+
+class Section(BaseModel):
+    """Base for every table: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- server
+
+
+class ServerSection(Section):
+    """Where bootwright listens and which addresses it calls its own."""
+
+    # Interfaces to serve on; empty means every interface that carries a configured subnet.
+    interfaces: StrList = []
+    # Our address per family, used for {server} in boot files and as the DHCPv4
+    # server identifier (RFC 2132 §9.7) where a subnet does not name its own.
+    address4: IPv4Address | None = None
+    address6: IPv6Address | None = None
+    log_format: Literal["text", "json"] = "text"
+
+
+# --------------------------------------------------------------------------- DHCPv4
+
+
+class Pool4(Section):
+    """An address range handed out dynamically (ISC dhcpd ``range``)."""
+
+    start: IPv4Address
+    end: IPv4Address
+    # ISC dhcpd ``range dynamic-bootp``: BOOTP clients (RFC 951) may get these too.
+    dynamic_bootp: bool = False
+
+
+def _pool4(value: Any) -> Any:
+    """Accept ``"192.0.2.10-192.0.2.99"`` as shorthand for a pool table."""
+    if isinstance(value, str):
+        start, sep, end = value.partition("-")
+        if not sep:
+            raise ValueError(f"{value!r} is not a range: write it as 'FIRST-LAST'")
+        return {"start": start.strip(), "end": end.strip()}
+    return value
+
+
+class Dhcp4Common(Section):
+    """Settings that may be given globally (``[dhcp4]``) or per subnet."""
+
+    authoritative: bool | None = None  # NAK foreign-subnet requests (RFC 2131 §4.3.2)
+    lease_time: Seconds | None = None  # option 51 default (ISC default-lease-time)
+    max_lease_time: Seconds | None = None  # cap on a client-requested option 51
+    routers: list[IPv4Address] | None = None  # option 3
+    dns: list[IPv4Address] | None = None  # option 6
+    domain_name: str | None = None  # option 15
+    domain_search: list[str] | None = None  # option 119 (RFC 3397)
+    ntp_servers: StrList | None = None  # option 42; names are resolved when serving
+    next_server: IPv4Address | None = None  # siaddr (RFC 2131 §2)
+    # iPXE encapsulated options, option 175 (iPXE src/include/ipxe/dhcp.h), by name or code.
+    ipxe: dict[str, int | str] | None = None
+    # Further options by decimal code, values as text (e.g. "203" = "iqn.2010-04.org.ipxe:host").
+    options: dict[str, str] | None = None
+
+
+class Dhcp4Section(Dhcp4Common):
+    """Global DHCPv4 service settings (``[dhcp4]``)."""
+
+    enabled: bool = True
+    port: int = Field(default=67, ge=1, le=65535)
+    # ISC dhcpd ``allow bootp``: answer BOOTREQUESTs without a DHCP message type.
+    allow_bootp: bool = False
+    # Requests per second accepted from one MAC before it is rate-limited.
+    per_mac_rate: float = Field(default=20.0, gt=0)
+
+
+class Subnet4(Dhcp4Common):
+    """One IPv4 subnet (ISC dhcpd ``subnet … netmask …``)."""
+
+    subnet: IPv4Network
+    interface: str | None = None
+    # Our own address on this subnet (server identifier, {server}); defaults to server.address4.
+    server: IPv4Address | None = None
+    pools: list[Annotated[Pool4, BeforeValidator(_pool4)]] = []
+
+
+# --------------------------------------------------------------------------- DHCPv6 + RA
+
+
+class Pool6(Section):
+    """An IA_NA address range (ISC dhcpd6 ``range6``)."""
+
+    start: IPv6Address
+    end: IPv6Address
+
+
+def _pool6(value: Any) -> Any:
+    if isinstance(value, str):
+        start, sep, end = value.partition("-")
+        if not sep:
+            raise ValueError(f"{value!r} is not a range: write it as 'FIRST-LAST'")
+        return {"start": start.strip(), "end": end.strip()}
+    return value
+
+
+class PdPool(Section):
+    """Prefixes delegated with IA_PD (RFC 8415 §6.3; ISC dhcpd6 ``prefix6``)."""
+
+    start: IPv6Address
+    end: IPv6Address
+    length: int = Field(ge=1, le=128)
+
+
+class RouterAdvert(Section):
+    """Router advertisements for a subnet6 (radvd / BIRD radv role, RFC 4861 §6.2.1)."""
+
+    enabled: bool = True
+    managed: bool = False  # M flag: addresses from DHCPv6 (RFC 4861 §4.2)
+    other: bool = False  # O flag: other configuration from DHCPv6
+    min_interval: float | None = Field(default=None, ge=3)  # MinRtrAdvInterval, default 0.33 × max
+    max_interval: float = Field(default=600, ge=4, le=1800)  # MaxRtrAdvInterval
+    router_lifetime: int | None = Field(default=None, ge=0, le=9000)  # AdvDefaultLifetime, default 3 × max
+    router_preference: Literal["low", "medium", "high"] = "medium"  # RFC 4191 §2.2
+    hop_limit: int = Field(default=64, ge=0, le=255)  # AdvCurHopLimit
+    reachable_time: int = Field(default=0, ge=0, le=3_600_000)  # ms
+    retrans_timer: int = Field(default=0, ge=0)  # ms
+    mtu: int | None = Field(default=None, ge=1280)  # MTU option (RFC 4861 §4.6.4)
+    on_link: bool = True  # L flag of the prefix information
+    autonomous: bool = True  # A flag: SLAAC allowed
+    router_address: bool = False  # R flag (RFC 6275 §7.2, radvd AdvRouterAddr)
+    prefix_valid_lifetime: Seconds = 86400
+    prefix_preferred_lifetime: Seconds = 14400
+    rdnss: list[IPv6Address] | None = None  # RFC 8106 §5.1; default: the subnet's DNS
+    dnssl: list[str] | None = None  # RFC 8106 §5.2; default: the subnet's domain search
+
+
+class Dhcp6Common(Section):
+    """DHCPv6 settings given globally (``[dhcp6]``) or per subnet6."""
+
+    dns: list[IPv6Address] | None = None  # option 23 (RFC 3646)
+    domain_search: list[str] | None = None  # option 24 (RFC 3646)
+    preference: int | None = Field(default=None, ge=0, le=255)  # option 7 (RFC 8415 §21.8)
+    info_refresh_time: Seconds | None = None  # option 32 (RFC 8415 §21.23)
+    valid_lifetime: Seconds | None = None  # IAADDR valid (ISC default-lease-time)
+    preferred_lifetime: Seconds | None = None  # IAADDR preferred
+    renew_time: Seconds | None = None  # T1 (RFC 8415 §21.4)
+    rebind_time: Seconds | None = None  # T2
+
+
+class Dhcp6Section(Dhcp6Common):
+    """Global DHCPv6 service settings (``[dhcp6]``)."""
+
+    enabled: bool = True
+    rapid_commit: bool = True  # RFC 8415 §18.3.1
+    # Enterprise number echoed in option 16 when the client's own is unknown (343 = Intel / EDK2).
+    vendor_enterprise: int = Field(default=343, ge=0, le=0xFFFFFFFF)
+
+
+class Subnet6(Dhcp6Common):
+    """One IPv6 prefix: stateful (pools) or stateless (none), with its RA."""
+
+    prefix: IPv6Network
+    interface: str | None = None
+    server: IPv6Address | None = None
+    pools: list[Annotated[Pool6, BeforeValidator(_pool6)]] = []
+    temporary: bool = False  # IA_TA (RFC 8415 §21.5), ISC ``range6 … temporary``
+    pd_pools: list[PdPool] = []
+    ra: RouterAdvert | None = None
+
+
+# --------------------------------------------------------------------------- TFTP / HTTP
+
+
+class TftpSection(Section):
+    """The TFTP service (RFC 1350 with RFC 2347/2348/2349/7440 options)."""
+
+    enabled: bool = True
+    port: int = Field(default=69, ge=1, le=65535)
+    root: Path | None = None  # default: the global root
+    max_blksize: int = Field(default=65464, ge=512, le=65464)  # RFC 2348
+    max_windowsize: int = Field(default=64, ge=1, le=65535)  # RFC 7440
+    timeout: float = Field(default=1.0, gt=0, le=255)  # RFC 2349 default when the client asks none
+    retries: int = Field(default=5, ge=1, le=100)
+    per_client: int = Field(default=11, ge=1)  # xinetd per_source
+    max_transfers: int = Field(default=1000, ge=1)
+    rate: float = Field(default=100, gt=0)  # new transfers per second (xinetd cps first field)
+    rate_pause: float = Field(default=2, ge=0)  # seconds refused after exceeding it (cps second field)
+    # tftp-hpa ``-m`` remap rules, one rule per string: "r ^/tftpboot/ ''" etc.
+    remap: StrList = []
+    # Directories (relative to the root) where write requests are allowed.
+    write_dirs: StrList = []
+
+
+class HttpSection(Section):
+    """The HTTP service: files from the root, iPXE scripts, later the API."""
+
+    enabled: bool = True
+    port: int = Field(default=80, ge=1, le=65535)
+    root: Path | None = None
+    # Client networks allowed to fetch anything (Apache ``Require ip``); empty = all.
+    allow: list[IPv4Network | IPv6Network] = []
+    # Script paths under the HTTP root → the target or menu rendered there for the client.
+    scripts: dict[str, str] = {}
+
+
+# --------------------------------------------------------------------------- boot policy
+
+
+class RuleMatch(Section):
+    """Conditions of one rule; all given conditions must hold (AND), lists are OR."""
+
+    family: Literal[4, 6] | None = None
+    arch: IntList | None = None  # DHCPv4 option 93 / DHCPv6 option 61 values
+    no_arch: bool | None = None  # true: the client sent no architecture at all
+    vendor_class: StrList | None = None  # prefixes of option 60 / option 16 text
+    user_class: StrList | None = None  # option 77 / option 15 entries (exact)
+    host: StrList | None = None  # host names
+    group: StrList | None = None  # host groups
+    mac: StrList | None = None  # MAC prefixes, e.g. an OUI "52:54:00"
+    known: bool | None = None  # the client is (true) / is not (false) a configured host
+    subnet: list[IPv4Network | IPv6Network] | None = None  # subnet the request is answered in
+
+
+class Rule(Section):
+    """One boot rule: conditions, then what to tell the client. First final match wins."""
+
+    name: str
+    match: RuleMatch = RuleMatch()
+    bootfile: str | None = None  # v4 file / option 67; v6 option 59 URL
+    next_server: IPv4Address | None = None  # v4 siaddr
+    tftp_server: str | None = None  # v4 option 66
+    vendor_class: str | None = None  # echo in option 60 / option 16 (e.g. "HTTPClient")
+    vendor_enterprise: int | None = Field(default=None, ge=0, le=0xFFFFFFFF)
+    ipxe: dict[str, int | str] = {}
+    script: str | None = None  # target or menu rendered for this client's iPXE script
+    # false: like an ISC dhcpd class, apply what this rule sets and keep evaluating.
+    final: bool = True
+
+
+class TargetVariant(Section):
+    """Per-platform overrides of a boot target (``[targets.x.efi]``, ``[targets.x.pcbios]``)."""
+
+    kernel: str | None = None
+    initrd: StrList | None = None
+    cmdline: str | None = None
+    chain: str | None = None
+    efi: str | None = None
+
+
+class Target(Section):
+    """A named thing to boot: a kernel, a chain URL, a SAN disk, an EFI binary, …"""
+
+    label: str | None = None
+    kernel: str | None = None
+    initrd: StrList = []
+    cmdline: str = ""
+    bootif: bool = False  # append BOOTIF=01-${netX/mac:hexhyp}
+    chain: str | None = None
+    sanboot: str | None = None
+    efi: str | None = None  # an EFI program to fetch and start (e.g. the EFI shell)
+    config: bool = False  # iPXE's interactive ``config`` tool
+    shell: bool = False
+    exit: bool = False  # leave iPXE: the firmware boots the next device (local disk)
+    ipxe: StrList = []  # raw iPXE lines, run as they are
+    message: str | None = None  # echoed before booting
+    variants: dict[Literal["efi", "pcbios"], TargetVariant] = {}
+
+    def kind(self) -> str:
+        """What this target does, for summaries and rendering."""
+        for name in ("kernel", "chain", "sanboot", "efi"):
+            if getattr(self, name):
+                return name
+        for name in ("config", "shell", "exit"):
+            if getattr(self, name):
+                return name
+        return "ipxe" if self.ipxe else "empty"
+
+
+class MenuItem(Section):
+    """One line of a menu: an entry pointing at a target or menu, or a gap."""
+
+    target: str | None = None
+    label: str | None = None
+    key: str | None = None
+    platform: Literal["efi", "pcbios"] | None = None  # show the item only on this platform
+    gap: str | None = None  # a separator line (``item --gap``)
+
+
+class Menu(Section):
+    """An iPXE menu (seed 002's script.ipxe, seed 001's menu.ipxe)."""
+
+    title: str | None = None
+    items: list[MenuItem]
+    default: str | None = None  # target name chosen on timeout
+    timeout: int = Field(default=5000, ge=0)  # milliseconds (iPXE ``choose --timeout``)
+    prelude: StrList = []  # raw iPXE lines before anything else (seed 002: kbmap, cpuid)
+    # URLs tried before showing the menu (seed 002's per-MAC scripts); a script that
+    # returns success goes to the menu, one that fails falls through to the next.
+    per_host_chain: StrList = []
+    failed_message: str = "Boot failed. Read the screen above; back to the menu in 10 seconds."
+    failed_sleep: int = Field(default=10, ge=0)
+
+
+class HostEntry(Section):
+    """A known machine (ISC dhcpd ``host { hardware ethernet …; fixed-address …; }``)."""
+
+    name: str
+    mac: MacList = []
+    ipv4: IPv4Address | None = None
+    ipv6: IPv6Address | None = None
+    duid: str | None = None  # hex, colons optional
+    groups: StrList = []
+    target: str | None = None
+    next_server: IPv4Address | None = None
+    bootfile: str | None = None
+    vars: dict[str, str] = {}
+
+    @field_validator("duid")
+    @classmethod
+    def _duid_is_hex(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        digits = value.replace(":", "").replace("-", "").lower()
+        if not digits or len(digits) % 2 or not re.fullmatch(r"[0-9a-f]+", digits):
+            raise ValueError(f"{value!r} is not a DUID in hex (e.g. 00:03:00:01:52:54:00:12:34:56)")
+        return digits
+
+
+class BootSection(Section):
+    """Boot behaviour outside the rules."""
+
+    # After the rules, answer by the built-in architecture table (policy.ARCH_TABLE).
+    builtin: bool = True
+    # Override built-in file names per architecture code: {"11" = "arm64/ipxe.efi"}.
+    files: dict[str, str] = {}
+    # Target or menu served to iPXE clients that no rule or host gives one.
+    default: str | None = None
+
+
+class Config(Section):
+    """A whole bootwright configuration file."""
+
+    root: Path | None = None
+    state_dir: Path | None = None
+    server: ServerSection = ServerSection()
+    dhcp4: Dhcp4Section = Dhcp4Section()
+    subnet4: list[Subnet4] = []
+    dhcp6: Dhcp6Section = Dhcp6Section()
+    subnet6: list[Subnet6] = []
+    tftp: TftpSection = TftpSection()
+    http: HttpSection = HttpSection()
+    boot: BootSection = BootSection()
+    rule: list[Rule] = []
+    targets: dict[str, Target] = {}
+    menus: dict[str, Menu] = {}
+    host: list[HostEntry] = []
+
+    def script_names(self) -> set[str]:
+        """Names a rule, host or menu may point at: every target and every menu."""
+        return set(self.targets) | set(self.menus)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, parse and validate a config file; raise :class:`ConfigError` if unusable."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(source, [Problem("", f"cannot read the file: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, [Problem("", f"not UTF-8 text (byte {exc.start})")]) from None
+    return parse_config(text, source)
+
+
+def parse_config(text: str, source: str = "<config>") -> Config:
+    """Parse and validate TOML text; ``source`` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [Problem("", f"TOML syntax: {exc}")]) from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, list(_pydantic_problems(exc))) from None
+    problems = list(check_semantics(config))
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def _loc_path(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith("function-") or part in ("str", "int", "list[str]"):
+            continue  # pydantic's names for union members / validators, not keys
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _pydantic_problems(exc: ValidationError) -> Iterator[Problem]:
+    seen: set[tuple[str, str]] = set()
+    for err in exc.errors(include_url=False):
+        path = _loc_path(err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see docs/configuration.md)"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if "input" in err and err["type"] not in ("missing", "extra_forbidden"):
+            shown = repr(err["input"])
+            if len(shown) < 60 and shown not in msg:
+                msg = f"{msg} (got {shown})"
+        if (path, msg) not in seen:
+            seen.add((path, msg))
+            yield Problem(path, msg)
+
+
+# --------------------------------------------------------------------------- semantic checks
+
+
+def check_semantics(config: Config) -> Iterator[Problem]:
+    """Cross-field checks pydantic cannot express: ranges, references, duplicates."""
+    yield from _check_subnets4(config)
+    yield from _check_subnets6(config)
+    yield from _check_references(config)
+    yield from _check_hosts(config)
+
+
+def _check_subnets4(config: Config) -> Iterator[Problem]:
+    nets: list[tuple[int, IPv4Network]] = []
+    for i, sub in enumerate(config.subnet4):
+        where = f"subnet4[{i}]"
+        for j, other in nets:
+            if sub.subnet.overlaps(other):
+                yield Problem(f"{where}.subnet", f"{sub.subnet} overlaps subnet4[{j}] ({other})")
+        nets.append((i, sub.subnet))
+        ranges: list[tuple[int, int, int]] = []
+        for j, pool in enumerate(sub.pools):
+            yield from _check_range(f"{where}.pools[{j}]", pool.start, pool.end, sub.subnet)
+            lo, hi = int(pool.start), int(pool.end)
+            for k, olo, ohi in ranges:
+                if lo <= ohi and olo <= hi:
+                    yield Problem(f"{where}.pools[{j}]", f"overlaps {where}.pools[{k}]")
+            ranges.append((j, lo, hi))
+        for key in ("server", "next_server"):
+            addr = getattr(sub, key)
+            if addr is not None and key == "server" and addr not in sub.subnet:
+                yield Problem(f"{where}.{key}", f"{addr} is outside {sub.subnet}")
+        for j, router in enumerate(sub.routers or []):
+            if router not in sub.subnet:
+                yield Problem(f"{where}.routers[{j}]", f"{router} is outside {sub.subnet}")
+
+
+def _check_range(
+    where: str,
+    start: IPv4Address | IPv6Address,
+    end: IPv4Address | IPv6Address,
+    net: IPv4Network | IPv6Network,
+) -> Iterator[Problem]:
+    for addr in (start, end):
+        if addr not in net:
+            yield Problem(where, f"{addr} is outside {net}")
+            return
+    if int(start) > int(end):
+        yield Problem(where, f"the range starts ({start}) after it ends ({end})")
+    elif (
+        isinstance(net, IPv4Network)
+        and net.prefixlen < 31
+        and (start == net.network_address or end == net.broadcast_address)
+    ):
+        yield Problem(where, f"includes the network or broadcast address of {net}")
+
+
+def _check_subnets6(config: Config) -> Iterator[Problem]:
+    for i, sub in enumerate(config.subnet6):
+        where = f"subnet6[{i}]"
+        for j, pool in enumerate(sub.pools):
+            for addr in (pool.start, pool.end):
+                if addr not in sub.prefix:
+                    yield Problem(f"{where}.pools[{j}]", f"{addr} is outside {sub.prefix}")
+                    break
+            else:
+                if int(pool.start) > int(pool.end):
+                    yield Problem(f"{where}.pools[{j}]", f"the range starts ({pool.start}) after it ends")
+        for j, pd in enumerate(sub.pd_pools):
+            if int(pd.start) > int(pd.end):
+                yield Problem(f"{where}.pd_pools[{j}]", "the range starts after it ends")
+            if pd.length < sub.prefix.prefixlen:
+                yield Problem(
+                    f"{where}.pd_pools[{j}].length",
+                    f"/{pd.length} is shorter than the subnet's /{sub.prefix.prefixlen}",
+                )
+        ra = sub.ra
+        if ra is not None:
+            # RFC 4861 §6.2.1: MinRtrAdvInterval ≥ 3 and ≤ 0.75 × MaxRtrAdvInterval,
+            # AdvDefaultLifetime 0 or between MaxRtrAdvInterval and 9000.
+            if ra.min_interval is not None and ra.min_interval > 0.75 * ra.max_interval:
+                yield Problem(
+                    f"{where}.ra.min_interval",
+                    f"{ra.min_interval} exceeds 0.75 × max_interval ({0.75 * ra.max_interval:g}), RFC 4861 §6.2.1",
+                )
+            if ra.router_lifetime not in (None, 0) and ra.router_lifetime < ra.max_interval:
+                yield Problem(
+                    f"{where}.ra.router_lifetime",
+                    f"{ra.router_lifetime} is below max_interval ({ra.max_interval:g}), RFC 4861 §6.2.1",
+                )
+            if ra.prefix_preferred_lifetime > ra.prefix_valid_lifetime:
+                yield Problem(f"{where}.ra.prefix_preferred_lifetime", "exceeds prefix_valid_lifetime")
+        if sub.server is not None and sub.server not in sub.prefix:
+            yield Problem(f"{where}.server", f"{sub.server} is outside {sub.prefix}")
+
+
+def _check_placeholders(where: str, text: str | None) -> Iterator[Problem]:
+    if text is None:
+        return
+    for name in _PLACEHOLDER.findall(text):
+        if name not in BOOTFILE_PLACEHOLDERS:
+            allowed = ", ".join("{" + n + "}" for n in BOOTFILE_PLACEHOLDERS)
+            yield Problem(where, f"unknown placeholder {{{name}}} (allowed: {allowed})")
+
+
+def _check_references(config: Config) -> Iterator[Problem]:
+    names = config.script_names()
+    known = ", ".join(sorted(names)) or "none defined"
+    overlap = set(config.targets) & set(config.menus)
+    for name in sorted(overlap):
+        yield Problem(f"menus.{name}", "a target has the same name; names must be unique")
+    seen_rules: set[str] = set()
+    for i, rule in enumerate(config.rule):
+        where = f"rule[{i}]"
+        if rule.name in seen_rules:
+            yield Problem(f"{where}.name", f"rule name {rule.name!r} is used twice")
+        seen_rules.add(rule.name)
+        if rule.script is not None and rule.script not in names:
+            yield Problem(f"{where}.script", f"no target or menu named {rule.script!r} ({known})")
+        yield from _check_placeholders(f"{where}.bootfile", rule.bootfile)
+        yield from _check_ipxe_names(f"{where}.ipxe", rule.ipxe)
+    yield from _check_ipxe_names("dhcp4.ipxe", config.dhcp4.ipxe or {})
+    for i, sub in enumerate(config.subnet4):
+        yield from _check_ipxe_names(f"subnet4[{i}].ipxe", sub.ipxe or {})
+    for path, script in config.http.scripts.items():
+        if script not in names:
+            yield Problem(f"http.scripts.{path}", f"no target or menu named {script!r} ({known})")
+    if config.boot.default is not None and config.boot.default not in names:
+        yield Problem("boot.default", f"no target or menu named {config.boot.default!r} ({known})")
+    for code in config.boot.files:
+        if not code.isdigit() or int(code) > 0xFFFF:
+            yield Problem(f"boot.files.{code}", "keys are architecture codes in decimal (0–65535)")
+    for mname, menu in config.menus.items():
+        items = [it.target for it in menu.items if it.target]
+        for j, item in enumerate(menu.items):
+            where = f"menus.{mname}.items[{j}]"
+            if (item.target is None) == (item.gap is None):
+                yield Problem(where, "an item needs exactly one of 'target' or 'gap'")
+            elif item.target is not None and item.target not in names:
+                yield Problem(f"{where}.target", f"no target or menu named {item.target!r} ({known})")
+        if menu.default is not None and menu.default not in items:
+            yield Problem(f"menus.{mname}.default", f"{menu.default!r} is not an item of this menu")
+    for tname, target in config.targets.items():
+        kinds = [k for k in ("kernel", "chain", "sanboot", "efi") if getattr(target, k)]
+        kinds += [k for k in ("config", "shell", "exit") if getattr(target, k)]
+        if len(kinds) > 1:
+            yield Problem(f"targets.{tname}", f"sets {' and '.join(kinds)}; a target does one thing")
+        if not kinds and not target.ipxe and not target.variants:
+            yield Problem(
+                f"targets.{tname}", "does nothing: set kernel, chain, sanboot, efi, config, shell, exit or ipxe"
+            )
+        if target.initrd and not (target.kernel or any(v.kernel for v in target.variants.values())):
+            yield Problem(f"targets.{tname}.initrd", "an initrd needs a kernel")
+
+
+def _check_ipxe_names(where: str, settings: dict[str, int | str]) -> Iterator[Problem]:
+    from .ipxe_options import IPXE_OPTIONS_BY_NAME, ipxe_option_problem
+
+    for key, value in settings.items():
+        problem = ipxe_option_problem(key, value)
+        if problem:
+            names = ", ".join(sorted(IPXE_OPTIONS_BY_NAME))
+            yield Problem(f"{where}.{key}", f"{problem} (known names: {names})")
+
+
+def _check_hosts(config: Config) -> Iterator[Problem]:
+    names = config.script_names()
+    seen_names: dict[str, int] = {}
+    seen_macs: dict[str, int] = {}
+    seen_v4: dict[IPv4Address, int] = {}
+    seen_v6: dict[IPv6Address, int] = {}
+    for i, host in enumerate(config.host):
+        where = f"host[{i}]"
+        if host.name in seen_names:
+            yield Problem(f"{where}.name", f"{host.name!r} is also host[{seen_names[host.name]}]")
+        seen_names.setdefault(host.name, i)
+        for mac in host.mac:
+            if mac in seen_macs and seen_macs[mac] != i:
+                yield Problem(f"{where}.mac", f"{mac} is also the MAC of host[{seen_macs[mac]}]")
+            seen_macs.setdefault(mac, i)
+        if host.ipv4 is not None:
+            if host.ipv4 in seen_v4:
+                yield Problem(f"{where}.ipv4", f"{host.ipv4} is also the address of host[{seen_v4[host.ipv4]}]")
+            seen_v4.setdefault(host.ipv4, i)
+            if config.subnet4 and not any(host.ipv4 in s.subnet for s in config.subnet4):
+                yield Problem(f"{where}.ipv4", f"{host.ipv4} is outside every subnet4")
+        if host.ipv6 is not None:
+            if host.ipv6 in seen_v6:
+                yield Problem(f"{where}.ipv6", f"{host.ipv6} is also the address of host[{seen_v6[host.ipv6]}]")
+            seen_v6.setdefault(host.ipv6, i)
+            if config.subnet6 and not any(host.ipv6 in s.prefix for s in config.subnet6):
+                yield Problem(f"{where}.ipv6", f"{host.ipv6} is outside every subnet6")
+        if host.target is not None and host.target not in names:
+            yield Problem(f"{where}.target", f"no target or menu named {host.target!r}")
+        if not host.mac and host.duid is None:
+            yield Problem(where, "a host needs a 'mac' or a 'duid' to be recognised")
+        yield from _check_placeholders(f"{where}.bootfile", host.bootfile)
+
+
+def ip_text(addr: IPv4Address | IPv6Address | str) -> str:
+    """An address as it appears inside a URL: IPv6 literals bracketed (RFC 3986 §3.2.2)."""
+    parsed = ipaddress.ip_address(str(addr).strip("[]"))
+    return f"[{parsed}]" if parsed.version == 6 else str(parsed)

@@ -1,0 +1,1 @@
+"""Sans-I/O protocol engines: bytes and ``now`` in, replies and deadlines out."""

@@ -1,0 +1,1 @@
+"""The netns + QEMU lab that boots real firmware against bootwright."""

@@ -1,0 +1,161 @@
+"""Plain records shared by every layer: who is booting and what they are told.
+
+These are frozen dataclasses with no behaviour beyond small derived values, so
+the wire codecs, engines, policy, renderer and store can all exchange them
+without importing each other.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+Family = Literal[4, 6]
+Platform = Literal["pcbios", "efi"]
+
+_MAC_SEPARATORS = re.compile(r"[-:.]")
+_MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
+
+
+class InvalidMac(ValueError):
+    """A text that is not an Ethernet MAC address."""
+
+
+def normalize_mac(text: str) -> str:
+    """Return ``text`` as a lower-case, colon-separated 48-bit MAC address.
+
+    Accepts ``00:16:3E:C2:16:B7``, ``00-16-3e-c2-16-b7``, ``0016.3ec2.16b7``
+    and ``00163ec216b7``; raises :class:`InvalidMac` naming the text otherwise.
+    """
+    digits = _MAC_SEPARATORS.sub("", text.strip().lower())
+    if not _MAC_HEX.match(digits):
+        raise InvalidMac(f"{text!r} is not a MAC address (expected six hex octets like 52:54:00:12:34:56)")
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+def mac_from_bytes(raw: bytes) -> str:
+    """Format six link-layer address bytes as ``aa:bb:cc:dd:ee:ff``."""
+    return ":".join(f"{b:02x}" for b in raw)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayInfo:
+    """What a relay agent told us about where a request came from.
+
+    v4: ``giaddr`` plus option 82 sub-options (RFC 3046), link selection
+    (RFC 3527 sub-option 5) and subnet selection (RFC 3011 option 118).
+    v6: the Relay-Forward ``link_address`` and interface-id (RFC 8415 §9).
+    """
+
+    address: str | None = None
+    link_selection: str | None = None
+    circuit_id: bytes | None = None
+    remote_id: bytes | None = None
+    interface_id: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Everything the boot decision may look at about one client request.
+
+    Built by the DHCP engines from a decoded packet, by the HTTP layer from a
+    script request, or by ``bootwright explain`` from its flags.
+    """
+
+    family: Family
+    mac: str | None = None
+    duid: bytes | None = None
+    # DHCPv4 option 93 (RFC 4578 §2.1) / DHCPv6 option 61 (RFC 5970 §3.3): a list.
+    arches: tuple[int, ...] = ()
+    # DHCPv4 option 60 / DHCPv6 option 16 data, as text.
+    vendor_class: str | None = None
+    # DHCPv6 option 16 enterprise number (RFC 8415 §21.16), e.g. 343 for EDK2.
+    vendor_enterprise: int | None = None
+    # DHCPv4 option 77 (RFC 3004) / DHCPv6 option 15 (RFC 8415 §21.15), decoded entries.
+    user_classes: tuple[str, ...] = ()
+    relay: RelayInfo | None = None
+    interface: str | None = None
+    hostname: str | None = None
+    # Known only when iPXE itself tells us (script requests): ${platform}, ${buildarch}.
+    platform: Platform | None = None
+    buildarch: str | None = None
+
+    @property
+    def is_ipxe(self) -> bool:
+        """True when the client says it is iPXE (or its predecessor gPXE)."""
+        return any(uc in ("iPXE", "gPXE") for uc in self.user_classes)
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """A known machine: one or more MACs, fixed addresses and boot settings."""
+
+    name: str
+    macs: tuple[str, ...] = ()
+    ipv4: str | None = None
+    ipv6: str | None = None
+    duid: bytes | None = None
+    groups: tuple[str, ...] = ()
+    # Name of a boot target or menu to serve this host instead of the rules' one.
+    target: str | None = None
+    # Per-host DHCP overrides, as ISC dhcpd allows inside host { } blocks.
+    next_server: str | None = None
+    bootfile: str | None = None
+    variables: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IpxeSetting:
+    """One iPXE encapsulated option (DHCPv4 option 175 sub-option, iPXE dhcp.h)."""
+
+    code: int
+    name: str
+    value: int | str
+
+
+@dataclass(frozen=True, slots=True)
+class BootAnswer:
+    """What a client is told about booting, before it is put on the wire.
+
+    ``bootfile`` is the v4 ``file`` field / option 67, or the v6 option 59 URL.
+    ``script`` names the boot target or menu the HTTP server renders for this
+    client when it is iPXE. ``warnings`` explain surprising outcomes (unknown
+    architecture, a rule that matched but set nothing, …).
+    """
+
+    family: Family
+    rule: str | None = None
+    host: str | None = None
+    bootfile: str | None = None
+    next_server: str | None = None
+    tftp_server: str | None = None
+    vendor_class: str | None = None
+    vendor_enterprise: int | None = None
+    ipxe: tuple[IpxeSetting, ...] = ()
+    script: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """An address bound to a client until ``expires`` (seconds since the epoch)."""
+
+    family: Family
+    address: str
+    client_key: bytes
+    mac: str | None
+    expires: float
+    hostname: str | None = None
+    state: Literal["offered", "bound", "released", "declined", "expired"] = "bound"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One protocol step, keyed by MAC where known, for logs and timelines."""
+
+    at: float
+    kind: str
+    mac: str | None = None
+    host: str | None = None
+    detail: dict[str, str | int | float | None] = field(default_factory=dict)

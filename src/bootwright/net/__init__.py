@@ -1,0 +1,1 @@
+"""Network layer: the only socket code."""

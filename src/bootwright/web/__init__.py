@@ -1,0 +1,1 @@
+"""The aiohttp application: boot files, per-host scripts, API."""
