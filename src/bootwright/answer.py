@@ -100,7 +100,8 @@ def _parse_net_or_addr(text: str) -> IPv4Address | IPv6Address | IPv4Network | I
 def server_context(config: Config, family: int, subnet: Subnet4 | Subnet6 | None) -> ServerContext:
     """Our address for a reply in ``subnet``: the subnet's ``server``, else the global one."""
     own = {str(a) for a in (config.server.address4, config.server.address6) if a is not None}
-    own |= {str(s.server) for s in [*config.subnet4, *config.subnet6] if s.server is not None}
+    own |= {str(s.server) for s in config.subnet4 if s.server is not None}
+    own |= {str(s.server) for s in config.subnet6 if s.server is not None}
     address: IPv4Address | IPv6Address | None
     if family == 4:
         address = None

@@ -18,7 +18,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 from .config import Config, Menu, Problem, Target, TargetVariant
 from .model import ClientInfo, Host

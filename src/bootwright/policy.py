@@ -21,7 +21,7 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import Literal
 from urllib.parse import urlsplit
 
-from .config import Config, Rule
+from .config import Config, Rule, Subnet4
 from .ipxe_options import resolve_ipxe_settings
 from .model import BootAnswer, ClientInfo, Host, IpxeSetting, Platform, normalize_mac
 
@@ -107,8 +107,11 @@ def platform_of(client: ClientInfo) -> Platform | None:
         return client.platform
     for code in client.arches:
         info = ARCH_TABLE.get(code)
-        if info is not None and info.stack in ("pcbios", "efi"):
-            return info.stack  # type: ignore[return-value]
+        if info is not None:
+            if info.stack == "pcbios":
+                return "pcbios"
+            if info.stack == "efi":
+                return "efi"
     return None
 
 
@@ -333,14 +336,20 @@ class BootPolicy:
             if vendor_enterprise is None:
                 vendor_enterprise = self.config.dhcp6.vendor_enterprise
         ipxe = partial.ipxe
+        next_server = partial.next_server
         if client.family == 4:
             ipxe = self._with_global_ipxe(ipxe, ctx)
+            if next_server is None:
+                # ISC dhcpd scoping: a subnet's next-server, else the global one.
+                sub = self._subnet4(ctx)
+                default = (sub.next_server if sub else None) or self.config.dhcp4.next_server
+                next_server = str(default) if default is not None else None
         return BootAnswer(
             family=client.family,
             rule=rule_name,
             host=host.name if host else None,
             bootfile=bootfile,
-            next_server=partial.next_server if client.family == 4 else None,
+            next_server=next_server if client.family == 4 else None,
             tftp_server=partial.tftp_server if client.family == 4 else None,
             vendor_class=partial.vendor_class,
             vendor_enterprise=vendor_enterprise if client.family == 6 else None,
@@ -349,12 +358,15 @@ class BootPolicy:
             warnings=tuple(warnings),
         )
 
+    def _subnet4(self, ctx: ServerContext) -> Subnet4 | None:
+        return next((s for s in self.config.subnet4 if ctx.subnet is not None and s.subnet == ctx.subnet), None)
+
     def _with_global_ipxe(self, rule_ipxe: tuple[IpxeSetting, ...], ctx: ServerContext) -> tuple[IpxeSetting, ...]:
         merged: dict[int, IpxeSetting] = {}
         layers = [self.config.dhcp4.ipxe or {}]
-        for sub in self.config.subnet4:
-            if ctx.subnet is not None and sub.subnet == ctx.subnet:
-                layers.append(sub.ipxe or {})
+        sub = self._subnet4(ctx)
+        if sub is not None:
+            layers.append(sub.ipxe or {})
         for layer in layers:
             merged.update({s.code: s for s in resolve_ipxe_settings(layer)})
         merged.update({s.code: s for s in rule_ipxe})
