@@ -241,6 +241,59 @@ def _print_explain(result: dict[str, Any], arches: tuple[int, ...]) -> None:
         out.print(result["script"], markup=False, highlight=False)
 
 
+@app.command()
+def serve(
+    config: ConfigOpt,
+    root: Annotated[
+        Path | None, typer.Option("--root", help="Directory served over TFTP and HTTP (overrides the config).")
+    ] = None,
+    state_dir: Annotated[
+        Path | None, typer.Option("--state-dir", help="Directory for leases and events (overrides the config).")
+    ] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
+    log_json: Annotated[bool, typer.Option("--log-json", help="One JSON object per log line.")] = False,
+) -> None:
+    """Run every configured service (DHCP, RA, TFTP, HTTP) in one process until stopped."""
+    import asyncio
+    import logging
+
+    from .app import Runtime, ServiceError, resolve_paths, run_services
+    from .events import EventSink
+    from .store.sqlite import SqliteStore, StoreError
+
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        raise typer.BadParameter(f"{log_level!r} is not one of debug, info, warning, error", param_hint="--log-level")
+    cfg = _load(config)
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    root_dir, state = resolve_paths(cfg, root, state_dir)
+    if not root_dir.is_dir():
+        err.print(f"[red]error:[/red] the file root {root_dir} is not a directory (set --root or 'root' in {config})")
+        raise typer.Exit(EXIT_USAGE)
+    store = SqliteStore(state / "state.db")
+    try:
+        store.open()
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    fmt = "json" if log_json or cfg.server.log_format == "json" else "text"
+    runtime = Runtime(
+        config=cfg,
+        config_path=config.resolve(),
+        root=root_dir,
+        state_dir=state,
+        store=store,
+        events=EventSink(store, fmt),
+        policy=BootPolicy.from_config(cfg),
+    )
+    try:
+        asyncio.run(run_services(runtime))
+    except* (ServiceError, StoreError, OSError) as group:
+        for failure in group.exceptions:
+            err.print(f"[red]error:[/red] {failure}", highlight=False)
+        raise typer.Exit(1) from None
+
+
 @app.command("entry-script")
 def entry_script(config: ConfigOpt, family: Annotated[int, typer.Option("--family", "-f")] = 4) -> None:
     """Print the entry script that the built-in rules point iPXE clients at."""
