@@ -28,7 +28,7 @@ def test_concurrent_writes_are_group_committed(tmp_path: Path) -> None:
     again = SqliteStore(tmp_path / "state.db")
     again.open()
     report = again.load_leases(4)
-    assert sorted(l.address for l in report.leases) == sorted(f"192.0.2.{i}" for i in range(1, 200))
+    assert sorted(x.address for x in report.leases) == sorted(f"192.0.2.{i}" for i in range(1, 200))
     assert report.skipped == []
     again.close()
 
@@ -48,7 +48,7 @@ def test_bad_rows_are_skipped_and_reported(tmp_path: Path) -> None:
     store.open()
     report = store.load_leases(4)
     store.close()
-    assert [l.address for l in report.leases] == ["192.0.2.5"]
+    assert [x.address for x in report.leases] == ["192.0.2.5"]
     assert len(report.skipped) == 3
     assert all("row skipped" in s for s in report.skipped)
 
