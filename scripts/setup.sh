@@ -9,6 +9,12 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   python3 python3-venv python3-pip
   iproute2
+  # bootwright lab (docs/lab.md): QEMU, SeaBIOS + iPXE ROM, OVMF, iPXE programs, the
+  # reference stack and the per-port filter. busybox-static is not installed (it
+  # conflicts with busybox): the lab downloads and unpacks it with the kernel.
+  qemu-system-x86 seabios ipxe-qemu ipxe ovmf dnsmasq-base nftables
+  # DHCPv4 interop tests and benchmark (docs/dhcp4.md): real clients, a real relay, Kea, perfdhcp.
+  isc-dhcp-client busybox isc-dhcp-relay kea-dhcp4-server kea-admin
 )
 
 missing=()
@@ -19,8 +25,21 @@ if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Some peers are servers (kea-dhcp4-server, isc-dhcp-relay): they must never start on this
+  # machine's real interfaces. Forbid service starts while installing, unless a policy exists.
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && own_policy=1
+  fi
+  rc=0
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+  [ "$rc" = 0 ] || exit "$rc"
 fi
+# Tests and benchmarks start these peers themselves, inside network namespaces.
+for unit in kea-dhcp4-server isc-dhcp-relay; do
+  systemctl disable --now "$unit" >/dev/null 2>&1 || true
+done
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
@@ -29,3 +48,7 @@ fi
 .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/pip install -q -e '.[test]'
 echo "setup: bootwright $(.venv/bin/bootwright --version | cut -d' ' -f2) installed in .venv"
+
+# The lab's payload (Debian's cloud kernel + a busybox initrd), downloaded once and
+# cached in /var/cache/bootwright-lab; a no-op when the cache is complete.
+.venv/bin/bootwright lab --prepare-only || echo "setup: the lab payload is not prepared yet (bootwright lab retries)"

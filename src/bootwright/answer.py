@@ -176,6 +176,20 @@ def dhcp4_options(
     return dict(sorted(opts.items()))
 
 
+def dhcp6_lifetimes(config: Config, subnet: Subnet6 | None) -> tuple[int, int, int, int]:
+    """T1, T2, preferred and valid lifetime of an IA_NA address in ``subnet`` (RFC 8415 §21.4, §21.6).
+
+    T1/T2 default to 0.5/0.8 × the preferred lifetime (RFC 8415 §21.4 recommendation);
+    the DHCPv6 engine and :func:`dhcp6_options` (``explain``) both use this.
+    """
+    g = config.dhcp6
+    valid = _pick(subnet, g, "valid_lifetime") or DEFAULT_VALID_LIFETIME
+    preferred = _pick(subnet, g, "preferred_lifetime") or DEFAULT_PREFERRED_LIFETIME
+    t1 = _pick(subnet, g, "renew_time") or int(preferred * T1_FRACTION)
+    t2 = _pick(subnet, g, "rebind_time") or int(preferred * 0.8)
+    return int(t1), int(t2), int(preferred), int(valid)
+
+
 def dhcp6_options(
     config: Config, subnet: Subnet6 | None, answer: BootAnswer, host: Host | None, stateless: bool = False
 ) -> dict[int, Any]:
@@ -184,10 +198,7 @@ def dhcp6_options(
     opts: dict[int, Any] = {}
     has_pool = subnet is not None and bool(subnet.pools)
     if not stateless and (has_pool or (host is not None and host.ipv6)):
-        valid = _pick(subnet, g, "valid_lifetime") or DEFAULT_VALID_LIFETIME
-        preferred = _pick(subnet, g, "preferred_lifetime") or DEFAULT_PREFERRED_LIFETIME
-        t1 = _pick(subnet, g, "renew_time") or int(preferred * T1_FRACTION)
-        t2 = _pick(subnet, g, "rebind_time") or int(preferred * 0.8)
+        t1, t2, preferred, valid = dhcp6_lifetimes(config, subnet)
         if host is not None and host.ipv6:
             source = f"address {host.ipv6} (host {host.name})"
         else:

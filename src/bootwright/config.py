@@ -252,6 +252,8 @@ class TftpSection(Section):
     root: Path | None = None  # default: the global root
     max_blksize: int = Field(default=65464, ge=512, le=65464)  # RFC 2348
     max_windowsize: int = Field(default=64, ge=1, le=65535)  # RFC 7440
+    # Cap blksize so DATA fits the path MTU unfragmented (dnsmasq --tftp-mtu); off: the client's choice.
+    blksize_mtu: bool = False
     timeout: float = Field(default=1.0, gt=0, le=255)  # RFC 2349 default when the client asks none
     retries: int = Field(default=5, ge=1, le=100)
     per_client: int = Field(default=11, ge=1)  # xinetd per_source
@@ -274,6 +276,13 @@ class HttpSection(Section):
     allow: list[IPv4Network | IPv6Network] = []
     # Script paths under the HTTP root → the target or menu rendered there for the client.
     scripts: dict[str, str] = {}
+    # Addresses to listen on; empty = every address, IPv4 and IPv6 (0.0.0.0 and ::).
+    listen: list[IPv4Address | IPv6Address] = []
+    # Seconds an idle connection (or one still sending its request) stays open, and a
+    # file transfer may make no progress, before it is closed (slow-client guard).
+    timeout: float = Field(default=30.0, gt=0, le=3600)
+    # Concurrent connections; beyond this new ones get 503 and are closed.
+    max_connections: int = Field(default=1024, ge=1, le=1_000_000)
 
 
 # --------------------------------------------------------------------------- boot policy
@@ -399,6 +408,16 @@ class HostEntry(Section):
         return digits
 
 
+class ApiSection(Section):
+    """The REST API under ``/api/`` (docs/api.md): who may read, where the write token lives."""
+
+    enabled: bool = True
+    # Client networks allowed to use the API at all; writes also need the bearer token.
+    admin_networks: list[IPv4Network | IPv6Network] = [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+    # The bearer token for writes; default: api-token in the state directory (created 0600 on first start).
+    token_file: Path | None = None
+
+
 class BootSection(Section):
     """Boot behaviour outside the rules."""
 
@@ -422,6 +441,7 @@ class Config(Section):
     subnet6: list[Subnet6] = []
     tftp: TftpSection = TftpSection()
     http: HttpSection = HttpSection()
+    api: ApiSection = ApiSection()
     boot: BootSection = BootSection()
     rule: list[Rule] = []
     targets: dict[str, Target] = {}

@@ -73,6 +73,10 @@ Datagram = bytes | memoryview
 MAX_WINDOWSIZE: Final = 32768
 """Hard cap on ``windowsize``: with 16-bit block numbers a larger window makes
 a stale ACK indistinguishable from a new one (tftp-hpa caps here too)."""
+READAHEAD_BYTES: Final = 32 * 1024
+"""A transfer reads up to this much ahead of its window (fewer reads in lock-step)."""
+READAHEAD_SLOTS: Final = 64
+"""...and at most this many blocks (small blksizes)."""
 _TIMEOUT_RANGE: Final = range(1, 256)  # RFC 2349: 1-255 seconds
 _DATA: Final = int(Opcode.DATA)
 _ACK: Final = int(Opcode.ACK)
@@ -98,6 +102,9 @@ class TftpSettings:
     """False ignores all options (tftp-hpa ``--reject-all``) for clients that mishandle OACK."""
     writable_dirs: tuple[str, ...] = ()
     """Directories (relative to the root) where WRQ is allowed; empty refuses every WRQ."""
+    max_window_bytes: int = 1 << 20
+    """Cap on ``windowsize × blksize``: the send buffer one transfer may hold (RFC 7440 lets the
+    server answer a smaller windowsize).  Keeps 64 × 65464-octet windows from costing 4 MiB each."""
 
     def __post_init__(self) -> None:
         if not MIN_BLKSIZE <= self.max_blksize <= MAX_BLKSIZE:
@@ -108,6 +115,8 @@ class TftpSettings:
             raise ValueError("need timeout > 0, max_interval >= timeout, backoff >= 1")
         if self.max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        if self.max_window_bytes < MAX_BLKSIZE:
+            raise ValueError(f"max_window_bytes must be >= {MAX_BLKSIZE}, not {self.max_window_bytes}")
 
 
 def max_blksize_for_mtu(mtu: int, *, ipv6: bool) -> int:
@@ -173,6 +182,9 @@ def negotiate(request: Request, settings: TftpSettings, size: int | None) -> Neg
                 windowsize = min(number, settings.max_windowsize)
                 oack[name] = str(windowsize)
             # anything else: RFC 2347 says unknown options are ignored
+    if windowsize * blksize > settings.max_window_bytes:  # RFC 7440 §3: the server may answer less
+        windowsize = max(1, settings.max_window_bytes // blksize)
+        oack["windowsize"] = str(windowsize)
     return Negotiated(blksize, windowsize, timeout, tsize, oack)
 
 
@@ -282,10 +294,15 @@ class ReadTransfer:
         "_base",
         "_blksize",
         "_buffer",
+        "_burst",
         "_deadline",
+        "_first",
         "_interval",
         "_last",
         "_last_len",
+        "_last_view",
+        "_loaded",
+        "_mv",
         "_nslots",
         "_oack",
         "_payloads",
@@ -295,6 +312,7 @@ class ReadTransfer:
         "_slot",
         "_source",
         "_views",
+        "_window",
         "done",
         "negotiated",
         "outcome",
@@ -315,16 +333,22 @@ class ReadTransfer:
         self._blksize = bs = neg.blksize
         self._slot = bs + 4
         size = source.size
-        self._nslots = neg.windowsize if size is None else min(neg.windowsize, size // bs + 1)
+        self._window = neg.windowsize
+        slots = max(neg.windowsize, min(READAHEAD_SLOTS, READAHEAD_BYTES // self._slot))  # read ahead
+        self._nslots = slots if size is None else min(slots, size // bs + 1)
         self._buffer = bytearray(self._nslots * self._slot)
-        mv = memoryview(self._buffer)
+        self._mv = mv = memoryview(self._buffer)
         self._views: list[Datagram] = [mv[i * self._slot : (i + 1) * self._slot] for i in range(self._nslots)]
         self._payloads = [mv[i * self._slot + 4 : (i + 1) * self._slot] for i in range(self._nslots)]
         self._oack: bytes | None = encode(Oack(neg.oack)) if neg.oack else None
         self._base = 0  # absolute index of the last acknowledged block
         self._sent_end = 0  # absolute index of the last block sent
+        self._first = 1  # absolute index of the block in slot 0
+        self._loaded = 0  # slots holding blocks (headers packed), from slot 0
         self._last: int | None = None  # absolute index of the final (short) block, once read
         self._last_len = 0
+        self._last_view: Datagram = mv[:0]
+        self._burst = (0, 0)
         self._retries = 0
         self._interval = neg.timeout
         self._deadline: float | None = None
@@ -334,6 +358,21 @@ class ReadTransfer:
         """How the transfer ended, ``None`` while it runs."""
         self.stats = TransferStats(bs, neg.windowsize, neg.timeout, neg.tsize)
         """Counters and negotiated parameters."""
+
+    @property
+    def burst(self) -> memoryview:
+        """The DATA datagrams of the last window as one buffer, back to back.
+
+        Each is :attr:`segment_size` octets but the last, so one ``send`` with
+        UDP GSO (``UDP_SEGMENT``) puts them all on the wire.  Same validity as
+        the datagrams: until the next call into the transfer.
+        """
+        return self._mv[self._burst[0] : self._burst[1]]
+
+    @property
+    def segment_size(self) -> int:
+        """Octets of one full DATA datagram (``blksize`` + 4), the GSO segment size."""
+        return self._slot
 
     # -- public API ---------------------------------------------------------
 
@@ -428,39 +467,68 @@ class ReadTransfer:
         self.stats.ignored += 1  # DATA, OACK or a request on a read transfer: ignore like tftp-hpa
         return []
 
+    def _load(self, start: int) -> None:
+        """Read the buffer full from block ``start`` on (one positioned scatter read) and pack headers.
+
+        Reading ahead of the window saves a read per block in lock-step; a
+        read short of the buffer ends the file unless the known size says
+        more is to come (a source's short read: the full blocks are kept, the
+        rest is read again later).
+        """
+        bs = self._blksize
+        offset = (start - 1) * bs
+        n = self._source.read_into(offset, self._payloads)
+        full = n // bs
+        size = self._source.size
+        if n < self._nslots * bs and (size is None or offset + n >= size or full == 0):
+            rem = n - full * bs
+            self._last, self._last_len = start + full, rem
+            self._last_view = self._views[full][: 4 + rem]  # the short (maybe empty) final block
+            loaded = full + 1
+        else:
+            self._last = None
+            loaded = full
+        pack = DATA_HEADER.pack_into
+        buf, slot = self._buffer, self._slot
+        for i in range(loaded):
+            pack(buf, i * slot, _DATA, (start + i) & 0xFFFF)
+        self._first, self._loaded = start, loaded
+
     def _send_window(self, now: float) -> list[Datagram]:
         """(Re)send the window that starts after the last acknowledged block."""
         start = self._base + 1
-        bs = self._blksize
-        try:
-            n = self._source.read_into((start - 1) * bs, self._payloads)
-        except OSError as exc:
-            self._finish(now, TransferOutcome(OutcomeKind.SERVER_ERROR, f"read failed: {exc}"))
-            return [encode_error(ErrorCode.NOT_DEFINED, "Read error")]
-        nslots = self._nslots
-        full = n // bs
-        pack = DATA_HEADER.pack_into
-        buf = self._buffer
+        end = start + self._window - 1
+        last = self._last
+        if last is not None and end > last:
+            end = last
+        first = self._first
+        if start < first or end >= first + self._loaded:
+            try:
+                self._load(start)
+            except OSError as exc:
+                self._finish(now, TransferOutcome(OutcomeKind.SERVER_ERROR, f"read failed: {exc}"))
+                return [encode_error(ErrorCode.NOT_DEFINED, "Read error")]
+            first = start
+            end = min(start + self._window, start + self._loaded) - 1
+            last = self._last
+            if last is not None and end > last:
+                end = last
+        k = start - first
+        count = end - start + 1
         slot = self._slot
-        if full >= nslots:
-            for i in range(nslots):
-                pack(buf, i * slot, _DATA, (start + i) & 0xFFFF)
-            out = self._views[:nslots]
-            count = nslots
-            self._last = None
+        if end == last:
+            out = self._views[k : k + count - 1]
+            out.append(self._last_view)
+            payload = (count - 1) * self._blksize + self._last_len
+            self._burst = (k * slot, (k + count - 1) * slot + 4 + self._last_len)
         else:
-            for i in range(full + 1):
-                pack(buf, i * slot, _DATA, (start + i) & 0xFFFF)
-            out = self._views[:full]
-            rem = n - full * bs
-            out.append(self._views[full][: 4 + rem])  # the short (maybe empty) final block
-            count = full + 1
-            self._last = start + full
-            self._last_len = rem
-        self._sent_end = start + count - 1
+            out = self._views[k : k + count]
+            payload = count * self._blksize
+            self._burst = (k * slot, (k + count) * slot)
+        self._sent_end = end
         stats = self.stats
         stats.datagrams_sent += count
         stats.blocks_sent += count
-        stats.bytes_sent += n
+        stats.bytes_sent += payload
         self._deadline = now + self._interval
         return out

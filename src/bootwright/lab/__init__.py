@@ -1,1 +1,14 @@
-"""The netns + QEMU lab that boots real firmware against bootwright."""
+"""The netns + QEMU lab that boots real firmware against bootwright.
+
+``bootwright lab`` creates a network namespace with a bridge named ``tap0``
+(192.0.2.1/24, 2001:db8::1/64), runs ``bootwright serve`` (or, with
+``--reference``, dnsmasq and a plain HTTP server) inside it, boots QEMU guests —
+SeaBIOS + iPXE ROM, OVMF PXE, OVMF HTTP boot, each over IPv4 and IPv6 — and
+follows each one through DHCP offer → boot program → script → kernel → initrd
+→ marker. See docs/lab.md.
+"""
+
+from .proc import LabError
+from .runner import LabOptions, LabReport, run_lab
+
+__all__ = ["LabError", "LabOptions", "LabReport", "run_lab"]

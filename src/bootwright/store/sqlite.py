@@ -188,6 +188,20 @@ class SqliteStore:
             raise StoreError(f"state store {self.path}: {box['error']}")
         return box["value"]
 
+    # ------------------------------------------------------------------ extensions
+
+    def run_sync(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``fn(conn)`` in the writer thread inside a committed transaction; block for its result.
+
+        For tables kept by other modules (``store/hosts.py``). ``fn`` must raise
+        only :class:`sqlite3.Error`; it is re-raised here as :class:`StoreError`.
+        """
+        return self._run_sync(fn)
+
+    async def run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Like :meth:`run_sync`, awaited from the event loop; durable on return."""
+        return await self._submit(fn)
+
     # ------------------------------------------------------------------ leases
 
     async def put_leases(self, leases: Iterable[Lease]) -> None:
@@ -198,10 +212,8 @@ class SqliteStore:
         ]
 
         def write(conn: sqlite3.Connection) -> None:
-            conn.executemany(
-                "INSERT OR REPLACE INTO leases (family, address, client_key, mac, hostname, expires, state)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
+            _insert_rows(
+                conn, "INSERT OR REPLACE INTO leases (family, address, client_key, mac, hostname, expires, state)", rows
             )
 
         await self._submit(write)
@@ -295,7 +307,7 @@ class SqliteStore:
         keep = self.events_keep
 
         def write(conn: sqlite3.Connection) -> None:
-            conn.executemany("INSERT INTO events (at, kind, mac, host, detail) VALUES (?, ?, ?, ?, ?)", rows)
+            _insert_rows(conn, "INSERT INTO events (at, kind, mac, host, detail)", rows)
             conn.execute("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?", (keep,))
 
         self._queue.put((write, lambda value, error: None))
@@ -312,6 +324,27 @@ class SqliteStore:
 
         rows = self._run_sync(read)
         return [Event(at, kind, m, h, json.loads(detail)) for at, kind, m, h, detail in reversed(rows)]
+
+
+_MAX_VARIABLES = 999  # SQLITE_MAX_VARIABLE_NUMBER of SQLite before 3.32, the lowest a build may have
+
+
+def _insert_rows(conn: sqlite3.Connection, head: str, rows: list[tuple[Any, ...]]) -> None:
+    """``head VALUES (...), (...), ...``: many rows per statement, in order.
+
+    ``executemany`` steps the statement once per row and releases and re-takes the GIL
+    each time; while the event loop is busy every re-take can wait a whole switch
+    interval (5 ms), so a batch of hundreds of rows could hold a group commit back for seconds.
+    One statement per chunk costs one GIL hand-over per chunk instead.
+    """
+    if not rows:
+        return
+    width = len(rows[0])
+    one = "(" + ", ".join("?" * width) + ")"
+    per = max(1, _MAX_VARIABLES // width)
+    for i in range(0, len(rows), per):
+        chunk = rows[i : i + per]
+        conn.execute(f"{head} VALUES " + ", ".join([one] * len(chunk)), [v for row in chunk for v in row])
 
 
 def _resolve(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:

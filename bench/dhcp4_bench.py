@@ -1,0 +1,315 @@
+"""DHCPv4 benchmark: perfdhcp -4 against bootwright, kea-dhcp4 (memfile) and dnsmasq.
+
+Not a test: it measures and asserts nothing. Every server runs in the same
+server namespace on ``bw-srv`` (198.51.100.1/16, the ``bench/bench.toml``
+contract) with the same pool 198.51.0.10-198.51.99.254; perfdhcp runs in a
+client namespace over a veth pair (it relays: giaddr 198.51.100.2).
+
+For each server the rate ladder climbs until a run drops more than 0.1 % of
+either exchange (DISCOVER-OFFER, REQUEST-ACK) or completes fewer than 97 % of
+the requested rate, then bisects between the last clean and the first failing
+rate. Every run starts a fresh server on an empty lease database. The result
+is the highest sustained rate of 4-way exchanges with at most 0.1 % drops, and
+the ratio to Kea. Also reported: the server's CPU time per exchange
+(user + system, from /proc), which is steadier than rates on a busy machine.
+
+Durability: bootwright commits every lease to SQLite (WAL, synchronous=FULL,
+fsync) before its ACK leaves; Kea's memfile appends to its CSV file
+(``persist``, ``lfc-interval`` 0) and flushes it to the OS, without fsync;
+dnsmasq rewrites its lease file. Logging: each server's default level (INFO:
+bootwright one event line per OFFER/ACK, Kea DHCP4_LEASE_ADVERT/ALLOC lines,
+dnsmasq its DHCP lines) to a file; ``--quiet`` switches all three to warnings.
+
+    .venv/bin/python bench/dhcp4_bench.py [--period 10] [--clients 20000] [--servers bootwright,kea,dnsmasq]
+                                          [--quiet] [--json FILE]
+
+It takes ``/tmp/bootwright-bench.lock`` (shared with the other benchmarks) so
+runs never overlap. Every load loop is bounded (a fixed ladder, fixed
+periods, timeouts); every process and namespace is removed on exit, also on
+failure (``tests/interop/netns.py``). Needs root, perfdhcp (Debian kea-admin),
+kea-dhcp4 (kea-dhcp4-server) and dnsmasq (dnsmasq-base).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "interop"))
+
+from netns import NetnsPair, missing_requirements  # noqa: E402
+
+SERVER_IF, CLIENT_IF = "bw-srv", "bw-cli"
+SERVER, CLIENT = "198.51.100.1", "198.51.100.2"
+POOL = ("198.51.0.10", "198.51.99.254")  # bench/bench.toml subnet4 pool
+LADDER = (250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 8000)
+MAX_DROPS = 0.1  # percent, each exchange
+MIN_ACHIEVED = 0.97  # of the requested rate
+LOCK = Path("/tmp/bootwright-bench.lock")
+LOCK_WAIT = 1800.0  # seconds to wait for another benchmark to finish
+
+
+@dataclass
+class Run:
+    """One perfdhcp run against a fresh server."""
+
+    rate: int
+    achieved: float  # ACKs received per second of the sending period
+    drops_do: float  # DISCOVER-OFFER drop ratio, percent
+    drops_ra: float  # REQUEST-ACK drop ratio, percent
+    delay_ms: float  # REQUEST-ACK average delay
+    cpu_us: float  # server CPU (user + system) per completed exchange
+    dupes: int  # non-unique addresses reported
+    ok: bool
+
+
+def parse_perfdhcp(rate: int, period: float, out: str, cpu_s: float) -> Run:
+    """The two drop ratios, ACK count, delay and duplicate counts from perfdhcp's report."""
+    drops = [float(x) for x in re.findall(r"drops ratio: ([\d.]+) %", out)]
+    sent = [int(x) for x in re.findall(r"sent packets: (\d+)", out)]
+    received = [int(x) for x in re.findall(r"received packets: (\d+)", out)]
+    delays = [float(x) for x in re.findall(r"avg delay: ([\d.]+) ms", out)]
+    dupes = sum(int(x) for x in re.findall(r"non unique addresses: (\d+)", out))
+    do, ra = (drops + [100.0, 100.0])[:2]
+    acks = received[1] if len(received) >= 2 else 0
+    achieved = acks / period
+    kept_up = bool(sent) and sent[0] >= MIN_ACHIEVED * rate * period
+    ok = len(drops) >= 2 and max(do, ra) <= MAX_DROPS and kept_up and dupes == 0
+    return Run(rate, achieved, do, ra, delays[-1] if delays else 0.0, 1e6 * cpu_s / max(acks, 1), dupes, ok)
+
+
+# ---------------------------------------------------------------- servers
+
+
+def start_bootwright(link: NetnsPair, work: Path, quiet: bool) -> subprocess.Popen[Any]:
+    """bootwright serve --config bench/bench.toml (the shared contract)."""
+    (work / "root").mkdir(exist_ok=True)
+    log = (work / "bootwright.log").open("w")
+    cmd = [
+        str(REPO / ".venv" / "bin" / "bootwright"), "serve", "--config", str(REPO / "bench" / "bench.toml"),
+        "--root", str(work / "root"), "--state-dir", str(work / "state"),
+        *(["--log-level", "warning"] if quiet else []),
+    ]  # fmt: skip
+    return link.spawn_server(cmd, stdout=log, stderr=subprocess.STDOUT)
+
+
+def start_kea(link: NetnsPair, work: Path, quiet: bool) -> subprocess.Popen[Any]:
+    """kea-dhcp4, memfile with persist and lfc-interval 0, the same subnet, pool and options."""
+    conf = {
+        "Dhcp4": {
+            "interfaces-config": {"interfaces": [SERVER_IF]},
+            "lease-database": {
+                "type": "memfile", "persist": True, "lfc-interval": 0, "name": str(work / "kea-leases4.csv"),
+            },
+            "valid-lifetime": 3600,
+            "subnet4": [{
+                "id": 1, "subnet": "198.51.0.0/16", "interface": SERVER_IF,
+                "pools": [{"pool": f"{POOL[0]}-{POOL[1]}"}],
+                "option-data": [
+                    {"name": "routers", "data": SERVER}, {"name": "domain-name-servers", "data": SERVER},
+                ],
+            }],
+            "loggers": [{
+                "name": "kea-dhcp4", "severity": "WARN" if quiet else "INFO",
+                "output_options": [{"output": str(work / "kea.log")}],
+            }],
+        }
+    }  # fmt: skip
+    (work / "kea.json").write_text(json.dumps(conf, indent=1))
+    Path("/run/kea").mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "KEA_PIDFILE_DIR": str(work), "KEA_LOCKFILE_DIR": str(work)}
+    log = (work / "kea.out").open("w")
+    return link.spawn_server(["kea-dhcp4", "-c", str(work / "kea.json")], stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def start_dnsmasq(link: NetnsPair, work: Path, quiet: bool) -> subprocess.Popen[Any]:
+    """dnsmasq as a DHCPv4-only server with the same range and options (no ping before offers)."""
+    cmd = [
+        "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0", "--user=root",
+        f"--interface={SERVER_IF}", "--bind-interfaces", "--no-resolv", "--no-hosts", "--no-ping",
+        f"--dhcp-range={POOL[0]},{POOL[1]},255.255.0.0,3600", f"--dhcp-option=option:router,{SERVER}",
+        f"--dhcp-option=option:dns-server,{SERVER}", "--dhcp-lease-max=100000",
+        f"--dhcp-leasefile={work / 'dnsmasq.leases'}", f"--pid-file={work / 'dnsmasq.pid'}",
+        "--dhcp-authoritative", f"--log-facility={work / 'dnsmasq.log'}", *(["--quiet-dhcp"] if quiet else []),
+    ]  # fmt: skip
+    log = (work / "dnsmasq.out").open("w")
+    return link.spawn_server(cmd, stdout=log, stderr=subprocess.STDOUT)
+
+
+SERVERS: dict[str, Callable[[NetnsPair, Path, bool], subprocess.Popen[Any]]] = {
+    "bootwright": start_bootwright,
+    "kea": start_kea,
+    "dnsmasq": start_dnsmasq,
+}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (and its reaped children), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_answering(link: NetnsPair, proc: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """Wait until one 4-way exchange completes (the server is bound and answering)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        probe = ["perfdhcp", "-4", "-l", CLIENT_IF, "-r", "10", "-n", "1", "-R", "1", "-W", "500000", SERVER]
+        res = link.run_client(probe, timeout=15, text=True)
+        if len(re.findall(r"received packets: [1-9]", res.stdout)) >= 2:
+            return
+        time.sleep(0.3)
+    raise RuntimeError("server did not answer within the start-up timeout")
+
+
+def trial(link: NetnsPair, name: str, rate: int, period: float, clients: int, quiet: bool) -> Run:
+    """A fresh server on an empty lease database, one bounded perfdhcp run against it."""
+    work = Path(tempfile.mkdtemp(prefix=f"bwt-d4b-{name}-"))
+    proc = SERVERS[name](link, work, quiet)
+    try:
+        wait_answering(link, proc)
+        before = cpu_seconds(proc.pid)
+        cmd = [
+            "perfdhcp", "-4", "-l", CLIENT_IF, "-r", str(rate), "-R", str(clients), "-p", str(int(period)),
+            "-W", "1000000", SERVER,
+        ]  # fmt: skip
+        res = link.run_client(cmd, timeout=period + 30, text=True)
+        used = cpu_seconds(proc.pid) - before
+        return parse_perfdhcp(rate, period, res.stdout, used)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def search(
+    link: NetnsPair, name: str, period: float, clients: int, quiet: bool, log: Callable[[str], None]
+) -> tuple[Run | None, list[Run]]:
+    """Climb the ladder, then bisect twice between the last clean and the first failing rate."""
+    runs: list[Run] = []
+
+    def one(rate: int) -> Run:
+        run = trial(link, name, rate, period, clients, quiet)
+        runs.append(run)
+        log(
+            f"  {rate:5d}/s: achieved {run.achieved:8.1f}/s, drops {run.drops_do:.3f}% / {run.drops_ra:.3f}%, "
+            f"ACK delay {run.delay_ms:6.1f} ms, CPU {run.cpu_us:5.0f} µs/exchange {'ok' if run.ok else 'FAIL'}"
+        )
+        return run
+
+    best: Run | None = None
+    fail: int | None = None
+    for rate in LADDER:
+        run = one(rate)
+        if not run.ok:
+            fail = rate
+            break
+        best = run
+    lo = best.rate if best else 0
+    for _ in range(2):
+        if fail is None or fail - lo <= 100:
+            break
+        mid = (lo + fail) // 2
+        run = one(mid)
+        if run.ok:
+            best, lo = run, mid
+        else:
+            fail = mid
+    return best, runs
+
+
+@contextlib.contextmanager
+def bench_lock(log: Callable[[str], None]) -> Iterator[None]:
+    """Hold the lock the benchmarks share, waiting (bounded) for a running one to finish."""
+    with LOCK.open("a") as f:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{LOCK} stayed locked for {LOCK_WAIT:.0f} s") from None
+                log(f"waiting for {LOCK} (another benchmark is running)")
+                time.sleep(10)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def main() -> int:
+    """Run the comparison and print the table (markdown)."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--period", type=int, default=10, help="seconds per perfdhcp run (default 10)")
+    ap.add_argument("--clients", type=int, default=20000, help="perfdhcp -R: distinct clients (default 20000)")
+    ap.add_argument("--servers", default="bootwright,kea,dnsmasq", help="comma-separated subset, in order")
+    ap.add_argument("--quiet", action="store_true", help="every server logs warnings only")
+    ap.add_argument("--json", type=Path, help="also write every run as JSON here")
+    args = ap.parse_args()
+    why = missing_requirements(["perfdhcp", "kea-dhcp4", "dnsmasq"])
+    if why:
+        print(f"dhcp4_bench: {why}", file=sys.stderr)
+        return 2
+    names = [n.strip() for n in args.servers.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SERVERS]
+    if unknown:
+        print(f"dhcp4_bench: unknown server {', '.join(unknown)} (known: {', '.join(SERVERS)})", file=sys.stderr)
+        return 2
+    results: dict[str, Run | None] = {}
+    every: dict[str, list[dict[str, Any]]] = {}
+
+    def log(text: str) -> None:
+        print(text, flush=True)
+
+    with bench_lock(log), NetnsPair(
+        "d4b", server_if=SERVER_IF, client_if=CLIENT_IF, server4=f"{SERVER}/16", client4=f"{CLIENT}/16",
+        server6="2001:db8:1::1/64", client6="2001:db8:1::2/64",
+    ) as link:  # fmt: skip
+        log(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+        for name in names:
+            log(f"{name}:")
+            try:
+                results[name], runs = search(link, name, args.period, args.clients, args.quiet, log)
+                every[name] = [asdict(r) for r in runs]
+            except RuntimeError as e:
+                log(f"  {name} failed: {e}")
+                results[name] = None
+        log(f"load average at end: {os.getloadavg()[0]:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(every, indent=1))
+    kea = results.get("kea")
+    log("")
+    log("| server | highest clean rate (4-way exchanges/s, ≤ 0.1 % drops) | ACK delay | CPU per exchange | × Kea |")
+    log("|---|---:|---:|---:|---:|")
+    for name in names:
+        r = results.get(name)
+        rate = f"{r.achieved:.0f}" if r else "n/a"
+        ratio = f"{r.achieved / kea.achieved:.2f}" if r and kea else "-"
+        delay = f"{r.delay_ms:.1f} ms" if r else "-"
+        cpu = f"{r.cpu_us:.0f} µs" if r else "-"
+        log(f"| {name} | {rate} | {delay} | {cpu} | {ratio} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,333 @@
+"""TFTP benchmark: bootwright against tftpd-hpa and dnsmasq on one veth pair (not a test).
+
+    sudo .venv/bin/python bench/tftp_bench.py [--repeat 3] [--servers bootwright,tftpd-hpa,dnsmasq]
+
+Uses ``bench/bench.toml`` as it is: bootwright runs ``serve --config
+bench/bench.toml`` in a server namespace whose interface ``bw-srv`` carries
+the addresses of its ``[server]`` section; the peers listen on the same
+address, one server at a time.  Clients run in a client namespace on the
+other end of the veth pair.
+
+Cases (each file compared byte for byte after every run):
+
+* one 50 MB file at (blksize, windowsize) = (512,1), (1468,1), (8192,1),
+  (1468,16), (1468,64), fetched with atftp (the client that speaks every
+  option, RFC 2348 and RFC 7440).  A server that does not implement
+  windowsize leaves it out of its OACK and atftp falls back to lock-step:
+  that time is reported and marked "(ws 1)".
+* 200 atftp clients at once fetching a 1 MB file with blksize 1468: all must
+  complete; total time from the first start to the last exit.
+
+Servers are run in rounds (every server once per round, ``--repeat``
+rounds) so slow phases of a shared machine hit every server alike; the table
+shows the median.  Every wait is bounded: a client run by ``--timeout``,
+server start-up by 20 s.  Namespaces, processes and files are removed on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import filecmp
+import importlib.util
+import ipaddress
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+CASES = [(512, 1), (1468, 1), (8192, 1), (1468, 16), (1468, 64)]
+FANOUT_BLKSIZE = 1468
+
+
+def _load_netns() -> Any:
+    spec = importlib.util.spec_from_file_location("bw_netns", REPO / "tests" / "interop" / "netns.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bw_netns"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+netns = _load_netns()
+
+
+@dataclass
+class Setup:
+    """Addresses and paths of one benchmark run."""
+
+    config: Path
+    interface: str
+    server4: str
+    prefix4: int
+    root: Path
+    out: Path
+    state: Path
+    results: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def read_setup(config: Path, work: Path) -> Setup:
+    """Interface and address from bench.toml's ``[server]`` and first ``[[subnet4]]``."""
+    data = tomllib.loads(config.read_text())
+    server = data["server"]
+    prefix = ipaddress.ip_network(data["subnet4"][0]["subnet"]).prefixlen
+    return Setup(
+        config=config,
+        interface=server["interfaces"][0],
+        server4=server["address4"],
+        prefix4=prefix,
+        root=work / "root",
+        out=Path(tempfile.mkdtemp(prefix="bwbench-out-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None)),
+        state=work / "state",
+    )
+
+
+def make_files(root: Path, size_mb: int) -> None:
+    """``f50`` (the big file), ``f1`` (1 MB) and ``ready`` (readiness probe), pseudo-random bytes."""
+    root.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(4)
+    (root / "f1").write_bytes(rng.randbytes(1_000_000))
+    with (root / "f50").open("wb") as fh:
+        for _ in range(size_mb):
+            fh.write(rng.randbytes(1_000_000))
+    (root / "ready").write_bytes(b"ready\n")
+
+
+# ----------------------------------------------------------------------------- servers
+
+
+def start_bootwright(link: Any, s: Setup) -> Any:
+    """``bootwright serve --config bench/bench.toml`` in the server namespace."""
+    s.state.mkdir(parents=True, exist_ok=True)
+    cmd = [str(REPO / ".venv" / "bin" / "bootwright"), "serve", "--config", str(s.config)]
+    cmd += ["--root", str(s.root), "--state-dir", str(s.state), "--log-level", "warning"]
+    return link.spawn_server(cmd, stdout=subprocess.DEVNULL, stderr=open(s.out / "bootwright.log", "ab"))
+
+
+def start_tftpd_hpa(link: Any, s: Setup) -> Any:
+    """tftpd-hpa in the foreground (``-L``), serving the same root."""
+    return link.spawn_server(
+        ["in.tftpd", "-L", "-a", f"{s.server4}:69", "-s", str(s.root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def start_dnsmasq(link: Any, s: Setup) -> Any:
+    """dnsmasq with only its TFTP server (``--port=0``), up to 1000 transfers (default 50)."""
+    cmd = ["dnsmasq", "-d", "--port=0", "--enable-tftp", f"--tftp-root={s.root}", "--tftp-max=1000"]
+    cmd += [f"--listen-address={s.server4}", "--bind-interfaces", "--conf-file=/dev/null", "--user=root"]
+    cmd += [f"--pid-file={s.out / 'dnsmasq.pid'}", "--log-facility=/dev/null"]
+    return link.spawn_server(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+SERVERS: dict[str, Callable[[Any, Setup], Any]] = {
+    "bootwright": start_bootwright,
+    "tftpd-hpa": start_tftpd_hpa,
+    "dnsmasq": start_dnsmasq,
+}
+
+
+def wait_ready(link: Any, s: Setup, proc: Any, name: str) -> None:
+    """Fetch ``ready`` until it works (20 s at most)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode} at start (see {s.out})")
+        probe = ["atftp", "--tftp-timeout", "1", "-g", "-r", "ready", "-l", str(s.out / "ready"), s.server4]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            if link.run_client(probe, timeout=5).returncode == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} did not answer within 20 s")
+
+
+@contextlib.contextmanager
+def running(link: Any, s: Setup, name: str) -> Iterator[None]:
+    """One server up for the block, stopped (by pid) after it."""
+    proc = SERVERS[name](link, s)
+    try:
+        wait_ready(link, s, proc, name)
+        yield
+    finally:
+        netns._stop(proc)
+
+
+# ----------------------------------------------------------------------------- cases
+
+
+def grants_windowsize(link: Any, s: Setup) -> bool:
+    """Whether the server acknowledges ``windowsize`` (RFC 7440) in its OACK (atftp ``--trace``)."""
+    cmd = ["atftp", "--trace", "--option", "windowsize 16", "-g", "-r", "ready", "-l", str(s.out / "ready"), s.server4]
+    r = link.run_client(cmd, timeout=10, text=True)
+    return any(line.startswith("received OACK") and "windowsize" in line for line in r.stdout.splitlines())
+
+
+def single(link: Any, s: Setup, blksize: int, windowsize: int, timeout: float) -> tuple[float | None, str]:
+    """One 50 MB fetch: seconds, or None and why."""
+    out = s.out / "f50"
+    with contextlib.suppress(FileNotFoundError):
+        out.unlink()
+    cmd = ["atftp", "--option", f"blksize {blksize}"]
+    if windowsize > 1:
+        cmd += ["--option", f"windowsize {windowsize}"]
+    cmd += ["-g", "-r", "f50", "-l", str(out), s.server4]
+    start = time.monotonic()
+    try:
+        r = link.run_client(cmd, timeout=timeout, text=True)
+    except subprocess.TimeoutExpired:
+        return None, "timeout"
+    elapsed = time.monotonic() - start
+    if r.returncode != 0 or not filecmp.cmp(out, s.root / "f50", shallow=False):
+        return None, f"failed (exit {r.returncode})"
+    out.unlink()
+    return elapsed, ""
+
+
+def fanout(link: Any, s: Setup, clients: int, timeout: float) -> tuple[float | None, str]:
+    """``clients`` atftp processes at once, each fetching ``f1``; all must arrive intact."""
+    outdir = s.out / "fan"
+    shutil.rmtree(outdir, ignore_errors=True)
+    outdir.mkdir()
+    cmd = [sys.executable, str(REPO / "bench" / "tftp_fanout.py"), "--count", str(clients), "--timeout", str(timeout)]
+    cmd += ["--", "atftp", "--option", f"blksize {FANOUT_BLKSIZE}", "-g", "-r", "f1", "-l", f"{outdir}/out-{{N}}"]
+    cmd += [s.server4]
+    try:
+        r = link.run_client(cmd, timeout=timeout + 30, text=True)
+        report = json.loads(r.stdout.strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, IndexError, ValueError):
+        return None, "no report"
+    good = sum(
+        1
+        for i in range(clients)
+        if (outdir / f"out-{i}").exists() and filecmp.cmp(outdir / f"out-{i}", s.root / "f1", shallow=False)
+    )
+    shutil.rmtree(outdir, ignore_errors=True)
+    if good != clients:
+        return None, f"{good}/{clients} complete"
+    return float(report["elapsed"]), ""
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def case_names(clients: int) -> list[str]:
+    """Row labels, in order."""
+    return [f"50 MB, blksize {b}, windowsize {w}" for b, w in CASES] + [f"{clients} clients × 1 MB, blksize 1468"]
+
+
+def table(s: Setup, servers: list[str], clients: int) -> str:
+    """Markdown table of medians, with bootwright / best peer."""
+    peers = [n for n in servers if n != "bootwright"]
+    head = (
+        "| case | "
+        + " | ".join(servers)
+        + (" | bootwright / best peer |" if "bootwright" in servers and peers else " |")
+    )
+    lines = [head, "|" + "---|" * (len(servers) + 1 + (1 if "bootwright" in servers and peers else 0))]
+    for case in case_names(clients):
+        cells, medians = [], {}
+        for name in servers:
+            runs = s.results.get(name, {}).get(case, [])
+            good = [t for t in runs if t is not None]
+            note = s.notes.get(name, {}).get(case, "")
+            if not good:
+                cells.append("failed" + (f" ({note})" if note else ""))
+                continue
+            medians[name] = statistics.median(good)
+            cells.append(f"{medians[name]:.2f} s" + (f" ({note})" if note else ""))
+        row = f"| {case} | " + " | ".join(cells) + " |"
+        if "bootwright" in servers and peers:
+            best = min((medians[p] for p in peers if p in medians), default=None)
+            if "bootwright" in medians and best:
+                row += f" {medians['bootwright'] / best:.2f} |"
+            else:
+                row += " n/a |"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def _record(s: Setup, name: str, label: str, took: float | None, note: str, rnd: int) -> None:
+    s.results.setdefault(name, {}).setdefault(label, []).append(took)
+    if note:
+        s.notes.setdefault(name, {})[label] = note
+    shown = "failed" if took is None else f"{took:.3f} s"
+    print(f"round {rnd + 1} {name:10} {label:40} {shown} {note}", flush=True)
+
+
+def run_round(link: Any, s: Setup, name: str, rnd: int, args: argparse.Namespace) -> None:
+    """Every selected case once against the running server ``name``."""
+    labels = case_names(args.clients)
+    if args.cases in ("all", "single"):
+        windows = grants_windowsize(link, s)
+        for label, (bs, ws) in zip(labels, CASES, strict=False):
+            took, note = single(link, s, bs, ws, args.timeout)
+            if not note and ws > 1 and not windows:
+                note = "ws 1"  # no RFC 7440: atftp fell back to lock-step
+            _record(s, name, label, took, note, rnd)
+    if args.cases in ("all", "fanout"):
+        took, note = fanout(link, s, args.clients, args.timeout)
+        _record(s, name, labels[-1], took, note, rnd)
+
+
+def main() -> int:
+    """Run every server through every case, print the table (and JSON with ``--json``)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, default=REPO / "bench" / "bench.toml")
+    parser.add_argument("--servers", default="bootwright,tftpd-hpa,dnsmasq")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds over all servers (median shown)")
+    parser.add_argument("--size-mb", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per client run")
+    parser.add_argument("--cases", default="all", help="'single', 'fanout' or 'all'")
+    parser.add_argument("--json", type=Path, help="also write raw results here")
+    args = parser.parse_args()
+    servers = [n.strip() for n in args.servers.split(",") if n.strip()]
+    unknown = [n for n in servers if n not in SERVERS]
+    if unknown:
+        parser.error(f"unknown server(s) {unknown}; choose from {sorted(SERVERS)}")
+    why = netns.missing_requirements(["atftp", "in.tftpd", "dnsmasq"])
+    if why:
+        print(f"tftp_bench: cannot run: {why}", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="bwbench-"))
+    s = read_setup(args.config.resolve(), work)
+    try:
+        make_files(s.root, args.size_mb)
+        link = netns.NetnsPair(
+            "bench",
+            server_if=s.interface,
+            client_if="bw-cli",
+            server4=f"{s.server4}/{s.prefix4}",
+            client4=f"{ipaddress.ip_address(s.server4) + 1}/{s.prefix4}",
+            server6="2001:db8:1::1/64",
+            client6="2001:db8:1::2/64",
+        )
+        with link:
+            for rnd in range(args.repeat):
+                for name in servers:
+                    with running(link, s, name):
+                        run_round(link, s, name, rnd, args)
+        print()
+        print(table(s, servers, args.clients))
+        if args.json:
+            args.json.write_text(json.dumps({"results": s.results, "notes": s.notes}, indent=2))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(s.out, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

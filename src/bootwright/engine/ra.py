@@ -1,0 +1,215 @@
+"""Sans-I/O router advertiser for one interface (RFC 4861 §6.2, the radvd / BIRD radv role).
+
+The I/O layer owns the raw ICMPv6 socket and the clock::
+
+    adv = RouterAdvertiser(ra_settings(config, subnets, mac))
+    adv.start(now)
+    at adv.next_deadline():      send adv.on_timer(now, random())      -> multicast RAs to ff02::1
+    on a Router Solicitation:    adv.on_solicit(data, src, hop_limit, now, random())
+    on shutdown:                 send adv.final()                       -> router lifetime 0
+
+Unsolicited RAs go out between MinRtrAdvInterval and MaxRtrAdvInterval, the first
+MAX_INITIAL_RTR_ADVERTISEMENTS no more than MAX_INITIAL_RTR_ADVERT_INTERVAL apart
+(§6.2.4). A valid solicitation schedules one multicast RA after a random delay of up
+to MAX_RA_DELAY_TIME, never sooner than MIN_DELAY_BETWEEN_RAS after the previous
+multicast RA (§6.2.6): a flood of solicitations costs at most one RA every three
+seconds, the rest are counted as absorbed. Randomness (``u`` in [0, 1)) and time
+are arguments; nothing here sleeps or touches a socket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from ipaddress import IPv6Address
+from typing import Final
+
+from bootwright.config import Config, Subnet6
+from bootwright.wire import DecodeError
+from bootwright.wire.ndp import (
+    ND_HOP_LIMIT,
+    Dnssl,
+    Mtu,
+    NdOptionValue,
+    PrefixInformation,
+    Rdnss,
+    RouterAdvertisement,
+    RouterPreference,
+    RouterSolicitation,
+    SourceLinkLayerAddress,
+    decode,
+    default_adv_default_lifetime,
+    default_min_rtr_adv_interval,
+    encode,
+    solicited_ra_time,
+    unsolicited_ra_interval,
+)
+
+__all__ = ["RaSettings", "RouterAdvertiser", "ra_settings"]
+
+log = logging.getLogger("bootwright.ra")
+
+_PREFERENCE: Final = {
+    "low": RouterPreference.LOW,
+    "medium": RouterPreference.MEDIUM,
+    "high": RouterPreference.HIGH,
+}  # RFC 4191 §2.2
+
+
+@dataclass(frozen=True, slots=True)
+class RaSettings:
+    """What one interface advertises and how often (RFC 4861 §6.2.1 AdvSendAdvertisements etc.)."""
+
+    min_interval: float
+    max_interval: float
+    advertisement: RouterAdvertisement
+
+
+def _dns_lifetime(max_interval: float) -> int:
+    return int(3 * max_interval)  # RFC 8106 §5.1/§5.2: at least 3 × MaxRtrAdvInterval by default
+
+
+def ra_settings(config: Config, subnets: Sequence[Subnet6], mac: bytes | None = None) -> RaSettings:
+    """Build an interface's RA from the subnet6 entries advertised on it (each with ``ra``).
+
+    Timing, flags and router fields come from the first subnet; M and O are set when any
+    subnet sets them; every subnet contributes its Prefix Information (RFC 4861 §4.6.2),
+    RDNSS addresses and DNSSL names (RFC 8106 §5; default: the subnet's DHCPv6 ``dns`` and
+    ``domain_search``). ``mac`` becomes the Source Link-Layer Address option (§4.6.1).
+    """
+    ras = [(s, s.ra) for s in subnets if s.ra is not None and s.ra.enabled]
+    if not ras:
+        raise ValueError("no subnet6 with an enabled [ra] table")
+    first = ras[0][1]
+    max_i = first.max_interval
+    min_i = first.min_interval if first.min_interval is not None else default_min_rtr_adv_interval(max_i)
+    lifetime = first.router_lifetime if first.router_lifetime is not None else default_adv_default_lifetime(max_i)
+    options: list[NdOptionValue] = []
+    if mac is not None:
+        options.append(SourceLinkLayerAddress(mac))
+    if first.mtu is not None:
+        options.append(Mtu(first.mtu))
+    dns: list[IPv6Address] = []
+    search: list[str] = []
+    for sub, ra in ras:
+        prefix = sub.prefix.network_address
+        if ra.router_address:  # RFC 6275 §7.2: R set, the field holds the router's own address
+            own = sub.server or config.server.address6
+            prefix = own if own is not None and own in sub.prefix else prefix
+        options.append(
+            PrefixInformation(
+                prefix=prefix,
+                prefix_length=sub.prefix.prefixlen,
+                on_link=ra.on_link,
+                autonomous=ra.autonomous,
+                router_address=ra.router_address,
+                valid_lifetime=ra.prefix_valid_lifetime,
+                preferred_lifetime=ra.prefix_preferred_lifetime,
+            )
+        )
+        servers = ra.rdnss if ra.rdnss is not None else (sub.dns or config.dhcp6.dns or [])
+        dns += [a for a in servers if a not in dns]
+        names = ra.dnssl if ra.dnssl is not None else (sub.domain_search or config.dhcp6.domain_search or [])
+        search += [n for n in names if n not in search]
+    if dns:
+        options.append(Rdnss(_dns_lifetime(max_i), tuple(dns)))
+    if search:
+        options.append(Dnssl(_dns_lifetime(max_i), tuple(search)))
+    ra_msg = RouterAdvertisement(
+        cur_hop_limit=first.hop_limit,
+        managed=any(ra.managed for _, ra in ras),
+        other=any(ra.other for _, ra in ras),
+        preference=_PREFERENCE[first.router_preference],
+        router_lifetime=lifetime,
+        reachable_time=first.reachable_time,
+        retrans_timer=first.retrans_timer,
+        options=tuple(options),
+    )
+    return RaSettings(min_i, max_i, ra_msg)
+
+
+class RouterAdvertiser:
+    """Timers and rate limits of one advertising interface; returns RA payloads to multicast."""
+
+    def __init__(self, settings: RaSettings) -> None:
+        self.settings = settings
+        self.payload = encode(settings.advertisement)  # checksum left to the kernel (RFC 3542 §3.1)
+        self.initial_sent = 0  # unsolicited RAs since the interface became advertising (§6.2.4)
+        self.last_multicast: float | None = None
+        self._unsolicited_at: float | None = None
+        self._solicited_at: float | None = None
+        self.counters: Counter[str] = Counter()
+
+    def update(self, settings: RaSettings) -> None:
+        """New settings (hot reload); timers keep running, the next RA carries the change."""
+        self.settings = settings
+        self.payload = encode(settings.advertisement)
+
+    def start(self, now: float) -> None:
+        """The interface becomes an advertising interface: first RA now (§6.2.4)."""
+        self.initial_sent = 0
+        self._unsolicited_at = now
+        self._solicited_at = None
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`on_timer` must run next, or ``None`` before :meth:`start`."""
+        times = [t for t in (self._unsolicited_at, self._solicited_at) if t is not None]
+        return min(times) if times else None
+
+    def on_timer(self, now: float, u: float) -> list[bytes]:
+        """Send what is due: at most one multicast RA. ``u`` is uniform in [0, 1)."""
+        due = self.next_deadline()
+        if due is None or now < due:
+            return []
+        solicited = self._solicited_at is not None and self._solicited_at <= now
+        self.initial_sent += 1
+        self.counters["ra.solicited" if solicited else "ra.unsolicited"] += 1
+        self.last_multicast = now
+        self._solicited_at = None
+        # §6.2.4: every multicast RA restarts the unsolicited timer.
+        s = self.settings
+        self._unsolicited_at = now + unsolicited_ra_interval(s.min_interval, s.max_interval, u, self.initial_sent)
+        return [self.payload]
+
+    def on_solicit(self, data: bytes, src: IPv6Address, hop_limit: int | None, now: float, u: float) -> bool:
+        """Take a Router Solicitation; True when it scheduled an RA (see :meth:`next_deadline`).
+
+        Invalid ones (§6.1.1: IP hop limit not 255, not an RS, bad options, an unspecified
+        source with a link-layer address option) are counted and dropped; valid ones arriving
+        while an RA is already scheduled are absorbed into it (§6.2.6).
+        """
+        self.counters["rs.received"] += 1
+        if hop_limit is not None and hop_limit != ND_HOP_LIMIT:
+            return self._invalid(f"IP hop limit {hop_limit}", src)
+        try:
+            rs = decode(data)
+        except DecodeError as e:
+            return self._invalid(str(e), src)
+        if not isinstance(rs, RouterSolicitation):
+            return self._invalid("not a Router Solicitation", src)
+        if src.is_unspecified and rs.source_link_layer_address is not None:
+            return self._invalid("unspecified source with a link-layer address", src)
+        if self._unsolicited_at is None:
+            self.counters["rs.not-started"] += 1
+            return False
+        when = solicited_ra_time(now, self.last_multicast, u)
+        pending = self.next_deadline()
+        if pending is not None and pending <= when:
+            self.counters["rs.absorbed"] += 1  # an RA already due first answers this RS
+            return False
+        self._solicited_at = when
+        return True
+
+    def _invalid(self, why: str, src: IPv6Address) -> bool:
+        self.counters["rs.invalid"] += 1
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("Router Solicitation from %s dropped: %s", src, why)
+        return False
+
+    def final(self) -> bytes:
+        """The last RA, with router lifetime 0 (RFC 4861 §6.2.5): hosts stop using this router."""
+        self.counters["ra.final"] += 1
+        self._unsolicited_at = self._solicited_at = None
+        return encode(replace(self.settings.advertisement, router_lifetime=0))

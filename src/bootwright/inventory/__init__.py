@@ -1,0 +1,32 @@
+"""The host inventory: records, checks, import/export formats and the store-backed :class:`Inventory`.
+
+Pure parts (``records``, ``checks``, ``isc``, ``csvfmt``, ``dnsmasq``,
+``zones``, ``formats``) never touch the store; ``service`` ties them to it.
+"""
+
+from __future__ import annotations
+
+from .checks import check_inventory
+from .formats import EXPORT_FORMATS, IMPORT_FORMATS, export_hosts, guess_format, parse_hosts
+from .records import HostInputError, host_from_dict, host_to_dict
+from .service import HostView, ImportReport, Inventory, InventoryError, Snapshot
+from .source import ImportedHost, ImportFormatError
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "IMPORT_FORMATS",
+    "HostInputError",
+    "HostView",
+    "ImportFormatError",
+    "ImportReport",
+    "ImportedHost",
+    "Inventory",
+    "InventoryError",
+    "Snapshot",
+    "check_inventory",
+    "export_hosts",
+    "guess_format",
+    "host_from_dict",
+    "host_to_dict",
+    "parse_hosts",
+]

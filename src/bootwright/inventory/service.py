@@ -1,0 +1,394 @@
+"""The host inventory in the state store: config-file hosts plus hosts added by CLI, API or import.
+
+:class:`Inventory` is what the CLI, the API and the hot reloader share. Every
+change is checked against the whole inventory and the configuration
+(:func:`~bootwright.inventory.checks.check_inventory`) inside the same store
+transaction that writes it, so a refused change writes nothing and two
+processes cannot both add the same MAC. Methods block on the store's writer
+thread; from the event loop call them through ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import Config, Problem
+from ..model import Host
+from ..oneshot import OneShot
+from ..store.hosts import (
+    HostRow,
+    HostTables,
+    OneShotRow,
+    bump_generation,
+    delete_host,
+    delete_oneshot,
+    read_generation,
+    read_hosts,
+    read_oneshots,
+    write_host,
+    write_oneshot,
+)
+from .checks import check_inventory
+from .records import HostInputError, apply_changes, check_change_keys, host_from_dict, host_from_entry, host_to_dict
+from .source import ImportedHost
+
+log = logging.getLogger("bootwright.inventory")
+
+CONFIG, LOCAL = "config", "local"
+
+
+class InventoryError(Exception):
+    """A refused inventory change: ``status`` is 400 (bad input), 404 (no such host) or 409 (conflict)."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None, status: int = 400) -> None:
+        self.message = message
+        self.problems = problems or []
+        self.status = status
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """The message and every problem, one per line."""
+        return "\n".join([self.message, *(f"  {p}" for p in self.problems)])
+
+
+@dataclass(frozen=True, slots=True)
+class HostView:
+    """A host as shown by ``hosts show`` and the API: record, origin and one-shot state."""
+
+    host: Host
+    source: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    oneshot: OneShot | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: the record in config key names plus ``source``, ``overrides`` and ``boot``."""
+        out = host_to_dict(self.host)
+        out["source"] = self.source
+        if self.overrides:
+            out["overrides"] = sorted(self.overrides)
+        out["boot"] = self.oneshot.to_dict() if self.oneshot else None
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the policy needs from the store, read in one transaction."""
+
+    hosts: list[Host]
+    oneshots: list[OneShot]
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import did (or would do, with ``dry_run``)."""
+
+    added: list[str]
+    updated: list[str]
+
+
+def _effective(row: HostRow) -> Host:
+    record = apply_changes(row.record, row.overrides) if row.source == CONFIG else row.record
+    return host_from_dict(record)
+
+
+def _origin(row: HostRow) -> str:
+    if row.source == LOCAL:
+        return ""
+    if row.overrides:
+        return f"config file, changed through CLI/API: {', '.join(sorted(row.overrides))}"
+    return "config file"
+
+
+def _hosts(rows: Iterable[HostRow]) -> list[Host]:
+    """Effective hosts of stored rows; a row that no longer parses is skipped and logged."""
+    out = []
+    for row in rows:
+        try:
+            out.append(_effective(row))
+        except HostInputError as exc:
+            log.warning("state store: host %r cannot be used (%s); skipped", row.name, exc)
+    return out
+
+
+def _save_job(shot: OneShot) -> Callable[[sqlite3.Connection], bool]:
+    def job(conn: sqlite3.Connection) -> bool:
+        current: OneShotRow | None = next((r for r in read_oneshots(conn) if r.host == shot.host), None)
+        if current is None or current.requested != shot.requested:
+            return False
+        write_oneshot(conn, shot.to_row())
+        return True
+
+    return job
+
+
+class Inventory:
+    """Hosts and one-shot boots in the store, checked against the running configuration."""
+
+    def __init__(self, tables: HostTables, config: Config, clock: Callable[[], float] = time.time) -> None:
+        self.tables = tables
+        self.config = config
+        self.clock = clock
+
+    # ------------------------------------------------------------------ reads
+
+    def snapshot(self) -> Snapshot:
+        """Hosts, one-shots and the change counter, consistently."""
+
+        def read(conn: sqlite3.Connection) -> Snapshot:
+            shots = [OneShot.from_row(r) for r in read_oneshots(conn)]
+            return Snapshot(_hosts(read_hosts(conn)), shots, read_generation(conn))
+
+        return self.tables.transact(read)
+
+    def hosts(self) -> list[Host]:
+        """Every host as the policy uses it (config hosts with their CLI/API changes, local hosts)."""
+        return self.snapshot().hosts
+
+    def views(self) -> list[HostView]:
+        """Every host with its origin and one-shot state, by name."""
+
+        def read(conn: sqlite3.Connection) -> list[HostView]:
+            shots = {r.host: OneShot.from_row(r) for r in read_oneshots(conn)}
+            views = []
+            for row in read_hosts(conn):
+                try:
+                    views.append(HostView(_effective(row), row.source, row.overrides, shots.get(row.name)))
+                except HostInputError as exc:
+                    log.warning("state store: host %r cannot be used (%s); skipped", row.name, exc)
+            return views
+
+        return self.tables.transact(read)
+
+    def view(self, name: str) -> HostView:
+        """One host; :class:`InventoryError` 404 when unknown."""
+        for v in self.views():
+            if v.host.name == name:
+                return v
+        raise InventoryError(f"no host named {name!r}", status=404)
+
+    # ------------------------------------------------------------------ writes
+
+    def _commit(
+        self,
+        conn: sqlite3.Connection,
+        rows: dict[str, HostRow],
+        config: Config,
+        what: str,
+        origin: dict[str, str] | None = None,
+    ) -> None:
+        """Check the inventory ``rows`` would give; raise if refused (the transaction is undone)."""
+        origins = {r.name: _origin(r) for r in rows.values()} | (origin or {})
+        hosts = []
+        problems: list[Problem] = []
+        for row in rows.values():
+            try:
+                hosts.append(_effective(row))
+            except HostInputError as exc:
+                where = f"host {row.name!r}" + (f" ({origins[row.name]})" if origins.get(row.name) else "")
+                problems += [Problem(f"{where} {p.path}".rstrip(), p.message) for p in exc.problems]
+        problems += check_inventory(config, hosts, origins)
+        if problems:
+            raise InventoryError(what, problems)
+
+    def sync_config(self, config: Config) -> bool:
+        """Load the config file's hosts into the store for ``config``; True when anything changed.
+
+        Config hosts no longer in the file are removed; CLI/API changes to a
+        config host are kept unless the file changed that same key. Raises
+        :class:`InventoryError` (and changes nothing) when the result does not
+        fit ``config`` — a reload is then refused.
+        """
+        now = self.clock()
+
+        def job(conn: sqlite3.Connection) -> bool:
+            old = {r.name: r for r in read_hosts(conn)}
+            rows = {n: r for n, r in old.items() if r.source == LOCAL}
+            clashes = []
+            for entry in config.host:
+                record = host_to_dict(host_from_entry(entry))
+                prev = old.get(entry.name)
+                if prev is not None and prev.source == LOCAL:
+                    clashes.append(Problem(f"host {entry.name!r}", "is in the config file and was also added through "
+                                           f"CLI/API; remove one (bootwright hosts remove {entry.name})"))
+                    continue
+                overrides = {}
+                if prev is not None:
+                    overrides = {k: v for k, v in prev.overrides.items() if prev.record.get(k) == record.get(k)}
+                rows[entry.name] = HostRow(entry.name, CONFIG, record, overrides, now)
+            if clashes:
+                raise InventoryError("the config file's hosts clash with stored hosts", clashes)
+            self._commit(conn, rows, config, "the hosts do not fit this configuration")
+            changed = False
+            for name, row in rows.items():
+                prev = old.get(name)
+                if row.source == LOCAL:
+                    continue
+                if prev is None or (prev.source, prev.record, prev.overrides) != (CONFIG, row.record, row.overrides):
+                    write_host(conn, row)
+                    changed = True
+            for name, row in old.items():
+                if row.source == CONFIG and name not in rows:
+                    delete_host(conn, name)
+                    changed = True
+            if changed:
+                bump_generation(conn)
+            return changed
+
+        changed = self.tables.transact(job)
+        self.config = config
+        return changed
+
+    def add(self, data: Any) -> HostView:
+        """Add a new host from a record (config key names); 409 when the name exists."""
+        host = self._parse(data)
+        record = host_to_dict(host)
+        now = self.clock()
+
+        def job(conn: sqlite3.Connection) -> None:
+            rows = {r.name: r for r in read_hosts(conn)}
+            if host.name in rows:
+                raise InventoryError(f"host {host.name!r} already exists; change it with 'set'", status=409)
+            rows[host.name] = HostRow(host.name, LOCAL, record, {}, now)
+            self._commit(conn, rows, self.config, f"host {host.name!r} was not added")
+            write_host(conn, rows[host.name])
+            bump_generation(conn)
+
+        self.tables.transact(job)
+        return self.view(host.name)
+
+    def update(self, name: str, changes: Any) -> HostView:
+        """Change keys of a host (``None`` removes a key); a config host keeps them as overrides."""
+        problems = check_change_keys(changes)
+        if problems:
+            raise InventoryError(f"host {name!r} was not changed", problems)
+        now = self.clock()
+
+        def job(conn: sqlite3.Connection) -> None:
+            rows = {r.name: r for r in read_hosts(conn)}
+            row = rows.get(name)
+            if row is None:
+                raise InventoryError(f"no host named {name!r}", status=404)
+            if row.source == CONFIG:
+                # None stays in the overrides: it removes the key from the config's record.
+                overrides = {**row.overrides, **changes}
+                overrides = {k: v for k, v in overrides.items() if row.record.get(k) != v}
+                new = HostRow(name, CONFIG, row.record, overrides, now)
+            else:
+                new = HostRow(name, LOCAL, apply_changes(row.record, changes), {}, now)
+            rows[name] = new
+            self._commit(conn, rows, self.config, f"host {name!r} was not changed")
+            write_host(conn, new)
+            bump_generation(conn)
+
+        self.tables.transact(job)
+        return self.view(name)
+
+    def remove(self, name: str) -> None:
+        """Remove a host added through CLI/API; a config host must be removed from the file (409)."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            row = next((r for r in read_hosts(conn) if r.name == name), None)
+            if row is None:
+                raise InventoryError(f"no host named {name!r}", status=404)
+            if row.source == CONFIG:
+                raise InventoryError(f"host {name!r} is defined in the config file; remove it there", status=409)
+            delete_host(conn, name)
+            bump_generation(conn)
+
+        self.tables.transact(job)
+
+    def import_hosts(self, imported: list[ImportedHost], source: str, dry_run: bool = False) -> ImportReport:
+        """Add or update every imported host, all or nothing; problems name ``source`` and the line.
+
+        A host that exists (added through CLI/API) gets the keys the file
+        gives; the others are kept, so a dhcpd.conf and a dhcpd6.conf import
+        add up. Config-file hosts cannot be imported over (edit the file).
+        """
+        now = self.clock()
+        lines = {i.host.name: i.line for i in imported}
+
+        def job(conn: sqlite3.Connection) -> ImportReport:
+            rows = {r.name: r for r in read_hosts(conn)}
+            added, updated = [], []
+            problems = []
+            for item in imported:
+                name = item.host.name
+                record = host_to_dict(item.host)
+                prev = rows.get(name)
+                if prev is not None and prev.source == CONFIG:
+                    problems.append(Problem(f"{source}: line {item.line}",
+                                            f"host {name!r} is defined in the config file; edit it there"))
+                    continue
+                if prev is None:
+                    added.append(name)
+                    rows[name] = HostRow(name, LOCAL, record, {}, now)
+                else:
+                    updated.append(name)
+                    changes = {k: record.get(k) for k in item.keys if k != "name"}
+                    rows[name] = HostRow(name, LOCAL, apply_changes(prev.record, changes), {}, now)
+            if problems:
+                raise InventoryError(f"nothing was imported from {source}", problems)
+            where = {name: f"{source} line {line}" for name, line in lines.items()}
+            self._commit(conn, rows, self.config, f"nothing was imported from {source}", where)
+            if not dry_run:
+                for name in added + updated:
+                    write_host(conn, rows[name])
+                if added or updated:
+                    bump_generation(conn)
+            return ImportReport(added, updated)
+
+        return self.tables.transact(job)
+
+    # ------------------------------------------------------------------ one-shot boots
+
+    def request_oneshot(self, name: str, target: str) -> OneShot:
+        """Serve ``target`` to host ``name`` once (state ``pending``); replaces an earlier one-shot."""
+        if target not in self.config.script_names():
+            known = ", ".join(sorted(self.config.script_names())) or "none defined"
+            raise InventoryError(f"no target or menu named {target!r} ({known})")
+        now = self.clock()
+        shot = OneShot(host=name, target=target, state="pending", requested=now, updated=now)
+
+        def job(conn: sqlite3.Connection) -> None:
+            if not any(r.name == name for r in read_hosts(conn)):
+                raise InventoryError(f"no host named {name!r}", status=404)
+            write_oneshot(conn, shot.to_row())
+            bump_generation(conn)
+
+        self.tables.transact(job)
+        return shot
+
+    def cancel_oneshot(self, name: str) -> bool:
+        """Forget the one-shot boot of a host; True when there was one."""
+
+        def job(conn: sqlite3.Connection) -> bool:
+            if not any(r.host == name for r in read_oneshots(conn)):
+                return False
+            delete_oneshot(conn, name)
+            bump_generation(conn)
+            return True
+
+        return self.tables.transact(job)
+
+    def save_oneshot(self, shot: OneShot) -> bool:
+        """Store a state change made by the tracker, unless the one-shot was replaced meanwhile."""
+
+        return self.tables.transact(_save_job(shot))
+
+    async def asave_oneshot(self, shot: OneShot) -> bool:
+        """:meth:`save_oneshot` awaited from the event loop."""
+        return await self.tables.atransact(_save_job(shot))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _parse(self, data: Any) -> Host:
+        try:
+            return host_from_dict(data)
+        except HostInputError as exc:
+            raise InventoryError("the host record is not valid", exc.problems) from None

@@ -1,0 +1,25 @@
+"""What every import format returns, and how it reports a malformed file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..config import Problem
+from ..model import Host
+
+
+class ImportFormatError(ValueError):
+    """A file that cannot be imported; each problem's path is ``line N``. Nothing was imported."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedHost:
+    """One host read from a file: the record, the line it starts on, the keys the file gave."""
+
+    host: Host
+    line: int
+    keys: set[str] = field(default_factory=set)

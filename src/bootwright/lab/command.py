@@ -1,0 +1,80 @@
+"""The ``bootwright lab`` command's body (``cli.py`` only declares the flags)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.console import Console
+
+from . import payload as payload_mod
+from . import scenarios
+from .proc import LabError
+from .runner import EXIT_ENV, EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigRefused, LabOptions, run_lab
+from .servers import ServeUnavailable
+
+
+def main(options: LabOptions, *, prepare_only: bool = False, console: Console | None = None) -> int:
+    """Run the lab (or only prepare the payload); print results; return the exit code."""
+    out = console or Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=max(out.width, 132))  # logs and CI: room for the table
+    err = Console(stderr=True, highlight=False)
+    try:
+        if prepare_only:
+            if os.geteuid() != 0:
+                raise LabError("preparing the lab payload needs root (apt-get download into the cache)")
+            payload_mod.prepare(options.cache, say=lambda s: out.print(s, highlight=False))
+            return EXIT_OK
+        try:
+            scenarios.select(options.firmware, options.family)
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            return EXIT_USAGE
+        report = run_lab(options, out)
+    except ConfigRefused as exc:
+        for line in exc.problems:
+            err.print(f"[red]error:[/red] {line}", soft_wrap=True)
+        err.print("lab: the config was refused before any VM started (see 'bootwright check')")
+        return EXIT_USAGE
+    except ServeUnavailable as exc:
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        err.print("lab: try the reference stack meanwhile: bootwright lab --reference")
+        return EXIT_ENV
+    except LabError as exc:
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        return EXIT_ENV
+    if report.ok:
+        out.print(f"[green]lab: all {len(report.timelines)} VM(s) reached the marker[/green]")
+        return EXIT_OK
+    failed = [t for t in report.timelines if not t.ok]
+    out.print(f"[red]lab: {len(failed)} of {len(report.timelines)} VM(s) did not boot[/red]")
+    return EXIT_FAILED
+
+
+def options_from_flags(
+    firmware: str,
+    family: str,
+    config: Path | None,
+    keep: bool,
+    reference: bool,
+    cache: Path | None,
+    accel: str,
+    timeout: float,
+    parallel: int,
+) -> LabOptions:
+    """LabOptions from the command-line flags."""
+    return LabOptions(
+        firmware=firmware,
+        family=family,
+        config=config,
+        keep=keep,
+        reference=reference,
+        cache=cache or payload_mod.DEFAULT_CACHE,
+        accel=accel,
+        timeout=timeout,
+        parallel=parallel,
+    )
+
+
+__all__ = ["EXIT_ENV", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main", "options_from_flags"]

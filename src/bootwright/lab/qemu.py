@@ -1,0 +1,108 @@
+"""QEMU command lines for the scenarios, and the KVM probe.
+
+* BIOS: SeaBIOS (QEMU's default) with the iPXE option ROM of virtio-net
+  (Debian's ipxe-qemu), ``-boot n``.
+* UEFI: OVMF from pflash (a private copy of the variable store per VM) and
+  ``romfile=`` empty on virtio-net, so the firmware's own network stack runs,
+  not iPXE's EFI ROM. The fw_cfg knobs ``opt/org.tianocore/IPv4PXESupport``
+  and ``IPv6PXESupport`` select PXE over IPv6 only, or UEFI HTTP boot only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+
+from . import tools
+from .payload import Payload
+from .proc import run
+from .scenarios import Scenario
+
+MEMORY_MB = 512
+
+
+def command(scenario: Scenario, tap: str, serial_log: Path, vars_copy: Path | None, accel: str) -> list[str]:
+    """The full ``qemu-system-x86_64`` argument list for one scenario."""
+    qemu = str(tools.find("qemu-system-x86_64"))
+    cmd = [
+        qemu,
+        "-accel", accel,
+        "-m", str(MEMORY_MB),
+        "-smp", "1",
+        "-nodefaults",
+        "-no-user-config",
+        "-display", "none",
+        "-no-reboot",
+        "-monitor", "none",
+        "-serial", f"file:{serial_log}",
+        "-uuid", smbios_uuid(scenario.mac),
+        "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no",
+    ]  # fmt: skip
+    nic = f"virtio-net-pci,netdev=n0,mac={scenario.mac}"
+    if scenario.firmware == "bios":
+        tools.require(*tools.FOR_BIOS)
+        return [*cmd, "-machine", "pc", "-device", nic, "-boot", "n"]
+    found = tools.require(*tools.FOR_EFI)
+    assert vars_copy is not None
+    shutil.copyfile(found["ovmf-vars"], vars_copy)
+    cmd += [
+        "-machine", "q35",
+        "-drive", f"if=pflash,format=raw,readonly=on,file={found['ovmf-code']}",
+        "-drive", f"if=pflash,format=raw,file={vars_copy}",
+        "-device", f"{nic},romfile=",
+    ]  # fmt: skip
+    if scenario.family == 6 or scenario.firmware == "efihttp":
+        cmd += ["-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n"]
+    if scenario.firmware == "efihttp":
+        cmd += ["-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n"]
+    return cmd
+
+
+def smbios_uuid(mac: str) -> str:
+    """A per-VM SMBIOS UUID: iPXE's DHCPv6 DUID is DUID-UUID, all zeros without one."""
+    return f"b0071ab0-0000-4000-8000-{mac.replace(':', '')}"
+
+
+def choose_accel(requested: str, payload: Payload, cache: Path) -> str:
+    """``kvm`` or ``tcg``: ``auto`` uses KVM only when a probe boot under KVM works."""
+    if requested in ("kvm", "tcg"):
+        return requested
+    return "kvm" if kvm_works(payload, cache) else "tcg"
+
+
+def kvm_works(payload: Payload, cache: Path, timeout: float = 20.0) -> bool:
+    """Boot the payload directly (``-kernel``) under KVM and look for the marker; cached per host kernel.
+
+    /dev/kvm may exist and open yet never run a guest (nested virtualisation);
+    only a real boot tells.
+    """
+    if not tools.kvm_usable():
+        return False
+    stamp = cache / "kvm-probe.json"
+    key = f"{platform.release()} {payload.marker}"
+    try:
+        known = json.loads(stamp.read_text())
+        if known.get("key") == key:
+            return bool(known["ok"])
+    except (OSError, ValueError, KeyError):
+        pass
+    serial = cache / f"kvm-probe-{os.getpid()}.log"
+    started = time.monotonic()
+    cmd = [
+        str(tools.find("qemu-system-x86_64")), "-accel", "kvm", "-m", "256", "-nodefaults", "-display", "none",
+        "-no-reboot", "-monitor", "none", "-serial", f"file:{serial}",
+        "-kernel", str(payload.kernel), "-initrd", str(payload.initrd), "-append", "console=ttyS0",
+    ]  # fmt: skip
+    try:
+        result = run(cmd, timeout=timeout, check=False)
+        ok = result.returncode == 0 and payload.marker.encode() in serial.read_bytes()
+    except Exception:
+        ok = False
+    finally:
+        serial.unlink(missing_ok=True)
+    stamp.write_text(json.dumps({"key": key, "ok": ok, "seconds": round(time.monotonic() - started, 1)}))
+    return ok

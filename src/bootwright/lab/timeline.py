@@ -1,0 +1,149 @@
+"""Boot stages and the per-VM timeline.
+
+A VM's boot is six stages; each is stamped the first time any source (the
+server's events, the reference servers' logs, the serial console) shows it.
+The tables here are the only place that knows how sources name things: adjust
+:data:`EVENT_STAGES` when bootwright's event kinds change.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+
+
+class Stage(enum.IntEnum):
+    """The steps of a network boot, in order."""
+
+    OFFER = 0  # a DHCPv4 offer/ack or DHCPv6 advertise/reply reached the VM
+    BOOTPROG = 1  # the boot program (.efi/.kpxe) was fetched over TFTP or HTTP
+    SCRIPT = 2  # an iPXE script was fetched
+    KERNEL = 3
+    INITRD = 4
+    MARKER = 5  # the initrd's init printed the marker on the serial console
+
+
+LABELS = {
+    Stage.OFFER: "DHCP offer",
+    Stage.BOOTPROG: "boot program",
+    Stage.SCRIPT: "script",
+    Stage.KERNEL: "kernel",
+    Stage.INITRD: "initrd",
+    Stage.MARKER: "marker",
+}
+NOT_SEEN = {
+    Stage.OFFER: "no DHCP offer seen",
+    Stage.BOOTPROG: "no boot program fetched",
+    Stage.SCRIPT: "no iPXE script fetched",
+    Stage.KERNEL: "no kernel fetched",
+    Stage.INITRD: "no initrd fetched",
+    Stage.MARKER: "no marker on the serial console",
+}
+
+# bootwright event kind → stage, or PATH: classify by the file the event names.
+# Event kinds are still being settled by the service authors: adjust here.
+PATH = None
+EVENT_STAGES: dict[str, Stage | None] = {
+    "dhcp4.offer": Stage.OFFER,
+    "dhcp4.ack": Stage.OFFER,
+    "dhcp6.advertise": Stage.OFFER,
+    "dhcp6.reply": Stage.OFFER,
+    "tftp.done": PATH,
+    "tftp.sent": PATH,
+    "tftp.complete": PATH,
+    "http.request": PATH,
+    "http.response": PATH,
+    "http.done": PATH,
+    "http.file": PATH,
+    "http.download_complete": PATH,
+    "http.script": PATH,
+}
+
+# File name → stage, first match wins (per-MAC scripts like script.ipxe-52:54:… count as scripts).
+PATH_STAGES: tuple[tuple[re.Pattern[str], Stage], ...] = (
+    (re.compile(r"\.ipxe(-[^/]*)?$|\.ipxe\?|/boot\.php|/script\b", re.I), Stage.SCRIPT),
+    (re.compile(r"vmlinu[xz]|bzimage|(^|/)(linux|kernel)[^/]*$|rescue64$", re.I), Stage.KERNEL),
+    (re.compile(r"initrd|initramfs|\.igz$|\.cpio(\.gz)?$", re.I), Stage.INITRD),
+    (re.compile(r"\.(efi|kpxe|kkpxe|pxe|lkrn|0)$", re.I), Stage.BOOTPROG),
+)
+
+
+def classify_path(path: str) -> Stage | None:
+    """The stage a fetched file stands for, or None for anything else."""
+    clean = path.split("?", 1)[0]
+    for pattern, stage in PATH_STAGES:
+        if pattern.search(clean):
+            return stage
+    return None
+
+
+@dataclass
+class Timeline:
+    """What one VM reached and when (seconds since its QEMU started)."""
+
+    name: str
+    title: str
+    mac: str
+    expects_bootprog: bool = True
+    started: float | None = None
+    seen: dict[Stage, float] = field(default_factory=dict)
+    detail: dict[Stage, str] = field(default_factory=dict)
+    via: dict[Stage, int] = field(default_factory=dict)  # address family the server saw for the stage
+    notes: list[str] = field(default_factory=list)
+    outcome: str | None = None  # set when the VM is done: "booted", "timed out after …", "QEMU exited …"
+    finished: float | None = None
+
+    def mark(self, stage: Stage, at: float, detail: str = "", family: int | None = None) -> bool:
+        """Stamp ``stage`` at wall time ``at`` unless already seen; True when new.
+
+        A later server-side sighting still records the family (the console
+        may have shown the stage first).
+        """
+        if self.started is None:
+            return False
+        if family is not None:
+            self.via.setdefault(stage, family)
+        if stage in self.seen:
+            return False
+        self.seen[stage] = max(0.0, at - self.started)
+        if detail:
+            self.detail[stage] = detail
+        return True
+
+    def note(self, text: str) -> None:
+        """Remember a problem seen on the way (an HTTP 404, a TFTP error …), at most a few."""
+        if text not in self.notes:
+            self.notes.append(text)
+            del self.notes[:-5]
+
+    @property
+    def stages(self) -> list[Stage]:
+        """The stages this VM is expected to pass (BIOS VMs run iPXE from ROM: no boot program)."""
+        return [s for s in Stage if s is not Stage.BOOTPROG or self.expects_bootprog]
+
+    @property
+    def ok(self) -> bool:
+        """True once the marker was seen."""
+        return Stage.MARKER in self.seen
+
+    @property
+    def boot_seconds(self) -> float | None:
+        """Seconds from QEMU start to the marker."""
+        return self.seen.get(Stage.MARKER)
+
+    def stopped_at(self) -> str:
+        """Where a failed boot stopped, for people: 'stopped after kernel (12.3 s): no initrd fetched'."""
+        if self.ok:
+            return "booted"
+        missing = next((s for s in self.stages if s not in self.seen), Stage.MARKER)
+        reached = [s for s in self.stages if s in self.seen]
+        text = NOT_SEEN[missing]
+        if reached:
+            last = reached[-1]
+            text = f"stopped after {LABELS[last]} ({self.seen[last]:.1f} s): {text}"
+        if self.outcome:
+            text += f"; {self.outcome}"
+        if self.notes:
+            text += f" [{'; '.join(self.notes[-2:])}]"
+        return text

@@ -1,0 +1,111 @@
+"""One lab VM: its QEMU process, its serial console, its timeline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from . import qemu
+from .netns import Namespace
+from .proc import Managed
+from .scenarios import Scenario
+from .sources import SerialParser
+from .timeline import Timeline
+
+POLL = 0.25  # seconds between serial console reads
+
+
+class VM:
+    """A scenario's QEMU guest on its own bridge port."""
+
+    def __init__(self, scenario: Scenario, ns: Namespace, work: Path, marker: str, accel: str):
+        self.scenario = scenario
+        self.ns = ns
+        self.work = work
+        self.accel = accel
+        self.tap = ns.add_tap(scenario.family)
+        self.serial_log = work / f"{scenario.name}.serial.log"
+        self.timeline = Timeline(scenario.name, scenario.title, scenario.mac, scenario.has_boot_program)
+        self.parser = SerialParser(marker)
+        self.proc: Managed | None = None
+        self._offset = 0
+
+    async def boot(self, timeout: float, stall: float) -> Timeline:
+        """Start QEMU and watch until the marker, QEMU's exit, ``timeout`` seconds in all, or
+        ``stall`` seconds without a new stage after the first one; then stop it."""
+        vars_copy = self.work / f"{self.scenario.name}.OVMF_VARS.fd" if self.scenario.firmware != "bios" else None
+        cmd = qemu.command(self.scenario, self.tap, self.serial_log, vars_copy, self.accel)
+        (self.work / f"{self.scenario.name}.qemu.cmd").write_text(" ".join(cmd) + "\n")
+        self.serial_log.touch()
+        qemu_log = (self.work / f"{self.scenario.name}.qemu.log").open("wb")
+        try:
+            self.timeline.started = time.time()
+            self.proc = await Managed.start(
+                f"qemu {self.scenario.name}", [*self.ns.exec_prefix(), *cmd], stdout=qemu_log, stderr=qemu_log
+            )
+            deadline = time.monotonic() + timeout
+            progress, last_count = time.monotonic(), 0
+            while True:
+                self.read_serial()
+                if self.timeline.ok:
+                    # The init powers off; give QEMU a moment to exit on its own.
+                    with_exit = await _wait(self.proc, 5.0)
+                    self.timeline.outcome = "booted" if with_exit is not None else "booted (QEMU stopped)"
+                    break
+                if not self.proc.running:
+                    self.read_serial()
+                    if not self.timeline.ok:
+                        self.timeline.outcome = f"QEMU exited with code {self.proc.proc.returncode}"
+                    break
+                if self.parser.dead_end:
+                    await asyncio.sleep(1.0)  # let the last server lines arrive
+                    self.timeline.outcome = f"firmware gave up ({self.parser.dead_end})"
+                    break
+                now = time.monotonic()
+                if len(self.timeline.seen) != last_count:
+                    progress, last_count = now, len(self.timeline.seen)
+                if now > deadline:
+                    self.timeline.outcome = f"timed out after {timeout:.0f} s"
+                    break
+                if last_count and now - progress > stall:
+                    self.timeline.outcome = f"no progress for {stall:.0f} s"
+                    break
+                await asyncio.sleep(POLL)
+        finally:
+            if self.proc is not None:
+                await self.proc.stop()
+            qemu_log.close()
+            self.read_serial()
+            self.timeline.finished = time.time()
+        return self.timeline
+
+    def read_serial(self) -> None:
+        """Feed new console output to the parser and the timeline."""
+        try:
+            with self.serial_log.open("rb") as fh:
+                fh.seek(self._offset)
+                data = fh.read()
+        except OSError:
+            return
+        if not data:
+            return
+        self._offset += len(data)
+        stages, problems = self.parser.feed(data.decode(errors="replace"))
+        now = time.time()
+        for stage, detail in stages:
+            self.timeline.mark(stage, now, detail)
+        for problem in problems:
+            self.timeline.note(problem)
+
+    async def stop(self) -> None:
+        """Stop QEMU if it still runs."""
+        if self.proc is not None:
+            await self.proc.stop()
+
+
+async def _wait(proc: Managed, seconds: float) -> int | None:
+    try:
+        return await asyncio.wait_for(proc.proc.wait(), seconds)
+    except TimeoutError:
+        return None

@@ -1,0 +1,375 @@
+"""The DHCPv4 service: sockets on each interface, the engine, durable leases, events.
+
+One UDP socket per served interface, bound to ``0.0.0.0:67`` with
+``SO_BINDTODEVICE`` (so the interface a request arrived on is known without
+ancillary data, and nothing is heard on other interfaces), plus one send-only
+``AF_PACKET`` socket per interface for replies that must reach a client's
+hardware address before it has an IP address (RFC 2131 §4.1).
+
+Each readable event drains up to :data:`BURST` datagrams: decode, hand to the
+engine, send OFFERs/NAKs at once, and collect the ACKs whose leases must be
+stored first. Those leases go to the store in one ``put_leases`` call (the
+store group-commits concurrent calls into one fsync), and the ACKs leave when
+it resolves: an ACK is never sent for a lease that is not on disk.
+
+Undecodable datagrams are dropped and counted (``engine.stats["undecodable"]``)
+and logged at debug level; an unexpected error while handling one packet is
+logged and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING, Final
+
+from ..engine.dhcp4 import Dhcp4Engine, Outcome, RxContext
+from ..model import Lease
+from ..wire import DecodeError
+from ..wire.dhcp4 import decode
+from .linklayer import InterfaceInfo, RawSender, discover_interfaces, udp_datagram
+
+if TYPE_CHECKING:
+    from ..app import Runtime
+
+__all__ = ["BURST", "Dhcp4Service", "create", "resolve_names"]
+
+log = logging.getLogger("bootwright.dhcp4")
+
+BURST: Final = 256  # datagrams read per readable event before yielding to the loop
+RCVBUF: Final = 4 << 20  # socket receive buffer: absorbs bursts while a commit is pending
+EXPIRE_EVERY: Final = 1.0  # seconds between expiry sweeps
+_ERROR_LOG_INTERVAL: Final = 10.0
+
+
+@lru_cache(maxsize=65536)
+def _text(addr: IPv4Address) -> str:
+    return str(addr)
+
+
+@dataclass(slots=True)
+class _Port:
+    """One served interface: its info, receive socket and link-layer sender."""
+
+    info: InterfaceInfo
+    sock: socket.socket
+    raw: RawSender | None
+    rx: RxContext
+
+
+def _open_socket(name: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)  # RFC 2131 §4.1 broadcast replies
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, name.encode())
+        for opt in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
+            if opt is None:
+                continue
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, opt, RCVBUF)
+                break
+            except OSError:
+                continue
+        sock.bind(("0.0.0.0", port))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def resolve_names(names: Iterable[str]) -> dict[str, tuple[IPv4Address, ...]]:
+    """Resolve host names used in option values (e.g. ``ntp_servers``) once, at start."""
+    loop = asyncio.get_running_loop()
+    out: dict[str, tuple[IPv4Address, ...]] = {}
+    for name in names:
+        try:
+            IPv4Address(name)
+            continue
+        except ValueError:
+            pass
+        try:
+            infos = await asyncio.wait_for(loop.getaddrinfo(name, None, family=socket.AF_INET), 5)
+        except (OSError, TimeoutError) as e:
+            log.warning("dhcp4: cannot resolve %s (used in an option): %s; it is left out", name, e)
+            continue
+        out[name] = tuple(dict.fromkeys(IPv4Address(i[4][0]) for i in infos))
+    return out
+
+
+class Dhcp4Service:
+    """The DHCPv4 server of one runtime (see the module docstring)."""
+
+    name = "dhcp4"
+
+    def __init__(self, runtime: Runtime) -> None:
+        """Prepare; nothing is bound until :meth:`run`."""
+        self.runtime = runtime
+        self.config = runtime.config
+        self.engine: Dhcp4Engine | None = None
+        self.ports: list[_Port] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        # ACKs waiting for their leases to be durable, and the rows to commit (see _committer)
+        self._waiting: list[tuple[_Port, Outcome]] = []
+        self._rows: list[Lease] = []
+        self._wake: asyncio.Event | None = None
+        self._error_logged_at = -1e18
+        self._bug_logged_at = -1e18
+
+    # ------------------------------------------------------------------ set-up
+
+    def _wanted_interfaces(self, found: list[InterfaceInfo]) -> list[InterfaceInfo]:
+        cfg = self.config
+        by_name = {i.name: i for i in found}
+        names = list(cfg.server.interfaces)
+        if not names:
+            names = [s.interface for s in cfg.subnet4 if s.interface]
+        if not names:  # every interface with an address inside a subnet4
+            names = [
+                i.name for i in found if any(a.ip in s.subnet for a in i.addresses for s in cfg.subnet4)
+            ]
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            from ..app import ServiceError
+
+            raise ServiceError(
+                f"dhcp4: interface {', '.join(missing)} does not exist here "
+                f"(known: {', '.join(sorted(by_name)) or 'none'}); fix server.interfaces / subnet4.interface"
+            )
+        if not names:
+            from ..app import ServiceError
+
+            raise ServiceError("dhcp4: no interface carries a configured subnet4; set server.interfaces")
+        return [by_name[n] for n in dict.fromkeys(names)]
+
+    async def run(self) -> None:
+        """Bind on every served interface, load leases and serve until cancelled."""
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(None, discover_interfaces, None)
+        infos = self._wanted_interfaces(found)
+        ntp = [str(n) for s in self.config.subnet4 for n in (s.ntp_servers or ())]
+        ntp += [str(n) for n in (self.config.dhcp4.ntp_servers or ())]
+        names = await resolve_names(dict.fromkeys(ntp))
+        own = [a.ip for i in infos for a in i.addresses]
+        engine = self.engine = Dhcp4Engine(self.runtime.policy, names=names, own_addresses=own)
+        report = await loop.run_in_executor(None, self.runtime.store.load_leases, 4)
+        skipped = engine.load(report.leases, time.time())
+        port = self.config.dhcp4.port
+        try:
+            for info in infos:
+                sock = _open_socket(info.name, port)
+                raw: RawSender | None = None
+                try:
+                    raw = RawSender(info.name)
+                except OSError as e:
+                    log.warning("dhcp4: %s: no link-layer replies (%s); clients without the broadcast flag "
+                                "may not hear us", info.name, e)
+                rx = RxContext(info.name, tuple(a.ip for a in info.addresses), info.mtu)
+                self.ports.append(_Port(info, sock, raw, rx))
+                loop.add_reader(sock.fileno(), self._readable, self.ports[-1])
+        except OSError as e:
+            self._close()
+            from ..app import ServiceError
+
+            raise ServiceError(f"dhcp4: cannot listen on port {port}: {e} (another DHCP server running?)") from None
+        previous = self.runtime.mac_for_address
+        self.runtime.mac_for_address = (
+            self.mac_for_ip if previous is None else lambda a: self.mac_for_ip(a) or previous(a)
+        )
+        where = ", ".join(
+            f"{p.info.name} ({', '.join(str(a) for a in p.info.addresses) or 'no address'})" for p in self.ports
+        )
+        self.runtime.mark_ready(
+            "dhcp4",
+            f"port {port} on {where}; {len(report.leases) - len(skipped)} leases loaded"
+            + (f", {len(report.skipped) + len(skipped)} skipped" if report.skipped or skipped else ""),
+        )
+        committer = asyncio.create_task(self._committer(), name="dhcp4-commit")
+        try:
+            while True:
+                await asyncio.sleep(EXPIRE_EVERY)
+                self._expire()
+        finally:
+            self._close()
+            committer.cancel()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _close(self) -> None:
+        loop = asyncio.get_running_loop()
+        for p in self.ports:
+            with contextlib.suppress(Exception):
+                loop.remove_reader(p.sock.fileno())
+            with contextlib.suppress(OSError):
+                p.sock.close()
+            if p.raw is not None:
+                p.raw.close()
+        self.ports = []
+
+    def mac_for_ip(self, address: str) -> str | None:
+        """The MAC holding an IPv4 lease on ``address`` (``Runtime.mac_for_address``, for HTTP/TFTP events)."""
+        engine = self.engine
+        return engine.mac_for_ip(address, time.time()) if engine is not None else None
+
+    # ------------------------------------------------------------------ the hot path
+
+    def _readable(self, port: _Port) -> None:
+        engine = self.engine
+        assert engine is not None
+        now = time.time()
+        if self.runtime.policy is not engine.policy:
+            self._follow_reload(now)
+        sock, rx, stats = port.sock, port.rx, engine.stats
+        queued = False
+        for _ in range(BURST):
+            try:
+                data = sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as e:
+                self._error(f"dhcp4: receive on {port.info.name} failed: {e}")
+                break
+            try:
+                msg = decode(data)
+            except DecodeError as e:
+                stats["undecodable"] += 1
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("dhcp4: dropped undecodable datagram on %s (%d octets): %s", port.info.name,
+                              len(data), e)
+                continue
+            try:
+                out = engine.handle(msg, rx, now)
+            except Exception:  # a bug: report it, keep serving
+                stats["errors"] += 1
+                if now - self._bug_logged_at >= _ERROR_LOG_INTERVAL:
+                    self._bug_logged_at = now
+                    log.exception("dhcp4: internal error handling a request from %s", msg.chaddr.hex(":"))
+                continue
+            if out is None:
+                continue
+            if out.writes:  # durable first: the reply waits for the next group commit
+                self._rows += out.writes
+                self._waiting.append((port, out))
+                queued = True
+                continue
+            if out.reply is not None:
+                self._send(port, out)
+            self._emit(out)
+        if queued:
+            if self._wake is None:  # not running under run() (tests): commit this burst alone
+                self._background(self._commit_once())
+            else:
+                self._wake.set()
+
+    async def _committer(self) -> None:
+        """Group commit: store every lease queued since the last commit in one transaction, then reply.
+
+        While one commit is in flight, new ACKs queue up and go together in the
+        next: the batch grows with the load, so fsyncs per second stay bounded.
+        """
+        self._wake = wake = asyncio.Event()
+        try:
+            while True:
+                await wake.wait()
+                wake.clear()
+                await self._commit_once()
+        finally:
+            self._wake = None
+
+    async def _commit_once(self) -> None:
+        rows, waiting = self._rows, self._waiting
+        if not rows:
+            return
+        self._rows, self._waiting = [], []
+        try:
+            await self.runtime.store.put_leases(rows)
+        except Exception as e:
+            if self.engine is not None:
+                self.engine.stats["store_errors"] += 1
+            withheld = sum(out.reply is not None for _, out in waiting)
+            self._error(f"dhcp4: leases not stored ({e}); {withheld} ACK(s) withheld")
+            return
+        for port, out in waiting:
+            if out.reply is not None and port.sock.fileno() >= 0:
+                self._send(port, out)
+            self._emit(out)
+
+    def _send(self, port: _Port, out: Outcome) -> None:
+        dest = out.destination
+        assert dest is not None and out.reply is not None
+        try:
+            if dest.link_layer and port.raw is not None:
+                src = port.info.address_for(dest.address)
+                if src is None:
+                    raise OSError("the interface has no IPv4 address to send from")
+                sport, dport = self.engine.ports if self.engine else (67, 68)
+                port.raw.send(udp_datagram(out.reply, src, dest.address, sport, dport), dest.chaddr)
+            elif dest.link_layer:  # no AF_PACKET: broadcast instead (RFC 2131 §4.1 allows it)
+                port.sock.sendto(out.reply, ("255.255.255.255", dest.port))
+            else:
+                port.sock.sendto(out.reply, (_text(dest.address), dest.port))
+        except OSError as e:
+            if self.engine is not None:
+                self.engine.stats["send_errors"] += 1
+            self._error(f"dhcp4: sending to {dest.address}:{dest.port} ({dest.reason}) failed: {e}")
+
+    def _emit(self, out: Outcome) -> None:
+        emit = self.runtime.events.emit
+        for kind, mac, host, detail in out.events:
+            emit(kind, mac=mac, host=host, **detail)
+
+    def _error(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self._error_logged_at >= _ERROR_LOG_INTERVAL:
+            self._error_logged_at = now
+            log.error("%s", text)
+
+    # ------------------------------------------------------------------ expiry
+
+    def _follow_reload(self, now: float) -> None:
+        """The configuration or the hosts changed (``runtime.policy`` swapped): re-derive, keep leases."""
+        assert self.engine is not None
+        dropped = self.engine.set_policy(self.runtime.policy, now)
+        log.info("dhcp4: configuration applied%s", f"; {len(dropped)} lease(s) dropped" if dropped else "")
+
+    def _expire(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        now = time.time()
+        if self.runtime.policy is not engine.policy:
+            self._follow_reload(now)
+        writes, deletes = engine.expire(now)
+        store = self.runtime.store
+        if writes:
+            log.debug("dhcp4: %d lease(s) expired", len(writes))
+            self._background(store.put_leases(writes))
+        if deletes:
+            self._background(store.delete_leases(4, deletes))
+
+    def _background(self, coro: object) -> None:
+        async def run() -> None:
+            try:
+                await coro  # type: ignore[misc]
+            except Exception as e:
+                self._error(f"dhcp4: state store write failed: {e}")
+
+        task = asyncio.ensure_future(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def create(runtime: Runtime) -> Dhcp4Service | None:
+    """The service factory for ``app``: ``None`` when DHCPv4 is off or has no subnet."""
+    cfg = runtime.config
+    if not cfg.dhcp4.enabled or not cfg.subnet4:
+        return None
+    return Dhcp4Service(runtime)

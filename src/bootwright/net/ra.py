@@ -1,0 +1,201 @@
+"""The router advertisement service: one raw ICMPv6 socket and one timer per interface.
+
+Runs only on interfaces the config names (:func:`~bootwright.net.dhcp6_links.ra_links`).
+An interface advertises once it has a usable link-local address, the only source hosts
+accept RAs from (RFC 4861 §6.1.2); a tap whose guest is not running yet has none, so the
+service polls for it once a second and starts the initial fast RAs when it appears
+(§6.2.4). On shutdown each interface sends a final RA with router lifetime 0 (§6.2.5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import random
+import socket
+from dataclasses import dataclass, field
+from ipaddress import IPv6Address
+from typing import TYPE_CHECKING, Final
+
+from ..app import ServiceError
+from ..engine.ra import RouterAdvertiser, ra_settings
+from ..wire.ndp import ALL_NODES
+from .dhcp6_links import interface_addresses, link_local, mac_address, ra_links
+from .icmp6 import open_nd_socket, receive_solicitation, send_from
+
+if TYPE_CHECKING:
+    from ..app import Runtime
+
+__all__ = ["RaService", "create_ra_service"]
+
+log = logging.getLogger("bootwright.ra")
+
+POLL_INTERVAL: Final = 1.0  # seconds between checks for a missing link-local address
+BATCH: Final = 64  # solicitations read per readable event (the rest wait: floods are bounded)
+
+
+@dataclass
+class _Link:
+    name: str
+    ifindex: int
+    sock: socket.socket
+    adv: RouterAdvertiser
+    src: IPv6Address | None = None
+    timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+
+class RaService:
+    """Router advertisements on every configured interface until cancelled."""
+
+    name = "ra"
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.links: dict[str, _Link] = {}
+        self._config = runtime.config
+        self.send_errors = 0
+
+    async def run(self) -> None:
+        """Open the sockets, advertise, send the final RAs when cancelled."""
+        rt = self.runtime
+        self._config = rt.policy.config
+        targets = ra_links(self._config, interface_addresses())
+        if not targets:
+            log.warning("router advertisements configured, but no subnet6 names its interface: not advertising")
+            rt.mark_ready("ra", "no interface (set subnet6.interface or server.interfaces)")
+            await asyncio.Event().wait()
+        try:
+            for name, subnets in targets.items():
+                try:
+                    ifindex = socket.if_nametoindex(name)
+                except OSError:
+                    raise ServiceError(f"RA: interface {name!r} (from the config) does not exist") from None
+                settings = ra_settings(self._config, subnets, mac_address(name))
+                try:
+                    sock = open_nd_socket(name)
+                except PermissionError:
+                    raise ServiceError("RA: a raw ICMPv6 socket needs root (CAP_NET_RAW)") from None
+                except OSError as e:
+                    raise ServiceError(f"RA: cannot open a raw ICMPv6 socket on {name}: {e.strerror}") from None
+                link = self.links[name] = _Link(name, ifindex, sock, RouterAdvertiser(settings))
+                asyncio.get_running_loop().add_reader(sock.fileno(), self._readable, link)
+                self._poll(link)
+            rt.mark_ready("ra", "advertising on " + ", ".join(targets))
+            await asyncio.Event().wait()
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        loop = asyncio.get_running_loop()
+        for link in self.links.values():
+            if link.timer is not None:
+                link.timer.cancel()
+            with contextlib.suppress(Exception):
+                loop.remove_reader(link.sock.fileno())
+            if link.src is not None:
+                self._send(link, link.adv.final(), final=True)
+            link.sock.close()
+        self.links.clear()
+
+    # ------------------------------------------------------------------ timers
+
+    def _poll(self, link: _Link) -> None:
+        """Start advertising once the interface has a usable link-local address."""
+        loop = asyncio.get_running_loop()
+        ll = link_local(link.name)
+        if ll is None:
+            link.src = None
+            link.timer = loop.call_later(POLL_INTERVAL, self._poll, link)
+            return
+        link.src = ll.address
+        link.adv.start(loop.time())
+        log.info("RA: advertising on %s from %s", link.name, link.src)
+        self._arm(link)
+
+    def _arm(self, link: _Link) -> None:
+        loop = asyncio.get_running_loop()
+        if link.timer is not None:
+            link.timer.cancel()
+        due = link.adv.next_deadline()
+        if due is not None:
+            link.timer = loop.call_at(max(due, loop.time()), self._fire, link)
+
+    def _follow_reload(self) -> None:
+        """``runtime.policy`` was swapped: new RA contents on the same interfaces."""
+        self._config = config = self.runtime.policy.config
+        targets = ra_links(config, interface_addresses())
+        for name, link in self.links.items():
+            subnets = targets.get(name)
+            if subnets:
+                link.adv.update(ra_settings(config, subnets, mac_address(name)))
+            elif link.adv.next_deadline() is not None:  # no longer advertised here: say goodbye
+                if link.src is not None:
+                    self._send(link, link.adv.final(), final=True)
+                if link.timer is not None:
+                    link.timer.cancel()
+        if set(targets) - set(self.links):
+            log.warning("RA: new interfaces %s need a restart", ", ".join(sorted(set(targets) - set(self.links))))
+
+    def _fire(self, link: _Link) -> None:
+        loop = asyncio.get_running_loop()
+        if self.runtime.policy.config is not self._config:
+            self._follow_reload()
+            if link.adv.next_deadline() is None:
+                return
+        ll = link_local(link.name)
+        if ll is None:  # carrier lost, interface down: wait for it, then start over (§6.2.4)
+            link.src = None
+            link.timer = loop.call_later(POLL_INTERVAL, self._poll, link)
+            return
+        link.src = ll.address
+        for payload in link.adv.on_timer(loop.time(), random.random()):
+            self._send(link, payload)
+        self._arm(link)
+
+    # ------------------------------------------------------------------ packets
+
+    def _readable(self, link: _Link) -> None:
+        loop = asyncio.get_running_loop()
+        scheduled = False
+        for _ in range(BATCH):
+            try:
+                got = receive_solicitation(link.sock)
+            except OSError as e:
+                link.adv.counters["rs.recv-error"] += 1
+                log.debug("RA: receive on %s: %s", link.name, e)
+                break
+            if got is None:
+                break
+            data, src, hop = got
+            scheduled |= link.adv.on_solicit(data, src, hop, loop.time(), random.random())
+        if scheduled and link.src is not None:
+            self._arm(link)
+
+    def _send(self, link: _Link, payload: bytes, final: bool = False) -> None:
+        assert link.src is not None
+        try:
+            send_from(link.sock, payload, link.src, ALL_NODES, link.ifindex)
+        except OSError as e:
+            self.send_errors += 1
+            link.adv.counters["ra.send-error"] += 1
+            log.debug("RA: send on %s from %s: %s", link.name, link.src, e)
+            if e.errno in (errno.EADDRNOTAVAIL, errno.ENETDOWN, errno.ENXIO):
+                link.src = None
+            return
+        ra = link.adv.settings.advertisement
+        self.runtime.events.emit(
+            "ra.final" if final else "ra.sent",
+            interface=link.name,
+            source=str(link.src),
+            router_lifetime=0 if final else ra.router_lifetime,
+            flags=("M" if ra.managed else "") + ("O" if ra.other else "") or "-",
+        )
+
+
+def create_ra_service(runtime: Runtime) -> RaService | None:
+    """Service factory for ``app._load_factories``: ``None`` when no subnet6 has an enabled ``ra``."""
+    if not any(s.ra is not None and s.ra.enabled for s in runtime.config.subnet6):
+        return None
+    return RaService(runtime)

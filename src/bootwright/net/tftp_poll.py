@@ -1,0 +1,123 @@
+"""One epoll set for every TFTP transfer socket, drained by one asyncio callback.
+
+asyncio costs a ``Handle`` and a trip through its selector for every ready
+socket; a TFTP transfer in lock-step (RFC 1350) has one ready socket per
+block.  :class:`Dispatcher` keeps the transfer sockets in its own
+``epoll`` whose descriptor is the only thing asyncio watches: when it turns
+readable, one callback polls it and calls each ready socket's handler, again
+and again while events keep coming, up to :data:`CALLBACK_BUDGET` seconds,
+then returns so the rest of the process (DHCP, HTTP, timers) runs.
+
+Busy polling: after the last event the callback keeps polling (non-blocking)
+for up to ``busy_poll`` seconds before it gives the loop back and sleeps.
+A lock-step transfer is bound by round-trip latency, and a client's next ACK
+usually arrives within tens of microseconds on a LAN: catching it here skips
+the sleep and wake-up of the whole process (the idea of Linux
+``SO_BUSY_POLL``).  The spin adapts: when recent spins mostly came back
+empty (slow clients, long RTTs), it stops spinning and only probes now and
+then, so an idle or distant client costs no CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import select
+import time
+from collections.abc import Callable
+from typing import Final
+
+__all__ = ["CALLBACK_BUDGET", "Dispatcher"]
+
+CALLBACK_BUDGET: Final = 0.002
+"""Seconds one callback may keep the event loop (events and spinning together)."""
+_MAX_EVENTS: Final = 256
+_SPIN_THRESHOLD: Final = 0.25  # spin while more than this share of recent spins caught an event
+_PROBE_EVERY: Final = 64  # with spinning off, still try once per this many idle returns
+
+_monotonic = time.monotonic
+
+
+class Dispatcher:
+    """Routes readiness of many sockets to their handlers through one epoll descriptor."""
+
+    def __init__(self, busy_poll: float = 0.0) -> None:
+        """``busy_poll``: seconds to keep polling after the last event (0 = never spin)."""
+        self.busy_poll = busy_poll
+        self._handlers: dict[int, Callable[[], None]] = {}
+        self._epoll: select.epoll | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._score = 1.0  # moving share of spins that caught an event
+        self._idle_returns = 0
+        self.spins = 0
+        """Spins that caught an event."""
+        self.misses = 0
+        """Spins that ended without one."""
+
+    def open(self) -> None:
+        """Create the epoll set and register it with the running loop."""
+        self._loop = asyncio.get_running_loop()
+        self._epoll = select.epoll()
+        self._loop.add_reader(self._epoll.fileno(), self._on_ready)
+
+    def close(self) -> None:
+        """Unregister and close the epoll set (the watched sockets stay open)."""
+        if self._epoll is not None and self._loop is not None:
+            self._loop.remove_reader(self._epoll.fileno())
+            self._epoll.close()
+        self._epoll = None
+        self._handlers.clear()
+
+    def watch(self, fd: int, handler: Callable[[], None]) -> None:
+        """Call ``handler()`` whenever ``fd`` is readable (level-triggered)."""
+        assert self._epoll is not None, "Dispatcher.open() first"
+        self._handlers[fd] = handler
+        self._epoll.register(fd, select.EPOLLIN)
+
+    def unwatch(self, fd: int) -> None:
+        """Stop watching ``fd`` (before it is closed); unknown descriptors are ignored."""
+        if self._handlers.pop(fd, None) is not None and self._epoll is not None:
+            with contextlib.suppress(OSError):
+                self._epoll.unregister(fd)
+
+    def _on_ready(self) -> None:
+        epoll = self._epoll
+        if epoll is None:
+            return
+        poll = epoll.poll
+        handlers = self._handlers
+        now = _monotonic()
+        budget_end = now + CALLBACK_BUDGET
+        spin = self.busy_poll
+        while True:
+            events = poll(0, _MAX_EVENTS)
+            if not events:
+                if not spin or not self._want_spin():
+                    return
+                spin_end = min(_monotonic() + spin, budget_end)
+                while not events and _monotonic() < spin_end:
+                    events = poll(0, _MAX_EVENTS)
+                if not events:
+                    self.misses += 1
+                    self._score *= 0.9
+                    return
+                self.spins += 1
+                self._score = self._score * 0.9 + 0.1
+            for fd, _mask in events:
+                handler = handlers.get(fd)
+                if handler is not None:
+                    handler()
+            if _monotonic() >= budget_end:
+                return
+
+    def _want_spin(self) -> bool:
+        if not self._handlers:
+            return False
+        if self._score > _SPIN_THRESHOLD:
+            return True
+        self._idle_returns += 1
+        if self._idle_returns >= _PROBE_EVERY:
+            self._idle_returns = 0
+            self._score = _SPIN_THRESHOLD + 0.05  # probe: one more chance to prove spinning pays
+            return True
+        return False

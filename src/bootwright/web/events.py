@@ -1,0 +1,122 @@
+"""One event per HTTP request, and one per completed file download.
+
+aiohttp calls the access logger after a response was written (or the client
+went away); :class:`EventAccessLogger` turns that into events:
+
+``http.request``
+    every request: ``method``, ``path``, ``status``, ``bytes`` (body octets
+    sent), ``duration`` (seconds), ``client`` (address), keyed by MAC (from
+    the URL, else the lease/neighbour lookup) and host name where known.
+    When an iPXE script (or GRUB/pxelinux config) for a boot target or menu
+    was served with 200, it also carries ``script`` (the target or menu name)
+    and ``platform`` (``efi``/``pcbios`` when iPXE said).
+``http.script``
+    the same fact as its own kind, for live listeners only (one-shot boots
+    move from pending to booting on it, ``bootwright.oneshot.SCRIPT_EVENTS``):
+    ``script``, ``platform``, ``path``. It is not logged or stored a second
+    time; the log and the history have it in ``http.request``.
+``http.download_complete``
+    a ``GET`` answered 200 whose whole file body was sent — what one-shot
+    boots count ("the host fully downloaded kernel and initrd"): ``path``,
+    ``bytes``, ``duration``, ``client``, ``outcome=ok``.
+``http.download_failed``
+    a file body (200 or 206) that was cut short: the client went away or
+    stalled past ``http.timeout``: ``path``, ``bytes`` sent, ``error``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from ..events import EventSink
+from ..model import Event
+from .files import FileSend
+from .neighbours import MacLookup
+
+_MAX_PATH_SHOWN = 200
+_MAX_AGENT_SHOWN = 64
+
+
+class RequestEvents:
+    """Builds the events of one finished request (held by every connection's logger)."""
+
+    def __init__(self, sink: EventSink, macs: MacLookup, host_of: Callable[[str], str | None]) -> None:
+        self.sink = sink
+        self.macs = macs
+        self.host_of = host_of
+
+    def record(self, request: web.BaseRequest, response: web.StreamResponse, duration: float) -> None:
+        """Emit ``http.request`` (and the script / download events that apply)."""
+        remote = request.remote
+        mac: str | None = getattr(response, "mac", None)
+        if mac is None:
+            mac = self.macs(remote)
+        host: str | None = getattr(response, "host", None)
+        if host is None and mac is not None:
+            host = self.host_of(mac)
+        method = request.method
+        status = response.status
+        if isinstance(response, FileSend):
+            sent = response.bytes_sent
+        elif method == "HEAD" or not response.prepared:
+            sent = 0
+        else:
+            sent = response.content_length or 0
+        path = request.path
+        if len(path) > _MAX_PATH_SHOWN:
+            path = path[:_MAX_PATH_SHOWN] + "…"
+        detail: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "bytes": sent,
+            "duration": round(duration, 6),
+            "client": remote,
+        }
+        agent = request.headers.get("User-Agent")
+        if agent:
+            detail["agent"] = agent[:_MAX_AGENT_SHOWN]
+        script = getattr(response, "script", None)
+        if script is not None:
+            detail["script"] = script
+            platform = getattr(response, "platform", None)
+            if platform is not None:
+                detail["platform"] = platform
+        emit = self.sink.emit
+        event = emit("http.request", mac=mac, host=host, **detail)
+        if script is not None:
+            # Its content is already in the http.request event: live listeners (one-shot
+            # boots) get it as its own kind, without a second log line and stored row.
+            notice = Event(event.at, "http.script", mac, host, {"script": script, "platform": detail.get("platform"),
+                                                                 "path": path})  # fmt: skip
+            for listener in self.sink.listeners:
+                listener(notice)
+        elif isinstance(response, FileSend) and method == "GET" and status in (200, 206):
+            if response.complete:
+                if status == 200:
+                    emit(
+                        "http.download_complete",
+                        mac=mac,
+                        host=host,
+                        path=path,
+                        bytes=sent,
+                        duration=round(duration, 6),
+                        client=remote,
+                        outcome="ok",
+                    )
+            else:
+                error = response.error or "connection closed before the whole body was sent"
+                emit("http.download_failed", mac=mac, host=host, path=path, bytes=sent, client=remote, error=error)
+
+
+class EventAccessLogger(AbstractAccessLogger):
+    """aiohttp access logger whose "logger" is a :class:`RequestEvents`."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        """Called by aiohttp once per request with its duration."""
+        events: RequestEvents = self.logger  # type: ignore[assignment]
+        events.record(request, response, time)

@@ -1,0 +1,222 @@
+"""The HTTP service: an aiohttp application on IPv4 and IPv6 in the shared loop.
+
+Listening: by default two sockets, ``0.0.0.0`` and ``::`` with ``IPV6_V6ONLY``
+set, rather than one dual-stack ``::`` socket. IPv4 clients then appear with
+their real address (no ``::ffff:`` mapping) to the access list and the
+neighbour lookup, the result does not depend on the ``net.ipv6.bindv6only``
+sysctl, and a host with IPv6 disabled still serves IPv4 (the ``::`` socket is
+skipped with a warning). ``http.listen`` names explicit addresses instead.
+
+Limits against slow or greedy clients:
+
+* ``http.timeout`` seconds: an idle keep-alive connection, or one still
+  sending its request headers, is closed (aiohttp's keep-alive timer runs from
+  accept); a file transfer whose current chunk makes no progress is aborted
+  (:class:`~bootwright.web.files.FileSend`);
+* ``http.max_connections``: further connections get ``503`` and are closed;
+* request line and header fields over 8190 octets, or more than 100 header
+  fields, are refused by aiohttp's parser (400).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ..app import ServiceError
+from .api import mount_api
+from .events import EventAccessLogger, RequestEvents
+from .handlers import BootHandler
+from .neighbours import MacLookup
+
+if TYPE_CHECKING:
+    from ..app import Runtime
+
+log = logging.getLogger("bootwright.http")
+
+BACKLOG = 1024
+MAX_LINE = 8190
+MAX_FIELD = 8190
+MAX_HEADERS = 100
+SHUTDOWN_TIMEOUT = 2.0
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
+    b"Connection: close\r\n\r\nbusy\n"
+)
+
+
+class _Busy(asyncio.Protocol):
+    """Answers a connection over the limit with 503 and closes it."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.write(_BUSY)
+        transport.close()
+
+
+class LimitedSite(web.SockSite):
+    """A ``SockSite`` that turns away connections beyond ``max_connections``."""
+
+    def __init__(self, runner: web.BaseRunner, sock: socket.socket, max_connections: int) -> None:
+        super().__init__(runner, sock, backlog=BACKLOG)
+        self._listen_sock = sock
+        self._max = max_connections
+        self.refused = 0
+
+    async def start(self) -> None:
+        """Register with the runner and start accepting through the limiting factory."""
+        await web.BaseSite.start(self)
+        server = self._runner.server
+        assert server is not None
+        limit = self._max
+
+        def factory() -> asyncio.Protocol:
+            if len(server.connections) >= limit:
+                self.refused += 1
+                return _Busy()
+            return server()
+
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(factory, sock=self._listen_sock, backlog=BACKLOG)
+
+
+def bind_sockets(addresses: list[str], port: int) -> list[socket.socket]:
+    """Listening sockets for ``addresses`` (default: ``0.0.0.0`` and ``::``) on ``port``.
+
+    With ``port`` 0 the first socket's ephemeral port is reused for the others.
+    Raises :class:`~bootwright.app.ServiceError` naming the address when one cannot be bound;
+    only the default ``::`` may be missing (IPv6 disabled).
+    """
+    optional_v6 = not addresses
+    wanted = addresses or ["0.0.0.0", "::"]
+    out: list[socket.socket] = []
+    try:
+        for address in wanted:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM)
+            except OSError as exc:
+                if optional_v6 and family == socket.AF_INET6:
+                    log.warning("HTTP: no IPv6 socket (%s); serving IPv4 only", exc.strerror)
+                    continue
+                raise
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind((address, port))
+                sock.listen(BACKLOG)
+                sock.setblocking(False)
+            except OSError as exc:
+                sock.close()
+                if optional_v6 and family == socket.AF_INET6 and exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+                    log.warning("HTTP: cannot listen on [::] (%s); serving IPv4 only", exc.strerror)
+                    continue
+                shown = f"[{address}]" if ":" in address else address
+                hint = " (another web server? change http.port)" if exc.errno == errno.EADDRINUSE else ""
+                raise ServiceError(f"HTTP: cannot listen on {shown}:{port}: {exc.strerror}{hint}") from None
+            if port == 0:
+                port = sock.getsockname()[1]
+            out.append(sock)
+    except BaseException:
+        for sock in out:
+            sock.close()
+        raise
+    return out
+
+
+# Further parts of the same application (the REST API, later the UI and metrics)
+# add their routes here: each is called with the app and the runtime before the
+# boot handler's catch-all route is added. aiohttp resolves longer path prefixes
+# first, so ``/api/...`` routes win over the catch-all whatever the order.
+APP_EXTENSIONS: list[Callable[[web.Application, Runtime], None]] = [mount_api]
+
+
+def build_app(runtime: Runtime, macs: MacLookup, root: Path, port: int) -> tuple[web.Application, BootHandler]:
+    """The aiohttp application with the boot handler mounted at every path (GET and HEAD)."""
+    handler = BootHandler(lambda: runtime.policy, root, macs, timeout=runtime.config.http.timeout, default_port=port)
+    app = web.Application()
+    for extend in APP_EXTENSIONS:
+        extend(app, runtime)
+    app.router.add_get("/{path:.*}", handler.handle)
+    return app, handler
+
+
+def runner_options(runtime: Runtime, macs: MacLookup) -> dict[str, Any]:
+    """``AppRunner`` settings: events as the access log, timeouts and parser limits."""
+
+    def host_of(mac: str) -> str | None:
+        host = runtime.policy.hosts.by_mac.get(mac)
+        return host.name if host is not None else None
+
+    return {
+        "access_log_class": EventAccessLogger,
+        "access_log": RequestEvents(runtime.events, macs, host_of),
+        "keepalive_timeout": runtime.config.http.timeout,
+        "max_line_size": MAX_LINE,
+        "max_field_size": MAX_FIELD,
+        "max_headers": MAX_HEADERS,
+        "shutdown_timeout": SHUTDOWN_TIMEOUT,
+    }
+
+
+class HttpService:
+    """Files, per-host scripts and UEFI HTTP boot on ``http.port`` (both families)."""
+
+    name = "http"
+
+    def __init__(self, runtime: Runtime, port: int | None = None) -> None:
+        self.runtime = runtime
+        cfg = runtime.config.http
+        self.port = cfg.port if port is None else port
+        self.root = cfg.root.resolve() if cfg.root is not None else runtime.root
+        self.addresses: list[tuple[str, int]] = []
+        self.sites: list[LimitedSite] = []
+        self.handler: BootHandler | None = None
+        self.started = asyncio.Event()
+
+    async def run(self) -> None:
+        """Bind, report ready, serve until cancelled, then close every connection."""
+        runtime = self.runtime
+        cfg = runtime.config.http
+        if not self.root.is_dir():
+            raise ServiceError(f"HTTP: the root {self.root} is not a directory (set http.root or root)")
+        lease_lookup = getattr(runtime, "mac_for_address", None)
+        macs = MacLookup(leases=lease_lookup if callable(lease_lookup) else None)
+        socks = bind_sockets([str(a) for a in cfg.listen], self.port)
+        self.port = socks[0].getsockname()[1] if socks else self.port
+        app, self.handler = build_app(runtime, macs, self.root, self.port)
+
+        runner = web.AppRunner(app, **runner_options(runtime, macs))
+        try:
+            await runner.setup()
+            for sock in socks:
+                site = LimitedSite(runner, sock, cfg.max_connections)
+                await site.start()
+                self.sites.append(site)
+            self.addresses = [s.getsockname()[:2] for s in socks]
+            shown = ", ".join(f"[{a}]:{p}" if ":" in a else f"{a}:{p}" for a, p in self.addresses)
+            runtime.mark_ready("http", f"listening on {shown}, root {self.root}")
+            self.started.set()
+            await asyncio.Future()  # serve until cancelled
+        finally:
+            with contextlib.suppress(Exception):
+                await runner.cleanup()
+            for sock in socks:
+                sock.close()
+            await macs.aclose()
+
+
+def create_http_service(runtime: Runtime) -> HttpService | None:
+    """Service factory for ``app._load_factories``: ``None`` when ``http.enabled`` is false."""
+    if not runtime.config.http.enabled:
+        return None
+    return HttpService(runtime)

@@ -1,0 +1,180 @@
+"""Two network namespaces joined by a veth pair, for interop tests and benchmarks.
+
+Usage::
+
+    with NetnsPair("tftp") as link:          # bwt-tftp-<pid>-s / bwt-tftp-<pid>-c
+        server = link.spawn_server(["bootwright", "serve", ...])
+        link.run_client(["curl", ...], timeout=10)
+
+Everything is created with unique names (tag + pid) and removed on exit, also
+when the body raises: processes started through :meth:`spawn_server` /
+:meth:`spawn_client` are stopped by pid, then every process still inside the
+namespaces (listed with ``ip netns pids``) is killed by pid, then the
+namespaces are deleted (which deletes the veth pair). Addresses default to
+the documentation ranges 192.0.2.0/24 and 2001:db8::/64 (RFC 5737, RFC 3849);
+IPv6 addresses are added with ``nodad`` so they are usable at once.
+
+Needs root and ``ip`` (iproute2). :func:`missing_requirements` says why not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def missing_requirements(tools: Sequence[str] = ()) -> str | None:
+    """A reason to skip (not root, no ``ip``, a missing tool), or ``None``."""
+    if os.geteuid() != 0:
+        return "needs root to create network namespaces"
+    for tool in ("ip", *tools):
+        if shutil.which(tool) is None:
+            return f"{tool!r} is not installed (run scripts/setup.sh)"
+    return None
+
+
+def _ip(*args: str, netns: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    cmd = ["ip", *(["-n", netns] if netns else []), *args]
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=20)
+
+
+@dataclass
+class NetnsPair:
+    """A server namespace and a client namespace joined by one veth pair."""
+
+    tag: str
+    server_if: str = "srv0"
+    client_if: str = "cli0"
+    server4: str = "192.0.2.1/24"
+    client4: str = "192.0.2.2/24"
+    server6: str = "2001:db8::1/64"
+    client6: str = "2001:db8::2/64"
+    mtu: int | None = None
+    server_ns: str = field(init=False)
+    client_ns: str = field(init=False)
+    _procs: list[subprocess.Popen[Any]] = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        base = f"bwt-{self.tag}-{os.getpid()}"
+        self.server_ns, self.client_ns = f"{base}-s", f"{base}-c"
+
+    @property
+    def server_addr4(self) -> str:
+        """The server's IPv4 address without prefix length."""
+        return self.server4.split("/")[0]
+
+    @property
+    def server_addr6(self) -> str:
+        """The server's IPv6 address without prefix length."""
+        return self.server6.split("/")[0]
+
+    @property
+    def client_addr4(self) -> str:
+        """The client's IPv4 address without prefix length."""
+        return self.client4.split("/")[0]
+
+    @property
+    def client_addr6(self) -> str:
+        """The client's IPv6 address without prefix length."""
+        return self.client6.split("/")[0]
+
+    # -- life cycle -------------------------------------------------------
+
+    def __enter__(self) -> NetnsPair:
+        try:
+            self._create()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _create(self) -> None:
+        for ns in (self.server_ns, self.client_ns):
+            _ip("netns", "add", ns)
+            _ip("link", "set", "lo", "up", netns=ns)
+        _ip(
+            "link", "add", self.server_if, "type", "veth", "peer", "name", self.client_if,
+            "netns", self.client_ns, netns=self.server_ns,
+        )  # fmt: skip
+        for ns, ifname, a4, a6 in (
+            (self.server_ns, self.server_if, self.server4, self.server6),
+            (self.client_ns, self.client_if, self.client4, self.client6),
+        ):
+            if self.mtu is not None:
+                _ip("link", "set", ifname, "mtu", str(self.mtu), netns=ns)
+            _ip("addr", "add", a4, "dev", ifname, netns=ns)
+            _ip("addr", "add", a6, "dev", ifname, "nodad", netns=ns)
+            _ip("link", "set", ifname, "up", netns=ns)
+        deadline = time.monotonic() + 5
+        while "state UP" not in _ip("link", "show", self.client_if, netns=self.client_ns).stdout:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"veth {self.client_if} in {self.client_ns} did not come up")
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        """Stop every process started here or still inside the namespaces; delete them."""
+        for proc in self._procs:
+            _stop(proc)
+        self._procs.clear()
+        for ns in (self.server_ns, self.client_ns):
+            pids = _ip("netns", "pids", ns, check=False).stdout.split()
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid), signal.SIGKILL)
+            _ip("netns", "del", ns, check=False)
+
+    # -- processes --------------------------------------------------------
+
+    def exec_prefix(self, server: bool) -> list[str]:
+        """``ip netns exec NS`` for the server or the client namespace."""
+        return ["ip", "netns", "exec", self.server_ns if server else self.client_ns]
+
+    def spawn_server(self, cmd: Sequence[str], **popen: Any) -> subprocess.Popen[Any]:
+        """Start ``cmd`` in the server namespace; it is stopped on exit."""
+        return self._spawn(True, cmd, popen)
+
+    def spawn_client(self, cmd: Sequence[str], **popen: Any) -> subprocess.Popen[Any]:
+        """Start ``cmd`` in the client namespace; it is stopped on exit."""
+        return self._spawn(False, cmd, popen)
+
+    def _spawn(self, server: bool, cmd: Sequence[str], popen: dict[str, Any]) -> subprocess.Popen[Any]:
+        popen.setdefault("stdin", subprocess.DEVNULL)
+        proc = subprocess.Popen([*self.exec_prefix(server), *cmd], **popen)
+        self._procs.append(proc)
+        return proc
+
+    def run_client(self, cmd: Sequence[str], timeout: float = 30, **kw: Any) -> subprocess.CompletedProcess[Any]:
+        """Run ``cmd`` in the client namespace to completion (bounded by ``timeout``)."""
+        kw.setdefault("capture_output", True)
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        return subprocess.run([*self.exec_prefix(False), *cmd], timeout=timeout, check=False, **kw)
+
+    def run_server(self, cmd: Sequence[str], timeout: float = 30, **kw: Any) -> subprocess.CompletedProcess[Any]:
+        """Run ``cmd`` in the server namespace to completion (bounded by ``timeout``)."""
+        kw.setdefault("capture_output", True)
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        return subprocess.run([*self.exec_prefix(True), *cmd], timeout=timeout, check=False, **kw)
+
+
+def _stop(proc: subprocess.Popen[Any], grace: float = 3.0) -> None:
+    """SIGTERM, wait up to ``grace`` seconds, then SIGKILL; by pid only."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        proc.wait(grace)

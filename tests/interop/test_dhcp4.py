@@ -1,0 +1,316 @@
+"""Real DHCPv4 clients and a real relay against ``bootwright serve``, in network namespaces.
+
+Every test builds its own namespaces (``bwt-d4…-<pid>-…``, veth pairs, the
+documentation ranges 192.0.2.0/24 and 198.51.100.0/24) through the shared
+:class:`netns.NetnsPair` and removes them afterwards, also on failure. Only
+the DHCPv4 service runs. Clients:
+
+- ISC dhclient (Debian isc-dhcp-client) and busybox udhcpc: leases, options,
+  boot file; a hook script records what they were told (nothing is configured).
+- ISC dhcrelay (Debian isc-dhcp-relay) between two namespaces, adding option 82.
+- perfdhcp (Debian kea-admin): many clients, no duplicate addresses.
+- kill -9 of the server mid-load: every ACK it sent has its lease on disk, and
+  a restarted server ACKs the clients' INIT-REBOOT requests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from netns import NetnsPair, missing_requirements
+
+pytestmark = pytest.mark.interop
+
+REPO = Path(__file__).resolve().parents[2]
+BOOTWRIGHT = REPO / ".venv" / "bin" / "bootwright"
+HOST_MAC = "52:54:00:12:34:56"
+
+_why = missing_requirements(("dhclient", "busybox", "dhcrelay", "perfdhcp"))
+if _why is None and not BOOTWRIGHT.exists():
+    _why = f"{BOOTWRIGHT} is missing (run scripts/setup.sh)"
+if _why is not None:
+    pytest.skip(_why, allow_module_level=True)
+
+CONFIG = """
+[server]
+interfaces = ["srv0"]
+address4 = "{server}"
+
+[dhcp4]
+lease_time = 600
+per_mac_rate = 100000
+
+[[subnet4]]
+subnet = "{subnet}"
+pools = ["{pool}"]
+routers = ["{router}"]
+dns = ["{router}"]
+domain_name = "example.test"
+
+[dhcp6]
+enabled = false
+[tftp]
+enabled = false
+[http]
+enabled = false
+
+[boot]
+builtin = false
+
+[[rule]]
+name = "all"
+bootfile = "pxelinux.0"
+next_server = "{server}"
+
+[[host]]
+name = "fixedhost"
+mac = "{host_mac}"
+ipv4 = "{fixed}"
+"""
+
+HOOK = """#!/bin/sh
+# Record what the client was told; configure nothing.
+env | sort > "{dir}/env.${{reason:-$1}}.$$"
+"""
+
+DHCLIENT_CONF = """timeout 15;
+retry 1;
+request subnet-mask, broadcast-address, routers, domain-name, domain-name-servers, host-name, bootfile-name;
+"""
+
+
+@dataclass
+class Server:
+    """A running ``bootwright serve`` in a namespace, with its files."""
+
+    proc: subprocess.Popen[bytes]
+    dir: Path
+    log: Path
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def rows(self) -> dict[str, tuple[str, str]]:
+        """address -> (mac, state) from the lease table."""
+        conn = sqlite3.connect(self.dir / "state" / "state.db")
+        try:
+            return {a: (m, s) for a, m, s in conn.execute("SELECT address, mac, state FROM leases WHERE family = 4")}
+        finally:
+            conn.close()
+
+
+def write_config(d: Path, **kw: str) -> Path:
+    values = {"server": "192.0.2.1", "subnet": "192.0.2.0/24", "pool": "192.0.2.100-192.0.2.199",
+              "router": "192.0.2.1", "fixed": "192.0.2.50", "host_mac": HOST_MAC}
+    values.update(kw)
+    path = d / "bootwright.toml"
+    path.write_text(CONFIG.format(**values))
+    return path
+
+
+def start_server(link: NetnsPair, d: Path, config: Path, log_name: str = "serve.log") -> Server:
+    (d / "root").mkdir(exist_ok=True)
+    log = d / log_name
+    out = log.open("wb")
+    proc = link.spawn_server(
+        [str(BOOTWRIGHT), "serve", "--config", str(config), "--root", str(d / "root"), "--state-dir", str(d / "state")],
+        stdout=out, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 20
+    while "dhcp4 ready" not in log.read_text(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"bootwright did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.05)
+    return Server(proc, d, log)
+
+
+def hook(d: Path) -> Path:
+    path = d / "hook.sh"
+    path.write_text(HOOK.format(dir=d))
+    path.chmod(0o755)
+    return path
+
+
+def told(d: Path, reason: str) -> dict[str, str]:
+    """The environment the client's hook saw for ``reason`` (BOUND, REBOOT, bound...)."""
+    files = sorted(d.glob(f"env.{reason}.*"), key=lambda p: p.stat().st_mtime)
+    assert files, f"the client never reported {reason}: {sorted(p.name for p in d.glob('env.*'))}"
+    return dict(line.split("=", 1) for line in files[-1].read_text().splitlines() if "=" in line)
+
+
+def dhclient(link: NetnsPair, d: Path, *, pidfile: str = "dhclient.pid", ns: str | None = None,
+             ifname: str = "cli0") -> subprocess.CompletedProcess[str]:
+    conf = d / "dhclient.conf"
+    conf.write_text(DHCLIENT_CONF)
+    cmd = ["dhclient", "-4", "-1", "-v", "-cf", str(conf), "-sf", str(hook(d)), "-lf", str(d / "dhclient.leases"),
+           "-pf", str(d / pidfile), ifname]
+    prefix = ["ip", "netns", "exec", ns] if ns else link.exec_prefix(False)
+    result = subprocess.run([*prefix, *cmd], capture_output=True, text=True, timeout=40, check=False)
+    stop_dhclient(d / pidfile)
+    return result
+
+
+def stop_dhclient(pidfile: Path) -> None:
+    """dhclient daemonizes once bound: stop it by its pid file (no RELEASE is sent)."""
+    try:
+        os.kill(int(pidfile.read_text().strip()), signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
+@pytest.fixture
+def link(tmp_path: Path) -> Iterator[NetnsPair]:
+    with NetnsPair("d4") as pair:
+        subprocess.run([*pair.exec_prefix(False), "ip", "addr", "flush", "dev", "cli0"], check=True, timeout=10)
+        yield pair
+
+
+def set_client_mac(link: NetnsPair, mac: str) -> None:
+    subprocess.run([*link.exec_prefix(False), "ip", "link", "set", "cli0", "address", mac], check=True, timeout=10)
+
+
+# --------------------------------------------------------------------------- clients on the link
+
+
+def test_dhclient_gets_its_reservation_options_and_boot_file(link: NetnsPair, tmp_path: Path) -> None:
+    set_client_mac(link, HOST_MAC)
+    server = start_server(link, tmp_path, write_config(tmp_path))
+    result = dhclient(link, tmp_path)
+    assert result.returncode == 0, result.stderr
+    env = told(tmp_path, "BOUND")
+    assert env["new_ip_address"] == "192.0.2.50"  # the host's reservation
+    assert env["new_host_name"] == "fixedhost"
+    assert env["new_subnet_mask"] == "255.255.255.0" and env["new_routers"] == "192.0.2.1"
+    assert env["new_domain_name"] == "example.test" and env["new_domain_name_servers"] == "192.0.2.1"
+    assert env["new_filename"] == "pxelinux.0" and env["new_bootfile_name"] == "pxelinux.0"
+    assert env["new_next_server"] == "192.0.2.1" and env["new_dhcp_lease_time"] == "600"
+    assert server.rows()["192.0.2.50"] == (HOST_MAC, "bound")
+    log = server.text()
+    assert "dhcp4.offer mac=52:54:00:12:34:56 host=fixedhost yiaddr=192.0.2.50" in log
+    assert "dhcp4.ack mac=52:54:00:12:34:56 host=fixedhost yiaddr=192.0.2.50" in log
+
+
+@pytest.mark.parametrize("broadcast", [False, True], ids=["unicast-reply", "broadcast-flag"])
+def test_udhcpc_gets_a_pool_lease(link: NetnsPair, tmp_path: Path, broadcast: bool) -> None:
+    server = start_server(link, tmp_path, write_config(tmp_path))
+    cmd = ["busybox", "udhcpc", "-i", "cli0", "-n", "-q", "-f", "-t", "5", "-T", "2", "-s", str(hook(tmp_path)),
+           "-O", "bootfile", "-x", "hostname:udhcpc-test", *(["-B"] if broadcast else [])]
+    result = link.run_client(cmd, timeout=30, text=True)
+    assert result.returncode == 0, result.stderr
+    env = told(tmp_path, "bound")
+    assert env["ip"] == "192.0.2.100" and env["subnet"] == "255.255.255.0"
+    assert env["router"] == "192.0.2.1" and env["domain"] == "example.test"
+    assert env["boot_file"] == "pxelinux.0" and env["bootfile"] == "pxelinux.0" and env["siaddr"] == "192.0.2.1"
+    assert env["serverid"] == "192.0.2.1" and env["lease"] == "600"
+    rows = server.rows()
+    assert rows["192.0.2.100"][1] == "bound"
+    conn = sqlite3.connect(tmp_path / "state" / "state.db")
+    [(hostname,)] = conn.execute("SELECT hostname FROM leases WHERE address = '192.0.2.100'").fetchall()
+    conn.close()
+    assert hostname == "udhcpc-test"  # option 12 from the client, kept with the lease
+
+
+# --------------------------------------------------------------------------- through a relay
+
+
+def test_relayed_dhclient_through_dhcrelay(tmp_path: Path) -> None:
+    # server ns (srv0 198.51.100.1) -- relay ns (cli0 198.51.100.2, rly0 192.0.2.254) -- client ns (dn0)
+    with NetnsPair("d4r", server4="198.51.100.1/24", client4="198.51.100.2/24") as link:
+        client_ns = f"bwt-d4r-{os.getpid()}-h"
+        try:
+            _ip = ["ip", "-n"]
+            subprocess.run(["ip", "netns", "add", client_ns], check=True, timeout=10)
+            subprocess.run([*_ip, link.client_ns, "link", "add", "rly0", "type", "veth", "peer", "name", "dn0",
+                            "netns", client_ns], check=True, timeout=10)
+            subprocess.run([*_ip, link.client_ns, "addr", "add", "192.0.2.254/24", "dev", "rly0"], check=True, timeout=10)
+            subprocess.run([*_ip, link.client_ns, "link", "set", "rly0", "up"], check=True, timeout=10)
+            subprocess.run([*_ip, client_ns, "link", "set", "dn0", "up"], check=True, timeout=10)
+            subprocess.run([*_ip, client_ns, "link", "set", "lo", "up"], check=True, timeout=10)
+            subprocess.run([*_ip, link.server_ns, "route", "add", "192.0.2.0/24", "via", "198.51.100.2"], check=True,
+                           timeout=10)
+            config = write_config(tmp_path)  # 192.0.2.0/24 is not on the server's link: only the relay leads there
+            server = start_server(link, tmp_path, config)
+            relay_log = (tmp_path / "dhcrelay.log").open("wb")
+            link.spawn_client(["dhcrelay", "-4", "-d", "-a", "-iu", "cli0", "-id", "rly0", "198.51.100.1"],
+                              stdout=relay_log, stderr=subprocess.STDOUT)
+            time.sleep(0.5)
+            result = dhclient(link, tmp_path, ns=client_ns, ifname="dn0")
+            assert result.returncode == 0, result.stderr + (tmp_path / "dhcrelay.log").read_text()
+            env = told(tmp_path, "BOUND")
+            assert env["new_ip_address"] == "192.0.2.100"
+            assert env["new_routers"] == "192.0.2.1" and env["new_filename"] == "pxelinux.0"
+            assert env["new_dhcp_server_identifier"] == "192.0.2.1"
+            log = server.text()
+            assert re.search(r"dhcp4\.ack mac=\S+ yiaddr=192\.0\.2\.100 .*relay=192\.0\.2\.254", log), log
+            assert "192.0.2.100" in server.rows()
+        finally:
+            for pid in subprocess.run(["ip", "netns", "pids", client_ns], capture_output=True, text=True,
+                                      check=False).stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+            subprocess.run(["ip", "netns", "del", client_ns], check=False, timeout=10)
+
+
+# --------------------------------------------------------------------------- load and crash
+
+
+def perfdhcp_summary(text: str) -> tuple[list[int], list[int]]:
+    """(received per exchange, non-unique addresses per exchange) from perfdhcp's report."""
+    received = [int(x) for x in re.findall(r"received packets: (\d+)", text)]
+    dupes = [int(x) for x in re.findall(r"non unique addresses: (\d+)", text)]
+    return received, dupes
+
+
+def test_perfdhcp_leases_without_duplicates(tmp_path: Path) -> None:
+    with NetnsPair("d4p", server4="198.51.100.1/24", client4="198.51.100.2/24") as link:
+        config = write_config(tmp_path, server="198.51.100.1", subnet="198.51.100.0/24",
+                              pool="198.51.100.10-198.51.100.250", router="198.51.100.1", fixed="198.51.100.5")
+        server = start_server(link, tmp_path, config)
+        result = link.run_client(["perfdhcp", "-4", "-l", "cli0", "-r", "300", "-R", "200", "-n", "600", "-p", "6",
+                                  "198.51.100.1"], timeout=30, text=True)
+        received, dupes = perfdhcp_summary(result.stdout)
+        assert len(received) == 2 and received[1] >= 500, result.stdout + result.stderr
+        assert dupes == [0, 0], result.stdout
+        rows = server.rows()
+        assert 150 <= len(rows) <= 200 and "198.51.100.5" not in rows  # 200 clients, reservation untouched
+        assert len({mac for mac, _ in rows.values()}) == len(rows)
+
+
+def test_kill_9_loses_no_acked_lease_and_restart_keeps_them(link: NetnsPair, tmp_path: Path) -> None:
+    config = write_config(tmp_path, pool="192.0.2.10-192.0.2.250")
+    server = start_server(link, tmp_path, config)
+    assert dhclient(link, tmp_path).returncode == 0
+    before = told(tmp_path, "BOUND")["new_ip_address"]
+    # perfdhcp needs an address of its own (it relays from it); dhclient is done with cli0
+    subprocess.run([*link.exec_prefix(False), "ip", "addr", "add", "192.0.2.2/24", "dev", "cli0"], check=True,
+                   timeout=10)
+    load = link.spawn_client(["perfdhcp", "-4", "-l", "cli0", "-r", "400", "-R", "100000", "-p", "4",
+                              "192.0.2.1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(2.0)
+    server.proc.send_signal(signal.SIGKILL)  # mid-load, no chance to flush anything
+    server.proc.wait(10)
+    load.wait(30)
+    acked = re.findall(r"dhcp4\.ack mac=(\S+) (?:host=\S+ )?yiaddr=(\S+)", server.text())
+    assert len(acked) > 100, server.text()[-2000:]
+    rows = server.rows()
+    lost = [(mac, ip) for mac, ip in acked if rows.get(ip, ("", ""))[0] != mac]
+    assert lost == []  # every ACK that left had its lease on disk
+    # restart on the same state: the leases are back, and a client's INIT-REBOOT is ACKed
+    subprocess.run([*link.exec_prefix(False), "ip", "addr", "flush", "dev", "cli0"], check=True, timeout=10)
+    again = start_server(link, tmp_path, config, "serve2.log")
+    m = re.search(r"dhcp4 ready: .*; (\d+) leases loaded", again.text())
+    assert m is not None and int(m.group(1)) == len(rows)
+    assert dhclient(link, tmp_path, pidfile="dhclient2.pid").returncode == 0
+    assert told(tmp_path, "REBOOT")["new_ip_address"] == before  # RFC 2131 §3.2: INIT-REBOOT, ACKed
+    assert re.search(rf"dhcp4\.ack mac=\S+ yiaddr={re.escape(before)} .*state=init-reboot", again.text())

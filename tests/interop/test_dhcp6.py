@@ -1,0 +1,312 @@
+"""Real DHCPv6 clients and a real relay against ``bootwright serve``, in network namespaces.
+
+Every test builds its own namespaces (``bwt-d6…-<pid>-…``, veth pairs, addresses
+from 2001:db8::/32 only) through the shared :class:`netns.NetnsPair` and removes
+them afterwards, also on failure. Only the DHCPv6 service runs. Peers:
+
+- ISC dhclient -6 (Debian isc-dhcp-client), stateful (IA_NA) and ``-S`` stateless
+  (Information-request); a hook script records what it was told, nothing is configured.
+- perfdhcp -6 (Debian kea-admin): many clients, no duplicate addresses; Rapid Commit.
+- ISC dhcrelay -6 (Debian isc-dhcp-relay) in a third namespace between client and server,
+  with an Interface-Id; the server picks the subnet from the relay's link-address.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from netns import NetnsPair, missing_requirements
+
+pytestmark = pytest.mark.interop
+
+REPO = Path(__file__).resolve().parents[2]
+BOOTWRIGHT = REPO / ".venv" / "bin" / "bootwright"
+
+_why = missing_requirements(("dhclient", "perfdhcp", "dhcrelay"))
+if _why is None and not BOOTWRIGHT.exists():
+    _why = f"{BOOTWRIGHT} is missing (run scripts/setup.sh)"
+if _why is not None:
+    pytest.skip(_why, allow_module_level=True)
+
+BOOT_URL = "http://[2001:db8:1::1]/boot.ipxe"
+CONFIG = """
+[server]
+interfaces = ["srv0"]
+address6 = "2001:db8:1::1"
+
+[dhcp4]
+enabled = false
+[tftp]
+enabled = false
+[http]
+enabled = false
+
+[dhcp6]
+preference = 255              # clients take the first Advertise at once (RFC 8415 §18.2.1)
+
+[[subnet6]]
+prefix = "2001:db8:1::/64"
+interface = "srv0"
+{pools}
+dns = ["2001:db8:1::53"]
+domain_search = ["example.test"]
+info_refresh_time = 3600
+
+[[subnet6]]
+prefix = "2001:db8:2::/64"    # behind the relay: chosen by link-address
+pools = ["2001:db8:2::100-2001:db8:2::1ff"]
+dns = ["2001:db8:2::53"]
+
+[boot]
+builtin = false
+
+[[rule]]
+name = "all"
+bootfile = "{boot_url}"
+{hosts}
+"""
+
+HOOK = """#!/bin/sh
+env | grep -E '^(reason|new_|old_|interface)' | sort > "{out}.$reason"
+exit 0
+"""
+
+DHCLIENT_CONF = """
+option dhcp6.bootfile-url code 59 = string;
+also request dhcp6.bootfile-url, dhcp6.domain-search, dhcp6.name-servers;
+"""
+
+
+def wait_link_local(link: NetnsPair, server: bool, ifname: str, ns: str | None = None, timeout: float = 10) -> None:
+    """Wait for DAD to finish on the link-local address (dhclient -6 and the server bind to it)."""
+    target = ns or (link.server_ns if server else link.client_ns)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(
+            ["ip", "-n", target, "-6", "addr", "show", "dev", ifname, "scope", "link"],
+            capture_output=True, text=True, timeout=10,
+        ).stdout  # fmt: skip
+        if "inet6" in out and "tentative" not in out:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{ifname} in {target}: no usable link-local address after {timeout} s")
+
+
+def mac_of(ns: str, ifname: str) -> str:
+    """The MAC of an interface inside a namespace."""
+    out = subprocess.run(["ip", "-n", ns, "link", "show", ifname], capture_output=True, text=True, timeout=10).stdout
+    m = re.search(r"link/ether ([0-9a-f:]{17})", out)
+    assert m, out
+    return m.group(1)
+
+
+@dataclass
+class Served:
+    """A running ``bootwright serve`` and where its files are."""
+
+    link: NetnsPair
+    work: Path
+    proc: subprocess.Popen[bytes]
+    state: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.state = self.work / "state"
+
+    def log(self) -> str:
+        """The server's log so far."""
+        return (self.work / "serve.log").read_text(errors="replace")
+
+    def leases(self) -> list[tuple[str, str, str | None]]:
+        """(address, state, mac) of every IPv6 lease row in the store."""
+        with sqlite3.connect(self.state / "state.db", timeout=10) as db:
+            rows = db.execute("SELECT address, state, mac FROM leases WHERE family = 6").fetchall()
+        return [(a, s, m) for a, s, m in rows]
+
+    def stop(self) -> None:
+        """SIGTERM and wait."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def serve(link: NetnsPair, work: Path, pools: str = 'pools = ["2001:db8:1::100-2001:db8:1::1ff"]',
+          hosts: str = "") -> Served:  # fmt: skip
+    """Write the config and start the server in the server namespace; wait until DHCPv6 is ready."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "root").mkdir(exist_ok=True)
+    cfg = work / "bootwright.toml"
+    cfg.write_text(CONFIG.format(pools=pools, hosts=hosts, boot_url=BOOT_URL))
+    log = (work / "serve.log").open("w")
+    cmd = [str(BOOTWRIGHT), "serve", "--config", str(cfg), "--root", str(work / "root"),
+           "--state-dir", str(work / "state"), "--log-level", "debug"]  # fmt: skip
+    served = Served(link, work, link.spawn_server(cmd, stdout=log, stderr=subprocess.STDOUT))
+    deadline = time.monotonic() + 20
+    while "dhcp6 ready" not in served.log():
+        if served.proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError("bootwright did not start:\n" + served.log())
+        time.sleep(0.1)
+    return served
+
+
+def dhclient(link: NetnsPair, work: Path, *flags: str, ns: str | None = None, ifname: str = "cli0",
+             tag: str = "c") -> dict[str, str]:  # fmt: skip
+    """Run ``dhclient -6 -1`` once (bounded) and return the variables its hook got for the bound state."""
+    hook = work / f"hook-{tag}.sh"
+    out = work / f"env-{tag}"
+    hook.write_text(HOOK.format(out=out))
+    hook.chmod(0o755)
+    conf = work / "dhclient.conf"
+    conf.write_text(DHCLIENT_CONF)
+    cmd = ["dhclient", "-6", "-1", "-v", "-cf", str(conf), "-sf", str(hook), "-lf", str(work / f"lease-{tag}"),
+           "-pf", str(work / f"pid-{tag}"), *flags, ifname]  # fmt: skip
+    prefix = ["ip", "netns", "exec", ns] if ns else link.exec_prefix(False)
+    res = subprocess.run([*prefix, *cmd], capture_output=True, text=True, timeout=40, stdin=subprocess.DEVNULL)
+    pidfile = work / f"pid-{tag}"
+    if pidfile.exists():  # with a lease, dhclient goes on in the background: stop it (by its pid)
+        with contextlib.suppress(ValueError, ProcessLookupError):
+            os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
+    for reason in ("BOUND6", "REBOOT6", "RENEW6"):
+        env_file = Path(f"{out}.{reason}")
+        if env_file.exists():
+            return dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+    raise AssertionError(f"dhclient got no lease (exit {res.returncode}):\n{res.stderr[-3000:]}")
+
+
+def release(link: NetnsPair, work: Path, tag: str = "c", ifname: str = "cli0") -> None:
+    """``dhclient -6 -r``: send a Release for the lease in the tag's lease file."""
+    cmd = ["dhclient", "-6", "-r", "-cf", str(work / "dhclient.conf"), "-sf", str(work / f"hook-{tag}.sh"),
+           "-lf", str(work / f"lease-{tag}"), "-pf", str(work / f"pid-{tag}"), ifname]  # fmt: skip
+    link.run_client(cmd, timeout=30)
+
+
+@pytest.fixture
+def link() -> Iterator[NetnsPair]:
+    """Server and client namespaces: srv0 2001:db8:1::1/64 and cli0 (no global IPv6 address needed)."""
+    with NetnsPair("d6", server6="2001:db8:1::1/64", client6="2001:db8:1::ffff/64",
+                   server4="192.0.2.1/24", client4="192.0.2.2/24") as pair:  # fmt: skip
+        wait_link_local(pair, True, "srv0")
+        wait_link_local(pair, False, "cli0")
+        yield pair
+
+
+def test_dhclient_stateful_pool_options_and_release(link: NetnsPair, tmp_path: Path) -> None:
+    served = serve(link, tmp_path / "srv")
+    env = dhclient(link, tmp_path)
+    addr = env["new_ip6_address"]
+    assert re.fullmatch(r"2001:db8:1::1[0-9a-f]{2}", addr), env
+    assert env["new_dhcp6_name_servers"] == "2001:db8:1::53"
+    assert env["new_dhcp6_domain_search"].strip('"') in ("example.test.", "example.test")
+    assert env["new_dhcp6_bootfile_url"].strip('"') == BOOT_URL
+    assert env["new_dhcp6_server_id"]
+    # Durable before the Reply left: the lease row is there now.
+    assert (addr, "bound", mac_of(link.client_ns, "cli0")) in served.leases()
+    release(link, tmp_path)
+    deadline = time.monotonic() + 10
+    while (addr, "released") not in [(a, s) for a, s, _ in served.leases()]:
+        assert time.monotonic() < deadline, served.leases()
+        time.sleep(0.2)
+    assert "dhcp6.reply" in served.log() and "msg=release" in served.log()
+
+
+def test_dhclient_reservation_by_mac_from_duid(link: NetnsPair, tmp_path: Path) -> None:
+    mac = mac_of(link.client_ns, "cli0")
+    hosts = f'[[host]]\nname = "fixed6"\nmac = "{mac}"\nipv6 = "2001:db8:1::42"\n'
+    serve(link, tmp_path / "srv", hosts=hosts)
+    # DUID-LLT carries the MAC (RFC 8415 §11.2): the MAC-keyed host record applies.
+    env = dhclient(link, tmp_path, "-D", "LLT")
+    assert env["new_ip6_address"] == "2001:db8:1::42"
+
+
+def test_dhclient_stateless_information_request(link: NetnsPair, tmp_path: Path) -> None:
+    served = serve(link, tmp_path / "srv", pools="")  # seed 000: no IA_NA pool, "other config" only
+    env = dhclient(link, tmp_path, "-S")
+    assert "new_ip6_address" not in env
+    assert env["new_dhcp6_name_servers"] == "2001:db8:1::53"
+    assert env["new_dhcp6_bootfile_url"].strip('"') == BOOT_URL
+    assert "msg=information-request" in served.log()
+    assert served.leases() == []
+
+
+def _perfdhcp(link: NetnsPair, *args: str, ns: str | None = None, ifname: str = "cli0") -> str:
+    cmd = ["perfdhcp", "-6", "-l", ifname, *args, "-W", "1000000", "all"]
+    prefix = ["ip", "netns", "exec", ns] if ns else link.exec_prefix(False)
+    res = subprocess.run([*prefix, *cmd], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    return res.stdout
+
+
+def test_perfdhcp_stateful_and_rapid_commit(link: NetnsPair, tmp_path: Path) -> None:
+    served = serve(link, tmp_path / "srv", pools='pools = ["2001:db8:1::1:0-2001:db8:1::ffff:ffff"]')
+    out = _perfdhcp(link, "-r", "100", "-R", "300", "-p", "3", "-u")
+    assert "non unique addresses: 0" in out
+    assert re.search(r"SOLICIT-ADVERTISE\*\*\*\nsent packets: (\d+)\nreceived packets: \1", out), out
+    out = _perfdhcp(link, "-i", "-c", "-r", "50", "-R", "100", "-p", "2")  # Rapid Commit: Solicit -> Reply
+    assert "drops ratio: 0 %" in out
+    assert len(served.leases()) >= 300
+
+
+def test_perfdhcp_stateless_link(link: NetnsPair, tmp_path: Path) -> None:
+    serve(link, tmp_path / "srv", pools="")
+    # No addresses to give: every Solicit still gets an Advertise (IA_NA with NoAddrsAvail,
+    # RFC 8415 §18.3.9) carrying the configuration options, so perfdhcp -i sees no drops.
+    out = _perfdhcp(link, "-i", "-r", "50", "-R", "50", "-p", "2")
+    assert "drops ratio: 0 %" in out
+
+
+@pytest.fixture
+def relayed(link: NetnsPair) -> Iterator[tuple[NetnsPair, str]]:
+    """A third namespace for the client behind ISC dhcrelay -6 running in the "client" namespace.
+
+    server srv0 2001:db8:1::1 -- cli0 2001:db8:1::ffff [relay ns] rl0 2001:db8:2::1 -- c0 [client ns]
+    """
+    ns = link.client_ns.removesuffix("-c") + "-r"
+    subprocess.run(["ip", "netns", "add", ns], check=True, timeout=10)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True, timeout=10)
+        subprocess.run(["ip", "-n", link.client_ns, "link", "add", "rl0", "type", "veth", "peer", "name", "c0",
+                        "netns", ns], check=True, timeout=10)  # fmt: skip
+        subprocess.run(["ip", "-n", link.client_ns, "addr", "add", "2001:db8:2::1/64", "dev", "rl0", "nodad"],
+                       check=True, timeout=10)  # fmt: skip
+        subprocess.run(["ip", "-n", link.client_ns, "link", "set", "rl0", "up"], check=True, timeout=10)
+        subprocess.run(["ip", "-n", ns, "link", "set", "c0", "up"], check=True, timeout=10)
+        subprocess.run(["ip", "-n", link.server_ns, "-6", "route", "add", "2001:db8:2::/64", "via",
+                        "2001:db8:1::ffff"], check=True, timeout=10)  # fmt: skip
+        wait_link_local(link, False, "rl0")
+        wait_link_local(link, False, "c0", ns=ns)
+        yield link, ns
+    finally:
+        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True, timeout=10).stdout.split()
+        for pid in pids:
+            subprocess.run(["kill", "-9", pid], check=False, timeout=10)
+        subprocess.run(["ip", "netns", "del", ns], check=False, timeout=10)
+
+
+def test_relayed_dhclient_and_perfdhcp_through_dhcrelay(relayed: tuple[NetnsPair, str], tmp_path: Path) -> None:
+    link, client_ns = relayed
+    served = serve(link, tmp_path / "srv")
+    relay = link.spawn_client(
+        ["dhcrelay", "-6", "-d", "-I", "--no-pid", "-l", "rl0", "-u", "2001:db8:1::1%cli0"],
+        stdout=(tmp_path / "relay.log").open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    time.sleep(1.0)  # dhcrelay binds its sockets
+    assert relay.poll() is None, (tmp_path / "relay.log").read_text()
+    env = dhclient(link, tmp_path, ns=client_ns, ifname="c0", tag="r")
+    assert re.fullmatch(r"2001:db8:2::1[0-9a-f]{2}", env["new_ip6_address"]), env  # subnet from link-address
+    assert env["new_dhcp6_name_servers"] == "2001:db8:2::53"
+    assert env["new_dhcp6_bootfile_url"].strip('"') == BOOT_URL
+    stateless = dhclient(link, tmp_path, "-S", ns=client_ns, ifname="c0", tag="rs")
+    assert stateless["new_dhcp6_name_servers"] == "2001:db8:2::53"
+    out = _perfdhcp(link, "-r", "50", "-R", "100", "-p", "2", ns=client_ns, ifname="c0")
+    assert "non unique addresses: 0" in out
+    assert "relay=2001:db8:1::ffff" in served.log()
+    assert any(a.startswith("2001:db8:2::") for a, _, _ in served.leases())

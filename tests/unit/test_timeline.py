@@ -1,0 +1,136 @@
+"""The boot timeline: events as readable steps, attempts, and the likely stop point of a stalled boot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bootwright.cli import app
+from bootwright.model import Event
+from bootwright.store.sqlite import SqliteStore
+from bootwright.timeline import attempts, render, step
+
+MAC = "52:54:00:12:34:56"
+T0 = 1_700_000_000.0
+
+
+def ev(dt: float, kind: str, mac: str = MAC, host: str | None = None, **detail: object) -> Event:
+    return Event(T0 + dt, kind, mac, host, dict(detail))  # type: ignore[arg-type]
+
+
+# A BIOS PXE boot: firmware DHCP, undionly.kpxe over TFTP, iPXE's DHCP, script, kernel, initrd.
+FULL = [
+    ev(0.00, "dhcp4.discover", xid="1"),
+    ev(0.01, "dhcp4.offer", yiaddr="192.0.2.100", bootfile="undionly.kpxe"),
+    ev(1.00, "dhcp4.request", state="selecting", requested="192.0.2.100"),
+    ev(1.01, "dhcp4.ack", yiaddr="192.0.2.100", bootfile="undionly.kpxe"),
+    ev(1.10, "tftp.start", file="undionly.kpxe", blksize=1432),
+    ev(1.30, "tftp.done", file="undionly.kpxe", size=70000, duration=0.2, outcome="complete"),
+    ev(3.00, "dhcp4.discover", xid="2"),
+    ev(3.01, "dhcp4.offer", yiaddr="192.0.2.100", bootfile="http://192.0.2.1/boot.ipxe"),
+    ev(3.02, "dhcp4.request", state="selecting"),
+    ev(3.03, "dhcp4.ack", yiaddr="192.0.2.100", bootfile="http://192.0.2.1/boot.ipxe"),
+    ev(3.10, "http.request", method="GET", path="/boot.ipxe", status=200),
+    ev(3.20, "http.request", method="GET", path="/boot/52-54-00-12-34-56.ipxe", status=200),
+    ev(3.50, "http.request", method="GET", path="/vmlinuz", status=200),
+    ev(3.50, "http.download_complete", path="/vmlinuz", bytes=8_000_000, duration=0.3),
+    ev(4.00, "http.request", method="GET", path="/initrd.img", status=200),
+    ev(4.00, "http.download_complete", path="/initrd.img", bytes=20_000_000, duration=0.5),
+]
+
+
+def test_a_full_boot_is_complete() -> None:
+    [a] = attempts(FULL)
+    assert a.complete and a.stage == "initrd"
+    assert a.status(T0 + 1000) == "complete"
+    lines = render(a, T0 + 1000)
+    assert "DHCPv4 offer of 192.0.2.100, boot file undionly.kpxe" in lines[2]
+    assert any("TFTP sent undionly.kpxe (70,000 bytes in 0.20 s)" in line for line in lines)
+    assert any("iPXE script /boot/52-54-00-12-34-56.ipxe served" in line for line in lines)
+    assert not any("HTTP GET /vmlinuz" in line for line in lines)  # the download line says it
+    assert lines[-1] == "   result: kernel and initrd fetched: the operating system is starting"
+
+
+@pytest.mark.parametrize(
+    ("cut", "stop"),
+    [
+        (1, "discover received, no offer sent"),
+        (2, "offer sent, no request"),
+        (3, "request received, no acknowledgement sent"),
+        (4, "address acknowledged, boot program not fetched (undionly.kpxe)"),
+        (5, "address acknowledged, boot program not fetched"),  # TFTP started, never completed
+        (6, "boot program fetched, no script request"),
+        (8, "offer sent, no request"),  # iPXE's own DHCP round
+        (10, "boot program running (its DHCP succeeded), no script request"),
+        (11, "entry script served, no request for the host's own script"),
+        (12, "script served, no kernel fetched"),
+        (14, "kernel fetched, no initrd fetched"),
+    ],
+)
+def test_stalled_boots_name_their_stop_point(cut: int, stop: str) -> None:
+    [a] = attempts(FULL[:cut])
+    assert not a.complete
+    assert a.stop.startswith(stop)
+    assert a.status(a.last + 10) == "in progress"
+    assert a.status(a.last + 61) == "stalled"
+    assert render(a, a.last + 61)[-1].startswith(f"   likely stop point (stalled): {stop}")
+
+
+def test_ipxe_rom_without_boot_program() -> None:
+    [a] = attempts(FULL[6:10])
+    assert a.stop == "address acknowledged, script http://192.0.2.1/boot.ipxe not fetched"
+
+
+def test_failures_name_themselves() -> None:
+    [nak] = attempts([*FULL[:3], ev(1.01, "dhcp4.nak", reason="requested address is not on this subnet")])
+    assert nak.status(T0) == "failed"
+    assert nak.stop == "request refused (NAK): requested address is not on this subnet"
+    [tftp] = attempts([*FULL[:5], ev(2.0, "tftp.failed", file="undionly.kpxe", outcome="error: file not found")])
+    assert tftp.stop == "TFTP transfer of undionly.kpxe failed: error: file not found"
+    [http] = attempts([*FULL[:12], ev(3.5, "http.request", method="GET", path="/vmlinuz", status=404)])
+    assert http.stop == "HTTP GET /vmlinuz → 404" and http.steps[-1].problem
+    [other] = attempts([*FULL[:2], ev(1.0, "dhcp4.request", state="selecting another server")])
+    assert other.stop.startswith("the client took another DHCP server's offer")
+
+
+def test_attempts_split_on_quiet_gaps_and_new_boots() -> None:
+    later = [Event(e.at + 1000, e.kind, e.mac, e.host, e.detail) for e in FULL[:2]]
+    renew = ev(10, "dhcp4.request", state="renewing")
+    found = attempts([*FULL, renew, ev(11, "dhcp4.discover"), *later])
+    assert [len(a.steps) for a in found] == [len(FULL) + 1, 1, 2]
+    assert found[0].complete  # the OS renewing its lease does not reopen the finished boot
+    other = attempts([*FULL[:2], ev(0.5, "dhcp4.discover", mac="52:54:00:00:00:99")])
+    assert [a.mac for a in other] == [MAC, "52:54:00:00:00:99"]
+
+
+def test_dhcp6_and_unknown_events_read_well() -> None:
+    assert step(ev(0, "dhcp6.advertise", msg="solicit", address="2001:db8::5")).text == \
+        "DHCPv6 advertise to solicit, address 2001:db8::5"
+    assert step(ev(0, "dhcp6.reply", msg="request", bootfile="http://[2001:db8::1]/x.efi")).stage == "ack"
+    assert step(ev(0, "lab.marker", line="BOOTED")).text == "lab.marker line=BOOTED"
+    assert step(ev(0, "oneshot.done", target="rescue", reason="kernel and initrd fully downloaded")).text == \
+        "one-shot boot of rescue: done (kernel and initrd fully downloaded)"
+
+
+def test_events_command(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.db")
+    store.open()
+    for event in [*FULL[:2], ev(0.5, "dhcp4.discover", mac="52:54:00:00:00:99")]:
+        store.add_event(event)
+    store.close()
+    runner = CliRunner()
+    result = runner.invoke(app, ["events", "--state-dir", str(tmp_path), "--mac", "52-54-00-12-34-56"])
+    assert result.exit_code == 0, result.output
+    assert "52:54:00:12:34:56: boot attempt at" in result.stdout
+    assert "likely stop point (stalled): offer sent, no request" in result.stdout
+    assert "52:54:00:00:00:99" not in result.stdout
+    result = runner.invoke(app, ["events", "--state-dir", str(tmp_path), "--json"])
+    data = json.loads(result.stdout)
+    assert [(a["mac"], a["stage"]) for a in data] == [(MAC, "offer"), ("52:54:00:00:00:99", "discover")]
+    result = runner.invoke(app, ["events", "--state-dir", str(tmp_path), "--follow", "--follow-seconds", "0.2"])
+    assert result.exit_code == 0 and "offer sent, no request" in result.stdout
+    result = runner.invoke(app, ["events", "--state-dir", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "no state store" in result.stderr
