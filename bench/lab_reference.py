@@ -54,9 +54,14 @@ def one_run(stack: str, args: argparse.Namespace) -> LabReport:
     return run_lab(options, Console(width=160, highlight=False))
 
 
-def collect(args: argparse.Namespace) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, str]], str]:
-    """Boot seconds per stack and scenario over the rounds; failure reasons; the accelerator used."""
-    times: dict[str, dict[str, list[float]]] = {s: {} for s in STACKS}
+Samples = dict[str, dict[str, list[float]]]  # stack → scenario → seconds
+StageSamples = dict[str, dict[str, dict[Stage, list[float]]]]  # stack → scenario → stage → seconds
+
+
+def collect(args: argparse.Namespace) -> tuple[Samples, StageSamples, dict[str, dict[str, str]], str]:
+    """Boot seconds and stage times per stack and scenario over the rounds; failures; the accelerator used."""
+    times: Samples = {s: {} for s in STACKS}
+    stages: StageSamples = {s: {} for s in STACKS}
     failures: dict[str, dict[str, str]] = {s: {} for s in STACKS}
     accel = args.accel
     for round_no in range(args.rounds):
@@ -73,11 +78,13 @@ def collect(args: argparse.Namespace) -> tuple[dict[str, dict[str, list[float]]]
             for name, why in report.skipped.items():
                 failures[stack][name] = why
             for t in report.timelines:
+                for stage, seconds in t.seen.items():
+                    stages[stack].setdefault(t.name, {}).setdefault(stage, []).append(seconds)
                 if t.boot_seconds is not None:
                     times[stack].setdefault(t.name, []).append(t.boot_seconds)
                 else:
                     failures[stack][t.name] = t.stopped_at()
-    return times, failures, accel
+    return times, stages, failures, accel
 
 
 def _cell(samples: list[float] | None, failure: str | None) -> str:
@@ -104,13 +111,29 @@ def table(times: dict[str, dict[str, list[float]]], failures: dict[str, dict[str
     return "\n".join(rows)
 
 
+def stage_table(stages: StageSamples) -> str:
+    """Median seconds to each stage, reference / bootwright: where the time goes."""
+    head = "| scenario | " + " | ".join(LABELS[s] for s in Stage) + " |"
+    rows = [head, "|---|" + "---:|" * len(Stage)]
+    for sc in scenarios.ALL:
+        cells = []
+        for stage in Stage:
+            pair = []
+            for stack in STACKS:
+                samples = stages[stack].get(sc.name, {}).get(stage)
+                pair.append(f"{statistics.median(samples):.1f}" if samples else "–")
+            cells.append(" / ".join(pair))
+        rows.append(f"| {sc.title} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def notes(failures: dict[str, dict[str, str]]) -> str:
     """One line per scenario that did not boot, naming where it stopped."""
     lines = [f"- {stack}, {name}: {why}" for stack in STACKS for name, why in sorted(failures[stack].items())]
     return "\n".join(lines)
 
 
-def docs_section(result: str, failed: str, accel: str, args: argparse.Namespace) -> str:
+def docs_section(result: str, breakdown: str, failed: str, accel: str, args: argparse.Namespace) -> str:
     """The "## Lab boots" section of docs/benchmarks.md."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     stages = " → ".join(LABELS[s] for s in Stage)
@@ -124,6 +147,12 @@ Python HTTP server, configured as the seeds would (`bootwright lab --reference`)
 bootwright ≤ 1.0× the reference in each scenario.
 
 {result}
+
+Where the time goes — seconds from QEMU start to each stage, reference / bootwright
+(the first sighting in the servers' logs or on the serial console; a BIOS machine's
+boot program is its iPXE ROM):
+
+{breakdown}
 
 Machine: {os.cpu_count()} CPUs, Linux {platform.release()}, load average at the end {load};
 measured {time.strftime("%Y-%m-%d")}. Under TCG the firmware itself dominates: the
@@ -164,14 +193,16 @@ def main() -> int:
     if os.geteuid() != 0:
         print("lab_reference: needs root (network namespaces, taps)", file=sys.stderr)
         return 2
-    times, failures, accel = collect(args)
+    times, stages, failures, accel = collect(args)
     result = table(times, failures)
+    breakdown = stage_table(stages)
     failed = notes(failures)
     print(result)
+    print("\n" + breakdown)
     if failed:
         print("\n" + failed)
     if args.update_docs:
-        update_docs(docs_section(result, failed, accel, args))
+        update_docs(docs_section(result, breakdown, failed, accel, args))
         print(f"\nwritten to {DOCS.relative_to(REPO)}")
     return 0
 

@@ -171,7 +171,8 @@ def grants_windowsize(link: Any, s: Setup) -> bool:
     """Whether the server acknowledges ``windowsize`` (RFC 7440) in its OACK (atftp ``--trace``)."""
     cmd = ["atftp", "--trace", "--option", "windowsize 16", "-g", "-r", "ready", "-l", str(s.out / "ready"), s.server4]
     r = link.run_client(cmd, timeout=10, text=True)
-    return any(line.startswith("received OACK") and "windowsize" in line for line in r.stdout.splitlines())
+    lines = (r.stdout + r.stderr).splitlines()  # atftp traces to stderr when not on a terminal
+    return any(line.startswith("received OACK") and "windowsize" in line for line in lines)
 
 
 def single(link: Any, s: Setup, blksize: int, windowsize: int, timeout: float) -> tuple[float | None, str]:

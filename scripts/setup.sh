@@ -15,6 +15,11 @@ APT_PACKAGES=(
   qemu-system-x86 seabios ipxe-qemu ipxe ovmf dnsmasq-base nftables
   # DHCPv4 interop tests and benchmark (docs/dhcp4.md): real clients, a real relay, Kea, perfdhcp.
   isc-dhcp-client busybox isc-dhcp-relay kea-dhcp4-server kea-admin
+  # DHCPv6 + RA interop tests and benchmark (docs/ipv6.md): rdisc6, Kea DHCPv6 (dhclient,
+  # dhcrelay, perfdhcp and dnsmasq come with the packages above).
+  ndisc6 kea-dhcp6-server
+  # HTTP interop tests and benchmark (docs/http.md): curl, nginx (reference server), wrk.
+  curl nginx-light wrk
 )
 
 missing=()
@@ -37,7 +42,7 @@ if ((${#missing[@]})); then
   [ "$rc" = 0 ] || exit "$rc"
 fi
 # Tests and benchmarks start these peers themselves, inside network namespaces.
-for unit in kea-dhcp4-server isc-dhcp-relay; do
+for unit in kea-dhcp4-server kea-dhcp6-server isc-dhcp-relay nginx; do
   systemctl disable --now "$unit" >/dev/null 2>&1 || true
 done
 

@@ -150,9 +150,13 @@ class Lease:
     state: Literal["offered", "bound", "released", "declined", "expired"] = "bound"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
-    """One protocol step, keyed by MAC where known, for logs and timelines."""
+    """One protocol step, keyed by MAC where known, for logs and timelines.
+
+    Not frozen: one is built per packet or request on hot paths, and a frozen
+    dataclass's ``__init__`` costs several times more. Treat it as immutable.
+    """
 
     at: float
     kind: str

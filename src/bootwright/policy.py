@@ -117,7 +117,12 @@ def platform_of(client: ClientInfo) -> Platform | None:
 
 @dataclass(frozen=True, slots=True)
 class ServerContext:
-    """Where a reply comes from: our address on the client's link and our ports."""
+    """Where a reply comes from: our address on the client's link and our ports.
+
+    ``server`` (the address as written in a URL, IPv6 bracketed), ``http`` and
+    ``tftp`` (base URLs with non-default ports) are derived once at
+    construction: they are read for every reply and every script request.
+    """
 
     address: str | None = None
     http_port: int = 80
@@ -125,30 +130,20 @@ class ServerContext:
     subnet: IPv4Network | IPv6Network | None = None
     # Every address we call our own, to tell our script URLs from foreign ones.
     own_addresses: frozenset[str] = frozenset()
+    server: str | None = field(init=False, compare=False, repr=False)
+    http: str | None = field(init=False, compare=False, repr=False)
+    tftp: str | None = field(init=False, compare=False, repr=False)
 
-    @property
-    def server(self) -> str | None:
-        """Our address as it appears in a URL (IPv6 bracketed)."""
-        if self.address is None:
-            return None
-        addr = ipaddress.ip_address(self.address)
-        return f"[{addr}]" if addr.version == 6 else str(addr)
-
-    @property
-    def http(self) -> str | None:
-        """Base URL of our HTTP service, e.g. ``http://[2001:db8::1]:8080``."""
-        if self.server is None:
-            return None
-        port = "" if self.http_port == 80 else f":{self.http_port}"
-        return f"http://{self.server}{port}"
-
-    @property
-    def tftp(self) -> str | None:
-        """Base URL of our TFTP service, e.g. ``tftp://[2001:db8::1]``."""
-        if self.server is None:
-            return None
-        port = "" if self.tftp_port == 69 else f":{self.tftp_port}"
-        return f"tftp://{self.server}{port}"
+    def __post_init__(self) -> None:
+        server: str | None = None
+        if self.address is not None:
+            addr = ipaddress.ip_address(self.address)
+            server = f"[{addr}]" if addr.version == 6 else str(addr)  # RFC 3986 §3.2.2
+        http_port = "" if self.http_port == 80 else f":{self.http_port}"
+        tftp_port = "" if self.tftp_port == 69 else f":{self.tftp_port}"
+        object.__setattr__(self, "server", server)
+        object.__setattr__(self, "http", f"http://{server}{http_port}" if server else None)
+        object.__setattr__(self, "tftp", f"tftp://{server}{tftp_port}" if server else None)
 
 
 @dataclass(frozen=True, slots=True)

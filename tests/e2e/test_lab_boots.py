@@ -3,7 +3,7 @@
 BIOS (SeaBIOS + iPXE ROM), UEFI PXE (OVMF) and UEFI HTTP boot (OVMF), each over
 IPv4 and IPv6, served by ``bootwright serve --config examples/quickstart.toml``;
 every VM must reach the marker its initrd prints on the serial console, and
-fetch its kernel over the scenario's address family. Plus seed 002's menu,
+fetch its boot program, script, kernel and initrd over the scenario's family. Plus seed 002's menu,
 which must boot its default entry by itself once its 5 s timeout runs out.
 """
 
@@ -24,8 +24,11 @@ def test_scenario_boots(bootwright_run: LabRun, name: str) -> None:
     timeline = bootwright_run.timeline(name)
     assert timeline.ok, f"{timeline.title}: {timeline.stopped_at()}"
     family = scenarios.by_name(name).family
-    if Stage.KERNEL in timeline.via:
-        assert timeline.via[Stage.KERNEL] == family, f"kernel fetched over IPv{timeline.via[Stage.KERNEL]}"
+    # The firmware may fall back to the other family (OVMF tries PXE over IPv6 when
+    # IPv4 fails): every file must have come over the scenario's own family.
+    for stage in (Stage.BOOTPROG, Stage.SCRIPT, Stage.KERNEL, Stage.INITRD):
+        if stage in timeline.via:
+            assert timeline.via[stage] == family, f"{stage.name.lower()} fetched over IPv{timeline.via[stage]}"
 
 
 @pytest.fixture(scope="module")

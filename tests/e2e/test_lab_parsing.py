@@ -10,6 +10,7 @@ from labrun import REPO
 
 from bootwright.lab import qemu, scenarios, tools
 from bootwright.lab.netns import Namespace
+from bootwright.lab.proc import LabError
 from bootwright.lab.reference import dnsmasq_config
 from bootwright.lab.runner import config_problems
 from bootwright.lab.sources import DnsmasqParser, SerialParser, clean_ip, parse_event_line
@@ -24,21 +25,21 @@ def event(kind: str, **detail: object) -> str:
     return "2026-01-01 00:00:00,000 bootwright.events INFO " + json.dumps(record)
 
 
-@pytest.mark.parametrize(
-    ("path", "stage"),
-    [
-        ("/boot.ipxe", Stage.SCRIPT),
-        ("/boot/52-54-00-b0-00-04.ipxe", Stage.SCRIPT),
-        ("script.ipxe-52:54:00:b0:00:04", Stage.SCRIPT),
-        ("/vmlinuz", Stage.KERNEL),
-        ("showmax/vmlinuz", Stage.KERNEL),
-        ("/initrd.img", Stage.INITRD),
-        ("sysrescd/initram.igz", Stage.INITRD),
-        ("ipxe.efi", Stage.BOOTPROG),
-        ("/srv/root/undionly.kpxe", Stage.BOOTPROG),
-        ("/favicon.ico", None),
-    ],
-)
+PATHS: list[tuple[str, Stage | None]] = [
+    ("/boot.ipxe", Stage.SCRIPT),
+    ("/boot/52-54-00-b0-00-04.ipxe", Stage.SCRIPT),
+    ("script.ipxe-52:54:00:b0:00:04", Stage.SCRIPT),
+    ("/vmlinuz", Stage.KERNEL),
+    ("showmax/vmlinuz", Stage.KERNEL),
+    ("/initrd.img", Stage.INITRD),
+    ("sysrescd/initram.igz", Stage.INITRD),
+    ("ipxe.efi", Stage.BOOTPROG),
+    ("/srv/root/undionly.kpxe", Stage.BOOTPROG),
+    ("/favicon.ico", None),
+]
+
+
+@pytest.mark.parametrize(("path", "stage"), [pytest.param(p, s, id=p) for p, s in PATHS])
 def test_classify_path(path: str, stage: Stage | None) -> None:
     assert classify_path(path) is stage
 
@@ -169,3 +170,24 @@ def test_configs_checked_before_any_vm(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text("[server\n")
     assert config_problems(broken)
+
+
+def test_missing_package_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tools.Requirement("ovmf-code", "ovmf", ("/nonexistent/OVMF_CODE_4M.fd",))
+    monkeypatch.setitem(tools.REQUIREMENTS, "ovmf-code", fake)
+    with pytest.raises(LabError, match=r"apt-get install ovmf"):
+        tools.require("ovmf-code")
+    with pytest.raises(LabError, match=r"ovmf-code not found .*apt-get install ovmf"):
+        tools.find("ovmf-code")
+
+
+def test_cli_refuses_a_bad_config_before_anything_starts(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bootwright.cli import app
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[subnet4]]\nsubnet = "192.0.2.0/24"\npools = ["10.0.0.1-10.0.0.9"]\n')
+    result = CliRunner().invoke(app, ["lab", "--config", str(bad), "--firmware", "bios", "--family", "4"])
+    assert result.exit_code == 2, result.output
+    assert "refused before any VM started" in result.output

@@ -32,5 +32,8 @@ def test_reference_scenario_boots(reference_run: LabRun, name: str) -> None:
     timeline = reference_run.timeline(name)
     assert timeline.ok, f"{timeline.title} (reference): {timeline.stopped_at()}"
     family = scenarios.by_name(name).family
-    assert timeline.via.get(Stage.KERNEL) == family, "the kernel came over the other family"
+    for stage in (Stage.BOOTPROG, Stage.SCRIPT, Stage.KERNEL, Stage.INITRD):
+        if stage in timeline.via:
+            assert timeline.via[stage] == family, f"{stage.name.lower()} fetched over IPv{timeline.via[stage]}"
+    assert Stage.KERNEL in timeline.via, "the HTTP server's log lines were not attributed to the VM"
     assert Stage.OFFER in timeline.seen, "the reference logs were not attributed to the VM"

@@ -57,6 +57,7 @@ class NetnsPair:
     server6: str = "2001:db8::1/64"
     client6: str = "2001:db8::2/64"
     mtu: int | None = None
+    client_mac: str | None = None
     server_ns: str = field(init=False)
     client_ns: str = field(init=False)
     _procs: list[subprocess.Popen[Any]] = field(default_factory=list, init=False, repr=False)
@@ -112,6 +113,8 @@ class NetnsPair:
         ):
             if self.mtu is not None:
                 _ip("link", "set", ifname, "mtu", str(self.mtu), netns=ns)
+            if ns == self.client_ns and self.client_mac:
+                _ip("link", "set", ifname, "address", self.client_mac, netns=ns)
             _ip("addr", "add", a4, "dev", ifname, netns=ns)
             _ip("addr", "add", a6, "dev", ifname, "nodad", netns=ns)
             _ip("link", "set", ifname, "up", netns=ns)

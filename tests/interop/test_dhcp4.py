@@ -15,6 +15,7 @@ the DHCPv4 service runs. Clients:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -161,10 +162,8 @@ def dhclient(link: NetnsPair, d: Path, *, pidfile: str = "dhclient.pid", ns: str
 
 def stop_dhclient(pidfile: Path) -> None:
     """dhclient daemonizes once bound: stop it by its pid file (no RELEASE is sent)."""
-    try:
+    with contextlib.suppress(OSError, ValueError):
         os.kill(int(pidfile.read_text().strip()), signal.SIGKILL)
-    except (OSError, ValueError):
-        pass
 
 
 @pytest.fixture
@@ -255,10 +254,8 @@ def test_relayed_dhclient_through_dhcrelay(tmp_path: Path) -> None:
         finally:
             for pid in subprocess.run(["ip", "netns", "pids", client_ns], capture_output=True, text=True,
                                       check=False).stdout.split():
-                try:
+                with contextlib.suppress(OSError, ValueError):
                     os.kill(int(pid), signal.SIGKILL)
-                except (OSError, ValueError):
-                    pass
             subprocess.run(["ip", "netns", "del", client_ns], check=False, timeout=10)
 
 

@@ -382,7 +382,7 @@ def test_decline_quarantines_the_address() -> None:
     assert other is not None and other.yiaddr != addr  # never offered while quarantined
     again = a.send(1)
     assert again is not None and again.yiaddr != addr
-    writes, deletes = eng.expire(T0 + DECLINE_PROBATION + 1)
+    _, deletes = eng.expire(T0 + DECLINE_PROBATION + 1)
     assert deletes == [str(addr)]
     assert eng.table.is_free_for(int(addr), b"\x01" + MAC2, T0 + DECLINE_PROBATION + 1)
 
@@ -508,6 +508,16 @@ def test_reservation_inside_a_pool_is_never_given_to_others() -> None:
     assert got == {"192.0.2.51", "192.0.2.52"}
     thief = Client(eng, MAC2)
     assert mtype(thief.send(3, raw={50: IPv4Address("192.0.2.50").packed, 54: SID})) == 6
+
+
+def test_reserved_host_under_another_client_id_keeps_its_lease() -> None:
+    eng = engine()
+    addr = Client(eng, FIXED).lease()
+    pxe = Client(eng, FIXED, now=T0 + 5)
+    offer = pxe.send(1, raw={61: b"\x00firmware-id"})  # same NIC, another client id (firmware vs OS)
+    assert offer is not None and offer.yiaddr == addr
+    eng.expire(T0 + 5 + OFFER_HOLD + 1)  # the offer lapses; the bound lease must not
+    assert eng.mac_for_ip(str(addr), T0 + 40) == "52:54:00:00:00:aa"
 
 
 def test_reserved_host_asking_for_another_address_is_nakked() -> None:

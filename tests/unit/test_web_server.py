@@ -23,7 +23,7 @@ from bootwright.events import EventSink
 from bootwright.model import Event
 from bootwright.policy import BootPolicy
 from bootwright.web.neighbours import MacLookup
-from bootwright.web.service import build_app, runner_options
+from bootwright.web.service import build_app, install_fast_path, runner_options
 
 BASE = """
 [server]
@@ -109,19 +109,21 @@ class Harness:
 
     async def settle(self, kind: str = "http.request", count: int = 1) -> list[Event]:
         """Events are emitted after the response is written: wait for them."""
-        for _ in range(200):
+        for _ in range(1000):  # up to 10 s on a loaded machine; usually one loop turn
             if len(self.kinds(kind)) >= count:
                 break
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.01)
         return self.kinds(kind)
 
 
 @asynccontextmanager
 async def serving(h: Harness, host: str = "127.0.0.1") -> AsyncIterator[TestClient[Any, Any]]:
     macs = MacLookup(arp_path=str(h.arp), ip6=False)
-    app, _ = build_app(h.runtime, macs, h.root, 8080)
+    app, handler = build_app(h.runtime, macs, h.root, 8080)
     server = TestServer(app, host=host)
     await server.start_server(**runner_options(h.runtime, macs))
+    assert server.runner is not None
+    install_fast_path(server.runner, app, handler)
     client = TestClient(server)
     await client.start_server()
     try:
@@ -250,7 +252,8 @@ def test_not_found_directories_and_methods(h: Harness) -> None:
         r = await c.get("/grub/")
         assert r.status == 404 and "<html" not in (await r.text()).lower()  # no listing
         assert (await c.get("/")).status == 404
-        assert (await c.post("/vmlinuz")).status == 405
+        r = await c.post("/vmlinuz")
+        assert r.status == 405 and r.headers["Allow"] == "GET, HEAD"
         r = await c.get("/kernel-link", headers={"Range": "bytes=0-3"})
         assert r.status == 206 and await r.read() == KERNEL[:4]  # links inside the root work
 
@@ -477,5 +480,40 @@ def test_download_cut_short_is_reported_failed(h: Harness) -> None:
         assert failed and failed[0].detail["path"] == "/big.img"
         assert 0 < int(failed[0].detail["bytes"] or 0) < 256 * 1024 * 1024
         assert not h.kinds("http.download_complete")
+
+    run(h, body)
+
+
+def test_extension_routes_still_go_through_the_application(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiohttp import web
+
+    from bootwright.web import service
+
+    seen: list[str] = []
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
+        seen.append(request.path)
+        return await handler(request)
+
+    async def hello(request: web.Request) -> web.Response:
+        return web.json_response({"hello": True})
+
+    def extend(app: web.Application, runtime: Any) -> None:
+        sub = web.Application(middlewares=[guard])
+        sub.router.add_get("/hello", hello)
+        app.add_subapp("/ext/", sub)
+
+    monkeypatch.setattr(service, "APP_EXTENSIONS", [extend])
+
+    async def body(c: TestClient[Any, Any]) -> None:
+        r = await c.get("/ext/hello")
+        assert r.status == 200 and await r.json() == {"hello": True} and seen == ["/ext/hello"]
+        r = await c.post("/ext/hello")  # the application's own 405, through its middleware
+        assert r.status == 405 and len(seen) == 2
+        r = await c.get("/extra")  # only the prefix and paths below it belong to the extension
+        assert r.status == 404 and r.headers["Content-Type"] == "text/plain" and len(seen) == 2
+        r = await c.get("/initrd.img")
+        assert r.status == 200 and len(seen) == 2  # boot requests skip the middleware chain
 
     run(h, body)

@@ -91,9 +91,9 @@ def _text(addr: IPv4Address) -> str:
     return str(addr)
 
 
-@lru_cache(maxsize=65536)
-def _packed(addr: IPv4Address) -> bytes:
-    return addr.packed
+@lru_cache(maxsize=4096)
+def _dotted(value: int) -> str:
+    return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
 
 
 @lru_cache(maxsize=65536)
@@ -144,6 +144,9 @@ class _Client:
     host_addr: int | None  # the host's reservation inside ``subnet``
     subnet: SubnetRuntime | None
     rx: RxContext
+    link: _Link
+    giaddr: int
+    ciaddr: int
 
 
 def _sanitize_hostname(raw: bytes | None) -> str | None:
@@ -153,6 +156,16 @@ def _sanitize_hostname(raw: bytes | None) -> str | None:
     text = raw.rstrip(b"\x00").decode("ascii", "replace")
     clean = "".join(ch for ch in text if ch.isalnum() or ch in "-_.")[:63]
     return clean or None
+
+
+@dataclass(slots=True)
+class _Link:
+    """What the engine derives once per receiving link (an :class:`RxContext`)."""
+
+    rx: RxContext
+    subnets: tuple[SubnetRuntime, ...]  # served on this link, the configured ones first
+    address: dict[int, bytes | None]  # subnet index -> our address on the link in it (server id fallback)
+    first: bytes | None  # our first address on the link
 
 
 class Dhcp4Engine:
@@ -169,7 +182,10 @@ class Dhcp4Engine:
         self.names = dict(names or {})
         self.stats: Counter[str] = Counter()
         self._own_base = tuple(own_addresses)
-        self._on_link: dict[RxContext, tuple[SubnetRuntime, ...]] = {}
+        self._links: dict[int, _Link] = {}  # by id(rx); the entry keeps rx alive
+        # RFC 2131 §4.1 destinations of relayed replies, by (giaddr, is NAK): one object per relay
+        self._relay_dest: dict[tuple[int, bool], Destination] = {}
+        self._relay_subnet: dict[int, SubnetRuntime | None] = {}  # giaddr -> subnet (no 82/118)
         self._plans: dict[tuple[Any, ...], PlanEntry] = {}
         self._blocks: dict[tuple[Any, ...], Block] = {}
         self._configure(policy)
@@ -214,7 +230,9 @@ class Dhcp4Engine:
             "{mac}" in (h.bootfile or "") for h in policy.hosts.by_name.values()
         )
         self._mac_sensitive = rules_use_mac or files_use_mac
-        self._on_link.clear()
+        self._links.clear()
+        self._relay_dest.clear()
+        self._relay_subnet.clear()
         self._plans.clear()
         self._blocks.clear()
 
@@ -297,14 +315,22 @@ class Dhcp4Engine:
             log.debug("dhcp4: dropped request from %s: %s", msg.chaddr.hex(":") or "?", reason)
         return None
 
-    def _on_link_subnets(self, rx: RxContext) -> tuple[SubnetRuntime, ...]:
-        subs = self._on_link.get(rx)
-        if subs is None:
+    def _link(self, rx: RxContext) -> _Link:
+        link = self._links.get(id(rx))
+        if link is None or link.rx is not rx:
             named = [s for s in self.subnets if rx.interface is not None and s.config.interface == rx.interface]
             addressed = [s for s in self.subnets if any(int(a) in s for a in rx.addresses) and s not in named]
-            subs = self._on_link[rx] = (*named, *addressed)
+            address: dict[int, bytes | None] = {}
+            first = rx.addresses[0].packed if rx.addresses else None
+            for sub in self.subnets:
+                if sub.server_id is not None:
+                    address[sub.index] = sub.server_id.packed
+                else:
+                    mine = [a.packed for a in rx.addresses if int(a) in sub]
+                    address[sub.index] = mine[0] if mine else first
+            link = self._links[id(rx)] = _Link(rx, (*named, *addressed), address, first)
             self.own |= {a.packed for a in rx.addresses}
-        return subs
+        return link
 
     def _client(self, msg: Dhcp4Message, rx: RxContext) -> _Client:
         opts = msg.options
@@ -312,26 +338,28 @@ class Dhcp4Engine:
         key = bytes(cid) if cid else bytes((msg.htype,)) + msg.chaddr  # RFC 2131 §4.2, RFC 2132 §9.14
         mac = msg.chaddr.hex(":") if len(msg.chaddr) == 6 and msg.htype in (1, 6) else None
         host = self.policy.hosts.by_mac.get(mac) if mac is not None else None
-        giaddr = int(msg.giaddr)
-        sub = select_subnet(
-            self.subnets, self._on_link_subnets(rx), giaddr, int(msg.ciaddr), opts.get(82), opts.get(118)
-        )
+        giaddr, ciaddr = int(msg.giaddr), int(msg.ciaddr)
+        link = self._link(rx)
+        relay_info, selection = opts.get(82), opts.get(118)
+        if giaddr and relay_info is None and selection is None:  # the common relayed case: cached
+            if giaddr in self._relay_subnet:
+                sub = self._relay_subnet[giaddr]
+            else:
+                sub = self._relay_subnet[giaddr] = select_subnet(self.subnets, link.subnets, giaddr, 0, None, None)
+        else:
+            sub = select_subnet(self.subnets, link.subnets, giaddr, ciaddr, relay_info, selection)
         host_addr = None
         if host is not None and mac is not None and sub is not None:
             addr = self.host_addr.get(mac)
             if addr is not None and addr in sub:
                 host_addr = addr
-        return _Client(msg, key, mac, host, host_addr, sub, rx)
+        return _Client(msg, key, mac, host, host_addr, sub, rx, link, giaddr, ciaddr)
 
-    def _server_id(self, c: _Client) -> IPv4Address | None:
+    def _server_id(self, c: _Client) -> bytes | None:
         """Option 54 (RFC 2132 §9.7): the subnet's configured address, else ours on the link."""
-        sub = c.subnet
-        if sub is not None and sub.server_id is not None:
-            return sub.server_id
-        for a in c.rx.addresses:
-            if sub is not None and int(a) in sub:
-                return a
-        return c.rx.addresses[0] if c.rx.addresses else None
+        if c.subnet is not None:
+            return c.link.address[c.subnet.index]
+        return c.link.first
 
     def _lease_time(self, sub: SubnetRuntime, msg: Dhcp4Message) -> int:
         """The default, or the client's option 51 capped by ``max_lease_time`` (RFC 2131 §4.3.1)."""
@@ -376,15 +404,14 @@ class Dhcp4Engine:
         return new
 
     def _block(
-        self, entry: PlanEntry, msg_type: int | None, prl: bytes, lease: int | None, sid: IPv4Address | None
+        self, entry: PlanEntry, msg_type: int | None, prl: bytes, lease: int | None, sid: bytes | None
     ) -> Block:
-        sid_raw = sid.packed if sid is not None else None
-        key = (id(entry), msg_type, prl, lease, sid_raw)
+        key = (id(entry), msg_type, prl, lease, sid)
         block = self._blocks.get(key)
         if block is None:
             if len(self._blocks) >= _CACHE_MAX:
                 self._blocks.clear()
-            block = self._blocks[key] = make_block(entry, msg_type, prl, lease, sid_raw)
+            block = self._blocks[key] = make_block(entry, msg_type, prl, lease, sid)
         return block
 
     def _reply(
@@ -401,13 +428,19 @@ class Dhcp4Engine:
         opts = msg.options
         is_nak = msg_type == NAK
         yi = _address(yiaddr)
-        dest = reply_destination(msg, yi, is_nak, *self.ports)
+        if c.giaddr:  # to the relay: the same destination for every reply through it
+            dest = self._relay_dest.get((c.giaddr, is_nak))
+            if dest is None:
+                dest = self._relay_dest[c.giaddr, is_nak] = reply_destination(msg, yi, is_nak, *self.ports)
+        else:
+            dest = reply_destination(msg, yi, is_nak, *self.ports)
         flags = msg.flags | BROADCAST_FLAG if dest.set_broadcast_flag else msg.flags
         # RFC 2131 Table 3: ciaddr is echoed in ACKs (to RENEWING/REBINDING and INFORM), 0 otherwise.
-        ciaddr = msg.ciaddr if msg_type == ACK else _ZERO_ADDR
+        ack = msg_type == ACK
+        ciaddr = msg.ciaddr if ack else _ZERO_ADDR
         sid = self._server_id(c)
         if entry is None:
-            block = nak_block(sid.packed if sid is not None else None, nak_text)
+            block = nak_block(sid, nak_text)
         else:
             block = self._block(entry, msg_type, opts.get(55, b""), lease, sid)
         echo: list[tuple[int, bytes]] = []
@@ -422,8 +455,8 @@ class Dhcp4Engine:
             extra += instances(82, rai)
         max_size = self._max_size(msg, c.rx, msg_type is None)
         out = render(
-            block, msg.xid, msg.htype, msg.chaddr, flags, _packed(ciaddr), yiaddr.to_bytes(4, "big"),
-            _packed(msg.giaddr), extra, max_size - 28,
+            block, msg.xid, msg.htype, msg.chaddr, flags, (c.ciaddr if ack else 0).to_bytes(4, "big"),
+            yiaddr.to_bytes(4, "big"), c.giaddr.to_bytes(4, "big"), extra, max_size - 28,
         )
         if out is None:
             out = render_slow(block, msg, flags, ciaddr, yi, echo, max_size)
@@ -484,9 +517,8 @@ class Dhcp4Engine:
 
     def _event(self, kind: str, c: _Client, **detail: Any) -> list[EventRecord]:
         """The one event of a request: the reply's kind, or the request's kind and why it went unanswered."""
-        msg = c.msg
-        if msg.giaddr != _ZERO_ADDR:
-            detail["relay"] = _text(msg.giaddr)
+        if c.giaddr:
+            detail["relay"] = _dotted(c.giaddr)
         return [(kind, c.mac, c.host.name if c.host is not None else None, detail)]
 
     def _silent(self, kind: str, c: _Client, reason: str, **detail: Any) -> Outcome:

@@ -171,8 +171,8 @@ class LeaseTable:
     ) -> LeaseRecord:
         """Mark ``addr`` offered to ``key`` until ``until`` (not persisted)."""
         rec = self.by_addr.get(addr)
-        if rec is not None and rec.key == key and rec.state == BOUND:
-            return rec  # the client's own lease: offering it again changes nothing
+        if rec is not None and rec.state == BOUND and (rec.key == key or (mac is not None and rec.mac == mac)):
+            return rec  # the client's own lease (or its host's, under another client id): keep it as it is
         if rec is not None and rec.key == key and rec.state == OFFERED:
             rec.expires = until  # a repeated DISCOVER refreshes the hold
         else:

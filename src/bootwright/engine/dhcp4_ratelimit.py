@@ -18,6 +18,7 @@ log = logging.getLogger("bootwright.dhcp4")
 
 LOG_INTERVAL: Final = 10.0  # seconds between warnings about one flooding MAC
 _IDLE: Final = 60.0  # buckets idle this long are forgotten by prune()
+_PRUNE_EVERY: Final = 30.0  # seconds between scans of the buckets
 
 
 @dataclass(slots=True)
@@ -38,6 +39,7 @@ class MacRateLimiter:
         self.interval = interval
         self.buckets: dict[bytes, _Bucket] = {}
         self.dropped = 0
+        self._pruned_at = -1e18
 
     def allow(self, chaddr: bytes, now: float) -> bool:
         """Take one token for ``chaddr``; ``False`` means drop the request."""
@@ -68,7 +70,10 @@ class MacRateLimiter:
         return False
 
     def prune(self, now: float) -> None:
-        """Forget clients idle for a minute (bounded memory under a flood of MACs)."""
+        """Forget clients idle for a minute (bounded memory under a flood of MACs); scans every 30 s."""
+        if now - self._pruned_at < _PRUNE_EVERY:
+            return
+        self._pruned_at = now
         stale = [k for k, b in self.buckets.items() if now - b.last > _IDLE]
         for k in stale:
             del self.buckets[k]

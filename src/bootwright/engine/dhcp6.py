@@ -13,8 +13,9 @@ behind ``bootwright explain``, so the server sends what ``explain`` prints.
 from __future__ import annotations
 
 import logging
+import struct
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any, Final, TypeVar
@@ -45,6 +46,7 @@ from bootwright.wire.dhcp6 import (
     ServerId,
     StatusCode,
     StatusCodeOption,
+    UnknownOption,
     decode,
     decode_duid,
     encode_options,
@@ -60,6 +62,9 @@ T = TypeVar("T")
 MAX_MESSAGE: Final = 16384
 """Larger datagrams are dropped unread ("oversized"); real clients and relays stay far below."""
 _CACHE_MAX: Final = 1024
+# An IA_NA's data with one IA Address option: IAID, T1, T2 (RFC 8415 §21.4), then option 5
+# header, address, preferred and valid lifetime (§21.6); sent as a pre-encoded option 3.
+_IA_NA_ONE: Final = struct.Struct("!IIIHH16sII")
 
 _SOLICIT, _REQUEST, _CONFIRM = MessageType.SOLICIT, MessageType.REQUEST, MessageType.CONFIRM
 _RENEW, _REBIND, _RELEASE = MessageType.RENEW, MessageType.REBIND, MessageType.RELEASE
@@ -74,9 +79,13 @@ _NAMES: Final[dict[int, str]] = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Received:
-    """One datagram from port 546/547 and what the socket knew about it."""
+    """One datagram from port 546/547 and what the socket knew about it.
+
+    Not frozen only because frozen dataclasses are slow to build (one per datagram);
+    nothing changes it after construction.
+    """
 
     data: bytes
     src: IPv6Address
@@ -85,7 +94,7 @@ class Received:
     multicast: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventRecord:
     """A protocol step for :meth:`bootwright.events.EventSink.emit`."""
 
@@ -95,7 +104,7 @@ class EventRecord:
     detail: dict[str, str | int | float | None] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """What to do about one datagram: send ``reply`` to ``(src, port)`` once ``leases`` are durable."""
 
@@ -160,6 +169,7 @@ class Dhcp6Engine:
 
     ``link_subnets`` maps each served interface to the subnet6 of clients directly
     attached to it (relayed clients are placed by link-address, RFC 8415 §13.1).
+    ``address_text`` formats addresses for leases and events (default ``str``).
     """
 
     def __init__(
@@ -169,10 +179,11 @@ class Dhcp6Engine:
         link_subnets: Mapping[str, Subnet6 | None] | None = None,
         leases: Iterable[Lease] = (),
         now: float = 0.0,
+        address_text: Callable[[IPv6Address], str] = str,
     ) -> None:
         self.server_duid = server_duid
         self.server_id = ServerId(decode_duid(server_duid))
-        self.table = LeaseTable6()
+        self.table = LeaseTable6(address_text=address_text)
         self.http_boot = HttpBootMemory()
         self.counters: Counter[str] = Counter()
         self._bare_tail = _Tail((self.server_id,), encode_options((self.server_id,)))
@@ -200,6 +211,7 @@ class Dhcp6Engine:
         self.pools = {id(s): PoolSet((p.start, p.end) for p in s.pools) for s in config.subnet6}
         self.table.reserved = frozenset(int(IPv6Address(h.ipv6)) for h in policy.hosts.by_name.values() if h.ipv6)
         self._tail_cache: dict[tuple[object, ...], _Tail] = {}
+        self._tail_by_plan: dict[tuple[int, int], tuple[ReplyPlan, _Tail]] = {}
         self._plan_cache: dict[tuple[object, ...], ReplyPlan] = {}
         self._lifetimes = {id(s): dhcp6_lifetimes(config, s) for s in config.subnet6}
         self._subnet_of: dict[int, Subnet6] = {}
@@ -352,6 +364,11 @@ class Dhcp6Engine:
         """Server Identifier plus the plan's options for a reply of ``msg_type`` (cached)."""
         if plan is None:
             return self._bare_tail
+        # Cached plans are shared objects: look their tails up by identity first (hashing a
+        # BootAnswer costs more than building the key), by content otherwise.
+        seen = self._tail_by_plan.get((id(plan), msg_type))
+        if seen is not None and seen[0] is plan:
+            return seen[1]
         key = (plan.answer, subnet.prefix if subnet is not None else None, msg_type, tuple(plan.options))
         tail = self._tail_cache.get(key)
         if tail is None:
@@ -369,6 +386,9 @@ class Dhcp6Engine:
             if len(self._tail_cache) >= _CACHE_MAX:
                 self._tail_cache.clear()
             self._tail_cache[key] = tail
+        if len(self._tail_by_plan) >= _CACHE_MAX:
+            self._tail_by_plan.clear()
+        self._tail_by_plan[(id(plan), msg_type)] = (plan, tail)  # holds the plan: its id stays unique
         return tail
 
     def _base(self, ctx: _Ctx) -> list[Dhcp6Option]:
@@ -485,8 +505,11 @@ class Dhcp6Engine:
                     leases.append(b.lease())
                 else:
                     b = table.offer(key, addr, mac, ctx.now)
-                inner.append(IaAddr(addr, preferred, valid))
                 first = first or b.text
+                if not asked or asked == [addr]:  # the usual case, encoded in one step
+                    ias.append(UnknownOption(3, _IA_NA_ONE.pack(ia.iaid, t1, t2, 5, 24, addr.packed, preferred, valid)))
+                    continue
+                inner.append(IaAddr(addr, preferred, valid))
                 ia_t1, ia_t2 = t1, t2
             else:
                 ia_t1 = ia_t2 = 0

@@ -55,25 +55,28 @@ class HttpBootMemory:
     """UEFI HTTP-boot clients seen recently, by DUID (bounded, oldest forgotten first).
 
     EDK2 (OVMF) sends two Solicits with one DUID, only one carrying option 16 (issue 7),
-    and its Request may lack it too: what one message of the exchange said holds for all.
+    and its Request may lack it too: what one message of the exchange said (vendor class,
+    enterprise, architectures) holds for all of them.
     """
 
     def __init__(self, capacity: int = 4096) -> None:
         self.capacity = capacity
-        self._seen: dict[bytes, tuple[str, int]] = {}
+        self._seen: dict[bytes, tuple[str, int, tuple[int, ...]]] = {}
 
     def __len__(self) -> int:
         return len(self._seen)
 
-    def note(self, duid: bytes, vendor_class: str, enterprise: int) -> None:
-        """Remember that ``duid`` sent an ``HTTPClient`` vendor class."""
-        self._seen.pop(duid, None)
-        self._seen[duid] = (vendor_class, enterprise)
+    def note(self, duid: bytes, vendor_class: str, enterprise: int, arches: tuple[int, ...]) -> None:
+        """Remember that ``duid`` sent an ``HTTPClient`` vendor class (and these architectures)."""
+        old = self._seen.pop(duid, None)
+        if not arches and old is not None:
+            arches = old[2]
+        self._seen[duid] = (vendor_class, enterprise, arches)
         if len(self._seen) > self.capacity:
             del self._seen[next(iter(self._seen))]
 
-    def get(self, duid: bytes) -> tuple[str, int] | None:
-        """The vendor class and enterprise ``duid`` sent earlier, if it is an HTTP-boot client."""
+    def get(self, duid: bytes) -> tuple[str, int, tuple[int, ...]] | None:
+        """Vendor class, enterprise and architectures ``duid`` sent earlier, if it HTTP-boots."""
         return self._seen.get(duid)
 
 
@@ -131,14 +134,20 @@ def client_info(
     vendor_class: str | None = None
     enterprise: int | None = None
     vc = _first(idx, VendorClass)
+    uc = _first(idx, UserClass)
+    user_classes = tuple(_text(d) for d in uc.data) if uc is not None else ()
     if vc is not None and vc.data:
         vendor_class, enterprise = _text(vc.data[0]), vc.enterprise
         if memory is not None and duid is not None and vendor_class.startswith(HTTP_CLIENT):
-            memory.note(duid, vendor_class, enterprise)
-    elif memory is not None and duid is not None and (seen := memory.get(duid)) is not None:
-        vendor_class, enterprise = seen
-    uc = _first(idx, UserClass)
-    user_classes = tuple(_text(d) for d in uc.data) if uc is not None else ()
+            memory.note(duid, vendor_class, enterprise, arches)
+            noted = memory.get(duid)
+            if not arches and noted is not None:
+                arches = noted[2]
+    elif memory is not None and duid is not None and not user_classes and (seen := memory.get(duid)) is not None:
+        # The same DUID said HTTPClient earlier in this exchange (a message with a user class,
+        # such as iPXE's, speaks for itself).
+        vendor_class, enterprise = seen[0], seen[1]
+        arches = arches or seen[2]
     relay: RelayInfo | None = None
     if layers:
         first = layers[-1]  # the relay closest to the client (RFC 8415 §19.1.1)

@@ -14,7 +14,7 @@ probe further hashes, and pools small enough are scanned exhaustively.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import Final, Literal
@@ -109,7 +109,10 @@ def _hash(key: bytes, probe: int) -> int:
 class LeaseTable6:
     """Every IA_NA binding of the server, by address and by IA key."""
 
-    def __init__(self, reserved: Iterable[IPv6Address] = ()) -> None:
+    def __init__(self, reserved: Iterable[IPv6Address] = (), address_text: Callable[[IPv6Address], str] = str) -> None:
+        # ``str(IPv6Address)`` costs ~10 µs; the I/O layer may pass a faster formatter giving the
+        # same RFC 5952 text (``socket.inet_ntop``, which this pure module may not import).
+        self.address_text = address_text
         self.by_addr: dict[int, Binding] = {}
         self.by_key: dict[bytes, Binding] = {}
         # Host reservations (host.ipv6) never leave the pool to anyone else.
@@ -187,7 +190,10 @@ class LeaseTable6:
         IA Address hints); hashed candidates; an exhaustive scan of small pools.
         """
         if fixed is not None:
-            return fixed if self.is_free(int(fixed), key, now) else None
+            # A reservation belongs to the host, not to one DUID: firmware and the iPXE it loads
+            # use different DUIDs for one MAC and must both get it. Only a decline blocks it.
+            b = self.by_addr.get(int(fixed))
+            return None if b is not None and b.state == "declined" and b.expires > now else fixed
         current = self.by_key.get(key)
         if current is not None:
             a = int(current.address)
@@ -217,7 +223,7 @@ class LeaseTable6:
         if b is not None and b.address == addr and b.state == "bound" and b.expires > now:
             return b  # already bound: an Advertise does not shorten it
         text = b._text if b is not None and b.address == addr else None
-        b = Binding(addr, key, mac, now + OFFER_HOLD, "offered", None, text)
+        b = Binding(addr, key, mac, now + OFFER_HOLD, "offered", None, text or self.address_text(addr))
         self._put(b)
         return b
 
@@ -225,7 +231,7 @@ class LeaseTable6:
         """Bind ``addr`` to IA ``key`` until ``expires``; the caller stores ``.lease()``."""
         prev = self.by_key.get(key)
         text = prev._text if prev is not None and prev.address == addr else None
-        b = Binding(addr, key, mac, expires, "bound", hostname, text)
+        b = Binding(addr, key, mac, expires, "bound", hostname, text or self.address_text(addr))
         self._put(b)
         return b
 

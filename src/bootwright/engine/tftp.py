@@ -497,6 +497,22 @@ class ReadTransfer:
     def _send_window(self, now: float) -> list[Datagram]:
         """(Re)send the window that starts after the last acknowledged block."""
         start = self._base + 1
+        k = start - self._first
+        if self._window == 1 and 0 <= k < self._loaded:  # lock-step from the read-ahead: the hot path
+            self._sent_end = start
+            self._deadline = now + self._interval
+            stats = self.stats
+            stats.datagrams_sent += 1
+            stats.blocks_sent += 1
+            slot = self._slot
+            if start == self._last:
+                stats.bytes_sent += self._last_len
+                self._burst = (k * slot, k * slot + 4 + self._last_len)
+                return [self._last_view]
+            stats.bytes_sent += self._blksize
+            self._burst = (k * slot, k * slot + slot)
+            return [self._views[k]]
+        start = self._base + 1
         end = start + self._window - 1
         last = self._last
         if last is not None and end > last:

@@ -180,7 +180,7 @@ def build_initrd(marker: str, busybox: Path, tree: Path) -> bytes:
 
 
 def build_root(payload: Payload, root: Path, *, extra_script: str | None = None) -> Path:
-    """Fill ``root`` with ``vmlinuz``, ``initrd.img`` and Debian's iPXE programs (copies, not links).
+    """Fill ``root`` with ``vmlinuz``, ``initrd.img`` and Debian's iPXE programs (copies).
 
     Seed 002's menu boots ``showmax/vmlinuz`` and ``showmax/initrd.img``: the same
     payload is placed there too. ``extra_script`` becomes ``boot.ipxe`` (the
@@ -205,7 +205,6 @@ def build_root(payload: Payload, root: Path, *, extra_script: str | None = None)
 
 
 def _copy(source: Path, dest: Path) -> None:
-    try:
-        os.link(source, dest)
-    except OSError:
-        shutil.copyfile(source, dest)
+    # A copy, never a hard link: the root's modes are set below, and servers may
+    # refuse files with several links.
+    shutil.copyfile(source, dest)

@@ -6,7 +6,8 @@ namespace, fill a boot root, start the servers and wait (bounded) until they
 answer, boot the VMs (``parallel`` at a time), show the live view, print the
 final table. Everything started is stopped and the namespace deleted on the way
 out, also on Ctrl-C or SIGTERM; ``keep`` holds the namespace and servers up
-until Ctrl-C and leaves the work directory (logs, serial consoles) in place.
+until Ctrl-C. The work directory (logs, serial consoles, configs) is removed
+after a run where every VM booted, kept otherwise (and with ``keep``).
 """
 
 from __future__ import annotations
@@ -140,6 +141,8 @@ async def _run(options: LabOptions, console: Console) -> LabReport:
     if options.reference and options.config is not None:
         raise LabError("--reference runs dnsmasq with the lab's own reference configuration; drop --config")
     config = options.config or DEFAULT_CONFIG
+    if not config.is_file():
+        raise ConfigRefused([f"{config} does not exist (the default is a checkout's examples/quickstart.toml)"])
     if not options.reference:
         problems = config_problems(config)
         if problems:
@@ -179,7 +182,9 @@ async def _run(options: LabOptions, console: Console) -> LabReport:
         if stack is not None:
             await stack.stop()
         ns.delete()
-        if not options.keep:
+        if options.keep or (report.timelines and not report.ok):
+            console.print(f"lab: logs, serial consoles and configs kept in {work}", highlight=False)
+        else:
             shutil.rmtree(work, ignore_errors=True)
     return report
 
@@ -224,13 +229,18 @@ async def _boot_all(
             await vm.boot(options.timeout, options.stall)
 
     view = LiveView([vm.timeline for vm in vms], console, title, options.live)
+    server_died: LabError | None = None
     with view:
         boots = [asyncio.create_task(one(vm)) for vm in vms]
         try:
             while not all(b.done() for b in boots):
                 tracker.retry_pending()
                 view.refresh()
-                stack.check_alive()
+                try:
+                    stack.check_alive()
+                except LabError as exc:
+                    server_died = exc
+                    break
                 await asyncio.wait(boots, timeout=0.5)
             await asyncio.sleep(0.6)  # last server lines (the marker often beats the HTTP log line)
             tracker.retry_pending()
@@ -238,7 +248,13 @@ async def _boot_all(
             for b in boots:
                 b.cancel()
             await asyncio.gather(*boots, return_exceptions=True)
+    if server_died is not None:
+        for vm in vms:
+            if not vm.timeline.ok and vm.timeline.outcome is None:
+                vm.timeline.outcome = "stopped: the server exited"
     view.final()
+    if server_died is not None:
+        raise server_died
 
 
 async def _hold(ns: Namespace, work: Path, console: Console) -> None:

@@ -50,8 +50,9 @@ _ERROR_LOG_INTERVAL: Final = 10.0
 
 
 @lru_cache(maxsize=65536)
-def _text(addr: IPv4Address) -> str:
-    return str(addr)
+def _text(addr: int) -> str:
+    """Dotted quad of an address given as an integer (``IPv4Address`` hashes slowly)."""
+    return f"{addr >> 24}.{(addr >> 16) & 255}.{(addr >> 8) & 255}.{addr & 255}"
 
 
 @dataclass(slots=True)
@@ -315,7 +316,7 @@ class Dhcp4Service:
             elif dest.link_layer:  # no AF_PACKET: broadcast instead (RFC 2131 §4.1 allows it)
                 port.sock.sendto(out.reply, ("255.255.255.255", dest.port))
             else:
-                port.sock.sendto(out.reply, (_text(dest.address), dest.port))
+                port.sock.sendto(out.reply, (_text(int(dest.address)), dest.port))
         except OSError as e:
             if self.engine is not None:
                 self.engine.stats["send_errors"] += 1

@@ -95,6 +95,12 @@ def open_dhcp6_socket(name: str, port: int = SERVER_PORT) -> socket.socket:
     return sock
 
 
+def address_text(addr: IPv6Address) -> str:
+    """``str(addr)`` ten times faster: glibc's ``inet_ntop`` writes the same RFC 5952 text,
+    except for addresses with 80 leading zero bits (IPv4-compatible/-mapped forms)."""
+    return socket.inet_ntop(socket.AF_INET6, addr.packed) if int(addr) >> 48 else str(addr)
+
+
 def _destination(ancdata: list[tuple[int, int, bytes]]) -> IPv6Address | None:
     for level, kind, data in ancdata:
         if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and len(data) >= _IN6_PKTINFO.size:
@@ -132,7 +138,7 @@ class Dhcp6Service:
                 raise ServiceError(f"DHCPv6: interface {name!r} (from the config) does not exist") from None
         duid = await loop.run_in_executor(None, load_server_duid, rt.store, list(links))
         report = await loop.run_in_executor(None, rt.store.load_leases, 6)
-        self.engine = Dhcp6Engine(rt.policy, duid, links, report.leases, time.time())
+        self.engine = Dhcp6Engine(rt.policy, duid, links, report.leases, time.time(), address_text)
         try:
             for name in links:
                 try:

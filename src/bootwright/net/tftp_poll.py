@@ -13,7 +13,8 @@ for up to ``busy_poll`` seconds before it gives the loop back and sleeps.
 A lock-step transfer is bound by round-trip latency, and a client's next ACK
 usually arrives within tens of microseconds on a LAN: catching it here skips
 the sleep and wake-up of the whole process (the idea of Linux
-``SO_BUSY_POLL``).  The spin adapts: when recent spins mostly came back
+``SO_BUSY_POLL``).  Each turn of the spin yields the CPU (``sched_yield``),
+so a client process woken on this CPU runs at once.  The spin adapts: when recent spins mostly came back
 empty (slow clients, long RTTs), it stops spinning and only probes now and
 then, so an idle or distant client costs no CPU.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import select
 import time
 from collections.abc import Callable
@@ -36,6 +38,7 @@ _SPIN_THRESHOLD: Final = 0.25  # spin while more than this share of recent spins
 _PROBE_EVERY: Final = 64  # with spinning off, still try once per this many idle returns
 
 _monotonic = time.monotonic
+_yield = getattr(os, "sched_yield", lambda: None)
 
 
 class Dispatcher:
@@ -96,6 +99,7 @@ class Dispatcher:
                     return
                 spin_end = min(_monotonic() + spin, budget_end)
                 while not events and _monotonic() < spin_end:
+                    _yield()  # a client woken on this CPU runs now instead of waiting for our slice to end
                     events = poll(0, _MAX_EVENTS)
                 if not events:
                     self.misses += 1

@@ -29,8 +29,8 @@ __all__ = [
     "IP_PMTUDISC_DONT",
     "UDP_SEGMENT",
     "Arrival",
-    "enable_gso",
     "gso_batch",
+    "gso_control",
     "listening_socket",
     "path_mtu",
     "recv_request",
@@ -191,16 +191,35 @@ def path_mtu(sock: socket.socket) -> int | None:
         return None
 
 
-def enable_gso(sock: socket.socket, segment: int, mtu: int | None) -> bool:
-    """Set ``UDP_SEGMENT`` to ``segment`` octets if each segment fits the MTU; True on success."""
+def gso_control(sock: socket.socket, segment: int, mtu: int | None) -> list[tuple[int, int, bytes]] | None:
+    """The ``sendmsg`` ancillary data that splits one send into ``segment``-octet datagrams.
+
+    ``None`` when segments would not fit the MTU (the kernel refuses them with
+    EINVAL) or the kernel lacks UDP GSO.  Given per send rather than as a
+    socket option, so an OACK or ERROR longer than a (tiny) block still
+    leaves as one datagram.
+    """
     header = 48 if sock.family == socket.AF_INET6 else 28
-    if mtu is None or segment + header > mtu:
-        return False  # the kernel refuses GSO segments above the MTU (EINVAL)
-    try:
-        sock.setsockopt(SOL_UDP, UDP_SEGMENT, segment)
-    except OSError:
-        return False
-    return True
+    if mtu is None or segment + header > mtu or not _gso_available(sock):
+        return None
+    return [(SOL_UDP, UDP_SEGMENT, struct.pack("=H", segment))]
+
+
+_GSO_AVAILABLE: dict[int, bool] = {}
+
+
+def _gso_available(sock: socket.socket) -> bool:
+    """Whether the kernel knows ``UDP_SEGMENT`` (probed once per family, then remembered)."""
+    known = _GSO_AVAILABLE.get(sock.family)
+    if known is None:
+        try:
+            with socket.socket(sock.family, socket.SOCK_DGRAM) as probe:
+                probe.setsockopt(SOL_UDP, UDP_SEGMENT, 1000)
+            known = True
+        except OSError:
+            known = False
+        _GSO_AVAILABLE[sock.family] = known
+    return known
 
 
 def gso_batch(segment: int) -> int:

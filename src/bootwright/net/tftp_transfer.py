@@ -43,7 +43,7 @@ from ..engine.tftp import (
     unknown_tid_error,
 )
 from .tftp_poll import Dispatcher
-from .tftp_sockets import Arrival, enable_gso, gso_batch, path_mtu
+from .tftp_sockets import Arrival, gso_batch, gso_control, path_mtu
 
 if TYPE_CHECKING:
     from .tftp_upload import FileSink
@@ -138,17 +138,17 @@ class Transfer:
         self._loop = asyncio.get_running_loop()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = float("inf")
-        self._pending: list[bytes] = []
+        self._pending: list[tuple[bytes, bool]] = []  # (datagram or GSO burst, is a burst)
         self._closed = False
         self._finished = False
         self._stranger_replies = 0
         neg = engine.negotiated
         # Read transfers only receive ACK/ERROR: a small buffer; writes need blksize + 4, +1 to spot oversize.
         self._rsize = 1024 if isinstance(engine, ReadTransfer) else max(1024, neg.blksize + 5)
-        self._gso = False
+        self._gso: list[tuple[int, int, bytes]] | None = None
         self._batch = 1
         if isinstance(engine, ReadTransfer) and neg.windowsize > 1:
-            self._gso = enable_gso(conn, engine.segment_size, path_mtu(conn))
+            self._gso = gso_control(conn, engine.segment_size, path_mtu(conn))
             self._batch = gso_batch(engine.segment_size)
 
     # -- life cycle ---------------------------------------------------------
@@ -212,7 +212,15 @@ class Transfer:
         engine = self.engine
         out = engine.receive(data, _monotonic())
         if out:
-            self._send(out)
+            if len(out) == 1 and not self._pending:  # lock-step: one DATA, straight out
+                try:
+                    self.conn.send(out[0])
+                except (BlockingIOError, InterruptedError):
+                    self._park([(bytes(out[0]), False)])
+                except OSError as exc:
+                    self._send_failed(exc)
+            else:
+                self._send(out)
         if engine.done:
             self._settle()
             return
@@ -256,7 +264,15 @@ class Transfer:
         pending = self._pending
         try:
             while pending:
-                self.conn.send(pending[0])
+                data, segmented = pending[0]
+                if not segmented:
+                    self.conn.send(data)
+                elif self._gso is not None:
+                    self.conn.sendmsg([data], self._gso)
+                else:  # GSO was switched off meanwhile: split the burst by hand
+                    seg = self.engine.segment_size  # type: ignore[attr-defined]
+                    pending[0:1] = [(data[i : i + seg], False) for i in range(0, len(data), seg)]
+                    continue
                 pending.pop(0)
         except (BlockingIOError, InterruptedError):
             return
@@ -310,29 +326,43 @@ class Transfer:
 
     def _send(self, out: Sequence[Datagram]) -> None:
         if self._pending:  # still blocked: the newer datagrams replace the parked ones
-            self._pending[:] = [bytes(d) for d in out]
+            self._pending[:] = [(bytes(d), False) for d in out]
             return
         conn = self.conn
-        units: Sequence[Datagram] = out
-        if self._gso and len(out) > 1:
-            burst = self.engine.burst  # type: ignore[attr-defined]  # ReadTransfer only (_gso)
-            step = self._batch * self.engine.segment_size  # type: ignore[attr-defined]
-            units = [burst[i : i + step] for i in range(0, len(burst), step)] if len(burst) > step else [burst]
-        i = 0
+        gso = self._gso
+        if gso is None or len(out) < 2:
+            i = 0
+            try:
+                for datagram in out:
+                    conn.send(datagram)
+                    i += 1
+            except (BlockingIOError, InterruptedError):
+                self._park([(bytes(d), False) for d in out[i:]])
+            except OSError as exc:
+                self._send_failed(exc)
+            return
+        # One window, back to back in the engine's buffer: GSO sends of up to _batch datagrams.
+        burst = self.engine.burst  # type: ignore[attr-defined]  # ReadTransfer only (gso)
+        step = self._batch * self.engine.segment_size  # type: ignore[attr-defined]
+        sent = 0
         try:
-            for unit in units:
-                conn.send(unit)
-                i += 1
+            while sent < len(burst):
+                conn.sendmsg([burst[sent : sent + step]], gso)
+                sent += step
         except (BlockingIOError, InterruptedError):
-            self._pending = [bytes(u) for u in units[i:]]
-            self._loop.add_writer(conn.fileno(), self._on_writable)
+            self._park([(bytes(burst[i : i + step]), True) for i in range(sent, len(burst), step)])
         except OSError as exc:
-            if exc.errno in (errno.EMSGSIZE, errno.EINVAL) and self._gso:
-                self._gso = False  # the path MTU shrank under GSO: plain datagrams from now on
+            if exc.errno in (errno.EMSGSIZE, errno.EINVAL, errno.EIO):
+                self._gso = None  # the path MTU shrank, or the device refuses GSO: plain datagrams from now on
                 self.counters["gso_off"] = self.counters.get("gso_off", 0) + 1
                 self._send(out)
                 return
             self._send_failed(exc)
+
+    def _park(self, rest: list[tuple[bytes, bool]]) -> None:
+        """Keep unsent datagrams (copies) until the socket is writable again."""
+        self._pending = rest
+        self._loop.add_writer(self.conn.fileno(), self._on_writable)
 
     def _send_failed(self, exc: OSError) -> None:
         self.counters["send_error"] = self.counters.get("send_error", 0) + 1

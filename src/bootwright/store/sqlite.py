@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_mac ON events (mac, at);
 """
 
+# One encoder for every event's details (json.dumps builds a new one per call with default=).
+_DETAIL_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
+
 _LEASE_STATES = {"offered", "bound", "released", "declined", "expired"}
 
 
@@ -303,7 +306,8 @@ class SqliteStore:
         if not self._pending_events or self._thread is None:
             return
         events, self._pending_events = self._pending_events, []
-        rows = [(e.at, e.kind, e.mac, e.host, json.dumps(e.detail, default=str)) for e in events]
+        encode = _DETAIL_ENCODER.encode
+        rows = [(e.at, e.kind, e.mac, e.host, encode(e.detail)) for e in events]
         keep = self.events_keep
 
         def write(conn: sqlite3.Connection) -> None:

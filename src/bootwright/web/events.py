@@ -27,7 +27,6 @@ went away); :class:`EventAccessLogger` turns that into events:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -66,36 +65,36 @@ class RequestEvents:
             sent = 0
         else:
             sent = response.content_length or 0
-        path = request.path
+        # The path as sent (still %-encoded, without the query): what the client asked for.
+        path = request.raw_path.partition("?")[0]
         if len(path) > _MAX_PATH_SHOWN:
             path = path[:_MAX_PATH_SHOWN] + "…"
-        detail: dict[str, Any] = {
-            "method": method,
-            "path": path,
-            "status": status,
-            "bytes": sent,
-            "duration": round(duration, 6),
-            "client": remote,
-        }
         agent = request.headers.get("User-Agent")
-        if agent:
-            detail["agent"] = agent[:_MAX_AGENT_SHOWN]
-        script = getattr(response, "script", None)
-        if script is not None:
-            detail["script"] = script
-            platform = getattr(response, "platform", None)
-            if platform is not None:
-                detail["platform"] = platform
+        if agent is not None:
+            agent = agent[:_MAX_AGENT_SHOWN]
         emit = self.sink.emit
-        event = emit("http.request", mac=mac, host=host, **detail)
-        if script is not None:
-            # Its content is already in the http.request event: live listeners (one-shot
-            # boots) get it as its own kind, without a second log line and stored row.
-            notice = Event(event.at, "http.script", mac, host, {"script": script, "platform": detail.get("platform"),
-                                                                 "path": path})  # fmt: skip
-            for listener in self.sink.listeners:
-                listener(notice)
-        elif isinstance(response, FileSend) and method == "GET" and status in (200, 206):
+        script = getattr(response, "script", None)
+        if script is None:
+            emit(
+                "http.request", mac=mac, host=host, method=method, path=path, status=status, bytes=sent,
+                duration=round(duration, 6), client=remote, agent=agent,
+            )  # fmt: skip
+        else:
+            platform = getattr(response, "platform", None)
+            event = emit(
+                "http.request", mac=mac, host=host, method=method, path=path, status=status, bytes=sent,
+                duration=round(duration, 6), client=remote, agent=agent, script=script, platform=platform,
+            )  # fmt: skip
+            listeners = self.sink.listeners
+            if listeners:
+                # Its content is already in the http.request event: live listeners (one-shot
+                # boots) get it as its own kind, without a second log line and stored row.
+                facts = {"script": script, "platform": platform, "path": path}
+                notice = Event(event.at, "http.script", mac, host, facts)
+                for listener in listeners:
+                    listener(notice)
+            return
+        if isinstance(response, FileSend) and method == "GET" and status in (200, 206):
             if response.complete:
                 if status == 200:
                     emit(

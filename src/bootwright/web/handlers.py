@@ -98,7 +98,7 @@ class BootHandler:
             return plain_address(sockname[0]), sockname[1]
         return "127.0.0.1", self.default_port
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         """Answer one GET or HEAD (aiohttp adds HEAD for GET routes and 405s other methods)."""
         docs = self._current()
         allow = self.allow

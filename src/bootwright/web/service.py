@@ -150,6 +150,41 @@ def build_app(runtime: Runtime, macs: MacLookup, root: Path, port: int) -> tuple
     return app, handler
 
 
+_METHODS = ("GET", "HEAD")
+
+
+def install_fast_path(runner: web.BaseRunner, app: web.Application, handler: BootHandler) -> None:
+    """Send boot requests straight to ``handler``, the rest through the application.
+
+    Every boot request would otherwise pay for the router and for the
+    middleware chain aiohttp builds once any sub-application (the API) has
+    middlewares. Paths under the prefixes the extensions registered go to the
+    application as usual; everything else — files and boot documents — goes
+    to the boot handler directly, with the same GET/HEAD-only rule (405). Call
+    after ``runner.setup()`` and before the first connection is accepted.
+    """
+    server = runner.server
+    assert server is not None
+    through_app = server.request_handler
+    exact: set[str] = set()
+    for resource in app.router.resources():
+        canonical = resource.canonical
+        static = canonical.split("{", 1)[0].rstrip("/")
+        if static:  # the boot handler's own "/{path}" route has no static prefix
+            exact.add(static)
+    prefixes = tuple(p + c for p in exact for c in ("/", "?"))
+
+    async def dispatch(request: web.BaseRequest) -> web.StreamResponse:
+        target = request.raw_path
+        if target.startswith(prefixes) or target in exact:
+            return await through_app(request)
+        if request.method not in _METHODS:
+            return web.Response(status=405, text="405: Method Not Allowed", headers={"Allow": "GET, HEAD"})
+        return await handler.handle(request)
+
+    server.request_handler = dispatch
+
+
 def runner_options(runtime: Runtime, macs: MacLookup) -> dict[str, Any]:
     """``AppRunner`` settings: events as the access log, timeouts and parser limits."""
 
@@ -193,11 +228,12 @@ class HttpService:
         macs = MacLookup(leases=lease_lookup if callable(lease_lookup) else None)
         socks = bind_sockets([str(a) for a in cfg.listen], self.port)
         self.port = socks[0].getsockname()[1] if socks else self.port
-        app, self.handler = build_app(runtime, macs, self.root, self.port)
-
-        runner = web.AppRunner(app, **runner_options(runtime, macs))
+        runner: web.AppRunner | None = None
         try:
+            app, self.handler = build_app(runtime, macs, self.root, self.port)
+            runner = web.AppRunner(app, **runner_options(runtime, macs))
             await runner.setup()
+            install_fast_path(runner, app, self.handler)
             for sock in socks:
                 site = LimitedSite(runner, sock, cfg.max_connections)
                 await site.start()
@@ -208,8 +244,9 @@ class HttpService:
             self.started.set()
             await asyncio.Future()  # serve until cancelled
         finally:
-            with contextlib.suppress(Exception):
-                await runner.cleanup()
+            if runner is not None:
+                with contextlib.suppress(Exception):
+                    await runner.cleanup()
             for sock in socks:
                 sock.close()
             await macs.aclose()

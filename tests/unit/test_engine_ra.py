@@ -1,0 +1,200 @@
+"""The sans-I/O router advertiser: RA contents from the config and RFC 4861 §6.2 timing."""
+
+from __future__ import annotations
+
+from ipaddress import IPv6Address
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bootwright.config import load_config, parse_config
+from bootwright.engine.ra import RouterAdvertiser, ra_settings
+from bootwright.wire.ndp import (
+    MAX_INITIAL_RTR_ADVERT_INTERVAL,
+    MIN_DELAY_BETWEEN_RAS,
+    Dnssl,
+    Mtu,
+    PrefixInformation,
+    Rdnss,
+    RouterAdvertisement,
+    RouterPreference,
+    RouterSolicitation,
+    SourceLinkLayerAddress,
+    decode,
+    encode,
+)
+
+A = IPv6Address
+MAC = bytes.fromhex("525400123456")
+RS = encode(RouterSolicitation())
+LL = A("fe80::2")
+
+CONFIG = """
+[server]
+interfaces = ["eth0"]
+address6 = "2001:db8::1"
+
+[[subnet6]]
+prefix = "2001:db8::/64"
+interface = "eth0"
+dns = ["2001:db8::53"]
+domain_search = ["example.test"]
+
+[subnet6.ra]
+managed = true
+router_preference = "high"
+max_interval = 600
+mtu = 1500
+router_address = true
+hop_limit = 32
+
+[[subnet6]]
+prefix = "2001:db8:7::/64"
+interface = "eth0"
+
+[subnet6.ra]
+other = true
+autonomous = false
+rdnss = ["2001:db8:7::53"]
+dnssl = ["seven.test"]
+"""
+
+
+def advertiser(config: str = CONFIG) -> RouterAdvertiser:
+    cfg = parse_config(config)
+    return RouterAdvertiser(ra_settings(cfg, cfg.subnet6, MAC))
+
+
+def ra_of(payload: bytes) -> RouterAdvertisement:
+    ra = decode(payload)
+    assert isinstance(ra, RouterAdvertisement)
+    return ra
+
+
+def test_ra_contents_from_config() -> None:
+    adv = advertiser()
+    ra = ra_of(adv.payload)
+    assert ra.managed and ra.other  # M from the first subnet, O from the second
+    assert ra.preference == RouterPreference.HIGH and ra.cur_hop_limit == 32
+    assert ra.router_lifetime == 1800  # RFC 4861 §6.2.1: 3 × MaxRtrAdvInterval
+    assert ra.get(SourceLinkLayerAddress) == SourceLinkLayerAddress(MAC)
+    assert ra.get(Mtu) == Mtu(1500)
+    p1, p2 = ra.get_all(PrefixInformation)
+    assert p1.prefix == A("2001:db8::1") and p1.router_address and p1.prefix_length == 64  # RFC 6275 §7.2
+    assert p2.prefix == A("2001:db8:7::") and not p2.autonomous and p2.on_link
+    assert (p1.valid_lifetime, p1.preferred_lifetime) == (86400, 14400)
+    assert ra.get(Rdnss) == Rdnss(1800, (A("2001:db8::53"), A("2001:db8:7::53")))  # RFC 8106 §5.1
+    assert ra.get(Dnssl) == Dnssl(1800, ("example.test", "seven.test"))
+    assert adv.settings.min_interval == pytest.approx(198.0)  # 0.33 × Max (§6.2.1)
+
+
+def test_quickstart_ra() -> None:
+    cfg = load_config("examples/quickstart.toml")
+    settings_ = ra_settings(cfg, cfg.subnet6)
+    ra = settings_.advertisement
+    assert ra.managed and ra.other and ra.router_lifetime == 30
+    assert (settings_.min_interval, settings_.max_interval) == (3, 10)
+    assert not ra.get(PrefixInformation).autonomous  # type: ignore[union-attr]
+    assert ra.get(Rdnss) == Rdnss(30, (A("2001:db8::1"),)) and ra.get(Dnssl) == Dnssl(30, ("lab.example",))
+
+
+def test_without_ra_table_is_an_error() -> None:
+    cfg = parse_config('[[subnet6]]\nprefix = "2001:db8::/64"\n')
+    with pytest.raises(ValueError, match="no subnet6"):
+        ra_settings(cfg, cfg.subnet6)
+
+
+def test_unsolicited_schedule_initial_then_between_min_and_max() -> None:
+    adv = advertiser()
+    assert adv.next_deadline() is None and adv.on_timer(0.0, 0.5) == []
+    adv.start(100.0)
+    assert adv.next_deadline() == 100.0
+    now = 100.0
+    gaps = []
+    for _ in range(6):
+        now = adv.next_deadline()  # type: ignore[assignment]
+        assert adv.on_timer(now, 0.99) == [adv.payload]
+        gaps.append(adv.next_deadline() - now)  # type: ignore[operator]
+    # §6.2.4: the first MAX_INITIAL_RTR_ADVERTISEMENTS intervals are capped at 16 s.
+    assert gaps[:2] == [MAX_INITIAL_RTR_ADVERT_INTERVAL] * 2
+    assert all(198.0 <= g <= 600 for g in gaps[3:])
+    assert adv.on_timer(now + 1, 0.5) == []  # not due: nothing
+
+
+def test_solicitation_gets_a_delayed_multicast_ra() -> None:
+    adv = advertiser()
+    adv.start(0.0)
+    adv.on_timer(0.0, 0.5)  # the first RA, at 0
+    assert adv.on_solicit(RS, LL, 255, 10.0, 0.5)  # §6.2.6: random delay up to 0.5 s
+    assert adv.next_deadline() == pytest.approx(10.25)
+    assert adv.on_timer(10.25, 0.5) == [adv.payload]
+    # Within MIN_DELAY_BETWEEN_RAS of that multicast RA: wait for it to pass.
+    assert adv.on_solicit(RS, LL, 255, 11.0, 0.0)
+    assert adv.next_deadline() == pytest.approx(10.25 + MIN_DELAY_BETWEEN_RAS)
+
+
+def test_solicitation_flood_costs_one_ra_per_three_seconds() -> None:
+    adv = advertiser()
+    adv.start(0.0)
+    sent = len(adv.on_timer(0.0, 0.5))
+    t = 0.0
+    for i in range(20000):  # 10 s of 2000 RS/s
+        t = i * 0.0005
+        adv.on_solicit(RS, LL, 255, t, (i % 97) / 97)
+        due = adv.next_deadline()
+        if due is not None and due <= t:
+            sent += len(adv.on_timer(t, 0.3))
+    assert sent <= 1 + int(t / MIN_DELAY_BETWEEN_RAS) + 1
+    assert adv.counters["rs.absorbed"] > 19000
+
+
+@pytest.mark.parametrize(
+    ("data", "src", "hop", "why"),
+    [
+        (RS, LL, 64, "hop limit"),  # RFC 4861 §6.1.1
+        (b"\x85\x00\x00\x00", LL, 255, "short"),
+        (encode(RouterAdvertisement()), LL, 255, "an RA"),
+        (encode(RouterSolicitation((SourceLinkLayerAddress(MAC),))), A("::"), 255, "SLLA from ::"),
+        (RS[:1] + b"\x01" + RS[2:], LL, 255, "code 1"),
+        (RS + b"\x01\x00" + bytes(6), LL, 255, "zero-length option"),
+    ],
+)
+def test_invalid_solicitations_are_counted(data: bytes, src: IPv6Address, hop: int, why: str) -> None:
+    adv = advertiser()
+    adv.start(0.0)
+    adv.on_timer(0.0, 0.5)
+    assert not adv.on_solicit(data, src, hop, 5.0, 0.5), why
+    assert adv.counters["rs.invalid"] == 1
+
+
+def test_unspecified_source_without_slla_is_valid() -> None:
+    adv = advertiser()
+    adv.start(0.0)
+    adv.on_timer(0.0, 0.5)
+    assert adv.on_solicit(RS, A("::"), 255, 5.0, 0.5)
+
+
+def test_final_ra_has_router_lifetime_zero_and_stops_timers() -> None:
+    adv = advertiser()
+    adv.start(0.0)
+    final = ra_of(adv.final())
+    assert final.router_lifetime == 0 and final.managed  # RFC 4861 §6.2.5
+    assert adv.next_deadline() is None
+
+
+def test_update_changes_the_next_ra_only() -> None:
+    adv = advertiser()
+    adv.start(0.0)
+    cfg = parse_config(CONFIG.replace("managed = true", "managed = false"))
+    adv.update(ra_settings(cfg, cfg.subnet6, MAC))
+    assert not ra_of(adv.on_timer(0.0, 0.5)[0]).managed
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200), st.integers(0, 255), st.floats(0, 1e6), st.floats(0, 0.999))
+def test_random_solicitations_never_raise(data: bytes, hop: int, now: float, u: float) -> None:
+    adv = advertiser()
+    adv.start(0.0)
+    adv.on_solicit(data, LL, hop, now, u)
+    assert sum(adv.counters[k] for k in ("rs.invalid", "rs.absorbed", "rs.not-started")) <= 1
