@@ -60,6 +60,7 @@ class Run:
     sent: int
     ok: bool
     delay_ms: float
+    cpu_us: float = 0.0  # server user+system CPU per completed exchange
 
 
 def parse_perfdhcp(rate: int, period: float, out: str) -> Run:
@@ -152,14 +153,28 @@ SERVERS: dict[str, Callable[[NetnsPair, Path], subprocess.Popen[Any]]] = {
 }
 
 
-def perfdhcp(link: NetnsPair, rate: int, period: float, clients: int) -> Run:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (``/proc/PID/stat`` fields 14 and 15)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def perfdhcp(link: NetnsPair, rate: int, period: float, clients: int, pid: int | None = None) -> Run:
     """One bounded perfdhcp -6 run at ``rate`` exchanges/s for ``period`` seconds."""
     cmd = [
         "perfdhcp", "-6", "-l", CLIENT_IF, "-r", str(rate), "-R", str(clients), "-p", str(int(period)),
         "-W", "1000000", "all",
     ]  # fmt: skip
+    before = cpu_seconds(pid) if pid else 0.0
     res = link.run_client(cmd, timeout=period + 30, text=True)
-    return parse_perfdhcp(rate, period, res.stdout)
+    run = parse_perfdhcp(rate, period, res.stdout)
+    done = run.achieved * period
+    if pid and done:
+        run.cpu_us = (cpu_seconds(pid) - before) / done * 1e6
+    return run
 
 
 def wait_answering(link: NetnsPair, proc: subprocess.Popen[Any], timeout: float = 20) -> None:
@@ -179,16 +194,20 @@ def wait_answering(link: NetnsPair, proc: subprocess.Popen[Any], timeout: float 
 def _line(name: str, run: Run) -> str:
     verdict = "ok" if run.ok else "FAIL"
     return (f"  {name:10s} {run.rate:5d}/s: completed {run.achieved:8.1f}/s, drops {run.drops_sa:.3f}% / "
-            f"{run.drops_rr:.3f}%, Request-Reply {run.delay_ms:.1f} ms {verdict}")  # fmt: skip
+            f"{run.drops_rr:.3f}%, Request-Reply {run.delay_ms:.1f} ms, server CPU {run.cpu_us:.0f} µs/exchange "
+            f"{verdict}")  # fmt: skip
+
+
+PIDS: dict[str, int] = {}  # server name -> pid, for the CPU figures
 
 
 def measure(link: NetnsPair, name: str, rate: int, period: int, clients: int, log: Callable[[str], None]) -> Run:
     """One run at ``rate``; a failure is repeated once, so one scheduling hiccup of a busy
     machine does not end the climb (bounded: at most two runs)."""
-    run = perfdhcp(link, rate, period, clients)
+    run = perfdhcp(link, rate, period, clients, PIDS.get(name))
     log(_line(name, run))
     if not run.ok:
-        run = perfdhcp(link, rate, period, clients)
+        run = perfdhcp(link, rate, period, clients, PIDS.get(name))
         log(_line(name, run) + " (repeat)")
     return run
 
@@ -271,6 +290,7 @@ def main() -> int:
             wait_link_local(link, False, CLIENT_IF)
             work = stack.enter_context(workdir(name))
             proc = SERVERS[name](link, work)
+            PIDS[name] = proc.pid  # `ip netns exec` execs the server: same process
             stack.callback(_stop, proc)
             try:
                 wait_answering(link, proc)
@@ -282,14 +302,16 @@ def main() -> int:
         log(f"load average after: {os.getloadavg()[0]:.2f}")
     kea = results.get("kea")
     log("")
-    log("| server | highest clean rate (4-way exchanges/s, ≤ 0.1 % drops) | Request→Reply delay there | × Kea |")
-    log("|---|---:|---:|---:|")
+    log("| server | highest clean rate (4-way exchanges/s, ≤ 0.1 % drops) | × Kea "
+        "| Request→Reply delay there | server CPU per exchange there |")
+    log("|---|---:|---:|---:|---:|")
     for name in names:
         r = results.get(name)
-        rate = f"{r.rate}" if r else "n/a"
+        rate = f"{r.rate:,}" if r else "n/a"
+        ratio = f"{r.rate / kea.rate:.2f}×" if r and kea else "-"
         delay = f"{r.delay_ms:.1f} ms" if r else "-"
-        ratio = f"{r.rate / kea.rate:.2f}" if r and kea else "-"
-        log(f"| {name} | {rate} | {delay} | {ratio} |")
+        cpu = f"{r.cpu_us:.0f} µs" if r else "-"
+        log(f"| {name} | {rate} | {ratio} | {delay} | {cpu} |")
     return 0
 
 

@@ -5,11 +5,11 @@ Run as root from the repository (after ``bash scripts/setup.sh``)::
 
     .venv/bin/python bench/lab_reference.py [--rounds 1] [--accel tcg] [--update-docs]
 
-Each round runs ``bootwright lab`` twice — once against the reference stack
-(dnsmasq for DHCPv4/DHCPv6/RA/TFTP + a plain Python HTTP server, configured as
-the seeds would; ``--reference``) and once against ``bootwright serve --config
-examples/quickstart.toml`` — alternating which goes first, one VM at a time so
-boots do not compete for the CPUs. A boot's time is QEMU start → the marker on
+Each round boots every scenario twice, back to back — once against the
+reference stack (dnsmasq for DHCPv4/DHCPv6/RA/TFTP + a plain Python HTTP
+server, configured as the seeds would; ``bootwright lab --reference``) and once
+against ``bootwright serve --config examples/quickstart.toml`` — alternating
+which goes first, one VM at a time so boots do not compete for the CPUs. A boot's time is QEMU start → the marker on
 the serial console. Medians over the rounds are printed as a Markdown table with
 the ratio bootwright / reference (lower is better for bootwright; the target is
 ≤ 1.0 in every scenario) and, with ``--update-docs``, written to the "Lab boots"
@@ -22,6 +22,7 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import statistics
 import sys
 import time
@@ -39,19 +40,22 @@ DOCS = REPO / "docs" / "benchmarks.md"
 STACKS = ("reference", "bootwright")
 
 
-def one_run(stack: str, args: argparse.Namespace) -> LabReport:
-    """One lab run of every scenario against one stack, VMs one at a time."""
+def one_run(stack: str, scenario: scenarios.Scenario, args: argparse.Namespace) -> LabReport:
+    """One lab run booting one scenario's VM against one stack."""
     options = LabOptions(
         reference=stack == "reference",
         config=None if stack == "reference" else REPO / "examples" / "quickstart.toml",
-        scenarios=list(scenarios.ALL),
+        scenarios=[scenario],
         accel=args.accel,
         timeout=args.timeout,
         parallel=1,
         live=False,
         skip_unserved=True,
     )
-    return run_lab(options, Console(width=160, highlight=False))
+    report = run_lab(options, Console(width=160, highlight=False, quiet=not args.verbose))
+    if not args.verbose:
+        shutil.rmtree(report.work, ignore_errors=True)  # a failed boot's logs are kept only with --verbose
+    return report
 
 
 Samples = dict[str, dict[str, list[float]]]  # stack → scenario → seconds
@@ -59,31 +63,37 @@ StageSamples = dict[str, dict[str, dict[Stage, list[float]]]]  # stack → scena
 
 
 def collect(args: argparse.Namespace) -> tuple[Samples, StageSamples, dict[str, dict[str, str]], str]:
-    """Boot seconds and stage times per stack and scenario over the rounds; failures; the accelerator used."""
+    """Boot seconds and stage times per stack and scenario; failures; the accelerator used.
+
+    Scenario by scenario, the two stacks back to back (alternating which goes
+    first), so a change in the machine's load hits both alike.
+    """
     times: Samples = {s: {} for s in STACKS}
     stages: StageSamples = {s: {} for s in STACKS}
     failures: dict[str, dict[str, str]] = {s: {} for s in STACKS}
     accel = args.accel
+    chosen = [scenarios.by_name(n) for n in args.scenarios] if args.scenarios else list(scenarios.ALL)
     for round_no in range(args.rounds):
-        order = STACKS if round_no % 2 == 0 else tuple(reversed(STACKS))
-        for stack in order:
-            print(f"lab_reference: round {round_no + 1}/{args.rounds}: {stack}", flush=True)
-            try:
-                report = one_run(stack, args)
-            except LabError as exc:
-                for s in scenarios.ALL:
-                    failures[stack][s.name] = str(exc).splitlines()[0]
-                continue
-            accel = report.accel
-            for name, why in report.skipped.items():
-                failures[stack][name] = why
-            for t in report.timelines:
-                for stage, seconds in t.seen.items():
-                    stages[stack].setdefault(t.name, {}).setdefault(stage, []).append(seconds)
-                if t.boot_seconds is not None:
-                    times[stack].setdefault(t.name, []).append(t.boot_seconds)
-                else:
-                    failures[stack][t.name] = t.stopped_at()
+        for i, scenario in enumerate(chosen):
+            order = STACKS if (round_no + i) % 2 == 0 else tuple(reversed(STACKS))
+            for stack in order:
+                try:
+                    report = one_run(stack, scenario, args)
+                except LabError as exc:
+                    failures[stack][scenario.name] = str(exc).splitlines()[0]
+                    continue
+                accel = report.accel
+                failures[stack].update(report.skipped)
+                for t in report.timelines:
+                    for stage, seconds in t.seen.items():
+                        stages[stack].setdefault(t.name, {}).setdefault(stage, []).append(seconds)
+                    if t.boot_seconds is not None:
+                        times[stack].setdefault(t.name, []).append(t.boot_seconds)
+                    else:
+                        failures[stack][t.name] = t.stopped_at()
+                got = times[stack].get(scenario.name, [])
+                shown = f"{got[-1]:.1f} s" if got and report.timelines and report.timelines[0].ok else "did not boot"
+                print(f"lab_reference: round {round_no + 1}/{args.rounds} {scenario.name:<9} {stack:<10} {shown}")
     return times, stages, failures, accel
 
 
@@ -127,9 +137,14 @@ def stage_table(stages: StageSamples) -> str:
     return "\n".join(rows)
 
 
-def notes(failures: dict[str, dict[str, str]]) -> str:
-    """One line per scenario that did not boot, naming where it stopped."""
-    lines = [f"- {stack}, {name}: {why}" for stack in STACKS for name, why in sorted(failures[stack].items())]
+def notes(times: Samples, failures: dict[str, dict[str, str]]) -> str:
+    """One line per scenario that never booted on a stack, naming where it stopped."""
+    lines = [
+        f"- {stack}, {name}: {why}"
+        for stack in STACKS
+        for name, why in sorted(failures[stack].items())
+        if not times[stack].get(name)
+    ]
     return "\n".join(lines)
 
 
@@ -140,9 +155,9 @@ def docs_section(result: str, breakdown: str, failed: str, accel: str, args: arg
     text = f"""## Lab boots
 
 Seconds from QEMU start to the marker the lab's initrd prints on the serial
-console ({stages}), one VM at a time, median of {args.rounds} round(s), QEMU
-accelerator `{accel}`. *Reference*: dnsmasq (DHCPv4, DHCPv6, RA, TFTP) and a plain
-Python HTTP server, configured as the seeds would (`bootwright lab --reference`);
+console ({stages}), one VM at a time, the two stacks back to back per scenario,
+median of {args.rounds} round(s), QEMU accelerator `{accel}`. *Reference*: dnsmasq
+(DHCPv4, DHCPv6, RA, TFTP) and a plain Python HTTP server, configured as the seeds would (`bootwright lab --reference`);
 *bootwright*: `bootwright serve --config examples/quickstart.toml`. Target:
 bootwright ≤ 1.0× the reference in each scenario.
 
@@ -150,11 +165,14 @@ bootwright ≤ 1.0× the reference in each scenario.
 
 Where the time goes — seconds from QEMU start to each stage, reference / bootwright
 (the first sighting in the servers' logs or on the serial console; a BIOS machine's
-boot program is its iPXE ROM):
+boot program is its iPXE ROM; a DHCPv6 answer counts once the lab can tie it to the
+VM — dnsmasq logs the client's MAC, bootwright's `dhcp6.*` events carry none yet, so
+its IPv6 "DHCP offer" is often the first answer whose address the VM then used):
 
 {breakdown}
 
-Machine: {os.cpu_count()} CPUs, Linux {platform.release()}, load average at the end {load};
+Machine: {os.cpu_count()} CPUs, Linux {platform.release()}, load average at the end {load}
+(other work on the machine slows TCG guests: compare ratios, not seconds);
 measured {time.strftime("%Y-%m-%d")}. Under TCG the firmware itself dominates: the
 IPv6 scenarios include iPXE's DHCPv4 attempt timing out (about 15 s: the lab's
 IPv6 VMs sit on an IPv6-only link), UEFI HTTP v6 also OVMF's HTTP-over-IPv4
@@ -188,6 +206,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="rounds (median reported)")
     parser.add_argument("--accel", default="tcg", help="tcg (default, comparable with issue 7's figures), kvm, auto")
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds per VM")
+    parser.add_argument("--scenarios", nargs="*", help="only these (bios4 … efihttp6)")
+    parser.add_argument("--verbose", action="store_true", help="show each lab run's stage lines and table")
     parser.add_argument("--update-docs", action="store_true", help="write the results into docs/benchmarks.md")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -196,7 +216,7 @@ def main() -> int:
     times, stages, failures, accel = collect(args)
     result = table(times, failures)
     breakdown = stage_table(stages)
-    failed = notes(failures)
+    failed = notes(times, failures)
     print(result)
     print("\n" + breakdown)
     if failed:

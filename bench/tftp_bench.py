@@ -32,6 +32,7 @@ import filecmp
 import importlib.util
 import ipaddress
 import json
+import os
 import random
 import shutil
 import statistics
@@ -74,6 +75,7 @@ class Setup:
     out: Path
     state: Path
     results: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
+    cpu: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     notes: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -105,6 +107,29 @@ def make_files(root: Path, size_mb: int) -> None:
 
 
 # ----------------------------------------------------------------------------- servers
+
+
+class Placement:
+    """The namespace pair, optionally with servers pinned to CPU 0 and clients to CPU 1 (``--pin``).
+
+    Pinning models two machines: the server side and the client side each
+    get a CPU of their own, whatever the scheduler would have done.
+    """
+
+    def __init__(self, link: Any, pin: bool) -> None:
+        self.link = link
+        self.pin = pin and (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+
+    def _cpu(self, cpu: int) -> list[str]:
+        return ["taskset", "-c", str(cpu)] if self.pin else []
+
+    def spawn_server(self, cmd: list[str], **kw: Any) -> Any:
+        """Start a server in the server namespace."""
+        return self.link.spawn_server([*self._cpu(0), *cmd], **kw)
+
+    def run_client(self, cmd: list[str], **kw: Any) -> Any:
+        """Run a client (or the fan-out helper and its children) in the client namespace."""
+        return self.link.run_client([*self._cpu(1), *cmd], **kw)
 
 
 def start_bootwright(link: Any, s: Setup) -> Any:
@@ -153,10 +178,54 @@ def wait_ready(link: Any, s: Setup, proc: Any, name: str) -> None:
     raise RuntimeError(f"{name} did not answer within 20 s")
 
 
+class CpuAccount:
+    """CPU time of a server and every process it forks (tftpd-hpa forks one per transfer).
+
+    A cgroup-v1 ``cpuacct`` group made for the run (``bwbench-tftp-<pid>``),
+    removed afterwards; ``usage()`` is ``None`` where cgroups are unavailable.
+    """
+
+    BASE = Path("/sys/fs/cgroup/cpuacct")
+
+    def __init__(self) -> None:
+        self.path = self.BASE / f"bwbench-tftp-{os.getpid()}"
+        try:
+            self.path.mkdir()
+            self.ok = True
+        except OSError:
+            self.ok = False
+
+    def attach(self, pid: int) -> None:
+        """Move ``pid`` (and its later children) into the group."""
+        if self.ok:
+            with contextlib.suppress(OSError):
+                (self.path / "cgroup.procs").write_text(str(pid))
+
+    def usage(self) -> float | None:
+        """Seconds of CPU used in the group so far."""
+        if not self.ok:
+            return None
+        try:
+            return int((self.path / "cpuacct.usage").read_text()) / 1e9
+        except (OSError, ValueError):
+            return None
+
+    def remove(self) -> None:
+        """Move anything left back to the root group and delete the group."""
+        if not self.ok:
+            return
+        with contextlib.suppress(OSError):
+            for pid in (self.path / "cgroup.procs").read_text().split():
+                with contextlib.suppress(OSError):
+                    (self.BASE / "cgroup.procs").write_text(pid)
+            self.path.rmdir()
+
+
 @contextlib.contextmanager
-def running(link: Any, s: Setup, name: str) -> Iterator[None]:
-    """One server up for the block, stopped (by pid) after it."""
+def running(link: Any, s: Setup, name: str, cpu: CpuAccount) -> Iterator[None]:
+    """One server up for the block (its CPU accounted in ``cpu``), stopped (by pid) after it."""
     proc = SERVERS[name](link, s)
+    cpu.attach(proc.pid)
     try:
         wait_ready(link, s, proc, name)
         yield
@@ -223,63 +292,78 @@ def fanout(link: Any, s: Setup, clients: int, timeout: float) -> tuple[float | N
 # ----------------------------------------------------------------------------- report
 
 
-def case_names(clients: int) -> list[str]:
+def case_names(clients: int, size_mb: int) -> list[str]:
     """Row labels, in order."""
-    return [f"50 MB, blksize {b}, windowsize {w}" for b, w in CASES] + [f"{clients} clients × 1 MB, blksize 1468"]
+    return [f"{size_mb} MB, blksize {b}, windowsize {w}" for b, w in CASES] + [
+        f"{clients} clients × 1 MB, blksize {FANOUT_BLKSIZE}"
+    ]
 
 
-def table(s: Setup, servers: list[str], clients: int) -> str:
-    """Markdown table of medians, with bootwright / best peer."""
+def _cell(values: list[float], note: str, unit: str = "s") -> str:
+    return f"{statistics.median(values):.2f} {unit}" + (f" ({note})" if note else "")
+
+
+def table(s: Setup, servers: list[str], labels: list[str]) -> str:
+    """Markdown table: median wall time (and server CPU) per server, bootwright ÷ best peer."""
     peers = [n for n in servers if n != "bootwright"]
-    head = (
-        "| case | "
-        + " | ".join(servers)
-        + (" | bootwright / best peer |" if "bootwright" in servers and peers else " |")
-    )
-    lines = [head, "|" + "---|" * (len(servers) + 1 + (1 if "bootwright" in servers and peers else 0))]
-    for case in case_names(clients):
-        cells, medians = [], {}
-        for name in servers:
-            runs = s.results.get(name, {}).get(case, [])
-            good = [t for t in runs if t is not None]
-            note = s.notes.get(name, {}).get(case, "")
-            if not good:
-                cells.append("failed" + (f" ({note})" if note else ""))
+    ratio = "bootwright" in servers and bool(peers)
+    head = "| case | " + " | ".join(servers) + (" | bootwright ÷ best peer |" if ratio else " |")
+    lines = [head, "|---|" + "---:|" * (len(servers) + (1 if ratio else 0))]
+    for case in labels:
+        if not any(case in s.results.get(n, {}) for n in servers):
+            continue
+        for what, source in (("time", s.results), ("server CPU", s.cpu)):
+            cells, medians = [], {}
+            for name in servers:
+                good = [t for t in source.get(name, {}).get(case, []) if t is not None]
+                note = s.notes.get(name, {}).get(case, "") if what == "time" else ""
+                if not good:
+                    cells.append("failed" if what == "time" else "–")
+                    continue
+                medians[name] = statistics.median(good)
+                cells.append(_cell(good, note))
+            if what != "time" and not medians:
                 continue
-            medians[name] = statistics.median(good)
-            cells.append(f"{medians[name]:.2f} s" + (f" ({note})" if note else ""))
-        row = f"| {case} | " + " | ".join(cells) + " |"
-        if "bootwright" in servers and peers:
-            best = min((medians[p] for p in peers if p in medians), default=None)
-            if "bootwright" in medians and best:
-                row += f" {medians['bootwright'] / best:.2f} |"
-            else:
-                row += " n/a |"
-        lines.append(row)
+            label = case if what == "time" else "  server CPU"
+            row = f"| {label} | " + " | ".join(cells) + " |"
+            if ratio:
+                best = min((medians[p] for p in peers if p in medians), default=None)
+                row += f" {medians['bootwright'] / best:.2f} |" if "bootwright" in medians and best else " n/a |"
+            lines.append(row)
     return "\n".join(lines)
 
 
-def _record(s: Setup, name: str, label: str, took: float | None, note: str, rnd: int) -> None:
+def _record(s: Setup, name: str, label: str, took: float | None, cpu: float | None, note: str, rnd: int) -> None:
     s.results.setdefault(name, {}).setdefault(label, []).append(took)
+    if cpu is not None and took is not None:
+        s.cpu.setdefault(name, {}).setdefault(label, []).append(cpu)
     if note:
         s.notes.setdefault(name, {})[label] = note
     shown = "failed" if took is None else f"{took:.3f} s"
-    print(f"round {rnd + 1} {name:10} {label:40} {shown} {note}", flush=True)
+    used = "" if cpu is None else f"(server CPU {cpu:.3f} s)"
+    print(f"round {rnd + 1} {name:10} {label:40} {shown} {used} {note}", flush=True)
 
 
-def run_round(link: Any, s: Setup, name: str, rnd: int, args: argparse.Namespace) -> None:
+def _measured(cpu: CpuAccount, case: Callable[[], tuple[float | None, str]]) -> tuple[float | None, float | None, str]:
+    before = cpu.usage()
+    took, note = case()
+    after = cpu.usage()
+    return took, (after - before if before is not None and after is not None else None), note
+
+
+def run_round(link: Any, s: Setup, name: str, rnd: int, args: argparse.Namespace, cpu: CpuAccount) -> None:
     """Every selected case once against the running server ``name``."""
-    labels = case_names(args.clients)
+    labels = case_names(args.clients, args.size_mb)
     if args.cases in ("all", "single"):
         windows = grants_windowsize(link, s)
         for label, (bs, ws) in zip(labels, CASES, strict=False):
-            took, note = single(link, s, bs, ws, args.timeout)
+            took, used, note = _measured(cpu, lambda bs=bs, ws=ws: single(link, s, bs, ws, args.timeout))
             if not note and ws > 1 and not windows:
                 note = "ws 1"  # no RFC 7440: atftp fell back to lock-step
-            _record(s, name, label, took, note, rnd)
+            _record(s, name, label, took, used, note, rnd)
     if args.cases in ("all", "fanout"):
-        took, note = fanout(link, s, args.clients, args.timeout)
-        _record(s, name, labels[-1], took, note, rnd)
+        took, used, note = _measured(cpu, lambda: fanout(link, s, args.clients, args.timeout))
+        _record(s, name, labels[-1], took, used, note, rnd)
 
 
 def main() -> int:
@@ -293,6 +377,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per client run")
     parser.add_argument("--cases", default="all", help="'single', 'fanout' or 'all'")
     parser.add_argument("--json", type=Path, help="also write raw results here")
+    parser.add_argument("--pin", action="store_true", help="servers on CPU 0, clients on CPU 1 (two machines)")
     args = parser.parse_args()
     servers = [n.strip() for n in args.servers.split(",") if n.strip()]
     unknown = [n for n in servers if n not in SERVERS]
@@ -315,15 +400,21 @@ def main() -> int:
             server6="2001:db8:1::1/64",
             client6="2001:db8:1::2/64",
         )
-        with link:
-            for rnd in range(args.repeat):
-                for name in servers:
-                    with running(link, s, name):
-                        run_round(link, s, name, rnd, args)
+        cpu = CpuAccount()
+        try:
+            with link:
+                place = Placement(link, args.pin)
+                for rnd in range(args.repeat):
+                    order = servers if rnd % 2 == 0 else servers[::-1]  # alternate who goes first
+                    for name in order:
+                        with running(place, s, name, cpu):
+                            run_round(place, s, name, rnd, args, cpu)
+        finally:
+            cpu.remove()
         print()
-        print(table(s, servers, args.clients))
+        print(table(s, servers, case_names(args.clients, args.size_mb)))
         if args.json:
-            args.json.write_text(json.dumps({"results": s.results, "notes": s.notes}, indent=2))
+            args.json.write_text(json.dumps({"results": s.results, "cpu": s.cpu, "notes": s.notes}, indent=2))
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(s.out, ignore_errors=True)

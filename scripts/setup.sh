@@ -20,6 +20,9 @@ APT_PACKAGES=(
   ndisc6 kea-dhcp6-server
   # HTTP interop tests and benchmark (docs/http.md): curl, nginx (reference server), wrk.
   curl nginx-light wrk
+  # TFTP interop tests and benchmark (docs/tftp.md): tftp-hpa and atftp clients, tftpd-hpa
+  # (the reference server; curl, busybox and dnsmasq come with the packages above).
+  tftp-hpa atftp tftpd-hpa
 )
 
 missing=()
@@ -42,7 +45,7 @@ if ((${#missing[@]})); then
   [ "$rc" = 0 ] || exit "$rc"
 fi
 # Tests and benchmarks start these peers themselves, inside network namespaces.
-for unit in kea-dhcp4-server kea-dhcp6-server isc-dhcp-relay nginx; do
+for unit in kea-dhcp4-server kea-dhcp6-server isc-dhcp-relay nginx tftpd-hpa; do
   systemctl disable --now "$unit" >/dev/null 2>&1 || true
 done
 

@@ -323,12 +323,14 @@ def lab(
     accel: Annotated[str, typer.Option("--accel", help="auto (KVM if it works), kvm or tcg.")] = "auto",
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds each VM may take.")] = 240.0,
     parallel: Annotated[int, typer.Option("--parallel", help="VMs booting at once (0: one per CPU).")] = 0,
+    serve_log_level: Annotated[str, typer.Option("--serve-log-level", help="bootwright serve --log-level.")] = "info",
 ) -> None:
     """Boot real firmware in QEMU against bootwright, in an isolated network namespace."""
     from .lab.command import main as lab_main
     from .lab.command import options_from_flags
 
     options = options_from_flags(firmware, family, config, keep, reference, cache, accel, timeout, parallel)
+    options.serve_log_level = serve_log_level
     raise typer.Exit(lab_main(options, prepare_only=prepare_only))
 
 

@@ -14,7 +14,7 @@ from labrun import REPO, LabRun
 
 from bootwright.lab import scenarios
 from bootwright.lab.runner import LabOptions
-from bootwright.lab.timeline import Stage
+from bootwright.lab.timeline import LABELS, Stage
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +28,10 @@ def test_scenario_boots(bootwright_run: LabRun, name: str) -> None:
     # IPv4 fails): every file must have come over the scenario's own family.
     for stage in (Stage.BOOTPROG, Stage.SCRIPT, Stage.KERNEL, Stage.INITRD):
         if stage in timeline.via:
-            assert timeline.via[stage] == family, f"{stage.name.lower()} fetched over IPv{timeline.via[stage]}"
+            assert timeline.via[stage] == family, (
+                f"{timeline.title}: {LABELS[stage]} fetched over IPv{timeline.via[stage]}, "
+                f"the firmware fell back from IPv{family} {timeline.notes}"
+            )
 
 
 @pytest.fixture(scope="module")

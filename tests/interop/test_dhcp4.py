@@ -218,6 +218,60 @@ def test_udhcpc_gets_a_pool_lease(link: NetnsPair, tmp_path: Path, broadcast: bo
     assert hostname == "udhcpc-test"  # option 12 from the client, kept with the lease
 
 
+TWO_LINKS = """
+[server]
+interfaces = ["srv0", "srv1"]
+
+[dhcp4]
+lease_time = 600
+
+[[subnet4]]
+subnet = "192.0.2.0/24"
+interface = "srv0"
+server = "192.0.2.1"
+pools = ["192.0.2.100-192.0.2.199"]
+routers = ["192.0.2.1"]
+
+[[subnet4]]
+subnet = "198.51.100.0/24"
+server = "198.51.100.1"
+pools = ["198.51.100.100-198.51.100.199"]
+routers = ["198.51.100.1"]
+
+[dhcp6]
+enabled = false
+[tftp]
+enabled = false
+[http]
+enabled = false
+"""
+
+
+def test_two_interfaces_each_get_their_own_subnet(link: NetnsPair, tmp_path: Path) -> None:
+    # a second veth pair between the same namespaces: srv1 (198.51.100.1/24) -- cli1 (no address)
+    subprocess.run(["ip", "-n", link.server_ns, "link", "add", "srv1", "type", "veth", "peer", "name", "cli1",
+                    "netns", link.client_ns], check=True, timeout=10)
+    subprocess.run(["ip", "-n", link.server_ns, "addr", "add", "198.51.100.1/24", "dev", "srv1"], check=True,
+                   timeout=10)
+    for ns, ifname in ((link.server_ns, "srv1"), (link.client_ns, "cli1")):
+        subprocess.run(["ip", "-n", ns, "link", "set", ifname, "up"], check=True, timeout=10)
+    config = tmp_path / "two.toml"
+    config.write_text(TWO_LINKS)
+    server = start_server(link, tmp_path, config)
+    got = {}
+    for ifname in ("cli0", "cli1"):
+        d = tmp_path / ifname
+        d.mkdir()
+        cmd = ["busybox", "udhcpc", "-i", ifname, "-n", "-q", "-f", "-t", "5", "-T", "2", "-s", str(hook(d))]
+        result = link.run_client(cmd, timeout=30, text=True)
+        assert result.returncode == 0, result.stderr
+        env = told(d, "bound")
+        got[ifname] = (env["ip"], env["router"], env["serverid"])
+    assert got["cli0"] == ("192.0.2.100", "192.0.2.1", "192.0.2.1")  # subnet4.interface = srv0
+    assert got["cli1"] == ("198.51.100.100", "198.51.100.1", "198.51.100.1")  # the subnet of srv1's address
+    assert {"192.0.2.100", "198.51.100.100"} <= set(server.rows())
+
+
 # --------------------------------------------------------------------------- through a relay
 
 

@@ -47,9 +47,11 @@ address6 = "2001:db8:1::1"
 [dhcp4]
 enabled = false
 [tftp]
-enabled = false
+enabled = {web}
+port = 69
 [http]
-enabled = false
+enabled = {web}
+port = 8080
 
 [dhcp6]
 preference = 255              # clients take the first Advertise at once (RFC 8415 §18.2.1)
@@ -75,6 +77,7 @@ name = "all"
 bootfile = "{boot_url}"
 {hosts}
 """
+STATELESS_URL = "http://[2001:db8:1::1]:8080/hello.txt"  # the {http} placeholder, bracketed (RFC 3986)
 
 HOOK = """#!/bin/sh
 env | grep -E '^(reason|new_|old_|interface)' | sort > "{out}.$reason"
@@ -122,9 +125,13 @@ class Served:
     def __post_init__(self) -> None:
         self.state = self.work / "state"
 
-    def log(self) -> str:
-        """The server's log so far."""
-        return (self.work / "serve.log").read_text(errors="replace")
+    def log(self, since: int = 0) -> str:
+        """The server's log so far (from character ``since``)."""
+        return (self.work / "serve.log").read_text(errors="replace")[since:]
+
+    def mark(self) -> int:
+        """Where the log ends now, for :meth:`log` (servers are shared by several tests)."""
+        return len(self.log())
 
     def leases(self) -> list[tuple[str, str, str | None]]:
         """(address, state, mac) of every IPv6 lease row in the store."""
@@ -139,19 +146,23 @@ class Served:
             self.proc.wait(10)
 
 
-def serve(link: NetnsPair, work: Path, pools: str = 'pools = ["2001:db8:1::100-2001:db8:1::1ff"]',
-          hosts: str = "") -> Served:  # fmt: skip
+POOL = 'pools = ["2001:db8:1::100-2001:db8:1::1ff"]'
+
+
+def serve(link: NetnsPair, work: Path, pools: str = POOL, hosts: str = "", web: bool = False,
+          boot_url: str = BOOT_URL) -> Served:  # fmt: skip
     """Write the config and start the server in the server namespace; wait until DHCPv6 is ready."""
     work.mkdir(parents=True, exist_ok=True)
     (work / "root").mkdir(exist_ok=True)
+    (work / "root" / "hello.txt").write_text("hello over IPv6\n")
     cfg = work / "bootwright.toml"
-    cfg.write_text(CONFIG.format(pools=pools, hosts=hosts, boot_url=BOOT_URL))
+    cfg.write_text(CONFIG.format(pools=pools, hosts=hosts, boot_url=boot_url, web=str(web).lower()))
     log = (work / "serve.log").open("w")
     cmd = [str(BOOTWRIGHT), "serve", "--config", str(cfg), "--root", str(work / "root"),
            "--state-dir", str(work / "state"), "--log-level", "debug"]  # fmt: skip
     served = Served(link, work, link.spawn_server(cmd, stdout=log, stderr=subprocess.STDOUT))
-    deadline = time.monotonic() + 20
-    while "dhcp6 ready" not in served.log():
+    deadline = time.monotonic() + 30
+    while not all(f"{n} ready" in served.log() for n in (("dhcp6", "http", "tftp") if web else ("dhcp6",))):
         if served.proc.poll() is not None or time.monotonic() > deadline:
             raise AssertionError("bootwright did not start:\n" + served.log())
         time.sleep(0.1)
@@ -189,33 +200,81 @@ def release(link: NetnsPair, work: Path, tag: str = "c", ifname: str = "cli0") -
     link.run_client(cmd, timeout=30)
 
 
+def _pair(tag: str) -> NetnsPair:
+    """Server and client namespaces: srv0 2001:db8:1::1/64 and cli0."""
+    return NetnsPair(tag, server6="2001:db8:1::1/64", client6="2001:db8:1::ffff/64",
+                     server4="192.0.2.1/24", client4="192.0.2.2/24")  # fmt: skip
+
+
 @pytest.fixture
 def link() -> Iterator[NetnsPair]:
-    """Server and client namespaces: srv0 2001:db8:1::1/64 and cli0 (no global IPv6 address needed)."""
-    with NetnsPair("d6", server6="2001:db8:1::1/64", client6="2001:db8:1::ffff/64",
-                   server4="192.0.2.1/24", client4="192.0.2.2/24") as pair:  # fmt: skip
+    """A fresh namespace pair for one test."""
+    with _pair("d6") as pair:
         wait_link_local(pair, True, "srv0")
         wait_link_local(pair, False, "cli0")
         yield pair
 
 
-def test_dhclient_stateful_pool_options_and_release(link: NetnsPair, tmp_path: Path) -> None:
-    served = serve(link, tmp_path / "srv")
+@pytest.fixture(scope="module")
+def stateful(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One stateful server (pool 2001:db8:1::100-1ff) shared by the tests that only add clients."""
+    with _pair("d6a") as pair:
+        wait_link_local(pair, True, "srv0")
+        wait_link_local(pair, False, "cli0")
+        served = serve(pair, tmp_path_factory.mktemp("d6a"), pools='pools = ["2001:db8:1::1:0-2001:db8:1::ffff:ffff"]')
+        yield served
+        served.stop()
+
+
+@pytest.fixture(scope="module")
+def stateless(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One stateless server (seed 000: no pool) with HTTP and TFTP, its boot URL from ``{http}``."""
+    with _pair("d6b") as pair:
+        wait_link_local(pair, True, "srv0")
+        wait_link_local(pair, False, "cli0")
+        served = serve(pair, tmp_path_factory.mktemp("d6b"), pools="", web=True, boot_url="{http}/hello.txt")
+        yield served
+        served.stop()
+
+
+def test_dhclient_stateful_pool_options_and_release(stateful: Served, tmp_path: Path) -> None:
+    link = stateful.link
     env = dhclient(link, tmp_path)
     addr = env["new_ip6_address"]
-    assert re.fullmatch(r"2001:db8:1::1[0-9a-f]{2}", addr), env
+    assert addr.startswith("2001:db8:1::") and addr.endswith(tuple("0123456789abcdef")), env
     assert env["new_dhcp6_name_servers"] == "2001:db8:1::53"
     assert env["new_dhcp6_domain_search"].strip('"') in ("example.test.", "example.test")
     assert env["new_dhcp6_bootfile_url"].strip('"') == BOOT_URL
     assert env["new_dhcp6_server_id"]
     # Durable before the Reply left: the lease row is there now.
-    assert (addr, "bound", mac_of(link.client_ns, "cli0")) in served.leases()
+    assert (addr, "bound", mac_of(link.client_ns, "cli0")) in stateful.leases()
+    mark = stateful.mark()
     release(link, tmp_path)
     deadline = time.monotonic() + 10
-    while (addr, "released") not in [(a, s) for a, s, _ in served.leases()]:
-        assert time.monotonic() < deadline, served.leases()
+    while (addr, "released") not in [(a, s) for a, s, _ in stateful.leases()]:
+        assert time.monotonic() < deadline, stateful.leases()
         time.sleep(0.2)
-    assert "dhcp6.reply" in served.log() and "msg=release" in served.log()
+    assert re.search(r"dhcp6\.reply .*msg=release", stateful.log(mark))
+
+
+def test_dhclient_rapid_commit(stateful: Served, tmp_path: Path) -> None:
+    mark = stateful.mark()
+    env = dhclient(stateful.link, tmp_path, conf_extra="send dhcp6.rapid-commit;\n", tag="rc")
+    assert env["new_ip6_address"].startswith("2001:db8:1::")
+    # RFC 8415 §18.3.1: Solicit answered by a committed Reply, no Advertise/Request.
+    log = stateful.log(mark)
+    assert re.search(r"dhcp6\.reply .*msg=solicit", log), log[-3000:]
+    assert "dhcp6.advertise" not in log
+
+
+def test_perfdhcp_stateful(stateful: Served) -> None:
+    # perfdhcp 2.2 cannot take a Rapid Commit Reply ("-i -c" fails with "Packets exchange not
+    # specified" as soon as a server honours it), so Rapid Commit is covered by dhclient above.
+    before = len(stateful.leases())
+    out = _perfdhcp(stateful.link, "-r", "100", "-R", "300", "-p", "3", "-u")
+    assert "non unique addresses: 0" in out
+    assert re.search(r"SOLICIT-ADVERTISE\*\*\*\nsent packets: (\d+)\nreceived packets: \1", out), out
+    assert len(stateful.leases()) >= before + 250
 
 
 def test_dhclient_reservation_by_mac_from_duid(link: NetnsPair, tmp_path: Path) -> None:
@@ -227,14 +286,26 @@ def test_dhclient_reservation_by_mac_from_duid(link: NetnsPair, tmp_path: Path) 
     assert env["new_ip6_address"] == "2001:db8:1::42"
 
 
-def test_dhclient_stateless_information_request(link: NetnsPair, tmp_path: Path) -> None:
-    served = serve(link, tmp_path / "srv", pools="")  # seed 000: no IA_NA pool, "other config" only
-    env = dhclient(link, tmp_path, "-S")
+def test_dhclient_stateless_information_request(stateless: Served, tmp_path: Path) -> None:
+    mark = stateless.mark()
+    env = dhclient(stateless.link, tmp_path, "-S")
     assert "new_ip6_address" not in env
     assert env["new_dhcp6_name_servers"] == "2001:db8:1::53"
-    assert env["new_dhcp6_bootfile_url"].strip('"') == BOOT_URL
-    assert "msg=information-request" in served.log()
-    assert served.leases() == []
+    assert env["new_dhcp6_bootfile_url"].strip('"') == STATELESS_URL
+    assert "msg=information-request" in stateless.log(mark)
+    assert stateless.leases() == []
+
+
+def test_boot_url_over_ipv6_is_fetchable_by_http_and_tftp(stateless: Served) -> None:
+    """The bracketed URL (RFC 3986 §3.2.2) stateless DHCPv6 hands out works, and so does TFTP over IPv6."""
+    if missing_requirements(("curl",)):
+        pytest.skip("curl is not installed")
+    link = stateless.link
+    got = link.run_client(["curl", "-g", "-sS", "--max-time", "10", STATELESS_URL], timeout=20, text=True)
+    assert got.stdout == "hello over IPv6\n", got.stderr
+    got = link.run_client(["curl", "-g", "-sS", "--max-time", "10", "tftp://[2001:db8:1::1]/hello.txt"],
+                          timeout=20, text=True)  # fmt: skip
+    assert got.stdout == "hello over IPv6\n", got.stderr
 
 
 def _perfdhcp(link: NetnsPair, *args: str, ns: str | None = None, ifname: str = "cli0") -> str:
@@ -245,30 +316,10 @@ def _perfdhcp(link: NetnsPair, *args: str, ns: str | None = None, ifname: str = 
     return res.stdout
 
 
-def test_dhclient_rapid_commit(link: NetnsPair, tmp_path: Path) -> None:
-    served = serve(link, tmp_path / "srv")
-    env = dhclient(link, tmp_path, conf_extra="send dhcp6.rapid-commit;\n")
-    assert env["new_ip6_address"].startswith("2001:db8:1::")
-    # RFC 8415 §18.3.1: Solicit answered by a committed Reply, no Advertise/Request.
-    assert re.search(r"dhcp6\.reply .*msg=solicit", served.log()), served.log()[-3000:]
-    assert "dhcp6.advertise" not in served.log()
-
-
-def test_perfdhcp_stateful(link: NetnsPair, tmp_path: Path) -> None:
-    # perfdhcp 2.2 cannot take a Rapid Commit Reply ("-i -c" fails with "Packets exchange not
-    # specified" as soon as a server honours it), so Rapid Commit is covered by dhclient above.
-    served = serve(link, tmp_path / "srv", pools='pools = ["2001:db8:1::1:0-2001:db8:1::ffff:ffff"]')
-    out = _perfdhcp(link, "-r", "100", "-R", "300", "-p", "3", "-u")
-    assert "non unique addresses: 0" in out
-    assert re.search(r"SOLICIT-ADVERTISE\*\*\*\nsent packets: (\d+)\nreceived packets: \1", out), out
-    assert len(served.leases()) >= 250
-
-
-def test_perfdhcp_stateless_link(link: NetnsPair, tmp_path: Path) -> None:
-    serve(link, tmp_path / "srv", pools="")
+def test_perfdhcp_stateless_link(stateless: Served) -> None:
     # No addresses to give: every Solicit still gets an Advertise (IA_NA with NoAddrsAvail,
     # RFC 8415 §18.3.9) carrying the configuration options, so perfdhcp -i sees no drops.
-    out = _perfdhcp(link, "-i", "-r", "50", "-R", "50", "-p", "2")
+    out = _perfdhcp(stateless.link, "-i", "-r", "50", "-R", "50", "-p", "2")
     assert "drops ratio: 0 %" in out
 
 
@@ -320,55 +371,3 @@ def test_relayed_dhclient_and_perfdhcp_through_dhcrelay(relayed: tuple[NetnsPair
     assert "relay=2001:db8:1::ffff" in served.log()
     assert any(a.startswith("2001:db8:2::") for a, _, _ in served.leases())
 
-
-BOOT_CONFIG = """
-[server]
-interfaces = ["srv0"]
-address6 = "2001:db8:1::1"
-
-[dhcp4]
-enabled = false
-[tftp]
-port = 69
-[http]
-port = 8080
-
-[[subnet6]]
-prefix = "2001:db8:1::/64"
-interface = "srv0"
-
-[boot]
-builtin = false
-
-[[rule]]
-name = "all"
-bootfile = "{http}/hello.txt"
-"""
-
-
-def test_boot_url_over_ipv6_is_fetchable_by_http_and_tftp(link: NetnsPair, tmp_path: Path) -> None:
-    """Stateless DHCPv6 hands out a bracketed URL (RFC 3986 §3.2.2) that curl fetches over IPv6."""
-    if missing_requirements(("curl",)):
-        pytest.skip("curl is not installed")
-    work = tmp_path / "srv"
-    (work / "root").mkdir(parents=True)
-    (work / "root" / "hello.txt").write_text("hello over IPv6\n")
-    cfg = work / "boot.toml"
-    cfg.write_text(BOOT_CONFIG)
-    log = (work / "serve.log").open("w")
-    proc = link.spawn_server([str(BOOTWRIGHT), "serve", "--config", str(cfg), "--root", str(work / "root"),
-                              "--state-dir", str(work / "state")], stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    deadline = time.monotonic() + 20
-    text = ""
-    while not all(f"{s} ready" in text for s in ("dhcp6", "http", "tftp")):
-        assert proc.poll() is None and time.monotonic() < deadline, text
-        time.sleep(0.1)
-        text = (work / "serve.log").read_text()
-    env = dhclient(link, tmp_path, "-S")
-    url = env["new_dhcp6_bootfile_url"].strip('"')
-    assert url == "http://[2001:db8:1::1]:8080/hello.txt"
-    got = link.run_client(["curl", "-g", "-sS", "--max-time", "10", url], timeout=20, text=True)
-    assert got.stdout == "hello over IPv6\n", got.stderr
-    got = link.run_client(["curl", "-g", "-sS", "--max-time", "10", "tftp://[2001:db8:1::1]/hello.txt"],
-                          timeout=20, text=True)  # fmt: skip
-    assert got.stdout == "hello over IPv6\n", got.stderr

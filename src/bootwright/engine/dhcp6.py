@@ -77,6 +77,8 @@ _NAMES: Final[dict[int, str]] = {
     _SOLICIT: "solicit", _REQUEST: "request", _CONFIRM: "confirm", _RENEW: "renew", _REBIND: "rebind",
     _RELEASE: "release", _DECLINE: "decline", _INFO: "information-request",
 }  # fmt: skip
+_RX: Final = {t: "rx." + n for t, n in _NAMES.items()}
+_TX: Final = {t: "tx." + n for t, n in _NAMES.items()}
 
 
 @dataclass(slots=True)
@@ -268,13 +270,17 @@ class Dhcp6Engine:
 
     def _handle(self, rx: Received, now: float) -> Outcome:
         outer = decode(rx.data)
-        msg, layers = innermost(outer)
-        if any(r.hop_count > HOP_COUNT_LIMIT for r in layers):
-            raise _Drop("relay-hop-limit")  # RFC 8415 §19.1.1
-        if isinstance(outer, Dhcp6Relay) and outer.msg_type != MessageType.RELAY_FORW:
-            raise _Drop("relay-reply-received")
+        if isinstance(outer, Dhcp6Relay):
+            if outer.msg_type != MessageType.RELAY_FORW:
+                raise _Drop("relay-reply-received")
+            msg, layers = innermost(outer)
+            if any(r.hop_count > HOP_COUNT_LIMIT for r in layers):
+                raise _Drop("relay-hop-limit")  # RFC 8415 §19.1.1
+        else:
+            msg, layers = outer, []
         t = msg.msg_type
-        self.counters["rx." + _NAMES.get(t, "other")] += 1
+        counters = self.counters
+        counters[_RX.get(t, "rx.other")] += 1
         if t not in _NAMES:
             raise _Drop("not-for-server")  # Advertise, Reply, Reconfigure, unknown (RFC 8415 §16)
         index = option_index(msg)
@@ -291,7 +297,7 @@ class Dhcp6Engine:
         else:
             self._validate(ctx)
             answer = self._dispatch(ctx)
-        self.counters["tx." + _NAMES[t]] += 1
+        counters[_TX[t]] += 1
         xid = msg.transaction_id
         if layers:  # RFC 8415 §19.3: a Relay-reply per layer, to the relay's port
             reply = Dhcp6Message(answer.msg_type, xid, (*answer.options, *answer.tail.options))

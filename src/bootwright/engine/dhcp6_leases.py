@@ -83,14 +83,17 @@ class Binding:
 class PoolSet:
     """Address ranges of one subnet as integer intervals, indexable as one sequence."""
 
-    __slots__ = ("ranges", "size")
+    __slots__ = ("_hi", "_lo", "ranges", "size")
 
     def __init__(self, ranges: Iterable[tuple[IPv6Address, IPv6Address]]) -> None:
         self.ranges = tuple((int(a), int(b)) for a, b in ranges if int(a) <= int(b))
         self.size = sum(hi - lo + 1 for lo, hi in self.ranges)
+        self._lo, self._hi = self.ranges[0] if len(self.ranges) == 1 else (1, 0)
 
     def __contains__(self, addr: int) -> bool:
-        return any(lo <= addr <= hi for lo, hi in self.ranges)
+        if self._lo <= addr <= self._hi:  # the common single-range pool
+            return True
+        return len(self.ranges) > 1 and any(lo <= addr <= hi for lo, hi in self.ranges)
 
     def nth(self, i: int) -> int:
         """The ``i``-th address (0-based, ``i < size``) across the ranges in order."""

@@ -58,6 +58,7 @@ class LabOptions:
     scenarios: list[Scenario] | None = None  # overrides firmware/family
     require_services: bool = False  # raise ServeUnavailable if a service never answers
     skip_unserved: bool = False  # do not boot scenarios needing a service that never answered
+    serve_log_level: str = "info"  # bootwright serve --log-level (debug shows dropped datagrams)
 
 
 @dataclass
@@ -215,7 +216,7 @@ class ConfigRefused(LabError):
 def _make_stack(options: LabOptions, ns: Namespace, work: Path, observe: Observer, config: Path, root: Path) -> Stack:
     if options.reference:
         return ReferenceStack(ns, work, observe, root)
-    return BootwrightStack(ns, work, observe, config, root)
+    return BootwrightStack(ns, work, observe, config, root, options.serve_log_level)
 
 
 async def _boot_all(

@@ -147,10 +147,11 @@ class BootwrightStack(Stack):
 
     label = "bootwright"
 
-    def __init__(self, ns: Namespace, work: Path, observe: Observer, config: Path, root: Path):
+    def __init__(self, ns: Namespace, work: Path, observe: Observer, config: Path, root: Path, log_level: str = "info"):
         super().__init__(ns, work, observe)
         self.config = config
         self.root = root
+        self.log_level = log_level
         self.services = services_of(config)
 
     async def start(self) -> None:
@@ -160,6 +161,7 @@ class BootwrightStack(Stack):
         cmd = [
             sys.executable, "-m", "bootwright.cli", "serve",
             "--config", str(self.config), "--root", str(self.root), "--state-dir", str(state), "--log-json",
+            "--log-level", self.log_level,
         ]  # fmt: skip
         await self._spawn("bootwright serve", cmd)
 

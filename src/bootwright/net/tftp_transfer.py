@@ -143,8 +143,9 @@ class Transfer:
         self._finished = False
         self._stranger_replies = 0
         neg = engine.negotiated
-        # Read transfers only receive ACK/ERROR: a small buffer; writes need blksize + 4, +1 to spot oversize.
-        self._rsize = 1024 if isinstance(engine, ReadTransfer) else max(1024, neg.blksize + 5)
+        # Read transfers only receive ACK/ERROR (a longer ERROR text is cut): a small buffer is
+        # cheaper to allocate per datagram; writes need blksize + 4, +1 to spot an oversized DATA.
+        self._rsize = 256 if isinstance(engine, ReadTransfer) else max(1024, neg.blksize + 5)
         self._gso: list[tuple[int, int, bytes]] | None = None
         self._batch = 1
         if isinstance(engine, ReadTransfer) and neg.windowsize > 1:
