@@ -47,6 +47,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+import tftp_report  # noqa: E402
+
 CASES = [(512, 1), (1468, 1), (8192, 1), (1468, 16), (1468, 64)]
 FANOUT_BLKSIZE = 1468
 
@@ -366,6 +370,36 @@ def run_round(link: Any, s: Setup, name: str, rnd: int, args: argparse.Namespace
         _record(s, name, labels[-1], took, used, note, rnd)
 
 
+def _ratios(s: Setup, peers: list[str], labels: list[str]) -> str:
+    found = []
+    for label in labels:
+        mine = tftp_report._median(s.results.get("bootwright", {}).get(label, []))
+        best = min((m for p in peers if (m := tftp_report._median(s.results.get(p, {}).get(label, []))) is not None),
+                   default=None)  # fmt: skip
+        if mine is not None and best:
+            found.append(mine / best)
+    if not found:
+        return "n/a"
+    return f"{min(found):.2f}" if len(found) == 1 else f"{min(found):.2f}–{max(found):.2f}"
+
+
+def write_docs(s: Setup, servers: list[str], labels: list[str], text: str, args: argparse.Namespace, load: str) -> None:
+    """The TFTP section of docs/benchmarks.md from this run."""
+    blocks = [args.size_mb * 1_000_000 // bs + 1 for bs, _ in CASES] + [
+        args.clients * (1_000_000 // FANOUT_BLKSIZE + 1)
+    ]
+    rows = ["| case | " + " | ".join(servers) + " |", "|---|" + "---:|" * len(servers)]
+    for label, count in zip(labels, blocks, strict=True):
+        cells = [tftp_report.per_block_us(s.results, s.cpu, name, label, count) for name in servers]
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    peers = [n for n in servers if n != "bootwright"]
+    command = "sudo .venv/bin/python bench/tftp_bench.py --repeat 3 --update-docs"
+    section = tftp_report.section(text, args, rows, load, command, _ratios(s, peers, labels[:3]),
+                                  _ratios(s, peers, labels[-1:]))  # fmt: skip
+    tftp_report.update(section)
+    print(f"wrote the TFTP section of {tftp_report.DOCS}")
+
+
 def main() -> int:
     """Run every server through every case, print the table (and JSON with ``--json``)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -378,6 +412,7 @@ def main() -> int:
     parser.add_argument("--cases", default="all", help="'single', 'fanout' or 'all'")
     parser.add_argument("--json", type=Path, help="also write raw results here")
     parser.add_argument("--pin", action="store_true", help="servers on CPU 0, clients on CPU 1 (two machines)")
+    parser.add_argument("--update-docs", action="store_true", help="write the TFTP section of docs/benchmarks.md")
     args = parser.parse_args()
     servers = [n.strip() for n in args.servers.split(",") if n.strip()]
     unknown = [n for n in servers if n not in SERVERS]
@@ -387,6 +422,7 @@ def main() -> int:
     if why:
         print(f"tftp_bench: cannot run: {why}", file=sys.stderr)
         return 2
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     work = Path(tempfile.mkdtemp(prefix="bwbench-"))
     s = read_setup(args.config.resolve(), work)
     try:
@@ -411,8 +447,12 @@ def main() -> int:
                             run_round(place, s, name, rnd, args, cpu)
         finally:
             cpu.remove()
+        labels = case_names(args.clients, args.size_mb)
+        text = table(s, servers, labels)
         print()
-        print(table(s, servers, case_names(args.clients, args.size_mb)))
+        print(text)
+        if args.update_docs:
+            write_docs(s, servers, labels, text, args, load)
         if args.json:
             args.json.write_text(json.dumps({"results": s.results, "cpu": s.cpu, "notes": s.notes}, indent=2))
     finally:

@@ -599,10 +599,10 @@ class Dhcp4Engine:
             return Outcome(writes=writes, events=self._event(
                 "dhcp4.request", c, reason="reply does not fit the client's maximum message size", state=state))
         self.stats["ack"] += 1
-        events = self._event(
-            "dhcp4.ack", c, yiaddr=rec.address, bootfile=entry.answer.bootfile, lease=lease, state=state,
-            hostname=hostname,
-        )
+        answer = entry.answer
+        events = self._event("dhcp4.ack", c, yiaddr=rec.address, bootfile=answer.bootfile, lease=lease, state=state)
+        if hostname:
+            events[0][3]["hostname"] = hostname
         return Outcome(sent[0], sent[1], writes, events)
 
     def _verify(self, c: _Client, requested: int, state: str, now: float) -> tuple[str, str]:

@@ -23,6 +23,7 @@ from typing import Any, Final, TypeVar
 from bootwright.answer import ReplyPlan, dhcp6_lifetimes, plan_reply
 from bootwright.config import Subnet6
 from bootwright.engine.dhcp6_client import HttpBootMemory, client_info, link_address, option_index, wire_options
+from bootwright.engine.dhcp6_decode import ServerDecoder
 from bootwright.engine.dhcp6_leases import LeaseTable6, PoolSet, ia_key
 from bootwright.model import ClientInfo, Host, Lease
 from bootwright.policy import BootPolicy
@@ -47,7 +48,6 @@ from bootwright.wire.dhcp6 import (
     StatusCode,
     StatusCodeOption,
     UnknownOption,
-    decode,
     decode_duid,
     encode_options,
     innermost,
@@ -69,6 +69,7 @@ _IA_NA_ONE: Final = struct.Struct("!IIIHH16sII")
 _SOLICIT, _REQUEST, _CONFIRM = MessageType.SOLICIT, MessageType.REQUEST, MessageType.CONFIRM
 _RENEW, _REBIND, _RELEASE = MessageType.RENEW, MessageType.REBIND, MessageType.RELEASE
 _DECLINE, _INFO = MessageType.DECLINE, MessageType.INFORMATION_REQUEST
+_ADVERTISE, _REPLY = MessageType.ADVERTISE, MessageType.REPLY
 # RFC 8415 §16: messages a server must discard when sent to it by unicast; the others
 # (Request, Renew, Release, Decline) get UseMulticast, as this server never sends Server
 # Unicast (§18.3.2, §18.3.4, §18.3.7, §18.3.8).
@@ -187,6 +188,7 @@ class Dhcp6Engine:
         self.server_id = ServerId(decode_duid(server_duid))
         self.table = LeaseTable6(address_text=address_text)
         self.http_boot = HttpBootMemory()
+        self._decoder = ServerDecoder()
         self.counters: Counter[str] = Counter()
         self._bare_tail = _Tail((self.server_id,), encode_options((self.server_id,)))
         self.link_subnets: dict[str, Subnet6 | None] = {}
@@ -218,6 +220,7 @@ class Dhcp6Engine:
         self._lifetimes = {id(s): dhcp6_lifetimes(config, s) for s in config.subnet6}
         self._subnet_of: dict[int, Subnet6] = {}
         self._link_hints = {name: str(s.prefix) for name, s in self.link_subnets.items() if s is not None}
+        self._rapid_commit = config.dhcp6.rapid_commit
         rules = config.rule
         self._mac_dependent = any(r.match.mac for r in rules) or any("{mac}" in (r.bootfile or "") for r in rules)
 
@@ -269,7 +272,7 @@ class Dhcp6Engine:
             return None
 
     def _handle(self, rx: Received, now: float) -> Outcome:
-        outer = decode(rx.data)
+        outer = self._decoder.decode(rx.data)
         if isinstance(outer, Dhcp6Relay):
             if outer.msg_type != MessageType.RELAY_FORW:
                 raise _Drop("relay-reply-received")
@@ -486,7 +489,7 @@ class Dhcp6Engine:
         plan, subnet = self._plan(ctx, stateless=False)
         if subnet is None:
             raise _Drop("no-subnet")  # no link we serve: another server may
-        rapid = t == _SOLICIT and self.config.dhcp6.rapid_commit and ctx.first(RapidCommit) is not None
+        rapid = t == _SOLICIT and self._rapid_commit and ctx.first(RapidCommit) is not None
         commit = t != _SOLICIT or rapid
         t1, t2, preferred, valid = self._lifetimes[id(subnet)]
         fixed = None
@@ -531,10 +534,10 @@ class Dhcp6Engine:
             ias.append(IaTa(ta.iaid, (StatusCodeOption(StatusCode.NO_ADDRS_AVAIL, "no temporary addresses"),)))
         for pd in ctx.all(IaPd):  # nor prefix delegation
             ias.append(IaPd(pd.iaid, 0, 0, (StatusCodeOption(StatusCode.NO_PREFIX_AVAIL, "no prefixes"),)))
-        reply_type = MessageType.ADVERTISE if not commit else MessageType.REPLY
+        reply_type = _REPLY if commit else _ADVERTISE
         options = self._base(ctx) + ias
         if rapid:
             options.append(RapidCommit())  # RFC 8415 §18.3.1: the Reply says it is committed
-        kind = "dhcp6.advertise" if reply_type == MessageType.ADVERTISE else "dhcp6.reply"
+        kind = "dhcp6.reply" if commit else "dhcp6.advertise"
         tail = self._tail(plan, reply_type, subnet)
         return _Answer(reply_type, options, tail, leases, self._event(kind, ctx, plan, first))

@@ -102,11 +102,12 @@ def address_text(addr: IPv6Address) -> str:
     return socket.inet_ntop(socket.AF_INET6, addr.packed) if int(addr) >> 48 else str(addr)
 
 
-def _destination(ancdata: list[tuple[int, int, bytes]]) -> IPv6Address | None:
+def _to_multicast(ancdata: list[tuple[int, int, bytes]]) -> bool:
+    """Whether the datagram was sent to a multicast group (``IPV6_PKTINFO``); True if unknown."""
     for level, kind, data in ancdata:
         if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and len(data) >= _IN6_PKTINFO.size:
-            return IPv6Address(_IN6_PKTINFO.unpack_from(data)[0])
-    return None
+            return data[0] == 0xFF  # RFC 4291 §2.7: multicast addresses start with ff
+    return True
 
 
 class Dhcp6Service:
@@ -229,8 +230,7 @@ class Dhcp6Service:
                 if len(self._addresses) >= 4096:
                     self._addresses.clear()
                 src = self._addresses[host] = IPv6Address(host)
-            dst = _destination(anc)
-            rx = Received(data, src, name, dst is None or dst.is_multicast)
+            rx = Received(data, src, name, _to_multicast(anc))
             out = engine.handle(rx, time.time())
             if out is None:
                 continue

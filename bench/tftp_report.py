@@ -1,0 +1,107 @@
+"""The "TFTP" section of docs/benchmarks.md, written from one run of bench/tftp_bench.py.
+
+Only that section is replaced (from ``## TFTP`` to the next ``## `` heading);
+the other sections belong to other benchmarks.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import statistics
+from pathlib import Path
+from typing import Any
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+def _median(values: list[Any]) -> float | None:
+    good = [v for v in values if v is not None]
+    return statistics.median(good) if good else None
+
+
+def per_block_us(results: dict[str, dict[str, list[Any]]], cpu: dict[str, dict[str, list[float]]], name: str,
+                 label: str, blocks: int) -> str:  # fmt: skip
+    """Median server CPU per DATA block, in µs, as text ("–" when unknown)."""
+    used = _median(cpu.get(name, {}).get(label, []))
+    return "–" if used is None or not blocks else f"{used / blocks * 1e6:.1f} µs"
+
+
+def section(table: str, args: Any, cpu_rows: list[str], load: str, command: str, lockstep: str, fanout: str) -> str:
+    """The whole section text: set-up, command, table, CPU per block, why the ratios are what they are.
+
+    ``lockstep`` and ``fanout`` are the measured ratios (bootwright ÷ best peer) as text.
+    """
+    machine = f"{os.cpu_count()} CPUs, Linux {platform.release()}, Python {platform.python_version()}"
+    return f"""## TFTP
+
+bootwright's TFTP service next to tftpd-hpa 5.2 (`in.tftpd -L -a ADDR:69 -s ROOT`) and dnsmasq
+2.90 (`--enable-tftp --port=0 --tftp-max=1000`) in one run over the veth pair of
+`bench/bench.toml` (server namespace: `bw-srv`, 198.51.100.1/16; clients in the namespace at
+the other end). bootwright runs as `bootwright serve --config bench/bench.toml` (every service
+of that file, `--log-level warning`; each transfer still becomes two events in the SQLite
+history). One server at a time listens on 198.51.100.1:69 and serves the same root. The
+client is atftp 0.8, the one client that speaks every option (RFC 2348 `blksize`, RFC 7440
+`windowsize`); every file is compared byte for byte after every run. Servers are run in
+{args.repeat} rounds, the order reversing every round; the table shows medians. "server CPU" is the
+CPU time of the server and every process it forks (a cgroup-v1 `cpuacct` group per run), which
+the other work on this shared machine changes much less than wall time.
+
+Reproduce (as root, after `bash scripts/setup.sh`):
+
+```sh
+{command}
+```
+
+{table}
+
+"(ws 1)": the server does not implement RFC 7440; it leaves `windowsize` out of its OACK
+and atftp falls back to lock-step, so that is their lock-step time at that blksize.
+
+Server CPU per DATA block (median):
+
+{chr(10).join(cpu_rows)}
+
+Machine: {machine}; load average {load} when the run started (other sessions run QEMU
+labs and benchmarks on the same two CPUs, so absolute figures move between runs).
+
+### Where bootwright is ahead, and where it is not
+
+* **Windows (RFC 7440)**: the peers do not implement `windowsize`; bootwright sends each
+  window with UDP GSO, one `sendmsg` per up to 44 datagrams of 1,472 octets, straight
+  from the read-ahead buffer (headers and file bytes side by side, no copies).
+* **Lock-step** (windowsize 1, one round trip per block; bootwright ÷ best peer
+  {lockstep}): on a veth pair the kernel runs the *client's* receive path and wakes the
+  client inside the server's `send()`, and the woken client mostly runs on the server's
+  CPU (a synchronous wake-up; nearly all of the server's context switches are
+  preemptions), so server and client take turns on one CPU and the time per block
+  follows the server's CPU per block — higher for bootwright than for the C servers (the
+  CPU rows). Where bootwright's CPU goes (perf, blksize 512): `sendto` ≈ 24 % (half of it
+  the client's receive path and wake-up), `sched_yield` ≈ 20 % (the busy poll handing
+  the CPU to the client), `epoll_wait` ≈ 6 %, the Python interpreter ≈ 10 %, `recv`
+  ≈ 3 %. Its own work per block is one `recv`, one `send`, an `epoll` poll and ≈ 2 µs of
+  Python (engine + transport, measured without sockets), with one read per 32 KiB
+  (read-ahead) rather than one per block. Busy polling (up to 200 µs after the last
+  event) saves the sleep and wake-up when the client answers from another CPU; it cannot
+  shorten a round trip whose two halves run one after the other on the same CPU.
+* **200 clients at once** (bootwright ÷ best peer {fanout}): bootwright's CPU is of the
+  order of tftpd-hpa's (which forks a process per transfer), but tftpd-hpa's 200
+  processes run on both CPUs while bootwright is one thread, and about half of its CPU is
+  the clients' receive path and wake-ups that veth charges to the sender (perf: `sendto`
+  ≈ 50 %, of it softirq ≈ 30 % and wake-ups ≈ 16 %; Python ≈ 14 %); the woken clients
+  then preempt it on its own CPU. dnsmasq, also one process, needs less CPU per block (C).
+  On a real network the client's receive path runs on the client machine, not inside
+  the server's `send()`.
+"""
+
+
+def update(text: str, path: Path = DOCS) -> None:
+    """Replace (or append) the TFTP section of docs/benchmarks.md."""
+    current = path.read_text() if path.exists() else "# Benchmarks\n"
+    match = re.search(r"^## TFTP\b.*?(?=^## |\Z)", current, flags=re.M | re.S)
+    if match:
+        current = current[: match.start()] + text.rstrip("\n") + "\n\n" + current[match.end() :]
+    else:
+        current = current.rstrip("\n") + "\n\n" + text
+    path.write_text(current.rstrip("\n") + "\n")
