@@ -1,6 +1,7 @@
 """TFTP benchmark: bootwright against tftpd-hpa and dnsmasq on one veth pair (not a test).
 
-    sudo .venv/bin/python bench/tftp_bench.py [--repeat 3] [--servers bootwright,tftpd-hpa,dnsmasq]
+    sudo flock /tmp/bootwright-bench.lock .venv/bin/python bench/tftp_bench.py [--repeat 3] [--update-docs]
+        [--servers bootwright,tftpd-hpa,dnsmasq] [--cases single|fanout|all] [--json FILE] [--pin]
 
 Uses ``bench/bench.toml`` as it is: bootwright runs ``serve --config
 bench/bench.toml`` in a server namespace whose interface ``bw-srv`` carries
@@ -393,11 +394,25 @@ def write_docs(s: Setup, servers: list[str], labels: list[str], text: str, args:
         cells = [tftp_report.per_block_us(s.results, s.cpu, name, label, count) for name in servers]
         rows.append(f"| {label} | " + " | ".join(cells) + " |")
     peers = [n for n in servers if n != "bootwright"]
-    command = "sudo .venv/bin/python bench/tftp_bench.py --repeat 3 --update-docs"
+    command = "sudo flock /tmp/bootwright-bench.lock .venv/bin/python bench/tftp_bench.py --repeat 3 --update-docs"
     section = tftp_report.section(text, args, rows, load, command, _ratios(s, peers, labels[:3]),
                                   _ratios(s, peers, labels[-1:]))  # fmt: skip
     tftp_report.update(section)
     print(f"wrote the TFTP section of {tftp_report.DOCS}")
+
+
+def report_from(args: argparse.Namespace) -> int:
+    """Rebuild the table (and the docs section) from the raw results of an earlier run."""
+    raw = json.loads(args.report.read_text())
+    for key in ("repeat", "size_mb", "clients"):
+        setattr(args, key, raw[key])
+    s = Setup(args.config, "", "", 0, Path(), Path(), Path(), raw["results"], raw["cpu"], raw["notes"])
+    labels = case_names(args.clients, args.size_mb)
+    text = table(s, raw["servers"], labels)
+    print(text)
+    if args.update_docs:
+        write_docs(s, raw["servers"], labels, text, args, raw["load"])
+    return 0
 
 
 def main() -> int:
@@ -413,7 +428,10 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write raw results here")
     parser.add_argument("--pin", action="store_true", help="servers on CPU 0, clients on CPU 1 (two machines)")
     parser.add_argument("--update-docs", action="store_true", help="write the TFTP section of docs/benchmarks.md")
+    parser.add_argument("--report", type=Path, help="no run: the table (and docs with --update-docs) of a --json file")
     args = parser.parse_args()
+    if args.report is not None:
+        return report_from(args)
     servers = [n.strip() for n in args.servers.split(",") if n.strip()]
     unknown = [n for n in servers if n not in SERVERS]
     if unknown:
@@ -454,7 +472,9 @@ def main() -> int:
         if args.update_docs:
             write_docs(s, servers, labels, text, args, load)
         if args.json:
-            args.json.write_text(json.dumps({"results": s.results, "cpu": s.cpu, "notes": s.notes}, indent=2))
+            raw = {"results": s.results, "cpu": s.cpu, "notes": s.notes, "load": load, "servers": servers,
+                   "repeat": args.repeat, "size_mb": args.size_mb, "clients": args.clients}  # fmt: skip
+            args.json.write_text(json.dumps(raw, indent=2))
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(s.out, ignore_errors=True)

@@ -44,7 +44,8 @@ of that file, `--log-level warning`; each transfer still becomes two events in t
 history). One server at a time listens on 198.51.100.1:69 and serves the same root. The
 client is atftp 0.8, the one client that speaks every option (RFC 2348 `blksize`, RFC 7440
 `windowsize`); every file is compared byte for byte after every run. Servers are run in
-{args.repeat} rounds, the order reversing every round; the table shows medians. "server CPU" is the
+{args.repeat} rounds, the order reversing every round; the table shows medians, and bootwright ÷ best
+peer is a ratio of times (below 1: bootwright is faster). "server CPU" is the
 CPU time of the server and every process it forks (a cgroup-v1 `cpuacct` group per run), which
 the other work on this shared machine changes much less than wall time.
 
@@ -58,6 +59,8 @@ Reproduce (as root, after `bash scripts/setup.sh`):
 
 "(ws 1)": the server does not implement RFC 7440; it leaves `windowsize` out of its OACK
 and atftp falls back to lock-step, so that is their lock-step time at that blksize.
+dnsmasq grants at most the interface MTU as blksize (1468 here when 8192 is asked), so its
+8192 row moves 1,468-octet blocks. bootwright's CPU includes its busy polling (below).
 
 Server CPU per DATA block (median):
 

@@ -33,6 +33,7 @@ counted in :attr:`TftpService.counters` and logged at debug level.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 import time
@@ -225,7 +226,7 @@ class TftpService:
                 try:
                     sock = listening_socket(family, self.port, dev)
                 except OSError as exc:
-                    if family == socket.AF_INET6 and exc.errno in (97, 99):  # EAFNOSUPPORT, EADDRNOTAVAIL
+                    if family == socket.AF_INET6 and exc.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
                         log.warning("tftp: IPv6 unavailable (%s); serving IPv4 only", exc.strerror)
                         continue
                     where = f"[{wildcard}]:{self.port}" + (f" on {dev}" if dev else "")
@@ -283,7 +284,7 @@ class TftpService:
         if reason is not None:
             self._count("refused")
             send_from(sock, encode_error(ErrorCode.NOT_DEFINED, reason), arrival)
-            if not reason.startswith("Too many new transfers"):  # no event flood while paused
+            if self.admission.last != "paused":  # no event per request while paused: floods stay quiet
                 self._refused(request, arrival, reason)
             return
         error = refusal(request, self.settings)

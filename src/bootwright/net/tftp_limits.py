@@ -35,6 +35,8 @@ class Admission:
     """Running transfers per client address."""
     refused: dict[str, int] = field(default_factory=dict)
     """Refusals by reason (``rate``, ``paused``, ``total``, ``per_client``)."""
+    last: str = ""
+    """The reason of the latest refusal (one of the keys above)."""
     _tokens: float = field(default=-1.0, repr=False)
     _stamp: float | None = field(default=None, repr=False)
     _paused_until: float = field(default=float("-inf"), repr=False)
@@ -80,5 +82,6 @@ class Admission:
             self.by_client.pop(client, None)
 
     def _refuse(self, kind: str, message: str) -> str:
+        self.last = kind
         self.refused[kind] = self.refused.get(kind, 0) + 1
         return message
