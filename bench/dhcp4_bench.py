@@ -380,14 +380,15 @@ Reproduce (as root, after `bash scripts/setup.sh`):
 
 {chr(10).join(table(passes))}
 
-Machine: {os.cpu_count()} CPUs, {meta.get("kernel", "")}, Python {meta.get("python", "")}; measured {when},
-load average {meta.get("load_start", 0):.2f} at the start and {meta.get("load_end", 0):.2f} at the end. Other work
-shares this machine, so absolute rates move between runs (with background load, earlier runs gave
-bootwright 1.2-1.3× Kea at default logging); compare within one run. "CPU per exchange" is the server's user +
-system time divided by the ACKs perfdhcp received at the clean rate (Kea's includes its raw-socket
-receive path); "ACK delay" is perfdhcp's average REQUEST→ACK time there. Near its limit bootwright queues requests in
-a 4 MiB socket buffer (latency grows, nothing is lost before perfdhcp's 1 s timeout); Kea keeps
-latency low and drops instead.
+Machine: {os.cpu_count()} CPUs, {meta.get("kernel", "")}, Python {meta.get("python", "")}; measured {when}, load
+average {meta.get("load_start", 0):.2f} at the start and {meta.get("load_end", 0):.2f} at the end. Other work shares
+this machine, so absolute rates move between runs, and so does the ratio: five earlier runs on nearly
+this code, at various background loads, gave bootwright 0.84× to 1.33× Kea; compare within one
+run. "CPU per exchange" is the server's user + system time divided by the ACKs perfdhcp received
+at the clean rate (Kea's includes its raw-socket receive path); "ACK delay" is perfdhcp's average
+REQUEST→ACK time there. Near its limit bootwright queues requests in a 4 MiB socket buffer
+(latency grows, nothing is lost before perfdhcp's 1 s timeout); Kea keeps latency low and drops
+instead.
 
 Where bootwright's time goes (py-spy, GIL-holding samples at saturation): with warnings-only
 logging about 40 % is the engine (`engine/dhcp4.py`: subnet, lease table, reply), 20 % the wire
@@ -395,13 +396,13 @@ decoder, 17 % the socket calls and event loop, 12 % the event record (history in
 rest the group commit. At the default INFO level the event log line is the largest single cost:
 `EventSink.emit` takes ≈ 60 µs with a log line and ≈ 6 µs without (the shared `events.py` and
 Python `logging`: a `LogRecord`, the caller's frame, `strftime`, one `write` and `flush` per line),
-two per exchange. What made it fast: the options of
-a reply are planned once per kind of client and laid out once per (plan, message type, parameter
-request list, lease time) as ready octets — a reply is one 44-octet header pack, the cached block
-and the per-client echoes; the plan, the destination per relay and the subnet per `giaddr` are
-cached; the socket is drained in bursts; leases queued within 2 ms (or while a commit is in flight)
-share one transaction, which cut CPU per exchange by a third at 1,300/s. uvloop was not tried: the
-loop is a small share, and the loop policy is the whole process's, not the DHCPv4 service's.
+two per exchange. What made it fast: the options of a reply are planned once per kind of client
+and laid out once per (plan, message type, parameter request list, lease time, server id) as
+ready octets — a reply is one 44-octet header pack, the cached block and the per-client echoes;
+the destination per relay and the subnet per `giaddr` are cached; the socket is drained in
+bursts; leases queued within a 5 ms window (or while a commit is in flight) share one transaction
+(with a 2 ms window this alone cut CPU per exchange by a third at 1,300/s). uvloop was not tried:
+the loop is a small share, and the loop policy is the whole process's, not the DHCPv4 service's.
 """
     return body
 
@@ -414,7 +415,7 @@ def update_docs(section: str) -> None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + (text[nxt + 1 :] if nxt >= 0 else "")
+        text = text[:start] + section + ("\n" + text[nxt + 1 :] if nxt >= 0 else "")
     DOCS.write_text(text)
 
 

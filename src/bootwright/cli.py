@@ -265,6 +265,12 @@ def serve(
     if not isinstance(level, int):
         raise typer.BadParameter(f"{log_level!r} is not one of debug, info, warning, error", param_hint="--log-level")
     cfg = _load(config)
+    # Every protocol step is a log line: skip what the format never shows (logging docs,
+    # "Optimization": caller lookup, thread and process names).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     root_dir, state = resolve_paths(cfg, root, state_dir)
     if not root_dir.is_dir():
@@ -286,6 +292,12 @@ def serve(
         events=EventSink(store, fmt),
         policy=BootPolicy.from_config(cfg),
     )
+    # The config, policy and codec tables live for the whole run: keep them out of the
+    # cyclic GC's generations so collections during packet bursts stay short.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     try:
         asyncio.run(run_services(runtime))
     except* (ServiceError, StoreError, OSError) as group:
