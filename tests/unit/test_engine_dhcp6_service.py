@@ -101,4 +101,4 @@ def test_fast_address_text_is_str(groups: list[int]) -> None:
     from bootwright.net.dhcp6 import address_text
 
     addr = IPv6Address(int("".join(f"{g:04x}" for g in groups), 16))
-    assert address_text(addr) == str(addr)
+    assert address_text(addr.packed) == str(addr)

@@ -172,7 +172,7 @@ class Dhcp6Engine:
 
     ``link_subnets`` maps each served interface to the subnet6 of clients directly
     attached to it (relayed clients are placed by link-address, RFC 8415 §13.1).
-    ``address_text`` formats addresses for leases and events (default ``str``).
+    ``address_text`` formats a 16-octet address for leases and events (default: ``ipaddress``).
     """
 
     def __init__(
@@ -182,11 +182,11 @@ class Dhcp6Engine:
         link_subnets: Mapping[str, Subnet6 | None] | None = None,
         leases: Iterable[Lease] = (),
         now: float = 0.0,
-        address_text: Callable[[IPv6Address], str] = str,
+        address_text: Callable[[bytes], str] | None = None,
     ) -> None:
         self.server_duid = server_duid
         self.server_id = ServerId(decode_duid(server_duid))
-        self.table = LeaseTable6(address_text=address_text)
+        self.table = LeaseTable6(address_text=address_text) if address_text else LeaseTable6()
         self.http_boot = HttpBootMemory()
         self._decoder = ServerDecoder()
         self.counters: Counter[str] = Counter()
@@ -515,10 +515,11 @@ class Dhcp6Engine:
                 else:
                     b = table.offer(key, addr, mac, ctx.now)
                 first = first or b.text
-                if not asked or asked == [addr]:  # the usual case, encoded in one step
-                    ias.append(UnknownOption(3, _IA_NA_ONE.pack(ia.iaid, t1, t2, 5, 24, addr.packed, preferred, valid)))
+                if not asked or (len(asked) == 1 and int(asked[0]) == addr):  # the usual case, in one step
+                    ias.append(UnknownOption(3, _IA_NA_ONE.pack(ia.iaid, t1, t2, 5, 24, addr.to_bytes(16),
+                                                                preferred, valid)))  # fmt: skip
                     continue
-                inner.append(IaAddr(addr, preferred, valid))
+                inner.append(IaAddr(IPv6Address(addr), preferred, valid))
                 ia_t1, ia_t2 = t1, t2
             else:
                 ia_t1 = ia_t2 = 0
@@ -528,7 +529,7 @@ class Dhcp6Engine:
                     inner.append(StatusCodeOption(StatusCode.NO_ADDRS_AVAIL, "no addresses available"))
             if t in (_REQUEST, _RENEW, _REBIND):
                 # RFC 8415 §18.3.4/§18.3.5: addresses the client may no longer use get lifetimes 0.
-                inner += [IaAddr(a, 0, 0) for a in asked if a != addr]
+                inner += [IaAddr(a, 0, 0) for a in asked if int(a) != addr]
             ias.append(IaNa(ia.iaid, ia_t1, ia_t2, tuple(inner)))
         for ta in ctx.all(IaTa):  # temporary addresses are not offered (docs/ipv6.md)
             ias.append(IaTa(ta.iaid, (StatusCodeOption(StatusCode.NO_ADDRS_AVAIL, "no temporary addresses"),)))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import Final, Literal
 
@@ -56,28 +55,36 @@ def split_ia_key(key: bytes) -> tuple[bytes, int]:
     return key[:-4], int.from_bytes(key[-4:])
 
 
-@dataclass(slots=True)
 class Binding:
-    """One address bound (or offered, or declined) to an IA until ``expires``."""
+    """One address bound (or offered, or declined) to an IA until ``expires``.
 
-    address: IPv6Address
-    key: bytes
-    mac: str | None
-    expires: float
-    state: State = "bound"
-    hostname: str | None = None
-    _text: str | None = None
+    The address is kept as an integer (``a``) with its RFC 5952 text; building
+    :class:`IPv6Address` objects per datagram is a measurable cost on the hot path.
+    """
+
+    __slots__ = ("a", "expires", "hostname", "key", "mac", "state", "text")
+
+    def __init__(self, a: int, key: bytes, mac: str | None, expires: float, state: State, hostname: str | None,
+                 text: str) -> None:  # fmt: skip
+        self.a = a
+        self.key = key
+        self.mac = mac
+        self.expires = expires
+        self.state: State = state
+        self.hostname = hostname
+        self.text = text
 
     @property
-    def text(self) -> str:
-        """The address as text, formatted once (``str(IPv6Address)`` is slow on a hot path)."""
-        if self._text is None:
-            self._text = str(self.address)
-        return self._text
+    def address(self) -> IPv6Address:
+        """The address."""
+        return IPv6Address(self.a)
 
     def lease(self) -> Lease:
         """The store record of this binding."""
         return Lease(6, self.text, self.key, self.mac, self.expires, self.hostname, self.state)
+
+    def __repr__(self) -> str:
+        return f"Binding({self.text}, {self.state}, expires {self.expires})"
 
 
 class PoolSet:
@@ -109,12 +116,16 @@ def _hash(key: bytes, probe: int) -> int:
     return int.from_bytes(hashlib.blake2b(key + probe.to_bytes(2), digest_size=8).digest())
 
 
-class LeaseTable6:
-    """Every IA_NA binding of the server, by address and by IA key."""
+def _text(packed: bytes) -> str:
+    return str(IPv6Address(packed))
 
-    def __init__(self, reserved: Iterable[IPv6Address] = (), address_text: Callable[[IPv6Address], str] = str) -> None:
-        # ``str(IPv6Address)`` costs ~10 µs; the I/O layer may pass a faster formatter giving the
-        # same RFC 5952 text (``socket.inet_ntop``, which this pure module may not import).
+
+class LeaseTable6:
+    """Every IA_NA binding of the server, by address (an integer) and by IA key."""
+
+    def __init__(self, reserved: Iterable[IPv6Address] = (), address_text: Callable[[bytes], str] = _text) -> None:
+        # Text of a 16-octet address. ``str(IPv6Address)`` costs ~10 µs; the I/O layer passes
+        # ``socket.inet_ntop`` (same RFC 5952 text), which this pure module may not import.
         self.address_text = address_text
         self.by_addr: dict[int, Binding] = {}
         self.by_key: dict[bytes, Binding] = {}
@@ -132,8 +143,9 @@ class LeaseTable6:
         for lease in leases:
             if lease.family != 6 or lease.expires <= now or lease.state not in ("bound", "declined"):
                 continue
-            addr = IPv6Address(lease.address)
-            self._put(Binding(addr, lease.client_key, lease.mac, lease.expires, lease.state, lease.hostname))
+            a = int(IPv6Address(lease.address))
+            self._put(Binding(a, lease.client_key, lease.mac, lease.expires, lease.state, lease.hostname,
+                              self.address_text(a.to_bytes(16))))  # fmt: skip
             n += 1
         return n
 
@@ -141,37 +153,36 @@ class LeaseTable6:
         """The binding of an IA, if it has one (offered or bound)."""
         return self.by_key.get(key)
 
-    def holder(self, addr: IPv6Address) -> Binding | None:
+    def holder(self, addr: IPv6Address | int) -> Binding | None:
         """Whoever holds ``addr`` now (bound, offered or declined), expired or not."""
         return self.by_addr.get(int(addr))
 
-    def is_free(self, addr: int, key: bytes, now: float) -> bool:
-        """True when ``addr`` may go to the IA ``key``: unused, expired, or already this IA's."""
-        b = self.by_addr.get(addr)
+    def is_free(self, a: int, key: bytes, now: float) -> bool:
+        """True when address ``a`` may go to the IA ``key``: unused, expired, or already this IA's."""
+        b = self.by_addr.get(a)
         return b is None or b.expires <= now or (b.key == key and b.state != "declined")
 
     def _put(self, b: Binding) -> None:
-        a = int(b.address)
-        old = self.by_addr.get(a)
-        if old is not None and old is not b and self.by_key.get(old.key) is old:
-            del self.by_key[old.key]  # an expired holder loses the address
-        self.by_addr[a] = b
+        by_addr, by_key = self.by_addr, self.by_key
+        old = by_addr.get(b.a)
+        if old is not None and old is not b and by_key.get(old.key) is old:
+            del by_key[old.key]  # an expired holder loses the address
+        by_addr[b.a] = b
         if b.state == "declined":
-            if self.by_key.get(b.key) is b:
-                del self.by_key[b.key]
+            if by_key.get(b.key) is b:
+                del by_key[b.key]
             return
-        prev = self.by_key.get(b.key)
-        if prev is not None and prev is not b and self.by_addr.get(int(prev.address)) is prev:
-            del self.by_addr[int(prev.address)]  # the IA moved to another address
-        self.by_key[b.key] = b
+        prev = by_key.get(b.key)
+        if prev is not None and prev is not b and by_addr.get(prev.a) is prev:
+            del by_addr[prev.a]  # the IA moved to another address
+        by_key[b.key] = b
 
     def expired(self, now: float) -> list[Binding]:
         """Remove and return every binding whose lifetime ended (offers, leases, declines)."""
         gone = [b for b in self.by_addr.values() if b.expires <= now]
         for b in gone:
-            a = int(b.address)
-            if self.by_addr.get(a) is b:
-                del self.by_addr[a]
+            if self.by_addr.get(b.a) is b:
+                del self.by_addr[b.a]
             if self.by_key.get(b.key) is b:
                 del self.by_key[b.key]
         return gone
@@ -185,8 +196,8 @@ class LeaseTable6:
         now: float,
         hints: Sequence[IPv6Address] = (),
         fixed: IPv6Address | None = None,
-    ) -> IPv6Address | None:
-        """Pick an address for IA ``key`` without recording it; ``None`` if the pools are full.
+    ) -> int | None:
+        """Pick an address (as an integer) for IA ``key`` without recording it; ``None`` if full.
 
         Order: the host's reservation ``fixed``; the IA's current binding if still in the
         pools; an address the client asked for (RFC 8415 §18.3.1 lets the server use the
@@ -195,64 +206,71 @@ class LeaseTable6:
         if fixed is not None:
             # A reservation belongs to the host, not to one DUID: firmware and the iPXE it loads
             # use different DUIDs for one MAC and must both get it. Only a decline blocks it.
-            b = self.by_addr.get(int(fixed))
-            return None if b is not None and b.state == "declined" and b.expires > now else fixed
+            f = int(fixed)
+            b = self.by_addr.get(f)
+            return None if b is not None and b.state == "declined" and b.expires > now else f
+        reserved = self.reserved
         current = self.by_key.get(key)
         if current is not None:
-            a = int(current.address)
-            if a in pools and a not in self.reserved and self.is_free(a, key, now):
-                return current.address
+            a = current.a
+            if a in pools and a not in reserved and self.is_free(a, key, now):
+                return a
         for h in hints:
             a = int(h)
-            if a in pools and a not in self.reserved and self.is_free(a, key, now):
-                return h
-        if pools.size == 0:
+            if a in pools and a not in reserved and self.is_free(a, key, now):
+                return a
+        size = pools.size
+        if size == 0:
             return None
         for probe in range(HASH_PROBES):
-            a = pools.nth(_hash(key, probe) % pools.size)
-            if a not in self.reserved and self.is_free(a, key, now):
-                return IPv6Address(a)
-        if pools.size <= SCAN_LIMIT:
-            start = _hash(key, HASH_PROBES) % pools.size
-            for i in range(pools.size):
-                a = pools.nth((start + i) % pools.size)
-                if a not in self.reserved and self.is_free(a, key, now):
-                    return IPv6Address(a)
+            a = pools.nth(_hash(key, probe) % size)
+            if a not in reserved and self.is_free(a, key, now):
+                return a
+        if size <= SCAN_LIMIT:
+            start = _hash(key, HASH_PROBES) % size
+            for i in range(size):
+                a = pools.nth((start + i) % size)
+                if a not in reserved and self.is_free(a, key, now):
+                    return a
         return None
 
-    def offer(self, key: bytes, addr: IPv6Address, mac: str | None, now: float) -> Binding:
-        """Set ``addr`` aside for IA ``key`` for :data:`OFFER_HOLD` seconds (not stored)."""
+    def offer(self, key: bytes, a: int, mac: str | None, now: float) -> Binding:
+        """Set address ``a`` aside for IA ``key`` for :data:`OFFER_HOLD` seconds (not stored)."""
         b = self.by_key.get(key)
-        if b is not None and b.address == addr and b.state == "bound" and b.expires > now:
-            return b  # already bound: an Advertise does not shorten it
-        text = b._text if b is not None and b.address == addr else None
-        b = Binding(addr, key, mac, now + OFFER_HOLD, "offered", None, text or self.address_text(addr))
+        if b is not None and b.a == a:
+            if b.state == "bound" and b.expires > now:
+                return b  # already bound: an Advertise does not shorten it
+            text = b.text
+        else:
+            text = self.address_text(a.to_bytes(16))
+        b = Binding(a, key, mac, now + OFFER_HOLD, "offered", None, text)
         self._put(b)
         return b
 
-    def bind(self, key: bytes, addr: IPv6Address, mac: str | None, expires: float, hostname: str | None) -> Binding:
-        """Bind ``addr`` to IA ``key`` until ``expires``; the caller stores ``.lease()``."""
+    def bind(self, key: bytes, a: int, mac: str | None, expires: float, hostname: str | None) -> Binding:
+        """Bind address ``a`` to IA ``key`` until ``expires``; the caller stores ``.lease()``."""
         prev = self.by_key.get(key)
-        text = prev._text if prev is not None and prev.address == addr else None
-        b = Binding(addr, key, mac, expires, "bound", hostname, text or self.address_text(addr))
+        text = prev.text if prev is not None and prev.a == a else self.address_text(a.to_bytes(16))
+        b = Binding(a, key, mac, expires, "bound", hostname, text)
         self._put(b)
         return b
 
     def release(self, key: bytes, addr: IPv6Address, now: float) -> Lease | None:
         """Release (RFC 8415 §18.3.7): free ``addr`` if IA ``key`` holds it; the record to store."""
         b = self.by_key.get(key)
-        if b is None or b.address != addr:
+        a = int(addr)
+        if b is None or b.a != a:
             return None
         del self.by_key[key]
-        if self.by_addr.get(int(addr)) is b:
-            del self.by_addr[int(addr)]
+        if self.by_addr.get(a) is b:
+            del self.by_addr[a]
         return Lease(6, b.text, key, b.mac, now, b.hostname, "released")
 
     def decline(self, key: bytes, addr: IPv6Address, now: float) -> Lease | None:
         """Decline (RFC 8415 §18.3.8): keep ``addr`` out of use for :data:`DECLINE_PROBATION`."""
         b = self.by_key.get(key)
-        if b is None or b.address != addr:
+        if b is None or b.a != int(addr):
             return None
-        d = Binding(addr, key, b.mac, now + DECLINE_PROBATION, "declined", b.hostname, b._text)
+        d = Binding(b.a, key, b.mac, now + DECLINE_PROBATION, "declined", b.hostname, b.text)
         self._put(d)
         return d.lease()

@@ -96,10 +96,12 @@ def open_dhcp6_socket(name: str, port: int = SERVER_PORT) -> socket.socket:
     return sock
 
 
-def address_text(addr: IPv6Address) -> str:
-    """``str(addr)`` ten times faster: glibc's ``inet_ntop`` writes the same RFC 5952 text,
-    except for addresses with 80 leading zero bits (IPv4-compatible/-mapped forms)."""
-    return socket.inet_ntop(socket.AF_INET6, addr.packed) if int(addr) >> 48 else str(addr)
+def address_text(packed: bytes) -> str:
+    """``str(IPv6Address(packed))`` ten times faster: glibc's ``inet_ntop`` writes the same RFC 5952
+    text, except for addresses with 80 leading zero bits (IPv4-compatible/-mapped forms)."""
+    if any(packed[:10]):
+        return socket.inet_ntop(socket.AF_INET6, packed)
+    return str(IPv6Address(packed))
 
 
 def _to_multicast(ancdata: list[tuple[int, int, bytes]]) -> bool:
