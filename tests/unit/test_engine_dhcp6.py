@@ -564,3 +564,21 @@ def test_server_answers_every_seed_v6_branch_like_explain(
     info = reply(send(e, msg(MessageType.INFORMATION_REQUEST, *[o for o in opts if not isinstance(o, IaNa)])))
     got = info.get(BootFileUrl)
     assert (got.url if got else None) == bootfile  # stateless answers carry the same boot file
+
+
+def test_mac_from_eui64_link_local_for_duid_uuid_clients() -> None:
+    from bootwright.engine.dhcp6_client import eui64_mac
+    from bootwright.wire.dhcp6 import DuidUUID
+
+    assert eui64_mac(A("fe80::5054:ff:fe12:3456")) == MAC  # RFC 4291 Appendix A
+    assert eui64_mac(A("fe80::1")) is None and eui64_mac(A("2001:db8::5054:ff:fe12:3456")) is None
+    e = make()
+    ipxe = ClientId(DuidUUID(bytes(range(16))))  # iPXE: a DUID-UUID, no MAC inside
+    host_ll = A("fe80::5054:ff:feaa:bbcc")  # EUI-64 of 52:54:00:aa:bb:cc, the "fixed" host
+    out = send(e, msg(MessageType.SOLICIT, ipxe, IaNa(1)), src=host_ll)
+    assert ia_address(reply(out)) == A("2001:db8::42")
+    assert out is not None and out.events[0].mac == "52:54:00:aa:bb:cc" and out.events[0].host == "fixed"
+    fwd = relayed(msg(MessageType.SOLICIT, ipxe, IaNa(1)), "2001:db8:2::1")
+    fwd = Dhcp6Relay(fwd.msg_type, 0, fwd.link_address, A("fe80::5054:ff:fe12:3456"), fwd.options)
+    got = send(e, fwd, multicast=False)
+    assert got is not None and got.events[0].mac == "52:54:00:12:34:56"  # the relay's peer-address

@@ -32,6 +32,7 @@ from bootwright.wire.dhcp6 import (
     CLIENT_PORT,
     HOP_COUNT_LIMIT,
     SERVER_PORT,
+    ClientArchType,
     ClientId,
     Dhcp6Message,
     Dhcp6Option,
@@ -48,6 +49,8 @@ from bootwright.wire.dhcp6 import (
     StatusCode,
     StatusCodeOption,
     UnknownOption,
+    UserClass,
+    VendorClass,
     decode_duid,
     encode_options,
     innermost,
@@ -62,9 +65,13 @@ T = TypeVar("T")
 MAX_MESSAGE: Final = 16384
 """Larger datagrams are dropped unread ("oversized"); real clients and relays stay far below."""
 _CACHE_MAX: Final = 1024
+_CLIENTS_MAX: Final = 16384
+_MAC_DUIDS: Final = (1, 3)  # DUID-LLT, DUID-LL (RFC 8415 §11.2, §11.4): they carry the MAC
 # An IA_NA's data with one IA Address option: IAID, T1, T2 (RFC 8415 §21.4), then option 5
 # header, address, preferred and valid lifetime (§21.6); sent as a pre-encoded option 3.
 _IA_NA_ONE: Final = struct.Struct("!IIIHH16sII")
+_HEAD: Final = struct.Struct("!I")  # msg-type and 24-bit transaction-id (RFC 8415 §8)
+_OPT_HDR: Final = struct.Struct("!HH")  # option-code, option-len (RFC 8415 §21.1)
 
 _SOLICIT, _REQUEST, _CONFIRM = MessageType.SOLICIT, MessageType.REQUEST, MessageType.CONFIRM
 _RENEW, _REBIND, _RELEASE = MessageType.RENEW, MessageType.REBIND, MessageType.RELEASE
@@ -189,6 +196,7 @@ class Dhcp6Engine:
         self.table = LeaseTable6(address_text=address_text) if address_text else LeaseTable6()
         self.http_boot = HttpBootMemory()
         self._decoder = ServerDecoder()
+        self._clients: dict[tuple[bytes, str | None, tuple[int, ...]], ClientInfo] = {}
         self.counters: Counter[str] = Counter()
         self._bare_tail = _Tail((self.server_id,), encode_options((self.server_id,)))
         self.link_subnets: dict[str, Subnet6 | None] = {}
@@ -289,8 +297,8 @@ class Dhcp6Engine:
         index = option_index(msg)
         found = index.get(ClientId)
         cid: ClientId | None = found[0] if found else None
-        duid = cid.duid.encode() if cid is not None else None
-        client = client_info(msg, layers, duid, rx.interface, self.http_boot, index)
+        duid = self._decoder.duid_octets(cid) if cid is not None else None
+        client = self._client(msg, layers, duid, rx, index)
         host = self.policy.hosts.find(client)
         ctx = _Ctx(msg, layers, rx, now, cid, duid, client, host, index)
         if not layers and not rx.multicast:
@@ -303,13 +311,39 @@ class Dhcp6Engine:
         counters[_TX[t]] += 1
         xid = msg.transaction_id
         if layers:  # RFC 8415 §19.3: a Relay-reply per layer, to the relay's port
-            reply = Dhcp6Message(answer.msg_type, xid, (*answer.options, *answer.tail.options))
+            echo = (cid,) if cid is not None else ()
+            reply = Dhcp6Message(answer.msg_type, xid, (*echo, *answer.options, *answer.tail.options))
             data, port = relay_reply(reply, layers).encode(), SERVER_PORT
         else:
-            head = bytes((answer.msg_type,)) + xid.to_bytes(3)
+            # The Client Identifier echoed as received (RFC 8415 §16: Reply carries the client's).
+            head = _HEAD.pack(answer.msg_type << 24 | xid) + (_OPT_HDR.pack(1, len(duid)) + duid if duid else b"")
             data, port = head + encode_options(answer.options) + answer.tail.wire, CLIENT_PORT
         events = (answer.event,) if answer.event is not None else ()
         return Outcome(data, port, tuple(answer.leases), events)
+
+    def _client(self, msg: Dhcp6Message, layers: list[Dhcp6Relay], duid: bytes | None, rx: Received,
+                index: dict[type, list[Any]]) -> ClientInfo:  # fmt: skip
+        """:func:`client_info`, remembered for plain direct clients (the frozen record is costly to build).
+
+        Only messages without relay, vendor or user class qualify, from a DUID-LLT or DUID-LL (the
+        MAC comes from the DUID, not the source address), keyed by DUID, interface and
+        architectures, and only while the DUID is not a remembered HTTP-boot client.
+        """
+        interface = rx.interface
+        if (
+            layers or duid is None or duid[0] != 0 or duid[1] not in _MAC_DUIDS or duid[2:4] != b"\x00\x01"
+            or VendorClass in index or UserClass in index or self.http_boot.get(duid)
+        ):  # fmt: skip
+            return client_info(msg, layers, duid, interface, self.http_boot, index, rx.src)
+        arch = index.get(ClientArchType)
+        key = (duid, interface, arch[0].values if arch else ())
+        client = self._clients.get(key)
+        if client is None:
+            client = client_info(msg, layers, duid, interface, self.http_boot, index, rx.src)
+            if len(self._clients) >= _CLIENTS_MAX:
+                self._clients.clear()
+            self._clients[key] = client
+        return client
 
     # ------------------------------------------------------------------ validation
 
@@ -400,9 +434,6 @@ class Dhcp6Engine:
         self._tail_by_plan[(id(plan), msg_type)] = (plan, tail)  # holds the plan: its id stays unique
         return tail
 
-    def _base(self, ctx: _Ctx) -> list[Dhcp6Option]:
-        return [ctx.client_id] if ctx.client_id is not None else []
-
     def _event(self, kind: str, ctx: _Ctx, plan: ReplyPlan | None, address: str | None = None) -> EventRecord:
         detail: dict[str, str | int | float | None] = {
             "msg": _NAMES.get(ctx.msg.msg_type),
@@ -436,13 +467,13 @@ class Dhcp6Engine:
             raise _Drop("no-client-id")
         self.counters["tx.use-multicast"] += 1
         status = StatusCodeOption(StatusCode.USE_MULTICAST, "send to ff02::1:2")
-        return _Answer(MessageType.REPLY, [*self._base(ctx), status], self._bare_tail, [], None)
+        return _Answer(MessageType.REPLY, [status], self._bare_tail, [], None)
 
     def _information(self, ctx: _Ctx) -> _Answer:
         """RFC 8415 §18.3.6: configuration only (seed 000's stateless mode)."""
         plan, subnet = self._plan(ctx, stateless=True)
         tail = self._tail(plan, _INFO, subnet)
-        return _Answer(MessageType.REPLY, self._base(ctx), tail, [], self._event("dhcp6.reply", ctx, plan))
+        return _Answer(MessageType.REPLY, [], tail, [], self._event("dhcp6.reply", ctx, plan))
 
     def _confirm(self, ctx: _Ctx) -> _Answer:
         """RFC 8415 §18.3.3: are the client's addresses on this link?"""
@@ -457,7 +488,7 @@ class Dhcp6Engine:
             else StatusCodeOption(StatusCode.NOT_ON_LINK, "not on this link")
         )
         tail = self._tail(plan, MessageType.REPLY, subnet)
-        return _Answer(MessageType.REPLY, [*self._base(ctx), status], tail, [], self._event("dhcp6.reply", ctx, plan))
+        return _Answer(MessageType.REPLY, [status], tail, [], self._event("dhcp6.reply", ctx, plan))
 
     def _release_or_decline(self, ctx: _Ctx) -> _Answer:
         """RFC 8415 §18.3.7 (Release) and §18.3.8 (Decline)."""
@@ -480,7 +511,7 @@ class Dhcp6Engine:
         status = StatusCodeOption(StatusCode.SUCCESS, f"{len(leases)} address(es) {word}")
         first = leases[0].address if leases else None
         event = self._event("dhcp6.reply", ctx, None, first)
-        return _Answer(MessageType.REPLY, [*self._base(ctx), status, *ias], self._bare_tail, leases, event)
+        return _Answer(MessageType.REPLY, [status, *ias], self._bare_tail, leases, event)
 
     def _assign(self, ctx: _Ctx) -> _Answer:
         """Solicit (§18.3.1), Request (§18.3.2), Renew (§18.3.4), Rebind (§18.3.5)."""
@@ -536,7 +567,7 @@ class Dhcp6Engine:
         for pd in ctx.all(IaPd):  # nor prefix delegation
             ias.append(IaPd(pd.iaid, 0, 0, (StatusCodeOption(StatusCode.NO_PREFIX_AVAIL, "no prefixes"),)))
         reply_type = _REPLY if commit else _ADVERTISE
-        options = self._base(ctx) + ias
+        options = ias
         if rapid:
             options.append(RapidCommit())  # RFC 8415 §18.3.1: the Reply says it is committed
         kind = "dhcp6.reply" if commit else "dhcp6.advertise"

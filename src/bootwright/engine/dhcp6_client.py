@@ -37,7 +37,9 @@ from bootwright.wire.dhcp6 import (
     parse_option,
 )
 
-__all__ = ["HTTP_CLIENT", "HttpBootMemory", "client_info", "link_address", "option_index", "wire_options"]
+__all__ = [
+    "HTTP_CLIENT", "HttpBootMemory", "client_info", "eui64_mac", "link_address", "option_index", "wire_options",
+]
 
 T = TypeVar("T")
 
@@ -95,13 +97,33 @@ def _first(index: Mapping[type, list[Any]], kind: type[T]) -> T | None:
     return found[0] if found else None
 
 
-def _client_mac(inner: Dhcp6Message, layers: Sequence[Dhcp6Relay], index: Mapping[type, list[Any]]) -> bytes | None:
+def eui64_mac(addr: IPv6Address | None) -> bytes | None:
+    """The MAC in a link-local address formed from it (modified EUI-64, RFC 4291 Appendix A), if any.
+
+    Hosts using stable-privacy or random interface identifiers (RFC 7217, RFC 8981) give none;
+    a random identifier with ff:fe in the middle is a 1-in-65536 false match, which Kea's default
+    ``mac-sources`` accepts too.
+    """
+    if addr is None:
+        return None
+    p = addr.packed
+    if p[0] != 0xFE or p[1] & 0xC0 != 0x80 or p[11] != 0xFF or p[12] != 0xFE:  # fe80::/10, ..ff:fe..
+        return None
+    return bytes((p[8] ^ 0x02,)) + p[9:11] + p[13:16]  # flip the universal/local bit back
+
+
+def _client_mac(
+    inner: Dhcp6Message, layers: Sequence[Dhcp6Relay], index: Mapping[type, list[Any]], src: IPv6Address | None
+) -> bytes | None:
     if layers:
         lla = layers[-1].get(ClientLinkLayerAddr)  # RFC 6939 §4: added by the first-hop relay
         if lla is not None and lla.link_type == HW_TYPE_ETHERNET and len(lla.address) == 6:
             return lla.address
     cid = _first(index, ClientId)
-    return duid_mac(cid.duid) if cid is not None else None
+    mac = duid_mac(cid.duid) if cid is not None else None
+    if mac is None:  # e.g. iPXE's DUID-UUID: the client's link-local address may still carry it
+        mac = eui64_mac(layers[-1].peer_address if layers else src)
+    return mac
 
 
 def option_index(msg: HasOptions) -> dict[type, list[Any]]:
@@ -119,16 +141,18 @@ def client_info(
     interface: str | None,
     memory: HttpBootMemory | None = None,
     index: Mapping[type, list[Any]] | None = None,
+    src: IPv6Address | None = None,
 ) -> ClientInfo:
     """The policy's view of a client message; ``duid`` is its Client Identifier's octets.
 
-    The MAC comes from the first-hop relay's option 79 (RFC 6939) or a DUID-LL/LLT, so a
-    host record with a MAC serves both families. A DUID that sent ``HTTPClient`` earlier in
+    The MAC comes from the first-hop relay's option 79 (RFC 6939), a DUID-LL/LLT, or else the
+    client's EUI-64 link-local address (``src``, or the first relay's peer-address), so a host
+    record with a MAC serves both families. A DUID that sent ``HTTPClient`` earlier in
     the exchange keeps that vendor class in every later message (see :class:`HttpBootMemory`);
     its architecture (option 61 = 16) alone already selects the HTTP boot answer in the policy.
     """
     idx = option_index(inner) if index is None else index
-    mac_raw = _client_mac(inner, layers, idx)
+    mac_raw = _client_mac(inner, layers, idx, src)
     arch = _first(idx, ClientArchType)
     arches = arch.values if arch is not None else ()
     vendor_class: str | None = None

@@ -106,8 +106,9 @@ def address_text(packed: bytes) -> str:
 
 def _to_multicast(ancdata: list[tuple[int, int, bytes]]) -> bool:
     """Whether the datagram was sent to a multicast group (``IPV6_PKTINFO``); True if unknown."""
-    for level, kind, data in ancdata:
-        if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO and len(data) >= _IN6_PKTINFO.size:
+    if ancdata:
+        level, kind, data = ancdata[0]  # the only control message asked for
+        if kind == IPV6_PKTINFO and level == socket.IPPROTO_IPV6 and data:
             return data[0] == 0xFF  # RFC 4291 §2.7: multicast addresses start with ff
     return True
 
@@ -215,6 +216,8 @@ class Dhcp6Service:
             self._follow_reload()
         pending: list[tuple[socket.socket, Outcome, tuple[str, int, int, int]]] = []
         emit = self.runtime.events.emit
+        handle, sendto, addresses = engine.handle, sock.sendto, self._addresses
+        now = time.time()
         for _ in range(BATCH):
             try:
                 data, anc, _flags, addr = sock.recvmsg(65536, _CMSG_SPACE)
@@ -227,20 +230,22 @@ class Dhcp6Service:
             host = addr[0]
             if "%" in host:
                 host = host.split("%", 1)[0]
-            src = self._addresses.get(host)
+            src = addresses.get(host)
             if src is None:  # parsing is slow; a link has few DHCPv6 sources (clients, relays)
-                if len(self._addresses) >= 4096:
-                    self._addresses.clear()
-                src = self._addresses[host] = IPv6Address(host)
-            rx = Received(data, src, name, _to_multicast(anc))
-            out = engine.handle(rx, time.time())
+                if len(addresses) >= 4096:
+                    addresses.clear()
+                src = addresses[host] = IPv6Address(host)
+            out = handle(Received(data, src, name, _to_multicast(anc)), now)
             if out is None:
                 continue
             dest = (host, out.port, 0, addr[3])
             if out.leases:
                 pending.append((sock, out, dest))  # events once the Reply is sent
                 continue
-            self._send(sock, out.reply, dest)
+            try:
+                sendto(out.reply, dest)
+            except OSError as e:
+                self._send_failed(dest, e)
             for ev in out.events:
                 emit(ev.kind, ev.mac, ev.host, **ev.detail)
         if pending:
@@ -283,8 +288,11 @@ class Dhcp6Service:
         try:
             sock.sendto(data, dest)
         except OSError as e:
-            self.send_errors += 1
-            log.debug("DHCPv6 send to [%s]:%d: %s", dest[0], dest[1], e)
+            self._send_failed(dest, e)
+
+    def _send_failed(self, dest: tuple[str, int, int, int], e: OSError) -> None:
+        self.send_errors += 1
+        log.debug("DHCPv6 send to [%s]:%d: %s", dest[0], dest[1], e)
 
 
 def create_dhcp6_service(runtime: Runtime) -> Dhcp6Service | None:
