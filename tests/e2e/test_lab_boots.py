@@ -19,22 +19,7 @@ from bootwright.lab.timeline import LABELS, Stage
 pytestmark = pytest.mark.e2e
 
 
-# Known bug, kept visible: OVMF's TFTP download over IPv4 (after its tsize probe, from a
-# new client port) meets an ICMP port-unreachable from bootwright's port 69 in the lab,
-# so the firmware falls back to PXE over IPv6 and still boots. Not reproduced with a
-# scripted client over a veth or a bridge; captures in docs/lab.md. strict=False: the
-# test passes again (XPASS) the day the cause is fixed.
-_KNOWN = {
-    "efi4": pytest.mark.xfail(
-        reason="OVMF TFTP over IPv4 falls back to IPv6 after an ICMP port-unreachable (open bug)",
-        strict=False,
-    )
-}
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(s.name, marks=_KNOWN.get(s.name, ())) for s in scenarios.ALL]
-)
+@pytest.mark.parametrize("name", [s.name for s in scenarios.ALL])
 def test_scenario_boots(bootwright_run: LabRun, name: str) -> None:
     timeline = bootwright_run.timeline(name)
     assert timeline.ok, f"{timeline.title}: {timeline.stopped_at()}"

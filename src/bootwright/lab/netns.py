@@ -78,7 +78,14 @@ class Namespace:
         self.sh(["sysctl", "-q", "-w", "net.ipv6.conf.bwkeep0.disable_ipv6=1"])
         self.sh(["sysctl", "-q", "-w", "net.ipv6.conf.bwkeep1.disable_ipv6=1"])
         self.ip("link", "set", "bwkeep0", "master", BRIDGE, "up")
-        self.ip("link", "set", "bwkeep1", "up")
+        # bwkeep1 sits in the same namespace as tap0's 192.0.2.1: with the kernel's default
+        # arp_ignore=0 it answers the VMs' ARP for 192.0.2.1 with its own MAC too (the request
+        # reaches it through bwkeep0). A VM that keeps the later answer then sends to bwkeep1,
+        # where the packet arrives on the wrong interface: the TFTP listener, bound to tap0,
+        # is not found and the kernel answers ICMP port unreachable (OVMF then falls back to
+        # IPv6). No ARP on bwkeep1, and answer ARP only on the interface owning the address.
+        self.sh(["sysctl", "-q", "-w", "net.ipv4.conf.all.arp_ignore=1"])
+        self.ip("link", "set", "bwkeep1", "arp", "off", "up")
         self.ip("link", "set", BRIDGE, "up")
         self.ip("addr", "add", f"{ADDRESS4}/{PREFIX4}", "dev", BRIDGE)
         self.ip("addr", "add", f"{ADDRESS6}/{PREFIX6}", "dev", BRIDGE, "nodad")
