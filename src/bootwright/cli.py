@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +23,11 @@ from .config import Config, ConfigError, load_config
 from .ipxe import RenderError, check_templates, render_entry_script, render_script
 from .model import ClientInfo, InvalidMac, normalize_mac
 from .policy import ARCH_TABLE, BootPolicy, hosts_from_config
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from .logbuffer import LineBufferHandler
 
 app = typer.Typer(
     name="bootwright",
@@ -259,6 +264,7 @@ def serve(
 
     from .app import Runtime, ServiceError, resolve_paths, run_services
     from .events import EventSink
+    from .logbuffer import LineBufferHandler
     from .store.sqlite import SqliteStore, StoreError
 
     level = getattr(logging, log_level.upper(), None)
@@ -271,7 +277,9 @@ def serve(
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    # Lines are written in batches, one write per event-loop turn (logbuffer.py).
+    log_handler = LineBufferHandler(sys.stderr)
+    logging.basicConfig(level=level, handlers=[log_handler])
     root_dir, state = resolve_paths(cfg, root, state_dir)
     if not root_dir.is_dir():
         err.print(f"[red]error:[/red] the file root {root_dir} is not a directory (set --root or 'root' in {config})")
@@ -289,7 +297,7 @@ def serve(
         root=root_dir,
         state_dir=state,
         store=store,
-        events=EventSink(store, fmt),
+        events=EventSink(store, fmt, line_writer=log_handler.event_line),
         policy=BootPolicy.from_config(cfg),
     )
     # The config, policy and codec tables live for the whole run: keep them out of the
@@ -299,11 +307,22 @@ def serve(
     gc.collect()
     gc.freeze()
     try:
-        asyncio.run(run_services(runtime))
+        asyncio.run(_serve_with_log(run_services(runtime), log_handler))
     except* (ServiceError, StoreError, OSError) as group:
         for failure in group.exceptions:
             err.print(f"[red]error:[/red] {failure}", highlight=False)
         raise typer.Exit(1) from None
+
+
+async def _serve_with_log(main: Coroutine[Any, Any, None], handler: LineBufferHandler) -> None:
+    """Run ``main`` with ``handler`` batching log lines on this loop; everything written at the end."""
+    import asyncio
+
+    handler.attach(asyncio.get_running_loop())
+    try:
+        await main
+    finally:
+        handler.detach()
 
 
 @app.command("entry-script")

@@ -18,13 +18,24 @@ from .model import Event
 log = logging.getLogger("bootwright.events")
 
 Listener = Callable[[Event], None]
+LineWriter = Callable[[str, str], None]
+"""``(logger name, message)`` → one INFO line written (``LineBufferHandler.event_line``)."""
 
 
 class EventSink:
     """Fan-out of events to the log, the store and live listeners."""
 
-    def __init__(self, store: Any | None = None, log_format: str = "text", clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        store: Any | None = None,
+        log_format: str = "text",
+        clock: Callable[[], float] = time.time,
+        line_writer: LineWriter | None = None,
+    ):
+        """``line_writer``: write INFO lines straight to the serve log (no ``LogRecord``);
+        the ``bootwright.events`` logger's level still decides whether a line is written."""
         self.store = store
+        self.line_writer = line_writer
         self.log_format = log_format
         self.clock = clock
         self.listeners: list[Listener] = []
@@ -35,7 +46,10 @@ class EventSink:
         event = Event(self.clock(), kind, mac, host, detail)
         self.counts[kind] = self.counts.get(kind, 0) + 1
         if log.isEnabledFor(logging.INFO):
-            log.info("%s", self.format(event))
+            if self.line_writer is not None:
+                self.line_writer(log.name, self.format(event))
+            else:
+                log.info("%s", self.format(event))
         if self.store is not None:
             self.store.add_event(event)
         for listener in self.listeners:
