@@ -11,16 +11,23 @@ the DHCPv4 service runs. Clients:
 - perfdhcp (Debian kea-admin): many clients, no duplicate addresses.
 - kill -9 of the server mid-load: every ACK it sent has its lease on disk, and
   a restarted server ACKs the clients' INIT-REBOOT requests.
+- A plain RFC 951 BOOTREQUEST (no magic cookie), sent from a UDP socket and
+  answered seen with an ``AF_PACKET`` socket in the client namespace.
+- dhclient renewing (unicast, RFC 2131 §4.3.2 RENEWING) and, when its unicast
+  cannot leave, rebinding (broadcast, REBINDING): the ACK events name the state.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
 import sqlite3
+import struct
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -365,3 +372,150 @@ def test_kill_9_loses_no_acked_lease_and_restart_keeps_them(link: NetnsPair, tmp
     assert dhclient(link, tmp_path, pidfile="dhclient2.pid").returncode == 0
     assert told(tmp_path, "REBOOT")["new_ip_address"] == before  # RFC 2131 §3.2: INIT-REBOOT, ACKed
     assert re.search(rf"dhcp4\.ack mac=\S+ yiaddr={re.escape(before)} .*state=init-reboot", again.text())
+
+
+# --------------------------------------------------------------------------- RFC 951 BOOTP without the cookie
+
+BOOTP_CONFIG = """
+[server]
+interfaces = ["srv0"]
+address4 = "192.0.2.1"
+
+[dhcp4]
+allow_bootp = true
+per_mac_rate = 100000
+
+[[subnet4]]
+subnet = "192.0.2.0/24"
+pools = [{ start = "192.0.2.150", end = "192.0.2.159", dynamic_bootp = true }]
+routers = ["192.0.2.1"]
+
+[dhcp6]
+enabled = false
+[tftp]
+enabled = false
+[http]
+enabled = false
+
+[boot]
+builtin = false
+
+[[rule]]
+name = "all"
+bootfile = "vmunix"
+next_server = "192.0.2.1"
+"""
+
+# Runs in the client namespace: send one BOOTREQUEST from UDP port 68 to 255.255.255.255:67, then
+# report every IPv4/UDP datagram to port 68 seen on cli0 (AF_PACKET sees the link-layer unicast reply
+# the kernel would not deliver to a socket: the client has no address yet, RFC 2131 §4.1).
+BOOTP_CLIENT = r"""
+import json, socket, struct, sys, time
+payload = bytes.fromhex(sys.argv[1])
+cap = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+cap.bind(("cli0", 0x0800))
+cap.settimeout(0.5)
+tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+tx.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+tx.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"cli0")
+tx.bind(("0.0.0.0", 68))
+tx.sendto(payload, ("255.255.255.255", 67))
+deadline = time.monotonic() + 8
+while time.monotonic() < deadline:
+    try:
+        pkt = cap.recv(2048)
+    except socket.timeout:
+        continue
+    ihl = (pkt[0] & 15) * 4
+    if pkt[9] != 17:
+        continue
+    sport, dport = struct.unpack_from("!HH", pkt, ihl)
+    if (sport, dport) == (67, 68):
+        print(json.dumps({"dst": socket.inet_ntoa(pkt[16:20]), "payload": pkt[ihl + 8:].hex()}))
+        break
+"""
+
+
+def rfc951_request(mac: bytes, xid: int, flags: int) -> bytes:
+    """RFC 951 §3 BOOTREQUEST: 236 header octets, then a 64-octet vendor area with no magic cookie."""
+    return struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, xid, 0, flags, bytes(4), bytes(4), bytes(4),
+                       bytes(4), mac.ljust(16, b"\0"), bytes(64), bytes(128)) + bytes(64)
+
+
+@pytest.mark.parametrize("flags", [0, 0x8000], ids=["link-layer-unicast", "broadcast-flag"])
+def test_rfc951_bootrequest_without_cookie(link: NetnsPair, tmp_path: Path, flags: int) -> None:
+    # the sender needs an address to send from; BOOTP itself works on chaddr
+    subprocess.run([*link.exec_prefix(False), "ip", "addr", "add", "192.0.2.2/24", "dev", "cli0"], check=True,
+                   timeout=10)
+    config = tmp_path / "bootp.toml"
+    config.write_text(BOOTP_CONFIG)
+    server = start_server(link, tmp_path, config)
+    script = tmp_path / "bootp_client.py"
+    script.write_text(BOOTP_CLIENT)
+    mac = bytes.fromhex(HOST_MAC.replace(":", ""))
+    request = rfc951_request(mac, 0x0BEEF001, flags)
+    assert len(request) == 300 and request[236:240] != b"\x63\x82\x53\x63"
+    result = link.run_client([sys.executable, str(script), request.hex()], timeout=30, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip(), f"no BOOTREPLY seen\n{server.text()}"
+    seen = json.loads(result.stdout)
+    reply = bytes.fromhex(seen["payload"])
+    assert len(reply) == 300  # RFC 951 §3, RFC 1542 §2.1
+    op, _htype, hlen, _hops, xid, _secs, rflags, ciaddr, yiaddr, siaddr, giaddr = struct.unpack_from(
+        "!BBBBIHH4s4s4s4s", reply)
+    assert (op, hlen, xid, rflags) == (2, 6, 0x0BEEF001, flags)
+    assert reply[28:34] == mac
+    assert (ciaddr, yiaddr, siaddr, giaddr) == (bytes(4), bytes([192, 0, 2, 150]), bytes([192, 0, 2, 1]), bytes(4))
+    assert reply[108:236].rstrip(b"\0") == b"vmunix"
+    assert reply[236:] == bytes(64)  # no cookie, no options: the client did not speak RFC 1048
+    assert seen["dst"] == ("255.255.255.255" if flags else "192.0.2.150")  # RFC 2131 §4.1
+    assert server.rows()["192.0.2.150"] == (HOST_MAC, "bound")
+    assert re.search(r"dhcp4\.ack mac=52:54:00:12:34:56 yiaddr=192\.0\.2\.150 .*rfc951=True", server.text()), \
+        server.text()
+
+
+# --------------------------------------------------------------------------- RENEWING and REBINDING
+
+HOOK_CONFIGURE = """#!/bin/sh
+# Record what the client was told; on BOUND put the address on the interface so that renewals
+# can be unicast (RFC 2131 §4.4.5). Runs in the test's client namespace only.
+env | sort > "{dir}/env.${{reason:-$1}}.$$"
+if [ "$reason" = BOUND ] && [ -n "$new_ip_address" ]; then
+    ip addr add "$new_ip_address/24" dev "$interface"
+fi
+"""
+
+
+@pytest.mark.parametrize(("configure", "state"), [(True, "renewing"), (False, "rebinding")])
+def test_dhclient_renews_by_unicast_and_rebinds_by_broadcast(
+    link: NetnsPair, tmp_path: Path, configure: bool, state: str
+) -> None:
+    """RFC 2131 §4.4.5: at T1 dhclient unicasts a REQUEST (RENEWING); with no address to send it from the
+    unicast fails, and at T2 it broadcasts one (REBINDING). The server's ACK event names the state."""
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace("lease_time = 600", "lease_time = 20"))  # T1 10 s, T2 17.5 s
+    server = start_server(link, tmp_path, config)
+    hook_path = tmp_path / "hook.sh"
+    hook_path.write_text((HOOK_CONFIGURE if configure else HOOK).format(dir=tmp_path))
+    hook_path.chmod(0o755)
+    conf = tmp_path / "dhclient.conf"
+    # retransmit every 1-3 s, so a failing renewal reaches T2 (and rebinds) well before the lease expires
+    conf.write_text(DHCLIENT_CONF + "initial-interval 1;\nbackoff-cutoff 2;\n")
+    pidfile = tmp_path / "dhclient.pid"
+    proc = link.spawn_client(["dhclient", "-4", "-d", "-v", "-cf", str(conf), "-sf", str(hook_path), "-lf",
+                              str(tmp_path / "dhclient.leases"), "-pf", str(pidfile), "cli0"],
+                             stdout=subprocess.DEVNULL, stderr=(tmp_path / "dhclient.log").open("wb"))
+    try:
+        pattern = re.compile(rf"dhcp4\.ack mac=\S+ yiaddr=192\.0\.2\.100 .*state={state}")
+        deadline = time.monotonic() + 45
+        while not pattern.search(server.text()):
+            assert proc.poll() is None, (tmp_path / "dhclient.log").read_text()
+            assert time.monotonic() < deadline, server.text() + (tmp_path / "dhclient.log").read_text()
+            time.sleep(0.2)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    log = server.text()
+    assert "state=selecting" in log
+    if state == "rebinding":
+        assert "state=renewing" not in log  # the unicast never reached us

@@ -7,8 +7,10 @@ exactly what the wire codec gives it); replies are decoded with the codec.
 from __future__ import annotations
 
 import logging
+import struct
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,9 +96,10 @@ class Client:
     now: float = T0
     outcomes: list[Outcome] = field(default_factory=list)
 
-    def send(self, mtype: int | None, **kw: Any) -> Dhcp4Message | None:
+    def send(self, mtype: int | None, *, broadcast: bool | None = None, **kw: Any) -> Dhcp4Message | None:
+        """``broadcast``: the IP destination as the transport saw it (None: unknown)."""
         kw.setdefault("giaddr", self.giaddr)
-        out = self.eng.handle(request(mtype, self.mac, **kw), self.rx, self.now)
+        out = self.eng.handle(request(mtype, self.mac, **kw), self.rx, self.now, broadcast)
         if out is not None:
             self.outcomes.append(out)
         if out is None or out.reply is None:
@@ -310,6 +313,12 @@ INIT_REBOOT = [
     ("renewing an unknown address, not authoritative", False, "none", {"ciaddr": "192.0.2.104"}, None),
     ("renewing an unknown address, authoritative", True, "none", {"ciaddr": "192.0.2.104"}, 6),
     ("renewing another client's address", False, "other", {"ciaddr": "192.0.2.100"}, 6),
+    ("rebinding its lease", False, "lease", {"ciaddr": "192.0.2.100", "broadcast": True}, 5),
+    # RFC 2131 §4.3.2 REBINDING: "MAY extend a client's lease only if it has local administrative authority"
+    ("rebinding an unknown address, not authoritative", False, "none", {"ciaddr": "192.0.2.104", "broadcast": True},
+     None),
+    ("rebinding an unknown address, authoritative", True, "none", {"ciaddr": "192.0.2.104", "broadcast": True}, 6),
+    ("rebinding another client's address", False, "other", {"ciaddr": "192.0.2.100", "broadcast": True}, 6),
 ]
 
 
@@ -346,6 +355,80 @@ def test_renewal_extends_the_lease() -> None:
     assert mtype(ack) == 5
     assert c.last.writes[0].expires == T0 + 300 + 600
     assert c.last.events[0][3]["state"] == "renewing"
+
+
+# (IP destination as the transport saw it, relay or not, the state RFC 2131 §4.3.2 gives the request)
+EXTENDING = [
+    (False, "0.0.0.0", "renewing"),  # unicast to us
+    (True, "0.0.0.0", "rebinding"),  # broadcast to 255.255.255.255
+    (None, "0.0.0.0", "renewing"),  # the transport could not tell
+    (False, "198.51.100.2", "rebinding"),  # relayed: "no relay agents will be involved" in RENEWING
+    (None, "198.51.100.2", "rebinding"),
+]
+
+
+@pytest.mark.parametrize(("broadcast", "giaddr", "state"), EXTENDING)
+def test_renewing_and_rebinding_are_told_by_the_destination(broadcast: bool | None, giaddr: str, state: str) -> None:
+    eng = engine()
+    c = Client(eng, giaddr=giaddr)
+    addr = c.lease()
+    c.now = T0 + 400
+    ack = c.send(3, ciaddr=str(addr), broadcast=broadcast)
+    assert mtype(ack) == 5 and ack is not None and ack.ciaddr == addr and ack.yiaddr == addr
+    [(kind, _, _, detail)] = c.last.events
+    assert kind == "dhcp4.ack" and detail["state"] == state
+    assert c.last.writes[0].expires == T0 + 400 + 600
+    dest = c.last.destination
+    expected = (giaddr, 67) if giaddr != "0.0.0.0" else (str(addr), 68)  # RFC 2131 §4.1
+    assert dest is not None and (str(dest.address), dest.port) == expected
+
+
+def _routed_lease(auth: bool) -> tuple[Dhcp4Engine, IPv4Address]:
+    """A client of 198.51.100.0/24 (reached through relay 198.51.100.2) holding a lease there."""
+    base = BASE.replace("max_lease_time = 1200", f"max_lease_time = 1200\nauthoritative = {str(auth).lower()}")
+    eng = engine(base=base)
+    addr = Client(eng, giaddr="198.51.100.2").lease()
+    assert addr == IPv4Address("198.51.100.100")
+    return eng, addr
+
+
+def test_renewing_trusts_ciaddr_from_another_network() -> None:
+    """RFC 2131 §4.3.2 RENEWING: unicast, giaddr 0, "the DHCP server will trust the value in 'ciaddr'"."""
+    eng, addr = _routed_lease(auth=True)
+    c = Client(eng, now=T0 + 400)  # heard on srv0 (192.0.2.0/24), unicast, no relay: a routed client
+    ack = c.send(3, ciaddr=str(addr), broadcast=False)
+    assert mtype(ack) == 5 and ack is not None and ack.yiaddr == addr
+    assert ack.options[54] == IPv4Address("198.51.100.1").packed  # the lease's subnet answers
+    assert c.last.events[0][3]["state"] == "renewing"
+    dest = c.last.destination
+    assert dest is not None and (str(dest.address), dest.port) == (str(addr), 68)
+
+
+@pytest.mark.parametrize("auth", [False, True], ids=["not-authoritative", "authoritative"])
+def test_rebinding_checks_ciaddr_against_the_link(auth: bool) -> None:
+    """RFC 2131 §4.3.2 REBINDING: broadcast on the client's link; "SHOULD check 'ciaddr' for correctness"."""
+    eng, addr = _routed_lease(auth)
+    c = Client(eng, now=T0 + 400)  # broadcast heard on srv0, whose network is 192.0.2.0/24
+    reply = c.send(3, ciaddr=str(addr), broadcast=True)
+    [(kind, _, _, detail)] = c.last.events
+    assert detail["state"] == "rebinding" and c.last.writes == []
+    if auth:  # wrong network: NAK, broadcast (RFC 2131 §4.1, §4.3.2), as for INIT-REBOOT
+        assert mtype(reply) == 6 and reply is not None
+        assert kind == "dhcp4.nak" and "not on network 192.0.2.0/24" in detail["reason"]
+        assert reply.options[54] == SID  # the link's subnet speaks
+        dest = c.last.destination
+        assert dest is not None and str(dest.address) == "255.255.255.255"
+    else:
+        assert reply is None and kind == "dhcp4.request" and "not on network 192.0.2.0/24" in detail["reason"]
+    lease = eng.table.by_addr[int(addr)]
+    assert lease.expires == T0 + 600  # not extended
+
+
+def test_rebinding_with_subnet_selection_is_not_second_guessed() -> None:
+    eng, addr = _routed_lease(auth=True)
+    c = Client(eng, now=T0 + 400)
+    ack = c.send(3, ciaddr=str(addr), broadcast=True, raw={118: IPv4Address("198.51.100.0").packed})  # RFC 3011
+    assert mtype(ack) == 5 and c.last.events[0][3]["state"] == "rebinding"
 
 
 def test_nak_via_relay_sets_the_broadcast_flag() -> None:
@@ -465,6 +548,71 @@ def test_bootp_gets_a_dynamic_bootp_address_and_no_dhcp_options() -> None:
     [lease] = out.writes
     assert lease.expires > T0 + 10 * 365 * 86400  # RFC 1534 §4: BOOTP leases do not expire
     assert c.eng is eng
+
+
+SEED004 = Path(__file__).resolve().parents[2] / "examples" / "seed004-chainload.toml"
+RX_SEED004 = RxContext("eth0", (IPv4Address("10.1.1.1"),), 1500)
+
+
+def rfc951_request(mac: bytes = MAC1, *, xid: int = 0x0BEEF001, giaddr: str = "0.0.0.0", flags: int = 0,
+                   vend: bytes = bytes(64)) -> bytes:
+    """RFC 951 §3 BOOTREQUEST by hand: 236 header octets, then the vendor area with no magic cookie."""
+    return struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, len(mac), 0, xid, 3, flags, bytes(4), bytes(4),
+                       bytes(4), IPv4Address(giaddr).packed, mac.ljust(16, b"\0"), bytes(64), bytes(128)) + vend
+
+
+def rfc951_reply(mac: bytes, *, xid: int, yiaddr: str, siaddr: str, file: bytes, giaddr: str = "0.0.0.0",
+                 flags: int = 0) -> bytes:
+    """The BOOTREPLY RFC 951 §3 expects back: the same header with yiaddr/siaddr/file, vend all zeros."""
+    return struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 2, 1, len(mac), 0, xid, 0, flags, bytes(4),
+                       IPv4Address(yiaddr).packed, IPv4Address(siaddr).packed, IPv4Address(giaddr).packed,
+                       mac.ljust(16, b"\0"), bytes(64), file.ljust(128, b"\0")) + bytes(64)
+
+
+@pytest.mark.parametrize("vend", [bytes(64), b"STAN" + bytes(60), b"\xc0\x1a\x33\x09" + bytes(60)],
+                         ids=["zeros", "cmu-stan", "sgi-magic"])
+def test_rfc951_client_without_cookie_gets_a_plain_bootreply(vend: bytes) -> None:
+    """Seed 004 (range dynamic-bootp): an RFC 951 client gets yiaddr, siaddr, file and a zero vend."""
+    eng = Dhcp4Engine(BootPolicy.from_config(parse_config(SEED004.read_text())))
+    raw = rfc951_request(vend=vend)
+    assert len(raw) == 300
+    msg = decode(raw)
+    assert msg.vend == vend and msg.options == {}
+    out = eng.handle(msg, RX_SEED004, T0)
+    assert out is not None and out.reply is not None
+    assert out.reply == rfc951_reply(MAC1, xid=0x0BEEF001, yiaddr="10.1.1.10", siaddr="10.1.1.1",
+                                     file=b"undionly.kpxe")
+    assert len(out.reply) == 300  # RFC 1542 §2.1, and exactly RFC 951's 300
+    assert out.reply[236:] == bytes(64)  # no magic cookie, no RFC 1048 options
+    dest = out.destination  # RFC 2131 §4.1 / RFC 1542 §5.4: no ciaddr, no broadcast bit: unicast at chaddr
+    assert dest is not None and (str(dest.address), dest.port, dest.link_layer, dest.chaddr) == (
+        "10.1.1.10", 68, True, MAC1)
+    [lease] = out.writes
+    assert lease.address == "10.1.1.10" and lease.expires > T0 + 10 * 365 * 86400  # RFC 1534 §4
+    [(kind, mac, _, detail)] = out.events
+    assert kind == "dhcp4.ack" and mac == "52:54:00:00:00:01"
+    assert detail["bootp"] is True and detail["rfc951"] is True and detail["bootfile"] == "undionly.kpxe"
+    # the same client with the cookie later keeps its address (one client key: htype + chaddr)
+    again = eng.handle(request(None), RX_SEED004, T0 + 1)
+    assert again is not None and again.reply is not None and decode(again.reply).yiaddr == IPv4Address("10.1.1.10")
+
+
+def test_rfc951_client_relayed_and_reserved() -> None:
+    config = BOOTP + '\n[[host]]\nname = "old-sun"\nmac = "52:54:00:00:00:02"\nipv4 = "192.0.2.60"\n'
+    eng = Dhcp4Engine(BootPolicy.from_config(parse_config(config)))
+    out = eng.handle(decode(rfc951_request(MAC2, xid=7, giaddr="192.0.2.254", flags=0x8000)), RX_OTHER, T0)
+    assert out is not None and out.reply is not None
+    assert out.reply == rfc951_reply(MAC2, xid=7, yiaddr="192.0.2.60", siaddr="192.0.2.1", file=b"pxelinux.0",
+                                     giaddr="192.0.2.254", flags=0x8000)
+    dest = out.destination
+    assert dest is not None and (str(dest.address), dest.port) == ("192.0.2.254", 67)  # RFC 1542 §4.1.2
+    assert out.events[0][2] == "old-sun"
+
+
+def test_rfc951_client_is_dropped_unless_bootp_is_allowed() -> None:
+    eng = engine()
+    assert eng.handle(decode(rfc951_request()), RX, T0) is None
+    assert eng.stats["dropped"] == 1
 
 
 def test_bootp_is_dropped_unless_allowed() -> None:

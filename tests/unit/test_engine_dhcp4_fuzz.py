@@ -1,13 +1,17 @@
 """Fuzzing the DHCPv4 engine (hypothesis, bounded): garbage never escapes as an exception.
 
-Three levels: raw octets through decode + handle; well-framed messages with
-arbitrary option values; and random conversations of a few clients, checking
-the lease invariants after every step (one live binding per address,
-reservations only for their host, every reply decodable and within size).
+Three levels: raw octets through decode + handle (with and without the
+magic cookie: RFC 951 BOOTREQUESTs decode too); well-framed messages with
+arbitrary option values; and random conversations of a few clients, sent
+unicast, broadcast or with an unknown destination, checking the lease
+invariants after every step (one live binding per address, reservations only
+for their host, every reply decodable and within size; a reply to a
+cookie-less request is a 300-octet BOOTREPLY with a zero ``vend``).
 """
 
 from __future__ import annotations
 
+import struct
 from ipaddress import IPv4Address
 
 from hypothesis import HealthCheck, given, settings
@@ -64,6 +68,12 @@ ENGINE = make_engine()
 def check_reply(raw: bytes | None, request: Dhcp4Message) -> None:
     if raw is None:
         return
+    if request.vend is not None:  # RFC 951: no cookie in, none out; decode() reads only requests so
+        assert len(raw) == 300 and raw[236:] == bytes(64), raw[236:].hex()
+        op, _, hlen, _, xid, _, _, _, yiaddr = struct.unpack_from("!BBBBIHH4s4s", raw)
+        assert op == 2 and xid == request.xid and raw[28 : 28 + hlen] == request.chaddr
+        assert any(IPv4Address(yiaddr) in s.subnet for s in ENGINE.config.subnet4)
+        return
     reply = decode(raw)  # every reply is well formed
     assert reply.op == 2 and reply.xid == request.xid and reply.chaddr == request.chaddr
     assert len(raw) <= 1500 - 28
@@ -84,14 +94,38 @@ def test_random_octets(data: bytes) -> None:
 
 
 @SETTINGS
-@given(st.binary(min_size=0, max_size=400))
-def test_random_octets_after_a_valid_header(tail: bytes) -> None:
-    header = encode(Dhcp4Message(op=1, xid=7, chaddr=MACS[0]))[:236] + MAGIC_COOKIE
+@given(st.binary(min_size=0, max_size=400), st.booleans())
+def test_random_octets_after_a_valid_header(tail: bytes, cookie: bool) -> None:
+    header = encode(Dhcp4Message(op=1, xid=7, chaddr=MACS[0]))[:236] + (MAGIC_COOKIE if cookie else b"")
     try:
         msg = decode(header + tail)
     except DecodeError:
+        assert cookie or len(tail) < 64 or tail[:4] == MAGIC_COOKIE
         return
     out = ENGINE.handle(msg, RX, 1000.0)
+    if out is not None:
+        check_reply(out.reply, msg)
+
+
+@SETTINGS
+@given(
+    mac=st.sampled_from(MACS),
+    htype=st.sampled_from([1, 6, 0, 32]),
+    flags=st.sampled_from([0, 0x8000]),
+    ciaddr=st.sampled_from(ADDRS),
+    giaddr=st.sampled_from(ADDRS),
+    vend=st.binary(min_size=64, max_size=120).filter(lambda v: v[:4] != MAGIC_COOKIE),
+    broadcast=st.sampled_from([None, True, False]),
+)
+def test_rfc951_requests_without_cookie(
+    mac: bytes, htype: int, flags: int, ciaddr: str, giaddr: str, vend: bytes, broadcast: bool | None
+) -> None:
+    raw = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, htype, 6, 0, 9, 0, flags, IPv4Address(ciaddr).packed,
+                      bytes(4), bytes(4), IPv4Address(giaddr).packed, mac.ljust(16, b"\0"), bytes(64),
+                      bytes(128)) + vend
+    msg = decode(raw)
+    assert msg.vend == vend and not msg.options
+    out = make_engine().handle(msg, RX, 1000.0, broadcast)
     if out is not None:
         check_reply(out.reply, msg)
 
@@ -129,27 +163,32 @@ def test_framed_messages_with_arbitrary_options(
 
 STEP = st.tuples(
     st.integers(0, len(MACS) - 1),  # which client
-    st.sampled_from([1, 3, 3, 4, 7, 8, None]),  # DISCOVER, REQUEST, DECLINE, RELEASE, INFORM, BOOTP
+    st.sampled_from([1, 3, 3, 4, 7, 8, None, "rfc951"]),  # DISCOVER .. INFORM, BOOTP, BOOTP without cookie
     st.sampled_from(ADDRS),  # option 50 / ciaddr
-    st.sampled_from(["selecting", "init-reboot", "renewing", "other-server"]),
+    st.sampled_from(["selecting", "init-reboot", "renewing", "rebinding", "other-server"]),
     st.floats(0, 400),  # seconds until the next step
+    st.sampled_from([None, True, False]),  # IP destination: unknown, broadcast, unicast
 )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(STEP, min_size=1, max_size=40))
-def test_conversations_keep_the_lease_invariants(steps: list[tuple[int, int | None, str, str, float]]) -> None:
+def test_conversations_keep_the_lease_invariants(
+    steps: list[tuple[int, int | str | None, str, str, float, bool | None]],
+) -> None:
     eng = make_engine()
     now = 10_000.0
     sid = IPv4Address("192.0.2.1").packed
-    for who, mtype, addr, state, wait in steps:
+    for who, kind, addr, state, wait, broadcast in steps:
+        mtype = None if kind == "rfc951" else kind
+        assert mtype is None or isinstance(mtype, int)
         mac = MACS[who]
         opts: dict[int, bytes] = {}
         ciaddr = "0.0.0.0"
         if mtype is not None:
             opts[53] = bytes((mtype,))
         if mtype in (3, 4):
-            if state == "renewing":
+            if state in ("renewing", "rebinding"):
                 ciaddr = addr
             else:
                 opts[50] = IPv4Address(addr).packed
@@ -159,8 +198,10 @@ def test_conversations_keep_the_lease_invariants(steps: list[tuple[int, int | No
                 opts[54] = IPv4Address("192.0.2.99").packed
         elif mtype in (7, 8):
             ciaddr = addr
-        msg = decode(encode(Dhcp4Message(op=1, xid=who, chaddr=mac, ciaddr=IPv4Address(ciaddr), options=opts)))
-        out = eng.handle(msg, RX, now)
+        vend = bytes(64) if kind == "rfc951" else None
+        msg = decode(encode(Dhcp4Message(op=1, xid=who, chaddr=mac, ciaddr=IPv4Address(ciaddr), options=opts,
+                                         vend=vend)))
+        out = eng.handle(msg, RX, now, broadcast)
         if out is not None:
             check_reply(out.reply, msg)
         now += wait

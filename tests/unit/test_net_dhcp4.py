@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
@@ -14,7 +15,14 @@ from bootwright.config import parse_config
 from bootwright.engine.dhcp4 import Dhcp4Engine, RxContext
 from bootwright.events import EventSink
 from bootwright.model import Lease
-from bootwright.net.dhcp4 import Dhcp4Service, _Port, create
+from bootwright.net.dhcp4 import (
+    IP_PKTINFO,
+    Dhcp4Service,
+    _Port,
+    broadcast_addresses,
+    create,
+    destination_was_broadcast,
+)
 from bootwright.net.linklayer import InterfaceInfo, checksum, udp_datagram
 from bootwright.policy import BootPolicy
 from bootwright.wire.dhcp4 import Dhcp4Message, decode, encode
@@ -75,14 +83,21 @@ def test_interface_address_for_a_peer() -> None:
 
 
 class FakeSock:
+    """A socket with IP_PKTINFO: each datagram is bytes (sent to 192.0.2.1) or (bytes, destination)."""
+
     def __init__(self, datagrams: list[bytes]) -> None:
-        self.inbox = list(datagrams)
+        self.inbox: list[bytes | tuple[bytes, str | None]] = list(datagrams)
         self.sent: list[tuple[bytes, tuple[str, int]]] = []
 
-    def recv(self, size: int) -> bytes:
+    def recvmsg(self, size: int, ancsize: int) -> tuple[bytes, list[tuple[int, int, bytes]], int, tuple[str, int]]:
         if not self.inbox:
             raise BlockingIOError
-        return self.inbox.pop(0)
+        item = self.inbox.pop(0)
+        data, dst = item if isinstance(item, tuple) else (item, "192.0.2.1")
+        anc = []
+        if dst is not None:  # struct in_pktinfo: ifindex, spec_dst, addr (ip(7))
+            anc.append((socket.IPPROTO_IP, IP_PKTINFO, struct.pack("=i4s4s", 2, bytes(4), IPv4Address(dst).packed)))
+        return data, anc, 0, ("0.0.0.0", 68)
 
     def sendto(self, data: bytes, addr: tuple[str, int]) -> int:
         self.sent.append((data, addr))
@@ -133,7 +148,8 @@ def service(store: FakeStore, datagrams: list[bytes]) -> tuple[Dhcp4Service, Fak
     svc.engine = Dhcp4Engine(runtime.policy)
     info = InterfaceInfo("srv0", 2, b"\x02" * 6, 1500, (IPv4Interface("192.0.2.1/24"),))
     sock, raw = FakeSock(datagrams), FakeRaw()
-    svc.ports = [_Port(info, sock, raw, RxContext("srv0", (IPv4Address("192.0.2.1"),), 1500))]  # type: ignore[arg-type]
+    rx = RxContext("srv0", (IPv4Address("192.0.2.1"),), 1500)
+    svc.ports = [_Port(info, sock, raw, rx, broadcast_addresses(info))]  # type: ignore[arg-type]
     return svc, sock, raw
 
 
@@ -201,11 +217,11 @@ def test_a_bug_in_the_engine_does_not_stop_the_loop(monkeypatch: pytest.MonkeyPa
         real = svc.engine.handle
         calls = []
 
-        def flaky(msg: Any, rx: Any, now: float) -> Any:
+        def flaky(msg: Any, rx: Any, now: float, broadcast: bool | None = None) -> Any:
             calls.append(1)
             if len(calls) == 1:
                 raise RuntimeError("boom")
-            return real(msg, rx, now)
+            return real(msg, rx, now, broadcast)
 
         monkeypatch.setattr(svc.engine, "handle", flaky)
         svc._readable(svc.ports[0])
@@ -241,3 +257,47 @@ def test_factory_and_interface_choice(tmp_path: Path) -> None:
 
     with pytest.raises(ServiceError, match="srv0"):
         svc._wanted_interfaces(found[:1])
+
+
+# --------------------------------------------------------------------------- IP_PKTINFO: broadcast or unicast
+
+
+def test_broadcast_addresses_of_an_interface() -> None:
+    info = InterfaceInfo("srv0", 2, b"\x02" * 6, 1500, (IPv4Interface("192.0.2.1/24"), IPv4Interface("198.51.100.1/31"),
+                                                       IPv4Interface("198.51.100.9/32")))
+    # RFC 919 limited broadcast, the /24's directed broadcast; /31 and /32 have none (RFC 3021)
+    assert broadcast_addresses(info) == {b"\xff" * 4, IPv4Address("192.0.2.255").packed}
+
+
+@pytest.mark.parametrize(("dst", "expect"), [("255.255.255.255", True), ("192.0.2.255", True),
+                                             ("192.0.2.1", False), (None, None)])
+def test_destination_was_broadcast(dst: str | None, expect: bool | None) -> None:
+    anc = [(socket.IPPROTO_IP, 99, b"x" * 12)]  # other ancillary data is skipped
+    if dst is not None:
+        anc.append((socket.IPPROTO_IP, IP_PKTINFO, struct.pack("=i4s4s", 2, bytes(4), IPv4Address(dst).packed)))
+    broadcasts = frozenset({b"\xff" * 4, IPv4Address("192.0.2.255").packed})
+    assert destination_was_broadcast(anc, broadcasts) is expect
+
+
+@pytest.mark.parametrize(("dst", "state"), [("192.0.2.1", "renewing"), ("255.255.255.255", "rebinding"),
+                                            (None, "renewing")])
+def test_read_loop_tells_renewing_from_rebinding(dst: str | None, state: str) -> None:
+    """RFC 2131 §4.3.2: the same REQUEST (ciaddr, no 50/54) is RENEWING unicast, REBINDING broadcast."""
+    async def main() -> None:
+        store = FakeStore()
+        store.gate.set()
+        svc, sock, _ = service(store, [])
+        sid = IPv4Address("192.0.2.1").packed
+        sock.inbox.append(dhcp(3, 1, flags=0x8000, options={50: IPv4Address("192.0.2.100").packed, 54: sid}))
+        svc._readable(svc.ports[0])
+        await asyncio.sleep(0.01)
+        events: list[Any] = []
+        svc.runtime.events.listeners.append(events.append)
+        sock.inbox.append((dhcp(3, 1, ciaddr=IPv4Address("192.0.2.100")), dst))
+        svc._readable(svc.ports[0])
+        await asyncio.sleep(0.01)
+        ack = [e for e in events if e.kind == "dhcp4.ack"]
+        assert len(ack) == 1 and ack[0].detail["state"] == state, events
+        assert sock.sent[-1][1] == ("192.0.2.100", 68)  # RFC 2131 §4.1: to ciaddr either way
+
+    asyncio.run(main())

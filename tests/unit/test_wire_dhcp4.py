@@ -193,6 +193,44 @@ RELAYED_DISCOVER = packet(
 )
 
 
+def rfc951_request(
+    *,
+    xid: int = 0x0BEEF001,
+    secs: int = 0,
+    ciaddr: str = "0.0.0.0",
+    giaddr: str = "0.0.0.0",
+    hops: int = 0,
+    chaddr: bytes = MAC,
+    sname: bytes = b"",
+    file: bytes = b"",
+    vend: bytes = bytes(64),
+) -> bytes:
+    """A plain RFC 951 §3 BOOTREQUEST, written out with struct: no magic cookie, the raw vendor area."""
+    return struct.pack(
+        "!BBBBIHH4s4s4s4s16s64s128s",
+        BOOTREQUEST,
+        1,  # htype: 10 Mb Ethernet
+        len(chaddr),
+        hops,
+        xid,
+        secs,
+        0,  # RFC 951 "unused"; RFC 1542 §2.2 flags, clear
+        A(ciaddr).packed,
+        bytes(4),
+        bytes(4),
+        A(giaddr).packed,
+        chaddr.ljust(16, b"\0"),
+        sname.ljust(64, b"\0"),
+        file.ljust(128, b"\0"),
+    ) + vend
+
+
+# An RFC 951 client with an all-zero vendor area, and one with the CMU "STAN" magic (bootp.h
+# "vendor data permitted for Stanford boot clients") and a generic boot file name.
+RFC951_ZERO = rfc951_request()
+RFC951_STAN = rfc951_request(xid=0x51A4, secs=9, file=b"vmunix", vend=b"STAN" + bytes([0, 0, 0, 1]) + bytes(56))
+
+
 # --- golden packets ---------------------------------------------------------------------------
 
 
@@ -246,7 +284,39 @@ def test_relayed_discover() -> None:
     assert list(info) == [1, 2, 5, 11]
 
 
-@pytest.mark.parametrize("raw", [IPXE_DISCOVER, OVMF_DISCOVER, HTTP_DISCOVER, DHCLIENT_REQUEST, RELAYED_DISCOVER])
+def test_rfc951_request_without_the_cookie() -> None:
+    assert len(RFC951_ZERO) == 300  # RFC 951 §3: 236 + the 64-octet vend field
+    m = decode(RFC951_ZERO)
+    assert m.op == BOOTREQUEST and m.xid == 0x0BEEF001 and m.chaddr == MAC and m.htype == 1
+    assert m.options == {} and m.message_type is None  # a BOOTP message with no options
+    assert m.vend == bytes(64) and not m.has_cookie
+    assert (m.ciaddr, m.giaddr, m.sname, m.file) == (ZERO, ZERO, b"", b"")
+    assert mac_of(m) == "52:54:00:12:34:56" and client_key(m) == b"\x01" + MAC
+
+
+def test_rfc951_vendor_magic_is_kept_verbatim() -> None:
+    m = decode(RFC951_STAN)
+    assert m.vend == RFC951_STAN[236:] and m.vend[:4] == b"STAN" and m.file == b"vmunix" and m.secs == 9
+    assert m.options == {}
+    longer = RFC951_ZERO + b"\x01\x02\x03"  # RFC 1542 §2.1: larger messages MUST be accepted too
+    assert decode(longer).vend == bytes(64) + b"\x01\x02\x03"
+
+
+def test_cookie_messages_have_no_vend() -> None:
+    m = decode(IPXE_DISCOVER)
+    assert m.vend is None and m.has_cookie
+
+
+def test_vend_is_padded_to_64_octets() -> None:
+    assert Dhcp4Message(op=1, xid=1, vend=b"").vend == bytes(64)
+    assert Dhcp4Message(op=1, xid=1, vend=bytearray(b"STAN")).vend == b"STAN" + bytes(60)
+    assert len(encode(Dhcp4Message(op=1, xid=1, chaddr=MAC, vend=b""))) == 300
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [IPXE_DISCOVER, OVMF_DISCOVER, HTTP_DISCOVER, DHCLIENT_REQUEST, RELAYED_DISCOVER, RFC951_ZERO, RFC951_STAN],
+)
 def test_golden_reencode_is_byte_identical(raw: bytes) -> None:
     assert encode(decode(raw), max_size=1500, min_size=len(raw)) == raw
 
@@ -416,6 +486,10 @@ def test_encode_respects_client_max_size() -> None:
         (Dhcp4Message(op=1, xid=1, sname=bytes(65)), "sname"),
         (Dhcp4Message(op=1, xid=2**32), "out of range"),
         (Dhcp4Message(op=1, xid=1, secs=-1), "out of range"),
+        (Dhcp4Message(op=2, xid=1, vend=bytes(64)), "must be a BOOTREQUEST"),
+        (Dhcp4Message(op=1, xid=1, vend=bytes(64), options={1: bytes(4)}), "no options"),
+        (Dhcp4Message(op=1, xid=1, vend=MAGIC_COOKIE + bytes(60)), "starts with the magic cookie"),
+        (Dhcp4Message(op=1, xid=1, vend=bytes(65536)), "longer than any UDP payload"),
     ],
 )
 def test_encode_rejects(msg: Dhcp4Message, match: str) -> None:
@@ -438,6 +512,15 @@ def test_minimum_size_padding() -> None:
         (b"", "shorter"),
         (IPXE_DISCOVER[:239], "shorter"),
         (IPXE_DISCOVER[:236] + b"\x63\x82\x53\x64", "cookie"),
+        # without the cookie only a BOOTREQUEST of >= 300 octets is BOOTP (RFC 1542 §2.1)
+        (IPXE_DISCOVER[:235], "shorter"),
+        (bytes([BOOTREPLY]) + IPXE_DISCOVER[1:236] + bytes(64), "BOOTREPLY"),
+        (bytes([BOOTREPLY]) + IPXE_DISCOVER[1:236] + bytes(3), "shorter than the 240"),
+        (IPXE_DISCOVER[:236] + bytes(63), "300-octet RFC 951 BOOTREQUEST"),
+        (IPXE_DISCOVER[:236] + b"STAN", "300-octet RFC 951 BOOTREQUEST"),
+        (IPXE_DISCOVER[:236], "300-octet"),
+        (b"\x03" + IPXE_DISCOVER[1:236] + bytes(64), "op 3"),
+        (IPXE_DISCOVER[:2] + b"\x11" + IPXE_DISCOVER[3:236] + bytes(64), "hlen 17"),
         (b"\x03" + IPXE_DISCOVER[1:], "op 3"),
         (IPXE_DISCOVER[:2] + b"\x11" + IPXE_DISCOVER[3:], "hlen 17"),
         (packet(options="0c0561626364", pad_to=0), "runs past"),
@@ -601,6 +684,52 @@ def test_roundtrip(msg: Dhcp4Message, max_size: int) -> None:
     assert back == msg
     if b"\x34\x01" not in raw[240:]:  # no overload: order kept exactly
         assert list(back.options) == list(msg.options)
+
+
+rfc951_messages = st.builds(
+    Dhcp4Message,
+    op=st.just(BOOTREQUEST),
+    xid=st.integers(0, 2**32 - 1),
+    chaddr=st.binary(max_size=16),
+    htype=st.integers(0, 255),
+    hops=st.integers(0, 255),
+    secs=st.integers(0, 65535),
+    flags=st.integers(0, 65535),
+    ciaddr=_addrs,
+    yiaddr=_addrs,
+    siaddr=_addrs,
+    giaddr=_addrs,
+    sname=_cstr | st.just(b""),
+    file=st.binary(max_size=128).map(lambda b: b.replace(b"\0", b"y")) | st.just(b""),
+    vend=st.binary(max_size=200).filter(lambda v: v[:4] != MAGIC_COOKIE),
+)
+
+
+@settings(max_examples=300)
+@given(rfc951_messages)
+def test_roundtrip_without_cookie(msg: Dhcp4Message) -> None:
+    raw = encode(msg)
+    assert len(raw) >= 300 and raw[236:] == msg.vend
+    assert decode(raw) == msg
+
+
+@settings(max_examples=500)
+@given(st.binary(min_size=232, max_size=232), st.binary(max_size=300), st.sampled_from([1, 2]), st.integers(0, 16))
+def test_decode_without_cookie(fields: bytes, tail: bytes, op: int, hlen: int) -> None:
+    """Anything after the 236-octet header: RFC 951 BOOTP, DHCP with the cookie, or a DecodeError."""
+    raw = bytes((op, 1, hlen, 0)) + fields + tail
+    try:
+        m = decode(raw)
+    except DecodeError:
+        assert op == BOOTREPLY or len(raw) < 300 or raw[236:240] == MAGIC_COOKIE
+        return
+    if raw[236:240] == MAGIC_COOKIE:
+        assert m.vend is None
+        return
+    assert op == BOOTREQUEST and len(raw) >= 300
+    assert m.vend == raw[236:] and m.options == {}
+    assert encode(m)[236:] == raw[236:]  # the raw vendor area goes back out unchanged
+    assert decode(encode(m)) == m
 
 
 @settings(max_examples=500)

@@ -2,10 +2,13 @@
 
 The transport decodes a datagram and calls::
 
-    outcome = engine.handle(msg, rx, now)
+    outcome = engine.handle(msg, rx, now, broadcast=...)
 
 ``rx`` says which link the datagram arrived on (:class:`RxContext`), ``now``
-is the wall clock in seconds. The :class:`Outcome` holds at most one reply
+is the wall clock in seconds, ``broadcast`` whether the datagram's IP
+destination was a broadcast address (``True``), one of our addresses
+(``False``) or is unknown (``None``; the transport reads it from
+``IP_PKTINFO``). The :class:`Outcome` holds at most one reply
 (octets and its RFC 2131 §4.1 :class:`~bootwright.wire.dhcp4.Destination`),
 the leases to persist, and the events to report. **A reply that comes with
 leases must only be sent after those leases are durably stored** (an ACK
@@ -19,16 +22,23 @@ Per message type (RFC 2131 §4.3):
   pool address; the offer is held for :data:`OFFER_HOLD` seconds. An
   exhausted pool means no offer and a warning naming the pool.
 - REQUEST: SELECTING (option 54 present; another server id drops our offer),
-  INIT-REBOOT (option 50, no ciaddr), RENEWING/REBINDING (ciaddr) → ACK when
-  the address is the client's, NAK when we know it is not. With no record of
-  the client the server stays silent (RFC 2131 §4.3.2), unless the subnet is
+  INIT-REBOOT (option 50, no ciaddr), RENEWING (ciaddr, unicast to us) or
+  REBINDING (ciaddr, broadcast or relayed) → ACK when the address is the
+  client's, NAK when we know it is not. With no record of the client the
+  server stays silent (RFC 2131 §4.3.2), unless the subnet is
   ``authoritative``, which NAKs it (and requests for foreign networks), as ISC
-  dhcpd does.
+  dhcpd does. A RENEWING request is answered in the subnet of its ciaddr
+  (§4.3.2: the server "will trust the value in 'ciaddr'"); a REBINDING one
+  heard on a link must have its ciaddr on that link's network (§4.3.2: "SHOULD
+  check 'ciaddr' for correctness").
 - DECLINE: the address is quarantined for :data:`DECLINE_PROBATION` (RFC 2131 §4.3.3).
 - RELEASE: the address is free; the client is remembered for next time (§4.3.4).
 - INFORM: ACK with configuration, no lease (§4.3.5).
 - BOOTP (no option 53), with ``dhcp4.allow_bootp``: reservations and
-  ``dynamic_bootp`` pools, leases that do not expire (RFC 1534 §4).
+  ``dynamic_bootp`` pools, leases that do not expire (RFC 1534 §4). A plain
+  RFC 951 request without the magic cookie gets a 300-octet BOOTREPLY whose
+  ``vend`` field is 64 zero octets: no RFC 1048 options for a client that did
+  not ask for them.
 
 Bad input (malformed options, unknown types, replies sent to us) is dropped,
 counted in :attr:`Dhcp4Engine.stats` and logged at debug level; nothing here
@@ -58,6 +68,7 @@ from bootwright.engine.dhcp4_reply import (
     nak_block,
     plan_entry,
     render,
+    render_rfc951,
     render_slow,
 )
 from bootwright.engine.dhcp4_subnets import SubnetRuntime, compile_subnets, find_subnet, select_subnet
@@ -147,6 +158,7 @@ class _Client:
     link: _Link
     giaddr: int
     ciaddr: int
+    broadcast: bool | None  # IP destination was a broadcast address; None: the transport cannot tell
 
 
 def _sanitize_hostname(raw: bytes | None) -> str | None:
@@ -285,8 +297,14 @@ class Dhcp4Engine:
             return None
         return self.table.owner_mac(addr, now)
 
-    def handle(self, msg: Dhcp4Message, rx: RxContext, now: float) -> Outcome | None:
-        """Answer one decoded request. ``None``: nothing to send, store or report."""
+    def handle(self, msg: Dhcp4Message, rx: RxContext, now: float, broadcast: bool | None = None) -> Outcome | None:
+        """Answer one decoded request. ``None``: nothing to send, store or report.
+
+        ``broadcast``: whether the datagram was sent to a broadcast address
+        (``True``) or unicast to us (``False``), as the transport learnt from
+        the IP header; ``None`` when it cannot tell. It tells a RENEWING
+        request from a REBINDING one (RFC 2131 §4.3.2).
+        """
         stats = self.stats
         stats["received"] += 1
         if msg.op != BOOTREQUEST:
@@ -297,13 +315,13 @@ class Dhcp4Engine:
         raw = msg.options.get(53)
         try:
             if raw is None:
-                return self._bootp(msg, rx, now)
+                return self._bootp(msg, rx, now, broadcast)
             if len(raw) != 1:
                 return self._drop(msg, f"option 53 has {len(raw)} octets (RFC 2132 §9.6: 1)")
             handler = self._handlers.get(raw[0])
             if handler is None:
                 return self._drop(msg, f"message type {raw[0]} is not one a server answers")
-            return handler(self._client(msg, rx), now)
+            return handler(self._client(msg, rx, broadcast), now)
         except (DecodeError, ValueError) as e:
             return self._drop(msg, str(e))
 
@@ -332,7 +350,7 @@ class Dhcp4Engine:
             self.own |= {a.packed for a in rx.addresses}
         return link
 
-    def _client(self, msg: Dhcp4Message, rx: RxContext) -> _Client:
+    def _client(self, msg: Dhcp4Message, rx: RxContext, broadcast: bool | None = None) -> _Client:
         opts = msg.options
         cid = opts.get(61)
         key = bytes(cid) if cid else bytes((msg.htype,)) + msg.chaddr  # RFC 2131 §4.2, RFC 2132 §9.14
@@ -348,12 +366,16 @@ class Dhcp4Engine:
                 sub = self._relay_subnet[giaddr] = select_subnet(self.subnets, link.subnets, giaddr, 0, None, None)
         else:
             sub = select_subnet(self.subnets, link.subnets, giaddr, ciaddr, relay_info, selection)
-        host_addr = None
+        host_addr = self._reservation(host, mac, sub)
+        return _Client(msg, key, mac, host, host_addr, sub, rx, link, giaddr, ciaddr, broadcast)
+
+    def _reservation(self, host: Host | None, mac: str | None, sub: SubnetRuntime | None) -> int | None:
+        """The host's reserved address when it lies inside ``sub``."""
         if host is not None and mac is not None and sub is not None:
             addr = self.host_addr.get(mac)
             if addr is not None and addr in sub:
-                host_addr = addr
-        return _Client(msg, key, mac, host, host_addr, sub, rx, link, giaddr, ciaddr)
+                return addr
+        return None
 
     def _server_id(self, c: _Client) -> bytes | None:
         """Option 54 (RFC 2132 §9.7): the subnet's configured address, else ours on the link."""
@@ -435,6 +457,20 @@ class Dhcp4Engine:
         else:
             dest = reply_destination(msg, yi, is_nak, *self.ports)
         flags = msg.flags | BROADCAST_FLAG if dest.set_broadcast_flag else msg.flags
+        if msg.vend is not None and entry is not None:
+            # RFC 951 §3: a client without the RFC 1048 magic cookie gets its vendor area back as 64
+            # zero octets, no options (RFC 1542 §3.5: the request's cookie picks the reply's vendor
+            # format); 300 octets in all (RFC 1542 §2.1).
+            if entry.bootfile_too_long:
+                log.warning(
+                    "dhcp4: boot file for %s is longer than the 127-octet file field; an RFC 951 "
+                    "client (no magic cookie) cannot be told it",
+                    c.mac or c.key.hex(":"),
+                )
+            plain = render_rfc951(
+                entry, msg.xid, msg.htype, msg.chaddr, flags, yiaddr.to_bytes(4, "big"), c.giaddr.to_bytes(4, "big")
+            )
+            return plain, dest
         # RFC 2131 Table 3: ciaddr is echoed in ACKs (to RENEWING/REBINDING and INFORM), 0 otherwise.
         ack = msg_type == ACK
         ciaddr = msg.ciaddr if ack else _ZERO_ADDR
@@ -574,11 +610,13 @@ class Dhcp4Engine:
                 return self._drop(msg, "option 50 is not 4 octets")
             state = "init-reboot"
             requested = int.from_bytes(req, "big")
-        elif ciaddr:  # RENEWING (unicast to us) or REBINDING (broadcast, here often via a relay)
-            state = "rebinding" if msg.giaddr != _ZERO_ADDR else "renewing"
+        elif ciaddr:
+            state = self._extending_state(c)
             requested = ciaddr
         else:
             return self._drop(msg, "REQUEST with no server id, requested address or ciaddr (RFC 2131 §4.3.2)")
+        if state == "rebinding" and not c.giaddr:
+            self._rebinding_link_check(c)
         sub = c.subnet
         if sub is None:
             return self._silent("dhcp4.request", c, "no subnet4 serves this link or relay", state=state)
@@ -604,6 +642,50 @@ class Dhcp4Engine:
         if hostname:
             events[0][3]["hostname"] = hostname
         return Outcome(sent[0], sent[1], writes, events)
+
+    @staticmethod
+    def _extending_state(c: _Client) -> str:
+        """RENEWING or REBINDING, for a REQUEST with ciaddr and neither option 50 nor 54 (RFC 2131 §4.3.2).
+
+        RFC 2131 §4.3.2 / §4.4.5: RENEWING is unicast to the server that
+        granted the lease, REBINDING is "broadcast to the 0xffffffff IP
+        broadcast address"; the transport reports which (``broadcast``).
+
+        Relayed (giaddr set): the relay unicasts to us either way, so the
+        IP destination says nothing. §4.3.2 says a RENEWING request "will be
+        unicast, so no relay agents will be involved in its transmission": a
+        RENEWING client sends to the server itself, so what a relay picks up
+        on the client's link is a broadcast, and a relayed request is
+        REBINDING. (A relay doing RFC 5107 server-id
+        override also forwards unicast renewals; those are labelled REBINDING
+        too. Both states are checked alike through a relay: the subnet comes
+        from giaddr and ciaddr must lie in it.)
+
+        Unknown (the transport could not read the destination): RENEWING,
+        the state in which §4.3.2 has the server trust ciaddr, as before
+        destinations were known.
+        """
+        if c.giaddr:
+            return "rebinding"
+        return "rebinding" if c.broadcast else "renewing"
+
+    def _rebinding_link_check(self, c: _Client) -> None:
+        """REBINDING on a link: the link, not ciaddr, names the network (RFC 2131 §4.3.2).
+
+        A REBINDING request is broadcast, so it was heard on the client's own
+        link, and "the DHCP server SHOULD check 'ciaddr' for correctness
+        before replying". The subnet was chosen from ciaddr (as for RENEWING,
+        where the server "will trust the value in 'ciaddr'"); when that subnet
+        is not one served on this link, the request is answered in the link's
+        subnet instead, where ciaddr is then on the wrong network (NAK if
+        authoritative, silence otherwise, as for INIT-REBOOT). Option 118
+        (RFC 3011 §3) names the subnet explicitly and is left alone.
+        """
+        on_link = c.link.subnets
+        if not on_link or c.subnet in on_link or 118 in c.msg.options:
+            return
+        c.subnet = on_link[0]
+        c.host_addr = self._reservation(c.host, c.mac, c.subnet)
 
     def _verify(self, c: _Client, requested: int, state: str, now: float) -> tuple[str, str]:
         """``("ack"|"nak"|"ignore", reason)`` for a REQUEST of ``requested`` (RFC 2131 §4.3.2)."""
@@ -635,6 +717,9 @@ class Dhcp4Engine:
             return "nak", f"this client's address is {mine.address}"
         if selecting and table.allocatable(sub, requested, False):
             return "ack", "free address, offer forgotten"
+        # RFC 2131 §4.3.2 REBINDING: "A DHCP server MAY extend a client's lease only if it has local
+        # administrative authority to do so" - ours is this lease table (no lease sharing between
+        # servers), so an address it holds no record of is never ACKed, whatever the state.
         if sub.authoritative:
             return "nak", "no lease for this client here (authoritative)"
         return "ignore", "no record of this client (RFC 2131 §4.3.2: remain silent)"
@@ -695,10 +780,10 @@ class Dhcp4Engine:
         events = self._event("dhcp4.inform", c, ciaddr=ciaddr, bootfile=entry.answer.bootfile)
         return Outcome(sent[0], sent[1], [], events)
 
-    def _bootp(self, msg: Dhcp4Message, rx: RxContext, now: float) -> Outcome | None:
+    def _bootp(self, msg: Dhcp4Message, rx: RxContext, now: float, broadcast: bool | None) -> Outcome | None:
         if not self.allow_bootp:
             return self._drop(msg, "BOOTP request and dhcp4.allow_bootp is off")
-        c = self._client(msg, rx)
+        c = self._client(msg, rx, broadcast)
         sub = c.subnet
         if sub is None:
             return self._silent("dhcp4.bootp", c, "no subnet4 serves this link or relay")
@@ -715,6 +800,8 @@ class Dhcp4Engine:
             return Outcome(writes=writes, events=self._event("dhcp4.bootp", c, reason="reply does not fit"))
         self.stats["bootp"] += 1
         events = self._event("dhcp4.ack", c, yiaddr=rec.address, bootfile=entry.answer.bootfile, bootp=True)
+        if msg.vend is not None:
+            events[0][3]["rfc951"] = True  # no magic cookie: no vendor extensions sent
         return Outcome(sent[0], sent[1], writes, events)
 
 

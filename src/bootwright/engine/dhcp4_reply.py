@@ -37,6 +37,7 @@ from bootwright.wire.dhcp4 import (
     BOOTREPLY,
     MAGIC_COOKIE,
     MIN_MESSAGE_SIZE,
+    VEND_SIZE,
     Dhcp4Message,
     EncodeError,
     encode,
@@ -55,6 +56,7 @@ __all__ = [
     "nak_block",
     "plan_entry",
     "render",
+    "render_rfc951",
     "render_slow",
 ]
 
@@ -253,6 +255,32 @@ def render(
     if n < MIN_MESSAGE_SIZE:  # RFC 1542 §2.1: at least 300 octets
         tail += bytes(MIN_MESSAGE_SIZE - n)
     return header + block.mid + tail
+
+
+_RFC951_TAIL: Final = bytes(VEND_SIZE)  # RFC 951 §3 "vend": nothing for a client without the cookie
+_RFC951_SNAME: Final = bytes(64)  # RFC 951 §3 "sname": not set (as in every reply here)
+
+
+def render_rfc951(
+    entry: PlanEntry,
+    xid: int,
+    htype: int,
+    chaddr: bytes,
+    flags: int,
+    yiaddr: bytes,
+    giaddr: bytes,
+) -> bytes:
+    """A BOOTREPLY to a request without the magic cookie: exactly 300 octets (RFC 951 §3, RFC 1542 §2.1).
+
+    The answer travels in the header alone: ``yiaddr``, ``siaddr`` (next
+    server) and ``file`` (the boot file, when it fits the 128-octet field).
+    ``vend`` is 64 zero octets: the client did not send the RFC 1048 magic
+    cookie, and the request's cookie is what tells a server which vendor
+    format its reply may use (RFC 1542 §3.5), so no vendor extensions are
+    sent. ``ciaddr`` is 0 as in the other BOOTP replies here.
+    """
+    header = HEADER.pack(BOOTREPLY, htype, len(chaddr), 0, xid, 0, flags, _ZERO4, yiaddr, entry.siaddr, giaddr, chaddr)
+    return header + _RFC951_SNAME + entry.file.ljust(128, b"\x00") + _RFC951_TAIL
 
 
 def render_slow(

@@ -6,6 +6,12 @@ ancillary data, and nothing is heard on other interfaces), plus one send-only
 ``AF_PACKET`` socket per interface for replies that must reach a client's
 hardware address before it has an IP address (RFC 2131 §4.1).
 
+Each datagram is read with ``recvmsg`` and its ``IP_PKTINFO`` ancillary data
+(ip(7): ``ipi_addr`` is the destination address of the IP header), so the
+engine learns whether the client broadcast the request (255.255.255.255 or
+the link's directed broadcast) or unicast it to us: RFC 2131 §4.3.2 tells a
+REBINDING client (broadcast) from a RENEWING one (unicast) exactly so.
+
 Each readable event drains up to :data:`BURST` datagrams: decode, hand to the
 engine, send OFFERs/NAKs at once, and collect the ACKs whose leases must be
 stored first. Those leases go to the store in one ``put_leases`` call (the
@@ -23,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import struct
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,7 +46,7 @@ from .linklayer import InterfaceInfo, RawSender, discover_interfaces, udp_datagr
 if TYPE_CHECKING:
     from ..app import Runtime
 
-__all__ = ["BURST", "Dhcp4Service", "create", "resolve_names"]
+__all__ = ["BURST", "Dhcp4Service", "broadcast_addresses", "create", "destination_was_broadcast", "resolve_names"]
 
 log = logging.getLogger("bootwright.dhcp4")
 
@@ -53,12 +60,42 @@ EXPIRE_EVERY: Final = 1.0  # seconds between expiry sweeps
 COMMIT_WINDOW: Final = 0.005
 FULL_BATCH: Final = 64
 _ERROR_LOG_INTERVAL: Final = 10.0
+# ip(7) IP_PKTINFO (include/uapi/linux/in.h: 8; Python 3.11's socket module lacks it) and
+# struct in_pktinfo {int ipi_ifindex; struct in_addr ipi_spec_dst; struct in_addr ipi_addr;}.
+IP_PKTINFO: Final = getattr(socket, "IP_PKTINFO", 8)
+_IN_PKTINFO: Final = struct.Struct("=i4s4s")
+_CMSG_SPACE: Final = socket.CMSG_SPACE(_IN_PKTINFO.size)
+_LIMITED_BROADCAST: Final = b"\xff\xff\xff\xff"  # RFC 919 limited broadcast; RFC 2131 §4.3.2 "0xffffffff"
 
 
 @lru_cache(maxsize=65536)
 def _text(addr: int) -> str:
     """Dotted quad of an address given as an integer (``IPv4Address`` hashes slowly)."""
     return f"{addr >> 24}.{(addr >> 16) & 255}.{(addr >> 8) & 255}.{addr & 255}"
+
+
+def broadcast_addresses(info: InterfaceInfo) -> frozenset[bytes]:
+    """Destinations that mean "broadcast" on this interface: 255.255.255.255 and each directed broadcast.
+
+    (RFC 919 limited broadcast, RFC 922 directed broadcast on a subnet; /31
+    and /32 networks have no broadcast address, RFC 3021.)
+    """
+    out = {_LIMITED_BROADCAST}
+    for a in info.addresses:
+        if a.network.prefixlen < 31:
+            out.add(a.network.broadcast_address.packed)
+    return frozenset(out)
+
+
+def destination_was_broadcast(ancdata: list[tuple[int, int, bytes]], broadcasts: frozenset[bytes]) -> bool | None:
+    """From ``recvmsg`` ancillary data: was the datagram's IP destination a broadcast address?
+
+    ``None`` when no ``IP_PKTINFO`` came with it.
+    """
+    for level, kind, cdata in ancdata:
+        if level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(cdata) >= _IN_PKTINFO.size:
+            return cdata[8:12] in broadcasts  # ipi_addr: "the destination address in the packet header"
+    return None
 
 
 @dataclass(slots=True)
@@ -69,6 +106,7 @@ class _Port:
     sock: socket.socket
     raw: RawSender | None
     rx: RxContext
+    broadcasts: frozenset[bytes] = frozenset((_LIMITED_BROADCAST,))  # see broadcast_addresses()
 
 
 def _open_socket(name: str, port: int) -> socket.socket:
@@ -77,6 +115,7 @@ def _open_socket(name: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)  # RFC 2131 §4.1 broadcast replies
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, name.encode())
+        sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)  # destination address per datagram (ip(7))
         for opt in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
             if opt is None:
                 continue
@@ -180,7 +219,7 @@ class Dhcp4Service:
                     log.warning("dhcp4: %s: no link-layer replies (%s); clients without the broadcast flag "
                                 "may not hear us", info.name, e)
                 rx = RxContext(info.name, tuple(a.ip for a in info.addresses), info.mtu)
-                self.ports.append(_Port(info, sock, raw, rx))
+                self.ports.append(_Port(info, sock, raw, rx, broadcast_addresses(info)))
                 loop.add_reader(sock.fileno(), self._readable, self.ports[-1])
         except OSError as e:
             self._close()
@@ -234,11 +273,11 @@ class Dhcp4Service:
         now = time.time()
         if self.runtime.policy is not engine.policy:
             self._follow_reload(now)
-        sock, rx, stats = port.sock, port.rx, engine.stats
+        sock, rx, stats, broadcasts = port.sock, port.rx, engine.stats, port.broadcasts
         queued = False
         for _ in range(BURST):
             try:
-                data = sock.recv(65536)
+                data, ancdata, _flags, _peer = sock.recvmsg(65536, _CMSG_SPACE)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as e:
@@ -253,7 +292,7 @@ class Dhcp4Service:
                               len(data), e)
                 continue
             try:
-                out = engine.handle(msg, rx, now)
+                out = engine.handle(msg, rx, now, destination_was_broadcast(ancdata, broadcasts))
             except Exception:  # a bug: report it, keep serving
                 stats["errors"] += 1
                 if now - self._bug_logged_at >= _ERROR_LOG_INTERVAL:

@@ -1,10 +1,18 @@
-"""DHCPv4 message codec (RFC 2131 §2, RFC 2132 §2 and §9.3, RFC 3396), stdlib only.
+"""DHCPv4 message codec (RFC 2131 §2, RFC 2132 §2 and §9.3, RFC 3396; RFC 951 BOOTP), stdlib only.
 
 Wire layout (RFC 2131 §2, Figure 1), offsets in octets::
 
     0 op | 1 htype | 2 hlen | 3 hops | 4 xid(4) | 8 secs(2) | 10 flags(2)
     12 ciaddr | 16 yiaddr | 20 siaddr | 24 giaddr | 28 chaddr(16)
     44 sname(64) | 108 file(128) | 236 magic cookie 99.130.83.99 | 240 options
+
+Plain BOOTP (RFC 951 §3). A client that does not speak the RFC 1048 vendor
+extensions sends a BOOTREQUEST whose 64-octet ``vend`` field (offset 236) is
+all zeros or starts with a vendor magic of its own. Such a request decodes
+when it is a BOOTREQUEST of at least 300 octets (RFC 1542 §2.1: "the minimal
+BOOTP header of 300 octets"): :attr:`Dhcp4Message.vend` then holds every
+octet from offset 236 on and ``options`` is empty. Anything else without the
+cookie (a BOOTREPLY, or a shorter datagram) is a :class:`DecodeError`.
 
 Representation. :class:`Dhcp4Message` keeps every option as its raw value
 octets in an immutable ordered mapping (:class:`Options`), keyed by code, in
@@ -42,6 +50,7 @@ from bootwright.wire.dhcp4_options import (
 )
 
 __all__ = [
+    "BOOTP_HEADER_SIZE",
     "BOOTREPLY",
     "BOOTREQUEST",
     "BROADCAST_FLAG",
@@ -51,6 +60,7 @@ __all__ = [
     "MAGIC_COOKIE",
     "MIN_MESSAGE_SIZE",
     "SERVER_PORT",
+    "VEND_SIZE",
     "Destination",
     "Dhcp4Message",
     "EncodeError",
@@ -72,11 +82,15 @@ CLIENT_PORT: Final = 68  # RFC 2131 §4.1 "DHCP client" port
 BROADCAST_FLAG: Final = 0x8000  # RFC 2131 §2 Figure 2, leftmost bit of flags
 MAGIC_COOKIE: Final = b"\x63\x82\x53\x63"  # RFC 2131 §3, RFC 2132 §2 (99.130.83.99)
 MIN_MESSAGE_SIZE: Final = 300  # RFC 1542 §2.1: the BOOTP minimum (RFC 951), replies are padded to it
+BOOTP_HEADER_SIZE: Final = 236  # RFC 951 §3: op .. file, the octets before ``vend``
+VEND_SIZE: Final = 64  # RFC 951 §3: "vend 64 optional vendor-specific area"
 DEFAULT_MAX_SIZE: Final = 576  # RFC 2132 §9.10 minimum, RFC 2131 §2: 576-octet datagrams
 IP_UDP_HEADERS: Final = 28  # IPv4 (20, no options) + UDP (8) headers counted by option 57
 
 _HEADER = struct.Struct("!BBBBIHH4s4s4s4s16s64s128s4s")  # RFC 2131 §2 Figure 1 + cookie
 _FIXED = _HEADER.size  # 240
+_BOOTP = struct.Struct("!BBBBIHH4s4s4s4s16s64s128s")  # RFC 951 §3 up to ``vend``
+_COOKIE = slice(BOOTP_HEADER_SIZE, _FIXED)
 _SNAME = slice(44, 108)
 _FILE = slice(108, 236)
 _OVERLOAD = 52  # RFC 2132 §9.3
@@ -162,8 +176,11 @@ class Dhcp4Message:
     ``chaddr`` holds exactly ``hlen`` octets (``hlen`` is derived from it);
     ``sname``/``file`` are the fields up to their first NUL (empty when the
     field carried overloaded options); ``options`` maps code -> raw value
-    octets, see the module docstring. Build replies with
-    :func:`dataclasses.replace` or the constructor.
+    octets, see the module docstring. ``vend`` is ``None`` for a message with
+    the magic cookie; for a plain RFC 951 BOOTREQUEST without it, the raw
+    vendor area (at least 64 octets, shorter values are zero-padded) and
+    ``options`` is empty. Build replies with :func:`dataclasses.replace` or
+    the constructor.
     """
 
     op: int  # RFC 2131 §2: 1 BOOTREQUEST, 2 BOOTREPLY
@@ -180,11 +197,22 @@ class Dhcp4Message:
     sname: bytes = b""  # RFC 2131 §2: server host name, ≤ 64 octets
     file: bytes = b""  # RFC 2131 §2: boot file name, ≤ 128 octets
     options: Mapping[int, bytes] = field(default_factory=Options)
+    # RFC 951 §3 "vend": the raw vendor area of a message without the RFC 1048 magic cookie
+    # (RFC 1542 §3.5), None when the message carries the cookie and options.
+    vend: bytes | None = None
 
     def __post_init__(self) -> None:
-        """Freeze ``options`` into :class:`Options`."""
+        """Freeze ``options`` into :class:`Options`; pad ``vend`` to its 64 octets (RFC 951 §3)."""
         if type(self.options) is not Options:
             object.__setattr__(self, "options", Options(self.options))
+        vend = self.vend
+        if vend is not None and (type(vend) is not bytes or len(vend) < VEND_SIZE):
+            object.__setattr__(self, "vend", bytes(vend).ljust(VEND_SIZE, b"\0"))
+
+    @property
+    def has_cookie(self) -> bool:
+        """Whether the message uses the RFC 1048 vendor extensions (magic cookie, options; RFC 2132 §2)."""
+        return self.vend is None
 
     @property
     def hlen(self) -> int:
@@ -254,26 +282,55 @@ def _cstr(raw: bytes) -> bytes:
 
 
 def decode(data: bytes | bytearray | memoryview) -> Dhcp4Message:
-    """Decode one DHCPv4 message (a UDP payload).
+    """Decode one DHCPv4 or BOOTP message (a UDP payload).
 
-    Raises :class:`DecodeError` (naming field and offset) for anything shorter
-    than the 240-octet header with cookie, longer than 65535 octets, a wrong
-    magic cookie, an unknown ``op``, ``hlen`` > 16, an option running past its
-    area, or a malformed option 52.
+    A message with the magic cookie is decoded with its options. Without the
+    cookie, a BOOTREQUEST of at least 300 octets is a plain RFC 951 request
+    (``vend`` set, no options; RFC 1542 §2.1, §3.5). Raises
+    :class:`DecodeError` (naming field and offset) for anything shorter than
+    the 236-octet BOOTP header, longer than 65535 octets, without the cookie
+    and not such a BOOTREQUEST, with an unknown ``op``, ``hlen`` > 16, an
+    option running past its area, or a malformed option 52.
     """
     data = bytes(data)  # no copy for bytes
     n = len(data)
-    if n < _FIXED:
+    if n < _FIXED and (n < BOOTP_HEADER_SIZE or data[0] != BOOTREQUEST):
         raise DecodeError(f"DHCPv4 message is {n} octets, shorter than the 240-octet header (RFC 2131 §2)")
     if n > 65535:
         raise DecodeError(f"DHCPv4 message is {n} octets, longer than any UDP payload")
-    (op, htype, hlen, hops, xid, secs, flags, ci, yi, si, gi, chaddr, sname, file, cookie) = _HEADER.unpack_from(data)
-    if cookie != MAGIC_COOKIE:
-        raise DecodeError(f"no DHCP magic cookie at offset 236 (found {cookie.hex()}; RFC 2131 §3)")
+    (op, htype, hlen, hops, xid, secs, flags, ci, yi, si, gi, chaddr, sname, file) = _BOOTP.unpack_from(data)
     if op != BOOTREQUEST and op != BOOTREPLY:
         raise DecodeError(f"op {op} at offset 0 is neither BOOTREQUEST (1) nor BOOTREPLY (2)")
     if hlen > 16:
         raise DecodeError(f"hlen {hlen} at offset 2 exceeds the 16-octet chaddr field")
+    cookie = data[_COOKIE]
+    if cookie != MAGIC_COOKIE:
+        # RFC 951 §3 / RFC 1542 §3.5: a BOOTP client without RFC 1048 vendor extensions. Only a
+        # request of the full BOOTP size (RFC 1542 §2.1) is one; anything else is not BOOTP.
+        if op != BOOTREQUEST:
+            raise DecodeError(f"no DHCP magic cookie at offset 236 (found {cookie.hex()}; RFC 2131 §3) in a BOOTREPLY")
+        if n < MIN_MESSAGE_SIZE:
+            raise DecodeError(
+                f"no DHCP magic cookie at offset 236 (found {cookie.hex()}; RFC 2131 §3), and at {n} octets the "
+                f"message is shorter than a 300-octet RFC 951 BOOTREQUEST (RFC 1542 §2.1)"
+            )
+        return Dhcp4Message(
+            op=op,
+            xid=xid,
+            chaddr=chaddr[:hlen],
+            htype=htype,
+            hops=hops,
+            secs=secs,
+            flags=flags,
+            ciaddr=_addr(ci),
+            yiaddr=_addr(yi),
+            siaddr=_addr(si),
+            giaddr=_addr(gi),
+            sname=_cstr(sname),
+            file=_cstr(file),
+            options=Options._wrap({}),
+            vend=data[BOOTP_HEADER_SIZE:],
+        )
     opts: dict[int, bytes] = {}
     _parse_options(data, _FIXED, n, opts, "options")
     overload = opts.pop(_OVERLOAD, None)
@@ -313,7 +370,7 @@ def _packed(a: IPv4Address) -> bytes:
     return a.packed if type(a) is IPv4Address else IPv4Address(a).packed
 
 
-def _header(msg: Dhcp4Message, sname: bytes, file: bytes) -> bytes:
+def _header(msg: Dhcp4Message, sname: bytes, file: bytes, cookie: bytes = MAGIC_COOKIE) -> bytes:
     if len(msg.chaddr) > 16:
         raise EncodeError(f"chaddr is {len(msg.chaddr)} octets; the field holds 16 (RFC 2131 §2)")
     if len(sname) > 64:
@@ -336,7 +393,7 @@ def _header(msg: Dhcp4Message, sname: bytes, file: bytes) -> bytes:
             msg.chaddr,
             sname,
             file,
-            MAGIC_COOKIE,
+            cookie,
         )
     except struct.error as e:
         raise EncodeError(f"header field out of range: {e}") from None
@@ -361,7 +418,14 @@ def encode(msg: Dhcp4Message, max_size: int = DEFAULT_MAX_SIZE, min_size: int = 
     field. Raises :class:`EncodeError` when a field is out of range, an option
     code is invalid (0, 52, 255 or not 0..255), a value is not ``bytes``, or the
     options do not fit even so.
+
+    A message with ``vend`` set is a plain RFC 951 BOOTREQUEST: the header and
+    the raw vendor area, no cookie and no options (RFC 951 §3). Only what
+    :func:`decode` reads back is accepted: op BOOTREQUEST, no options, a
+    ``vend`` that does not start with the magic cookie.
     """
+    if msg.vend is not None:
+        return _encode_rfc951(msg, min_size)
     limit = max_size - IP_UDP_HEADERS
     if limit < _FIXED + 1:
         raise EncodeError(f"max_size {max_size} leaves no room for the 240-octet header and END")
@@ -390,6 +454,27 @@ def encode(msg: Dhcp4Message, max_size: int = DEFAULT_MAX_SIZE, min_size: int = 
     if len(out) < min_size:
         out += bytes(min(min_size, limit) - len(out))
     return bytes(out)
+
+
+def _encode_rfc951(msg: Dhcp4Message, min_size: int) -> bytes:
+    """A BOOTREQUEST without the magic cookie: header, then ``vend`` verbatim (RFC 951 §3)."""
+    vend = msg.vend
+    assert vend is not None
+    if msg.op != BOOTREQUEST:
+        raise EncodeError(
+            "a message without the magic cookie (vend set) must be a BOOTREQUEST; decode reads only those "
+            "(RFC 1542 §2.1)"
+        )
+    if msg.options:
+        raise EncodeError("a message without the magic cookie (vend set) carries no options (RFC 951 §3)")
+    if vend[:4] == MAGIC_COOKIE:
+        raise EncodeError("vend starts with the magic cookie; put the options in options instead (RFC 2132 §2)")
+    out = _header(msg, msg.sname, msg.file, vend[:4]) + vend[4:]
+    if len(out) > 65535:
+        raise EncodeError(f"message is {len(out)} octets, longer than any UDP payload")
+    if len(out) < min_size:
+        out += bytes(min_size - len(out))
+    return out
 
 
 def _encode_overloaded(msg: Dhcp4Message, limit: int, total: int) -> bytearray:
