@@ -1,11 +1,17 @@
 """A machine's boot, read from the event history: readable steps and where it stopped (pure).
 
 Events are grouped per MAC into *attempts* (a new one starts after a quiet
-gap, or with a DHCP discover/solicit once the previous attempt completed).
-Each event becomes a :class:`Step` with a sentence for people and, when it
-moves the boot forward, a stage::
+gap, or with a router solicitation or a DHCP discover/solicit or offer once
+the previous attempt completed). Each event becomes a :class:`Step` with a
+sentence for people and, when it moves the boot forward, a stage::
 
-    dhcp (discover/solicit) → offer → request → ack → boot program → script → kernel → initrd
+    (ra) → dhcp (discover/solicit) → offer → request → ack → boot program → script → kernel → initrd
+
+``ra`` is a router solicitation answered (``ra.solicited``, keyed by the MAC
+the RS carried): it counts as a stage only before any DHCP step, where a boot
+that stops names it — "router solicitation answered, no DHCP message since".
+Firmware that also runs IPv4 solicits routers beside its DHCPv4 exchange; there
+the step is shown but does not move the stage.
 
 The stage reached last names the likely stop point of a stalled boot —
 "offer sent, no request", "boot program fetched, no script request",
@@ -28,10 +34,18 @@ from .policy import ENTRY_SCRIPT
 ATTEMPT_GAP = 300.0  # seconds of silence that end an attempt
 STALL_AFTER = 60.0  # seconds of silence after which an unfinished boot counts as stalled
 
-STAGES = ("discover", "offer", "request", "other-server", "ack", "nak", "bootprog", "entry", "script", "kernel",
+# After a complete attempt these start the next one: a router solicitation, a DHCP discover or
+# solicit — or the offer/advertise answering it (answered discovers are not events of their own).
+_NEW_BOOT = frozenset({"ra", "discover", "offer"})
+
+STAGES = ("ra", "discover", "offer", "request", "other-server", "ack", "nak", "bootprog", "entry", "script", "kernel",
           "initrd", "failed", "done")
 
 STOP_POINTS = {
+    "ra": "router solicitation answered, no DHCP message since (for IPv6: no DHCPv6 Solicit arrived or was"
+          " answered; is DHCPv6 on for this link? see the server log)",
+    "ra-no-mo": "router solicitation answered by an RA without the M and O flags: IPv6 clients do not ask"
+                " DHCPv6 for an address or a boot file (set subnet6.ra managed/other)",
     "discover": "discover received, no offer sent (no subnet or free address for this client? see the server log)",
     "offer": "offer sent, no request (another DHCP server answered first, or the offer did not reach the client)",
     "request": "request received, no acknowledgement sent",
@@ -51,6 +65,13 @@ _SCRIPT = re.compile(r"\.ipxe(-[^/]*)?$|/boot\.php$|(^|/)script[^/]*$", re.I)
 _KERNEL = re.compile(r"vmlinu[xz]|bzimage|(^|/)(linux|kernel)[^/]*$|rescue64$", re.I)
 _INITRD = re.compile(r"initrd|initramfs|initram|\.igz$|\.cpio(\.gz)?$", re.I)
 _BOOTPROG = re.compile(r"\.(efi|kpxe|kkpxe|pxe|lkrn|0)$", re.I)
+# RA flags as events show them (RFC 4861 §4.2 M and O) → what a client takes from them.
+_RA_FLAGS = {
+    "MO": "with M and O (address and boot options from DHCPv6)",
+    "M": "with M (address from DHCPv6)",
+    "O": "with O (boot options from DHCPv6, no address from it)",
+    "-": "without M or O (no DHCPv6)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +227,16 @@ def step(event: Event) -> Step:
         return Step(event.at, kind, text, path=path)
     if kind == "http.script":
         return Step(event.at, kind, f"iPXE script {d.get('script') or _path(event)} served", "script")
+    if kind == "ra.solicited":
+        flags = str(d.get("flags") or "-")
+        text = f"router solicitation from {d.get('source') or '?'} answered"
+        if isinstance(d.get("delay"), int | float):
+            text += f" after {d['delay']:.2f} s"
+        text += f": RA {_RA_FLAGS.get(flags, f'flags {flags}')}"
+        return Step(event.at, kind, text, "ra")
+    if kind in ("ra.sent", "ra.final"):
+        what = "final router advertisement (lifetime 0)" if kind == "ra.final" else "router advertisement"
+        return Step(event.at, kind, _with(f"{what} sent", event, ("interface", "on"), ("flags", "flags")))
     if kind.startswith("oneshot."):
         text = f"one-shot boot of {d.get('target')}: {kind.split('.', 1)[1]}"
         if d.get("reason"):
@@ -233,8 +264,8 @@ class _Reader:
         stage: str | None = s.stage
         if stage == "file":
             stage = self._file_stage(s.path or "")
-        if stage is None:
-            return
+        if stage is None or (stage == "ra" and a.stage not in (None, "ra")):
+            return  # an RA beside a DHCP exchange already under way does not move the boot
         a.stage = stage
         if stage == "script":
             self.after_script = 0
@@ -261,6 +292,8 @@ class _Reader:
     def _stop(self, s: Step, stage: str, event: Event) -> str:
         if stage == "failed":
             return s.text
+        if stage == "ra":
+            return STOP_POINTS["ra-no-mo" if event.detail.get("flags") == "-" else "ra"]
         if stage == "nak":
             return f"request refused (NAK): {event.detail.get('reason') or 'no reason given'}"
         if stage == "ack":
@@ -284,7 +317,7 @@ def attempts(events: Iterable[Event], gap: float = ATTEMPT_GAP) -> list[Attempt]
         runs = by_mac.setdefault(event.mac, [])
         current = runs[-1] if runs else None
         fresh = current is None or event.at - current.last > gap or (
-            current.complete and s.stage == "discover"
+            current.complete and s.stage in _NEW_BOOT
         )
         if fresh:
             current = Attempt(event.mac)

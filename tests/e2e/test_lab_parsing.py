@@ -16,6 +16,7 @@ from bootwright.lab.runner import config_problems
 from bootwright.lab.sources import DnsmasqParser, SerialParser, clean_ip, parse_event_line
 from bootwright.lab.timeline import Stage, Timeline, classify_path
 from bootwright.lab.tracker import Tracker, family_of
+from bootwright.lab.vm import VM
 
 MAC = "52:54:00:b0:00:04"
 
@@ -107,6 +108,8 @@ def test_timeline_says_where_it_stopped() -> None:
     assert not t.ok and t.via == {Stage.OFFER: 4}
     bios = Timeline("bios4", "BIOS v4", MAC, expects_bootprog=False)
     assert Stage.BOOTPROG not in bios.stages
+    assert not t.mark(Stage.SCRIPT, 99.0, family=4)  # before this boot started: another boot's line
+    assert Stage.SCRIPT not in t.seen and Stage.SCRIPT not in t.via
 
 
 class FakeNamespace(Namespace):
@@ -116,6 +119,29 @@ class FakeNamespace(Namespace):
 
     def neighbours(self) -> dict[str, str]:
         return self.table
+
+    def add_tap(self, family: int | None) -> str:
+        self.taps.append(f"bwtap{len(self.taps)}")
+        return self.taps[-1]
+
+
+def test_a_vm_boots_again_with_a_fresh_timeline(tmp_path: Path) -> None:
+    ns = FakeNamespace({})
+    vm = VM(scenarios.by_name("bios4"), ns, tmp_path, "marker", "tcg")
+    first = vm.timeline
+    tracker = Tracker([first], ns)
+    first.started = 1000.0
+    assert (vm.serial_log.name, first.title) == ("bios4.serial.log", "BIOS v4")
+    second = vm.next_boot()
+    assert second is vm.timeline and second is not first and second.started is None
+    assert (vm.serial_log.name, second.title, vm.tap, ns.taps) == ("bios4-2.serial.log", "BIOS v4, boot 2",
+                                                                   "bwtap0", ["bwtap0"])  # fmt: skip
+    tracker.follow(second)
+    second.started = 2000.0
+    offer = parse_event_line(event("dhcp4.offer", mac=MAC, yiaddr="192.0.2.100", at=2001.0), 0.0)
+    assert offer is not None
+    tracker.observe(offer)
+    assert Stage.OFFER in second.seen and Stage.OFFER not in first.seen
 
 
 def test_tracker_places_lines_by_address() -> None:
@@ -153,11 +179,16 @@ def test_qemu_command_lines(tmp_path: Path) -> None:
     assert "name=opt/org.tianocore/IPv4PXESupport,string=n" in efi6
     assert "name=opt/org.tianocore/IPv6PXESupport,string=n" not in efi6
     assert any(a.endswith(",romfile=") for a in efi6) and (tmp_path / "v.fd").exists()
+    (tmp_path / "v.fd").write_bytes(b"changed by the first boot")
+    qemu.command(scenarios.by_name("efi6"), "bwtap3", tmp_path / "s.log", tmp_path / "v.fd", "tcg")
+    assert (tmp_path / "v.fd").read_bytes() == b"changed by the first boot"  # NVRAM kept across boots
     http6 = qemu.command(scenarios.by_name("efihttp6"), "bwtap5", tmp_path / "s.log", tmp_path / "w.fd", "tcg")
     assert "name=opt/org.tianocore/IPv6PXESupport,string=n" in http6
     if tools.REQUIREMENTS["seabios"].find() is not None:
         bios = qemu.command(scenarios.by_name("bios6"), "bwtap1", tmp_path / "s.log", None, "tcg")
-        assert bios[bios.index("-boot") + 1] == "n" and not any("romfile=" in a for a in bios)
+        # Network only; SeaBIOS resets at once when nothing boots, and -no-reboot makes QEMU exit then.
+        assert bios[bios.index("-boot") + 1] == "order=n,reboot-timeout=0" and "-no-reboot" in bios
+        assert not any("romfile=" in a for a in bios)
 
 
 def test_configs_checked_before_any_vm(tmp_path: Path) -> None:

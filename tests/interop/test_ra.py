@@ -67,18 +67,21 @@ prefix_preferred_lifetime = 3600
 """
 
 # Runs inside the client namespace: records every RA for a while (optionally after a bounded
-# RS flood) as JSON lines: arrival time, source, IP hop limit, router lifetime.
+# RS flood, its RSs optionally carrying cli0's MAC) as JSON lines: arrival time, source, IP hop
+# limit, router lifetime.
 LISTENER = r"""
 import json, socket, struct, sys, time
-duration, flood = float(sys.argv[1]), int(sys.argv[2])
+duration, flood, slla = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+mac = bytes.fromhex(open("/sys/class/net/cli0/address").read().strip().replace(":", ""))
+rs = bytes([133, 0, 0, 0, 0, 0, 0, 0]) + (bytes([1, 1]) + mac if slla else b"")  # RFC 4861 §4.1, §4.6.1
 s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
 s.setsockopt(socket.SOL_SOCKET, 25, b"cli0")
 s.setsockopt(socket.IPPROTO_IPV6, 51, 1)  # IPV6_RECVHOPLIMIT
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
 idx = socket.if_nametoindex("cli0")
 print(json.dumps({"ready": time.time()}), flush=True)
-for _ in range(flood):  # Router Solicitations, unspecified options (RFC 4861 §4.1)
-    s.sendto(bytes([133, 0, 0, 0, 0, 0, 0, 0]), ("ff02::2", 0, 0, idx))
+for _ in range(flood):  # Router Solicitations
+    s.sendto(rs, ("ff02::2", 0, 0, idx))
 end = time.time() + duration
 while time.time() < end:
     s.settimeout(max(0.01, end - time.time()))
@@ -112,8 +115,8 @@ def served(tmp_path: Path) -> Iterator[tuple[NetnsPair, subprocess.Popen[bytes],
         yield link, proc, log
 
 
-def _listen(link: NetnsPair, seconds: float, flood: int = 0) -> subprocess.Popen[str]:
-    return link.spawn_client([sys.executable, "-c", LISTENER, str(seconds), str(flood)],
+def _listen(link: NetnsPair, seconds: float, flood: int = 0, slla: bool = False) -> subprocess.Popen[str]:
+    return link.spawn_client([sys.executable, "-c", LISTENER, str(seconds), str(flood), "1" if slla else "0"],
                              stdout=subprocess.PIPE, text=True)  # fmt: skip
 
 
@@ -168,3 +171,20 @@ def test_rs_flood_is_rate_limited(served: tuple[NetnsPair, subprocess.Popen[byte
     assert 1 <= len(got) <= 2, got
     if len(got) == 2:
         assert float(got[1]["at"]) - float(got[0]["at"]) >= 2.9, got
+
+
+def test_a_solicited_ra_is_an_event_of_the_soliciting_mac(
+    served: tuple[NetnsPair, subprocess.Popen[bytes], Path],
+) -> None:
+    link, _, log = served
+    mac = link.run_client(["cat", "/sys/class/net/cli0/address"], timeout=5, text=True).stdout.strip()
+    time.sleep(0.5)
+    got = _records(_listen(link, 4.0, flood=3, slla=True))
+    assert got, "no RA received"
+    deadline = time.monotonic() + 5
+    while f"ra.solicited mac={mac} " not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.1)
+    lines = [line for line in log.read_text().splitlines() if "ra.solicited" in line]
+    assert len(lines) == 1, lines  # three RSs from one host before one RA: one event
+    assert "interface=srv0" in lines[0] and "source=fe80::" in lines[0] and "flags=MO" in lines[0]

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bootwright.config import load_config, parse_config
-from bootwright.engine.ra import RouterAdvertiser, ra_settings
+from bootwright.engine.ra import MAX_WAITING, RouterAdvertiser, Solicitation, ra_settings
 from bootwright.wire.ndp import (
     MAX_INITIAL_RTR_ADVERT_INTERVAL,
     MIN_DELAY_BETWEEN_RAS,
@@ -198,3 +198,81 @@ def test_random_solicitations_never_raise(data: bytes, hop: int, now: float, u: 
     adv.start(0.0)
     adv.on_solicit(data, LL, hop, now, u)
     assert sum(adv.counters[k] for k in ("rs.invalid", "rs.absorbed", "rs.not-started")) <= 1
+
+
+# --- who asked: the solicitations an RA answers (RFC 4861 §4.1 Source Link-Layer Address) ---------
+
+RS_SLLA = encode(RouterSolicitation((SourceLinkLayerAddress(MAC),)))
+LL2 = A("fe80::5054:ff:fe00:99")
+
+
+def started() -> RouterAdvertiser:
+    adv = advertiser()
+    adv.start(0.0)
+    adv.on_timer(0.0, 0.5)
+    return adv
+
+
+def test_rs_with_slla_is_answered_with_its_mac() -> None:
+    adv = started()
+    assert adv.answered == ()
+    assert adv.on_solicit(RS_SLLA, LL, 255, 10.0, 0.5)
+    assert adv.on_timer(10.25, 0.5) == [adv.payload]
+    assert adv.answered == (Solicitation(LL, "52:54:00:12:34:56", 10.0),)
+    # The next RA answers nobody: each solicitation is reported once.
+    assert adv.on_timer(adv.next_deadline(), 0.5) and adv.answered == ()  # type: ignore[arg-type]
+
+
+def test_rs_without_slla_is_answered_without_a_mac() -> None:
+    adv = started()
+    adv.on_solicit(RS, LL, 255, 10.0, 0.5)
+    adv.on_solicit(RS, A("::"), 255, 10.1, 0.5)  # a host without an address may not send the option
+    adv.on_timer(10.25, 0.5)
+    assert adv.answered == (Solicitation(LL, None, 10.0), Solicitation(A("::"), None, 10.1))
+
+
+def test_absorbed_solicitations_are_answered_by_the_ra_already_due() -> None:
+    adv = started()
+    assert adv.on_solicit(RS_SLLA, LL, 255, 10.0, 0.9)  # schedules the RA at 10.45
+    other = encode(RouterSolicitation((SourceLinkLayerAddress(bytes.fromhex("5254000000aa")),)))
+    assert not adv.on_solicit(other, LL2, 255, 10.1, 0.9)  # absorbed
+    assert not adv.on_solicit(RS_SLLA, LL, 255, 10.2, 0.9)  # the same host again: reported once
+    assert adv.on_timer(10.1, 0.5) == [] and adv.answered == ()  # not due yet
+    adv.on_timer(10.45, 0.5)
+    assert [(s.mac, s.at) for s in adv.answered] == [("52:54:00:12:34:56", 10.0), ("52:54:00:00:00:aa", 10.1)]
+
+
+def test_only_valid_solicitations_on_an_advertising_link_are_answered() -> None:
+    adv = advertiser()
+    adv.on_solicit(RS_SLLA, LL, 255, 0.0, 0.5)  # not advertising yet: no RA will follow
+    adv.start(1.0)
+    adv.on_solicit(RS_SLLA, LL, 64, 1.0, 0.5)  # RFC 4861 §6.1.1: hop limit not 255
+    adv.on_timer(1.0, 0.5)
+    assert adv.answered == ()
+
+
+def test_a_link_layer_option_that_is_no_mac_gives_no_mac() -> None:
+    adv = started()
+    long_address = encode(RouterSolicitation((SourceLinkLayerAddress(bytes(range(14))),)))  # not Ethernet
+    adv.on_solicit(long_address, LL, 255, 10.0, 0.5)
+    adv.on_timer(10.25, 0.5)
+    assert adv.answered == (Solicitation(LL, None, 10.0),)
+
+
+def test_a_flood_of_solicitors_is_reported_boundedly() -> None:
+    adv = started()
+    for i in range(MAX_WAITING + 50):
+        rs = encode(RouterSolicitation((SourceLinkLayerAddress(bytes.fromhex("525400") + i.to_bytes(3)),)))
+        adv.on_solicit(rs, LL, 255, 10.0 + i / 1000, 0.5)
+    adv.on_timer(adv.next_deadline(), 0.5)  # type: ignore[arg-type]
+    assert len(adv.answered) == MAX_WAITING
+    assert adv.counters["rs.unrecorded"] == 50
+
+
+def test_final_ra_answers_nobody() -> None:
+    adv = started()
+    adv.on_solicit(RS_SLLA, LL, 255, 10.0, 0.5)
+    adv.final()
+    adv.start(20.0)
+    adv.on_timer(20.0, 0.5)
+    assert adv.answered == ()

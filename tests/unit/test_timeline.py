@@ -134,3 +134,76 @@ def test_events_command(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "offer sent, no request" in result.stdout
     result = runner.invoke(app, ["events", "--state-dir", str(tmp_path / "nowhere")])
     assert result.exit_code == 2 and "no state store" in result.stderr
+
+
+# --- router solicitations answered (ra.solicited, keyed by the MAC the RS carried) -----------------
+
+LL = "fe80::5054:ff:fe12:3456"
+# A BIOS iPXE boot over IPv6: RS answered, DHCPv6, script, kernel, initrd.
+V6 = [
+    ev(0.00, "ra.solicited", interface="tap0", source=LL, delay=0.31, flags="MO"),
+    ev(1.10, "dhcp6.advertise", msg="solicit", address="2001:db8::105", bootfile="http://[2001:db8::1]/boot.ipxe"),
+    ev(2.20, "dhcp6.reply", msg="request", address="2001:db8::105", bootfile="http://[2001:db8::1]/boot.ipxe"),
+    ev(2.40, "http.request", method="GET", path="/boot.ipxe", status=200),
+    ev(2.50, "http.request", method="GET", path="/boot/52-54-00-12-34-56.ipxe", status=200, script="linux"),
+    ev(3.00, "http.download_complete", path="/vmlinuz", bytes=8_000_000, duration=0.3),
+    ev(3.50, "http.download_complete", path="/initrd.img", bytes=20_000_000, duration=0.5),
+]
+
+
+def test_an_answered_router_solicitation_is_a_step_of_the_host() -> None:
+    [a] = attempts(V6)
+    assert a.complete and a.steps[0].stage == "ra"
+    lines = render(a, T0 + 1000)
+    assert lines[1] == (f"   +   0.000s  router solicitation from {LL} answered after 0.31 s: "
+                        "RA with M and O (address and boot options from DHCPv6)")
+    assert "DHCPv6 advertise to solicit" in lines[2]
+
+
+def test_a_boot_stopping_after_the_ra_names_it() -> None:
+    [a] = attempts(V6[:1])
+    assert a.stage == "ra" and not a.complete
+    assert a.status(T0 + 61) == "stalled"
+    assert a.stop.startswith("router solicitation answered, no DHCP message since (for IPv6: no DHCPv6 Solicit")
+    [bare] = attempts([ev(0, "ra.solicited", source=LL, flags="-")])
+    assert "RA without M or O (no DHCPv6)" in bare.steps[0].text
+    assert bare.stop.startswith("router solicitation answered by an RA without the M and O flags")
+    [on] = attempts(V6[:2])
+    assert on.stop.startswith("offer sent, no request")
+
+
+def test_an_ra_beside_dhcpv4_does_not_move_the_boot_back() -> None:
+    # iPXE solicits routers while it runs DHCPv4: the RA may come after the ack.
+    [a] = attempts([*FULL[:4], ev(1.5, "ra.solicited", source=LL, flags="MO")])
+    assert a.stage == "ack" and a.stop.startswith("address acknowledged, boot program not fetched")
+    assert a.steps[-1].text.startswith("router solicitation from")
+
+
+def test_a_router_solicitation_after_a_complete_boot_starts_the_next_attempt() -> None:
+    second = [ev(100, "ra.solicited", source=LL, flags="MO"), ev(100.5, "dhcp4.discover")]
+    found = attempts([*FULL, *second])
+    assert [len(a.steps) for a in found] == [len(FULL), 2]
+    assert found[1].stage == "discover"
+    # An answered discover is no event of its own: the offer starts the next boot.
+    again = attempts([*FULL, ev(100, "dhcp4.offer", yiaddr="192.0.2.100"), ev(100.1, "dhcp4.ack", yiaddr="x")])
+    assert [len(a.steps) for a in again] == [len(FULL), 2] and again[1].stage == "ack"
+
+
+def test_multicast_ras_read_well() -> None:
+    sent = step(Event(T0, "ra.sent", None, None, {"interface": "tap0", "flags": "MO", "router_lifetime": 30}))
+    assert sent.text == "router advertisement sent, on tap0, flags MO" and sent.stage is None
+    final = step(Event(T0, "ra.final", None, None, {"interface": "tap0", "flags": "MO"}))
+    assert final.text.startswith("final router advertisement (lifetime 0) sent")
+
+
+def test_events_command_shows_the_router_solicitation(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.db")
+    store.open()
+    for event in V6[:2]:
+        store.add_event(event)
+    store.close()
+    result = CliRunner().invoke(app, ["events", "--state-dir", str(tmp_path), "--mac", MAC])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())  # long steps may wrap at the terminal width
+    ra = text.index("router solicitation from fe80::5054:ff:fe12:3456 answered after 0.31 s")
+    assert ra < text.index("DHCPv6 advertise to solicit")

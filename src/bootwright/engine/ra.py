@@ -6,6 +6,7 @@ The I/O layer owns the raw ICMPv6 socket and the clock::
     adv.start(now)
     at adv.next_deadline():      send adv.on_timer(now, random())      -> multicast RAs to ff02::1
     on a Router Solicitation:    adv.on_solicit(data, src, hop_limit, now, random())
+    after on_timer sent an RA:   adv.answered                           -> the solicitations it answers
     on shutdown:                 send adv.final()                       -> router lifetime 0
 
 Unsolicited RAs go out between MinRtrAdvInterval and MaxRtrAdvInterval, the first
@@ -13,8 +14,13 @@ MAX_INITIAL_RTR_ADVERTISEMENTS no more than MAX_INITIAL_RTR_ADVERT_INTERVAL apar
 (§6.2.4). A valid solicitation schedules one multicast RA after a random delay of up
 to MAX_RA_DELAY_TIME, never sooner than MIN_DELAY_BETWEEN_RAS after the previous
 multicast RA (§6.2.6): a flood of solicitations costs at most one RA every three
-seconds, the rest are counted as absorbed. Randomness (``u`` in [0, 1)) and time
-are arguments; nothing here sleeps or touches a socket.
+seconds, the rest are counted as absorbed. Every valid solicitation is answered
+by the next multicast RA, so the advertiser remembers who asked (the source
+address, and the MAC from the Source Link-Layer Address option, RFC 4861 §4.1)
+and hands them over as :attr:`RouterAdvertiser.answered` with that RA: the I/O
+layer records one event per host, which puts "router solicitation answered" in
+that host's boot timeline. Randomness (``u`` in [0, 1)) and time are arguments;
+nothing here sleeps or touches a socket.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from ipaddress import IPv6Address
 from typing import Final
 
 from bootwright.config import Config, Subnet6
+from bootwright.model import mac_from_bytes
 from bootwright.wire import DecodeError
 from bootwright.wire.ndp import (
     ND_HOP_LIMIT,
@@ -47,7 +54,7 @@ from bootwright.wire.ndp import (
     unsolicited_ra_interval,
 )
 
-__all__ = ["RaSettings", "RouterAdvertiser", "ra_settings"]
+__all__ = ["MAX_WAITING", "RaSettings", "RouterAdvertiser", "Solicitation", "ra_settings"]
 
 log = logging.getLogger("bootwright.ra")
 
@@ -56,6 +63,9 @@ _PREFERENCE: Final = {
     "medium": RouterPreference.MEDIUM,
     "high": RouterPreference.HIGH,
 }  # RFC 4191 §2.2
+
+MAX_WAITING: Final = 64  # solicitors remembered for the next RA; beyond that a flood is only counted
+_ETHERNET_ADDRESS_LEN: Final = 6  # RFC 2464 §6: the link-layer option of Ethernet carries a 6-octet MAC
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +140,25 @@ def ra_settings(config: Config, subnets: Sequence[Subnet6], mac: bytes | None = 
     return RaSettings(min_i, max_i, ra_msg)
 
 
+@dataclass(frozen=True, slots=True)
+class Solicitation:
+    """A valid Router Solicitation waiting for (or answered by) a multicast RA.
+
+    ``mac`` comes from the RS's Source Link-Layer Address option (RFC 4861 §4.1,
+    §4.6.1) when it holds a 6-octet Ethernet address; an RS without one (a host
+    without an address yet, sending from ``::``, must leave it out) has none.
+    """
+
+    source: IPv6Address
+    mac: str | None
+    at: float  # when the RS arrived
+
+
+def _solicitor_mac(rs: RouterSolicitation) -> str | None:
+    address = rs.source_link_layer_address
+    return mac_from_bytes(address) if address is not None and len(address) == _ETHERNET_ADDRESS_LEN else None
+
+
 class RouterAdvertiser:
     """Timers and rate limits of one advertising interface; returns RA payloads to multicast."""
 
@@ -140,6 +169,8 @@ class RouterAdvertiser:
         self.last_multicast: float | None = None
         self._unsolicited_at: float | None = None
         self._solicited_at: float | None = None
+        self._waiting: dict[str | IPv6Address, Solicitation] = {}  # by MAC, else by source address
+        self.answered: tuple[Solicitation, ...] = ()  # answered by the RA the last on_timer() returned
         self.counters: Counter[str] = Counter()
 
     def update(self, settings: RaSettings) -> None:
@@ -152,6 +183,7 @@ class RouterAdvertiser:
         self.initial_sent = 0
         self._unsolicited_at = now
         self._solicited_at = None
+        self._waiting.clear()
 
     def next_deadline(self) -> float | None:
         """When :meth:`on_timer` must run next, or ``None`` before :meth:`start`."""
@@ -159,11 +191,19 @@ class RouterAdvertiser:
         return min(times) if times else None
 
     def on_timer(self, now: float, u: float) -> list[bytes]:
-        """Send what is due: at most one multicast RA. ``u`` is uniform in [0, 1)."""
+        """Send what is due: at most one multicast RA. ``u`` is uniform in [0, 1).
+
+        The RA answers every solicitation received since the previous one (whether
+        it scheduled this RA or was absorbed into it): they are in :attr:`answered`
+        until the next call.
+        """
+        self.answered = ()
         due = self.next_deadline()
         if due is None or now < due:
             return []
         solicited = self._solicited_at is not None and self._solicited_at <= now
+        self.answered = tuple(self._waiting.values())
+        self._waiting.clear()
         self.initial_sent += 1
         self.counters["ra.solicited" if solicited else "ra.unsolicited"] += 1
         self.last_multicast = now
@@ -194,6 +234,7 @@ class RouterAdvertiser:
         if self._unsolicited_at is None:
             self.counters["rs.not-started"] += 1
             return False
+        self._remember(Solicitation(src, _solicitor_mac(rs), now))
         when = solicited_ra_time(now, self.last_multicast, u)
         pending = self.next_deadline()
         if pending is not None and pending <= when:
@@ -201,6 +242,16 @@ class RouterAdvertiser:
             return False
         self._solicited_at = when
         return True
+
+    def _remember(self, solicitation: Solicitation) -> None:
+        """Keep the solicitor for the next RA: once per MAC (or source address), at most MAX_WAITING."""
+        key = solicitation.mac or solicitation.source
+        if key in self._waiting:
+            return
+        if len(self._waiting) >= MAX_WAITING:
+            self.counters["rs.unrecorded"] += 1  # still answered by the next RA, just not reported
+            return
+        self._waiting[key] = solicitation
 
     def _invalid(self, why: str, src: IPv6Address) -> bool:
         self.counters["rs.invalid"] += 1
@@ -212,4 +263,6 @@ class RouterAdvertiser:
         """The last RA, with router lifetime 0 (RFC 4861 §6.2.5): hosts stop using this router."""
         self.counters["ra.final"] += 1
         self._unsolicited_at = self._solicited_at = None
+        self._waiting.clear()
+        self.answered = ()
         return encode(replace(self.settings.advertisement, router_lifetime=0))

@@ -5,10 +5,13 @@
 ``--reference``, dnsmasq and a plain HTTP server) inside it, boots QEMU guests —
 SeaBIOS + iPXE ROM, OVMF PXE, OVMF HTTP boot, each over IPv4 and IPv6 — and
 follows each one through DHCP offer → boot program → script → kernel → initrd
-→ marker. See docs/lab.md.
+→ marker. :func:`run_lab` boots each scenario once; a :class:`LabSession`
+boots VMs on demand — the same machine twice, acting on the server between
+boots. See docs/lab.md.
 """
 
 from .proc import LabError
 from .runner import LabOptions, LabReport, run_lab
+from .session import LabSession
 
-__all__ = ["LabError", "LabOptions", "LabReport", "run_lab"]
+__all__ = ["LabError", "LabOptions", "LabReport", "LabSession", "run_lab"]

@@ -1,8 +1,13 @@
 """QEMU command lines for the scenarios, and the KVM probe.
 
 * BIOS: SeaBIOS (QEMU's default) with the iPXE option ROM of virtio-net
-  (Debian's ipxe-qemu), ``-boot n``.
-* UEFI: OVMF from pflash (a private copy of the variable store per VM) and
+  (Debian's ipxe-qemu), booting from the network only. ``reboot-timeout=0``
+  makes SeaBIOS reset at once when nothing (more) boots — iPXE gave up, or its
+  script said ``exit`` and there is no disk — instead of waiting forever
+  (QEMU's default, -1); with ``-no-reboot`` QEMU then exits, so a BIOS VM
+  that has nothing to boot ends at once (SeaBIOS prints nothing on the serial port).
+* UEFI: OVMF from pflash (a private copy of the variable store per VM, made
+  once and kept across its boots) and
   ``romfile=`` empty on virtio-net, so the firmware's own network stack runs,
   not iPXE's EFI ROM. The fw_cfg knobs ``opt/org.tianocore/IPv4PXESupport``
   and ``IPv6PXESupport`` select PXE over IPv6 only, or UEFI HTTP boot only.
@@ -45,10 +50,11 @@ def command(scenario: Scenario, tap: str, serial_log: Path, vars_copy: Path | No
     nic = f"virtio-net-pci,netdev=n0,mac={scenario.mac}"
     if scenario.firmware == "bios":
         tools.require(*tools.FOR_BIOS)
-        return [*cmd, "-machine", "pc", "-device", nic, "-boot", "n"]
+        return [*cmd, "-machine", "pc", "-device", nic, "-boot", "order=n,reboot-timeout=0"]
     found = tools.require(*tools.FOR_EFI)
     assert vars_copy is not None
-    shutil.copyfile(found["ovmf-vars"], vars_copy)
+    if not vars_copy.exists():
+        shutil.copyfile(found["ovmf-vars"], vars_copy)
     cmd += [
         "-machine", "q35",
         "-drive", f"if=pflash,format=raw,readonly=on,file={found['ovmf-code']}",

@@ -98,9 +98,11 @@ class Timeline:
         """Stamp ``stage`` at wall time ``at`` unless already seen; True when new.
 
         A later server-side sighting still records the family (the console
-        may have shown the stage first).
+        may have shown the stage first). Anything dated before this boot
+        started (a server line read late, e.g. of a request made between two
+        boots of one VM) is not part of it.
         """
-        if self.started is None:
+        if self.started is None or at < self.started:
             return False
         if family is not None:
             self.via.setdefault(stage, family)

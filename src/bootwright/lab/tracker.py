@@ -40,6 +40,10 @@ class Tracker:
         self.ip_mac: dict[str, str] = {}
         self.pending: list[Observation] = []
 
+    def follow(self, timeline: Timeline) -> None:
+        """Send the observations of ``timeline``'s MAC to it from now on (a VM's next boot)."""
+        self.by_mac[timeline.mac.lower()] = timeline
+
     def observe(self, obs: Observation) -> None:
         """Apply one observation now, or keep it until its address can be placed."""
         for learned_ip, learned_mac in obs.learned:

@@ -1,4 +1,9 @@
-"""One lab VM: its QEMU process, its serial console, its timeline."""
+"""One lab VM: its QEMU process, its serial console, its timeline.
+
+A VM can boot more than once (:meth:`VM.next_boot`): the same machine — MAC,
+bridge port, SMBIOS UUID — with a fresh timeline and its own files
+(``bios4.serial.log`` for the first boot, ``bios4-2.serial.log`` for the second …).
+"""
 
 from __future__ import annotations
 
@@ -24,21 +29,38 @@ class VM:
         self.ns = ns
         self.work = work
         self.accel = accel
+        self.marker = marker
         self.tap = ns.add_tap(scenario.family)
-        self.serial_log = work / f"{scenario.name}.serial.log"
-        self.timeline = Timeline(scenario.name, scenario.title, scenario.mac, scenario.has_boot_program)
-        self.parser = SerialParser(marker)
+        self.boots = 0
         self.proc: Managed | None = None
+        self.next_boot()
+
+    def next_boot(self) -> Timeline:
+        """Make the next :meth:`boot` a new boot of this machine: a fresh timeline, serial log and parser."""
+        if self.proc is not None and self.proc.running:
+            raise RuntimeError(f"{self.scenario.name} is still running")
+        self.boots += 1
+        s = self.scenario
+        self.stem = s.name if self.boots == 1 else f"{s.name}-{self.boots}"
+        self.serial_log = self.work / f"{self.stem}.serial.log"
+        title = s.title if self.boots == 1 else f"{s.title}, boot {self.boots}"
+        self.timeline = Timeline(s.name, title, s.mac, s.has_boot_program)
+        self.parser = SerialParser(self.marker)
+        self.proc = None
         self._offset = 0
+        return self.timeline
 
     async def boot(self, timeout: float, stall: float) -> Timeline:
         """Start QEMU and watch until the marker, QEMU's exit, ``timeout`` seconds in all, or
         ``stall`` seconds without a new stage after the first one; then stop it."""
+        if self.timeline.started is not None:
+            raise RuntimeError(f"{self.scenario.name} booted already: call next_boot() first")
+        # One variable store per machine, kept across its boots (as its NVRAM would be).
         vars_copy = self.work / f"{self.scenario.name}.OVMF_VARS.fd" if self.scenario.firmware != "bios" else None
         cmd = qemu.command(self.scenario, self.tap, self.serial_log, vars_copy, self.accel)
-        (self.work / f"{self.scenario.name}.qemu.cmd").write_text(" ".join(cmd) + "\n")
+        (self.work / f"{self.stem}.qemu.cmd").write_text(" ".join(cmd) + "\n")
         self.serial_log.touch()
-        qemu_log = (self.work / f"{self.scenario.name}.qemu.log").open("wb")
+        qemu_log = (self.work / f"{self.stem}.qemu.log").open("wb")
         try:
             self.timeline.started = time.time()
             self.proc = await Managed.start(

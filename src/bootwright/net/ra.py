@@ -5,6 +5,12 @@ An interface advertises once it has a usable link-local address, the only source
 accept RAs from (RFC 4861 §6.1.2); a tap whose guest is not running yet has none, so the
 service polls for it once a second and starts the initial fast RAs when it appears
 (§6.2.4). On shutdown each interface sends a final RA with router lifetime 0 (§6.2.5).
+
+Events: ``ra.sent`` for every RA (no MAC: it goes to all nodes), and with an RA
+that answers Router Solicitations one ``ra.solicited`` per soliciting host, keyed
+by the MAC its RS carried (Source Link-Layer Address option, RFC 4861 §4.1) and
+the host name where the inventory knows it, so the host's boot timeline shows
+"router solicitation answered" (docs/ipv6.md).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Final
 
 from ..app import ServiceError
-from ..engine.ra import RouterAdvertiser, ra_settings
+from ..engine.ra import RouterAdvertiser, Solicitation, ra_settings
 from ..wire.ndp import ALL_NODES
 from .dhcp6_links import interface_addresses, link_local, mac_address, ra_links
 from .icmp6 import open_nd_socket, receive_solicitation, send_from
@@ -150,8 +156,10 @@ class RaService:
             link.timer = loop.call_later(POLL_INTERVAL, self._poll, link)
             return
         link.src = ll.address
-        for payload in link.adv.on_timer(loop.time(), random.random()):
-            self._send(link, payload)
+        now = loop.time()
+        for payload in link.adv.on_timer(now, random.random()):
+            if self._send(link, payload):
+                self._answered(link, link.adv.answered, now)
         self._arm(link)
 
     # ------------------------------------------------------------------ packets
@@ -173,7 +181,7 @@ class RaService:
         if scheduled and link.src is not None:
             self._arm(link)
 
-    def _send(self, link: _Link, payload: bytes, final: bool = False) -> None:
+    def _send(self, link: _Link, payload: bytes, final: bool = False) -> bool:
         assert link.src is not None
         try:
             send_from(link.sock, payload, link.src, ALL_NODES, link.ifindex)
@@ -183,15 +191,41 @@ class RaService:
             log.debug("RA: send on %s from %s: %s", link.name, link.src, e)
             if e.errno in (errno.EADDRNOTAVAIL, errno.ENETDOWN, errno.ENXIO):
                 link.src = None
-            return
+            return False
         ra = link.adv.settings.advertisement
         self.runtime.events.emit(
             "ra.final" if final else "ra.sent",
             interface=link.name,
             source=str(link.src),
             router_lifetime=0 if final else ra.router_lifetime,
-            flags=("M" if ra.managed else "") + ("O" if ra.other else "") or "-",
+            flags=_flags(link),
         )
+        return True
+
+    def _answered(self, link: _Link, solicitations: tuple[Solicitation, ...], now: float) -> None:
+        """One ``ra.solicited`` per host whose Router Solicitation the RA just sent answers."""
+        if not solicitations:
+            return
+        hosts = self.runtime.policy.hosts.by_mac
+        emit = self.runtime.events.emit
+        flags = _flags(link)
+        for s in solicitations:
+            host = hosts.get(s.mac) if s.mac else None
+            emit(
+                "ra.solicited",
+                mac=s.mac,
+                host=host.name if host is not None else None,
+                interface=link.name,
+                source=str(s.source),
+                delay=round(max(0.0, now - s.at), 3),
+                flags=flags,
+            )
+
+
+def _flags(link: _Link) -> str:
+    """The RA's M and O flags as text (``MO``, ``M``, ``O`` or ``-``), as events show them."""
+    ra = link.adv.settings.advertisement
+    return ("M" if ra.managed else "") + ("O" if ra.other else "") or "-"
 
 
 def create_ra_service(runtime: Runtime) -> RaService | None:

@@ -1,0 +1,88 @@
+"""What a lab run can be told, and the checks made before anything starts.
+
+:class:`LabOptions` carries the CLI flags (and what tests set directly).
+:func:`config_problems` refuses a config that ``bootwright check`` refuses or
+the lab's network cannot serve; :func:`check_environment` wants root and every
+program and firmware file the chosen scenarios need. Both run before a
+namespace, a server or a VM exists.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import payload as payload_mod
+from . import tools
+from .netns import ADDRESS4, ADDRESS6, BRIDGE
+from .proc import LabError
+from .scenarios import Scenario
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "examples" / "quickstart.toml"
+
+
+@dataclass
+class LabOptions:
+    """Everything a lab run can be told (the CLI flags)."""
+
+    firmware: str = "all"
+    family: str = "all"
+    config: Path | None = None
+    reference: bool = False
+    keep: bool = False
+    cache: Path = payload_mod.DEFAULT_CACHE
+    accel: str = "auto"  # auto, kvm or tcg
+    timeout: float = 240.0  # per VM, seconds
+    stall: float = 120.0  # stop a VM after this long without reaching a new stage
+    parallel: int = 0  # VMs booting at once; 0: one per CPU
+    live: bool | None = None  # None: redraw in place only on a terminal
+    scenarios: list[Scenario] | None = None  # overrides firmware/family
+    require_services: bool = False  # raise ServeUnavailable if a service never answers
+    skip_unserved: bool = False  # do not boot scenarios needing a service that never answered
+    serve_log_level: str = "info"  # bootwright serve --log-level (debug shows dropped datagrams)
+
+
+class ConfigRefused(LabError):
+    """The config fails ``bootwright check`` (or cannot run in the lab); nothing was started."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def config_problems(path: Path) -> list[str]:
+    """What ``bootwright check`` would refuse, plus what the lab's network cannot serve."""
+    from ..config import ConfigError, load_config
+    from ..ipxe import check_templates
+    from ..policy import hosts_from_config
+
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        return exc.render().splitlines()
+    problems = [f"{path}: {p}" for p in check_templates(cfg, hosts_from_config(cfg))]
+    if cfg.server.interfaces and BRIDGE not in cfg.server.interfaces:
+        problems.append(f"{path}: server.interfaces must include {BRIDGE!r}: the lab's link is called {BRIDGE}")
+    for i, s4 in enumerate(cfg.subnet4):
+        if ipaddress.ip_address(ADDRESS4) not in ipaddress.ip_network(str(s4.subnet)):
+            problems.append(f"{path}: subnet4[{i}] {s4.subnet} does not hold the lab's address {ADDRESS4}")
+    for i, s6 in enumerate(cfg.subnet6):
+        if ipaddress.ip_address(ADDRESS6) not in ipaddress.ip_network(str(s6.prefix)):
+            problems.append(f"{path}: subnet6[{i}] {s6.prefix} does not hold the lab's address {ADDRESS6}")
+    return problems
+
+
+def check_environment(chosen: list[Scenario], reference: bool) -> None:
+    """Root, and every program and firmware file the chosen scenarios need."""
+    if os.geteuid() != 0:
+        raise LabError("bootwright lab needs root: it creates a network namespace and taps (run it with sudo)")
+    needed = [*tools.FOR_NETWORK, *tools.FOR_ROOT]
+    if any(s.firmware == "bios" for s in chosen):
+        needed += tools.FOR_BIOS
+    if any(s.firmware != "bios" for s in chosen):
+        needed += tools.FOR_EFI
+    if reference:
+        needed += tools.FOR_REFERENCE
+    tools.require(*needed)

@@ -1,0 +1,247 @@
+"""A lab session: namespace, boot root and servers up until it is closed; VMs booted on demand.
+
+:func:`~bootwright.lab.runner.run_lab` boots each chosen scenario once through
+a session. A test that needs more uses one directly: act on the running server
+between boots (the ``bootwright`` CLI against its state directory, HTTP from
+inside the namespace) and boot the same machine again — same MAC, bridge port
+and SMBIOS UUID, a fresh timeline and serial log::
+
+    async with LabSession(LabOptions(config=path, live=False), console) as lab:
+        lab.cli("boot", "web1", "--target", "rescue", "--once", *lab.cli_args)
+        vm = lab.vm(scenarios.by_name("bios4"))
+        await lab.boot([vm])                  # vm.timeline: the first boot
+        script = lab.http_get("/boot/52-54-00-b0-00-04.ipxe")
+        vm.next_boot()
+        await lab.boot([vm])                  # vm.timeline: the second boot
+
+:meth:`LabSession.start` checks the config (:class:`ConfigRefused`), root and
+the programs the scenarios need, loads (or prepares) the payload, picks the
+accelerator, makes a work directory, the namespace and the boot root, starts
+the servers and waits (bounded) until they answer — :class:`ServeUnavailable`
+when none does (or any does not, with ``require_services``). A failed start
+cleans up after itself. :meth:`LabSession.close` stops every VM and server,
+deletes the namespace, and removes the work directory unless
+:attr:`LabSession.keep_work` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+from rich.console import Console
+
+from . import payload as payload_mod
+from . import qemu, scenarios
+from .netns import ADDRESS4, Namespace
+from .options import DEFAULT_CONFIG, ConfigRefused, LabOptions, check_environment, config_problems
+from .proc import LabError, run
+from .reference import BOOT_SCRIPT
+from .scenarios import Scenario
+from .servers import BootwrightStack, ReferenceStack, ServeUnavailable, Service, Stack
+from .tracker import Tracker
+from .view import LiveView
+from .vm import VM
+
+# Run inside the namespace by http_get(): fetch one URL (no proxy), the body to stdout;
+# an HTTP error or a timeout exits non-zero with the reason on stderr.
+_FETCH = """
+import sys, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+with opener.open(sys.argv[1], timeout=float(sys.argv[2])) as response:
+    sys.stdout.buffer.write(response.read())
+"""
+
+
+class LabSession:
+    """One lab's namespace, boot root and servers, and the VMs booted in it."""
+
+    def __init__(self, options: LabOptions, console: Console | None = None):
+        self.options = options
+        self.console = console or Console(stderr=False, highlight=False)
+        self.chosen: list[Scenario] = options.scenarios or scenarios.select(options.firmware, options.family)
+        self.config = options.config or DEFAULT_CONFIG
+        self.label = "reference" if options.reference else "bootwright"
+        self.keep_work = options.keep  # keep the work directory (logs, serial consoles) on close
+        self.accel = ""
+        self.work: Path | None = None
+        self.ns: Namespace | None = None
+        self.stack: Stack | None = None
+        self.tracker: Tracker | None = None
+        self.payload: payload_mod.Payload | None = None
+        self.vms: list[VM] = []
+        self.missing: list[Service] = []  # services that never answered
+
+    # -- life cycle ------------------------------------------------------------
+    async def __aenter__(self) -> LabSession:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Checks, payload, namespace, boot root, servers up and answering (see the module docstring)."""
+        options = self.options
+        if options.reference and options.config is not None:
+            raise LabError("--reference runs dnsmasq with the lab's own reference configuration; drop --config")
+        if not self.config.is_file():
+            default = "the default is a checkout's examples/quickstart.toml"
+            raise ConfigRefused([f"{self.config} does not exist ({default})"])
+        if not options.reference and (problems := config_problems(self.config)):
+            raise ConfigRefused(problems)
+        check_environment(self.chosen, options.reference)
+        self.payload = payload_mod.prepare(options.cache, say=lambda s: self.console.print(s, highlight=False))
+        self.accel = qemu.choose_accel(options.accel, self.payload, options.cache)
+        self.work = Path(tempfile.mkdtemp(prefix="bwlab-"))
+        self.ns = Namespace()
+        self.tracker = Tracker([], self.ns)
+        try:
+            self.ns.create()
+            extra = BOOT_SCRIPT if options.reference else None
+            root = payload_mod.build_root(self.payload, self.work / "root", extra_script=extra)
+            if options.reference:
+                self.stack = ReferenceStack(self.ns, self.work, self.tracker.observe, root)
+                what = "dnsmasq + plain HTTP (reference)"
+            else:
+                self.stack = BootwrightStack(
+                    self.ns, self.work, self.tracker.observe, self.config, root, options.serve_log_level
+                )
+                what = f"bootwright serve --config {self.config}"
+            self.console.print(
+                f"lab: namespace {self.ns.name}, {what}, {len(self.chosen)} VM(s), accel {self.accel}, "
+                f"work {self.work}"
+            )
+            await self.stack.start()
+            self.missing = await self.stack.wait_ready()
+            if self.missing:
+                names = ", ".join(f"{s.title} ({s.proto}/{s.port})" for s in self.missing)
+                if options.require_services or len(self.missing) == len(self.stack.services):
+                    raise ServeUnavailable(f"{self.label} does not answer on: {names}")
+                self.console.print(f"[yellow]lab: warning:[/yellow] nothing answers for {names}")
+        except BaseException:
+            self.keep_work = True  # the server log says why
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Stop the VMs and servers, delete the namespace; remove or keep the work directory."""
+        for vm in self.vms:
+            await vm.stop()
+        if self.stack is not None:
+            await self.stack.stop()
+            self.stack = None
+        if self.ns is not None:
+            self.ns.delete()
+            self.ns = None
+        if self.work is not None:
+            if self.keep_work:
+                self.console.print(f"lab: logs, serial consoles and configs kept in {self.work}", highlight=False)
+            else:
+                shutil.rmtree(self.work, ignore_errors=True)
+            self.work = None
+
+    # -- machines --------------------------------------------------------------
+    def vm(self, scenario: Scenario) -> VM:
+        """A VM for ``scenario`` on its own new bridge port (booted by :meth:`boot`)."""
+        if self.ns is None or self.work is None or self.payload is None:
+            raise LabError("the lab session is not started")
+        vm = VM(scenario, self.ns, self.work, self.payload.marker, self.accel)
+        self.vms.append(vm)
+        return vm
+
+    async def boot(
+        self, vms: list[VM], title: str | None = None, timeout: float | None = None, stall: float | None = None
+    ) -> None:
+        """Boot ``vms`` (``parallel`` at a time) with the live view until each one is done.
+
+        A VM is done at the marker, when QEMU exits, when its firmware gives up,
+        after ``timeout`` seconds or ``stall`` seconds without a new stage (default:
+        the options'). Each VM's current timeline (see :meth:`VM.next_boot`) receives
+        the servers' observations. Raises :class:`LabError` when a server exits meanwhile.
+        """
+        if self.stack is None or self.tracker is None:
+            raise LabError("the lab session is not started")
+        for vm in vms:
+            self.tracker.follow(vm.timeline)
+        options, stack, tracker = self.options, self.stack, self.tracker
+        gate = asyncio.Semaphore(options.parallel or max(1, os.cpu_count() or 1))
+        limit = options.timeout if timeout is None else timeout
+        quiet = options.stall if stall is None else stall
+
+        async def one(vm: VM) -> None:
+            async with gate:
+                await vm.boot(limit, quiet)
+
+        view = LiveView([vm.timeline for vm in vms], self.console, title or self.title, options.live)
+        server_died: LabError | None = None
+        with view:
+            boots = [asyncio.create_task(one(vm)) for vm in vms]
+            try:
+                while not all(b.done() for b in boots):
+                    tracker.retry_pending()
+                    view.refresh()
+                    try:
+                        stack.check_alive()
+                    except LabError as exc:
+                        server_died = exc
+                        break
+                    await asyncio.wait(boots, timeout=0.5)
+                await asyncio.sleep(0.6)  # last server lines (the marker often beats the HTTP log line)
+                tracker.retry_pending()
+            finally:
+                for b in boots:
+                    b.cancel()
+                await asyncio.gather(*boots, return_exceptions=True)
+        if server_died is not None:
+            for vm in vms:
+                if not vm.timeline.ok and vm.timeline.outcome is None:
+                    vm.timeline.outcome = "stopped: the server exited"
+        view.final()
+        if server_died is not None:
+            raise server_died
+
+    @property
+    def title(self) -> str:
+        """The live view's title."""
+        return f"bootwright lab — {self.label}, {self.accel}"
+
+    # -- acting on the servers between boots ----------------------------------
+    @property
+    def state_dir(self) -> Path:
+        """``bootwright serve``'s state directory (its ``state.db``: leases, inventory, events)."""
+        if self.work is None:
+            raise LabError("the lab session is not started")
+        return self.work / "state"
+
+    @property
+    def cli_args(self) -> tuple[str, ...]:
+        """``--config`` and ``--state-dir`` for a ``bootwright`` command about the running server."""
+        return ("--config", str(self.config), "--state-dir", str(self.state_dir))
+
+    def cli(self, *args: str, timeout: float = 60.0) -> str:
+        """Run ``bootwright ARGS`` (outside the namespace: it only reads and writes the store); its stdout."""
+        result = run([sys.executable, "-m", "bootwright.cli", *args], timeout=timeout, check=False)
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).decode(errors="replace").strip()
+            raise LabError(f"bootwright {' '.join(args)} exited with code {result.returncode}: {detail}")
+        return result.stdout.decode(errors="replace")
+
+    def sh(self, cmd: list[str], timeout: float = 10.0) -> str:
+        """Run a short command inside the namespace; its stdout (LabError when it fails)."""
+        if self.ns is None:
+            raise LabError("the lab session is not started")
+        return self.ns.sh(cmd, timeout=timeout)
+
+    def http_get(self, url: str, timeout: float = 10.0) -> str:
+        """GET ``url`` from inside the namespace (a path: from the server at 192.0.2.1); the body."""
+        if url.startswith("/"):
+            url = f"http://{ADDRESS4}{url}"
+        return self.sh([sys.executable, "-c", _FETCH, url, str(timeout)], timeout=timeout + 5)
