@@ -38,8 +38,8 @@ STALL_AFTER = 60.0  # seconds of silence after which an unfinished boot counts a
 # solicit — or the offer/advertise answering it (answered discovers are not events of their own).
 _NEW_BOOT = frozenset({"ra", "discover", "offer"})
 
-STAGES = ("ra", "discover", "offer", "request", "other-server", "ack", "nak", "bootprog", "entry", "script", "kernel",
-          "initrd", "failed", "done")
+STAGES = ("ra", "discover", "offer", "request", "other-server", "ack", "nak", "bootprog", "entry", "script", "exit",
+          "kernel", "initrd", "failed", "done")
 
 STOP_POINTS = {
     "ra": "router solicitation answered, no DHCP message since (for IPv6: no DHCPv6 Solicit arrived or was"
@@ -56,6 +56,7 @@ STOP_POINTS = {
     "bootprog": "boot program fetched, no script request",
     "entry": "entry script served, no request for the host's own script (boot/<mac>.ipxe)",
     "script": "script served, no kernel fetched (a menu waiting for a choice, or the script failed in iPXE)",
+    "exit": "the script said exit: iPXE handed back to the firmware, which boots its next device (local disk)",
     "kernel": "kernel fetched, no initrd fetched",
     "initrd": "kernel and initrd fetched: the operating system is starting",
     "done": "boot files fetched: the operating system or program is starting",
@@ -221,6 +222,9 @@ def step(event: Event) -> Step:
             return Step(event.at, kind, text, "failed", True, path)
         if status == 200 and not d.get("script") and path.rsplit("/", 1)[-1] == ENTRY_SCRIPT:
             return Step(event.at, kind, f"iPXE entry script {path} served", "entry", path=path)
+        if status == 200 and d.get("script_kind") == "exit":
+            return Step(event.at, kind, f"iPXE script {path} served ({d.get('script')}): exit to the firmware's"
+                        " next boot device", "exit", path=path)
         if status == 200 and (d.get("script") or classify_path(path) == "script"):
             return Step(event.at, kind, f"iPXE script {path} served" + (f" ({d['script']})" if d.get("script") else ""),
                         "script", path=path)
@@ -270,7 +274,7 @@ class _Reader:
         if stage == "script":
             self.after_script = 0
         a.stop = self._stop(s, stage, event)
-        if stage in ("initrd", "done"):
+        if stage in ("initrd", "done", "exit"):
             a.complete = True
 
     def _file_stage(self, path: str) -> str | None:

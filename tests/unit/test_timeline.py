@@ -54,6 +54,23 @@ def test_a_full_boot_is_complete() -> None:
     assert lines[-1] == "   result: kernel and initrd fetched: the operating system is starting"
 
 
+def test_a_script_that_says_exit_ends_the_boot_on_local_disk() -> None:
+    events = [
+        *FULL[6:10],
+        ev(3.10, "http.request", method="GET", path="/boot.ipxe", status=200),
+        ev(3.20, "http.request", method="GET", path="/boot/52-54-00-12-34-56.ipxe", status=200, script="local",
+           script_kind="exit"),
+    ]  # fmt: skip
+    [a] = attempts(events)
+    assert a.complete and a.stage == "exit"
+    lines = render(a, T0 + 1000)
+    assert any("served (local): exit to the firmware's next boot device" in line for line in lines)
+    assert lines[-1].startswith("   result: the script said exit")
+    # A script with a kernel still waits for the kernel.
+    [b] = attempts([*events[:-1], ev(3.20, "http.request", path="/boot/x.ipxe", status=200, script="l", script_kind="kernel")])
+    assert not b.complete and b.stage == "script"
+
+
 @pytest.mark.parametrize(
     ("cut", "stop"),
     [

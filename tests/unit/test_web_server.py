@@ -329,6 +329,7 @@ def test_per_host_script_known_host_and_hexhyp_or_colons(h: Harness) -> None:
         assert events[0].detail["script"] == "rescue" and events[0].detail["platform"] == "efi"
         requests = await h.settle("http.request", 2)
         assert requests[0].mac == "52:54:00:00:00:01" and requests[0].detail["status"] == 200
+        assert requests[0].detail["script_kind"] == "kernel"  # what the script does, for the timeline
 
     run(h, body)
 

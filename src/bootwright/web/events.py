@@ -84,6 +84,7 @@ class RequestEvents:
             event = emit(
                 "http.request", mac=mac, host=host, method=method, path=path, status=status, bytes=sent,
                 duration=round(duration, 6), client=remote, agent=agent, script=script, platform=platform,
+                script_kind=getattr(response, "kind", None),
             )  # fmt: skip
             listeners = self.sink.listeners
             if listeners:

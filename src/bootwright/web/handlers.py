@@ -52,6 +52,7 @@ class DocResponse(web.Response):
         self.host = doc.host
         self.script = doc.target if doc.status == 200 else None
         self.platform = doc.platform
+        self.kind = doc.kind if doc.status == 200 else None
 
 
 class TextResponse(web.Response):

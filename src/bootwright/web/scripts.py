@@ -22,6 +22,7 @@ from typing import Any
 
 from ..answer import select_subnet4, select_subnet6, server_context
 from ..bootloaders import Loader, render_config
+from ..config import Config
 from ..ipxe import RenderError, render_entry_script, render_script
 from ..model import ClientInfo, Family, Host, InvalidMac, Platform, normalize_mac
 from ..policy import BootPolicy, ServerContext
@@ -56,6 +57,29 @@ class Document:
     host: str | None = None
     target: str | None = None  # the target or menu an iPXE script boots (``http.script`` event)
     platform: Platform | None = None
+    kind: str | None = None  # what that script does: "menu", or the target's kind ("kernel", "exit", …)
+
+
+def script_kind(config: Config, name: str | None, platform: Platform | None) -> str | None:
+    """What the script rendered for target or menu ``name`` does (:meth:`Target.kind`, or "menu").
+
+    A per-platform variant that supplies its own kernel, chain or EFI program decides
+    for that platform; the timeline uses this to tell "the script said exit" (a boot
+    from local disk, finished) from "no kernel fetched" (stalled).
+    """
+    if name is None:
+        return None
+    if name in config.menus:
+        return "menu"
+    target = config.targets.get(name)
+    if target is None:
+        return None
+    variant = target.variants.get(platform) if platform is not None else None
+    if variant is not None:
+        for key in ("kernel", "chain", "efi"):
+            if getattr(variant, key):
+                return key
+    return target.kind()
 
 
 def ipxe_error(status: int, message: str, mac: str | None = None) -> Document:
@@ -179,7 +203,9 @@ class Documents:
         except RenderError as exc:
             log.error("rendering %s for %s: %s", name, client.mac, exc)
             return ipxe_error(500, f"cannot render {name}: {exc}", client.mac)
-        return Document(200, text.encode(), IPXE_TYPE, client.mac, host.name if host else None, name, client.platform)
+        kind = script_kind(self.config, name, client.platform)
+        return Document(200, text.encode(), IPXE_TYPE, client.mac, host.name if host else None, name, client.platform,
+                        kind)  # fmt: skip
 
     # ------------------------------------------------------------------ documents
 
