@@ -205,6 +205,10 @@ class RouterAdvert(Section):
     prefix_preferred_lifetime: Seconds = 14400
     rdnss: list[IPv6Address] | None = None  # RFC 8106 §5.1; default: the subnet's DNS
     dnssl: list[str] | None = None  # RFC 8106 §5.2; default: the subnet's domain search
+    # Answer a Router Solicitation from a unicast source with a unicast RA (RFC 4861 §6.2.6 allows
+    # it; RFC 7772 §5.1.1, radvd AdvRASolicitedUnicast, on by default): a booting host is not held
+    # back by the three seconds between multicast RAs, and other hosts are not woken.
+    solicited_unicast: bool = True
 
 
 class Dhcp6Common(Section):

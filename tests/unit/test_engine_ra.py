@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv6Address
 
 import pytest
@@ -12,6 +13,7 @@ from bootwright.config import load_config, parse_config
 from bootwright.engine.ra import MAX_WAITING, RouterAdvertiser, Solicitation, ra_settings
 from bootwright.wire.ndp import (
     MAX_INITIAL_RTR_ADVERT_INTERVAL,
+    MAX_RA_DELAY_TIME,
     MIN_DELAY_BETWEEN_RAS,
     Dnssl,
     Mtu,
@@ -61,9 +63,10 @@ dnssl = ["seven.test"]
 """
 
 
-def advertiser(config: str = CONFIG) -> RouterAdvertiser:
+def advertiser(config: str = CONFIG, unicast: bool = False) -> RouterAdvertiser:
+    """An advertiser; ``unicast=False`` (the multicast answers most tests look at) unless asked."""
     cfg = parse_config(config)
-    return RouterAdvertiser(ra_settings(cfg, cfg.subnet6, MAC))
+    return RouterAdvertiser(replace(ra_settings(cfg, cfg.subnet6, MAC), solicited_unicast=unicast))
 
 
 def ra_of(payload: bytes) -> RouterAdvertisement:
@@ -276,3 +279,70 @@ def test_final_ra_answers_nobody() -> None:
     adv.start(20.0)
     adv.on_timer(20.0, 0.5)
     assert adv.answered == ()
+
+
+# --------------------------------------------------------------------------- unicast answers (RFC 7772 §5.1.1)
+
+
+def test_unicast_is_the_default() -> None:
+    cfg = parse_config(CONFIG)
+    assert ra_settings(cfg, cfg.subnet6, MAC).solicited_unicast
+    off = CONFIG.replace("hop_limit = 32", "hop_limit = 32\nsolicited_unicast = false")
+    cfg = parse_config(off)
+    assert not ra_settings(cfg, cfg.subnet6, MAC).solicited_unicast
+
+
+def test_a_solicitation_from_a_unicast_source_gets_a_unicast_ra_after_the_random_delay() -> None:
+    adv = advertiser(unicast=True)
+    adv.start(0.0)
+    adv.on_timer(0.0, 0.5)  # a multicast RA just went out: a multicast answer would wait 3 s
+    slla = encode(RouterSolicitation((SourceLinkLayerAddress(MAC),)))
+    assert adv.on_solicit(slla, LL, 255, 0.5, 0.5)
+    due = 0.5 + 0.5 * MAX_RA_DELAY_TIME  # §6.2.6: still the random delay, not MIN_DELAY_BETWEEN_RAS
+    assert adv.next_deadline() == due
+    assert adv.due_unicast(due - 0.01) == []
+    assert adv.on_timer(due, 0.5) == []  # no multicast RA for it
+    [s] = adv.due_unicast(due)
+    assert (s.source, s.mac, s.at) == (LL, "52:54:00:12:34:56", 0.5)
+    assert adv.counters["ra.unicast"] == 1 and adv.counters["ra.solicited"] == 0
+
+
+def test_a_source_gets_one_unicast_ra_per_three_seconds() -> None:
+    adv = advertiser(unicast=True)
+    adv.start(0.0)
+    adv.on_timer(0.0, 0.5)
+    assert adv.on_solicit(RS, LL, 255, 10.0, 0.0)
+    assert not adv.on_solicit(RS, LL, 255, 10.0, 0.0)  # already waiting
+    assert len(adv.due_unicast(10.0)) == 1
+    assert not adv.on_solicit(RS, LL, 255, 11.0, 0.0)  # answered a second ago
+    assert adv.on_solicit(RS, LL, 255, 10.0 + MIN_DELAY_BETWEEN_RAS, 0.0)
+    assert adv.counters["rs.absorbed"] == 2
+
+
+def test_a_flood_of_solicitors_falls_back_to_the_rate_limited_multicast_ra() -> None:
+    adv = advertiser(unicast=True)
+    adv.start(0.0)
+    adv.on_timer(0.0, 0.5)
+    for i in range(MAX_WAITING + 10):
+        adv.on_solicit(RS, A(f"fe80::{i + 1:x}"), 255, 5.0, 0.9)
+    assert adv.counters["rs.unicast-flood"] == 10
+    assert len(adv.due_unicast(6.0)) == MAX_WAITING
+    assert adv.on_timer(6.0, 0.5) != []  # the multicast RA answers the rest
+    assert len(adv.answered) == 10
+
+
+def test_a_solicitation_from_the_unspecified_address_is_answered_by_multicast() -> None:
+    adv = advertiser(unicast=True)
+    adv.start(0.0)
+    adv.on_timer(0.0, 0.5)
+    assert adv.on_solicit(RS, A("::"), 255, 10.0, 0.0)
+    assert adv.due_unicast(10.0) == []
+    assert adv.on_timer(10.0, 0.5) != [] and [s.source for s in adv.answered] == [A("::")]
+
+
+def test_the_final_ra_drops_pending_unicast_answers() -> None:
+    adv = advertiser(unicast=True)
+    adv.start(0.0)
+    adv.on_solicit(RS, LL, 255, 1.0, 0.5)
+    adv.final()
+    assert adv.due_unicast(5.0) == [] and adv.next_deadline() is None

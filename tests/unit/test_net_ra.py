@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv6Address
 from types import SimpleNamespace
 from typing import Any
@@ -34,7 +35,7 @@ def test_solicited_ra_events_name_mac_and_host() -> None:
     hosts = HostIndex.build([Host("web1", (MAC,))])
     runtime: Any = SimpleNamespace(config=cfg, policy=SimpleNamespace(config=cfg, hosts=hosts), events=sink)
     service = RaService(runtime)
-    adv = RouterAdvertiser(ra_settings(cfg, cfg.subnet6))
+    adv = RouterAdvertiser(replace(ra_settings(cfg, cfg.subnet6), solicited_unicast=False))
     link = _Link("tap0", 7, None, adv)  # type: ignore[arg-type]
     adv.start(0.0)
     adv.on_timer(0.0, 0.5)
@@ -45,5 +46,5 @@ def test_solicited_ra_events_name_mac_and_host() -> None:
     service._answered(link, adv.answered, 10.25)
     named, anonymous = events
     assert (named.kind, named.mac, named.host) == ("ra.solicited", MAC, "web1")
-    assert named.detail == {"interface": "tap0", "source": str(LL), "delay": 0.25, "flags": "MO"}
+    assert named.detail == {"interface": "tap0", "source": str(LL), "delay": 0.25, "flags": "MO", "unicast": False}
     assert (anonymous.mac, anonymous.host, anonymous.detail["source"]) == (None, None, "::")

@@ -7,15 +7,21 @@ The I/O layer owns the raw ICMPv6 socket and the clock::
     at adv.next_deadline():      send adv.on_timer(now, random())      -> multicast RAs to ff02::1
     on a Router Solicitation:    adv.on_solicit(data, src, hop_limit, now, random())
     after on_timer sent an RA:   adv.answered                           -> the solicitations it answers
+    and then:                    adv.due_unicast(now)                   -> solicitors to send adv.payload to
     on shutdown:                 send adv.final()                       -> router lifetime 0
 
 Unsolicited RAs go out between MinRtrAdvInterval and MaxRtrAdvInterval, the first
 MAX_INITIAL_RTR_ADVERTISEMENTS no more than MAX_INITIAL_RTR_ADVERT_INTERVAL apart
-(§6.2.4). A valid solicitation schedules one multicast RA after a random delay of up
-to MAX_RA_DELAY_TIME, never sooner than MIN_DELAY_BETWEEN_RAS after the previous
-multicast RA (§6.2.6): a flood of solicitations costs at most one RA every three
-seconds, the rest are counted as absorbed. Every valid solicitation is answered
-by the next multicast RA, so the advertiser remembers who asked (the source
+(§6.2.4). A valid solicitation from a unicast source is answered by a unicast RA
+to that source after a random delay of up to MAX_RA_DELAY_TIME (§6.2.6 allows it;
+RFC 7772 §5.1.1 recommends it, radvd's AdvRASolicitedUnicast; ``solicited_unicast``
+turns it off), at most one per source every MIN_DELAY_BETWEEN_RAS. Otherwise — a
+solicitation from ``::``, more than MAX_WAITING solicitors at once, or unicast
+turned off — it schedules one multicast RA after the same random delay, never sooner
+than MIN_DELAY_BETWEEN_RAS after the previous multicast RA (§6.2.6): a flood of
+solicitations costs at most one RA every three seconds, the rest are counted as
+absorbed. Every valid solicitation is answered by the next multicast RA or its
+own unicast one, so the advertiser remembers who asked (the source
 address, and the MAC from the Source Link-Layer Address option, RFC 4861 §4.1)
 and hands them over as :attr:`RouterAdvertiser.answered` with that RA: the I/O
 layer records one event per host, which puts "router solicitation answered" in
@@ -36,6 +42,8 @@ from bootwright.config import Config, Subnet6
 from bootwright.model import mac_from_bytes
 from bootwright.wire import DecodeError
 from bootwright.wire.ndp import (
+    MAX_RA_DELAY_TIME,
+    MIN_DELAY_BETWEEN_RAS,
     ND_HOP_LIMIT,
     Dnssl,
     Mtu,
@@ -75,6 +83,7 @@ class RaSettings:
     min_interval: float
     max_interval: float
     advertisement: RouterAdvertisement
+    solicited_unicast: bool = True  # answer RSs from unicast sources with unicast RAs (RFC 7772 §5.1.1)
 
 
 def _dns_lifetime(max_interval: float) -> int:
@@ -137,7 +146,7 @@ def ra_settings(config: Config, subnets: Sequence[Subnet6], mac: bytes | None = 
         retrans_timer=first.retrans_timer,
         options=tuple(options),
     )
-    return RaSettings(min_i, max_i, ra_msg)
+    return RaSettings(min_i, max_i, ra_msg, first.solicited_unicast)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +179,8 @@ class RouterAdvertiser:
         self._unsolicited_at: float | None = None
         self._solicited_at: float | None = None
         self._waiting: dict[str | IPv6Address, Solicitation] = {}  # by MAC, else by source address
+        self._unicast: dict[IPv6Address, tuple[float, Solicitation]] = {}  # source → (due, RS)
+        self._unicast_sent: dict[IPv6Address, float] = {}  # source → when its last unicast RA left
         self.answered: tuple[Solicitation, ...] = ()  # answered by the RA the last on_timer() returned
         self.counters: Counter[str] = Counter()
 
@@ -184,11 +195,35 @@ class RouterAdvertiser:
         self._unsolicited_at = now
         self._solicited_at = None
         self._waiting.clear()
+        self._unicast.clear()
+        self._unicast_sent.clear()
 
-    def next_deadline(self) -> float | None:
-        """When :meth:`on_timer` must run next, or ``None`` before :meth:`start`."""
+    def _multicast_deadline(self) -> float | None:
         times = [t for t in (self._unsolicited_at, self._solicited_at) if t is not None]
         return min(times) if times else None
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`on_timer` (or :meth:`due_unicast`) must run next, or ``None`` before :meth:`start`."""
+        due = self._multicast_deadline()
+        if due is not None and self._unicast:
+            due = min(due, min(when for when, _ in self._unicast.values()))
+        return due
+
+    def due_unicast(self, now: float) -> list[Solicitation]:
+        """The solicitations whose unicast RA (:attr:`payload`, to their source) is due now.
+
+        RFC 4861 §6.2.6 lets a router unicast its answer to a solicitation from a unicast
+        source; the random delay of up to MAX_RA_DELAY_TIME still applies, the three
+        seconds between multicast RAs do not (they protect the all-nodes group). A source
+        gets at most one unicast RA per MIN_DELAY_BETWEEN_RAS (see :meth:`on_solicit`).
+        """
+        due = [(when, s) for when, s in self._unicast.values() if when <= now]
+        for _, s in due:
+            del self._unicast[s.source]
+            self._unicast_sent[s.source] = now
+        if due:
+            self.counters["ra.unicast"] += len(due)
+        return [s for _, s in sorted(due, key=lambda d: d[0])]
 
     def on_timer(self, now: float, u: float) -> list[bytes]:
         """Send what is due: at most one multicast RA. ``u`` is uniform in [0, 1).
@@ -198,7 +233,7 @@ class RouterAdvertiser:
         until the next call.
         """
         self.answered = ()
-        due = self.next_deadline()
+        due = self._multicast_deadline()
         if due is None or now < due:
             return []
         solicited = self._solicited_at is not None and self._solicited_at <= now
@@ -234,13 +269,42 @@ class RouterAdvertiser:
         if self._unsolicited_at is None:
             self.counters["rs.not-started"] += 1
             return False
-        self._remember(Solicitation(src, _solicitor_mac(rs), now))
+        solicitation = Solicitation(src, _solicitor_mac(rs), now)
+        if self.settings.solicited_unicast and not src.is_unspecified:
+            return self._schedule_unicast(solicitation, u)
+        self._remember(solicitation)
         when = solicited_ra_time(now, self.last_multicast, u)
         pending = self.next_deadline()
         if pending is not None and pending <= when:
             self.counters["rs.absorbed"] += 1  # an RA already due first answers this RS
             return False
         self._solicited_at = when
+        return True
+
+    def _schedule_unicast(self, solicitation: Solicitation, u: float) -> bool:
+        """A unicast RA to the solicitor after the §6.2.6 random delay; floods fall back to multicast.
+
+        A source already waiting, or answered less than MIN_DELAY_BETWEEN_RAS ago, is
+        absorbed (its RA is on the way or just arrived); more than MAX_WAITING sources
+        waiting at once is a flood, answered by the rate-limited multicast RA instead.
+        """
+        now, src = solicitation.at, solicitation.source
+        last = self._unicast_sent.get(src)
+        if src in self._unicast or (last is not None and now - last < MIN_DELAY_BETWEEN_RAS):
+            self.counters["rs.absorbed"] += 1
+            return False
+        if len(self._unicast) >= MAX_WAITING:
+            self.counters["rs.unicast-flood"] += 1
+            self._remember(solicitation)
+            when = solicited_ra_time(now, self.last_multicast, u)
+            pending = self._multicast_deadline()
+            if pending is not None and pending <= when:
+                return False
+            self._solicited_at = when
+            return True
+        if len(self._unicast_sent) >= 4 * MAX_WAITING:  # forget old sources: bounded memory
+            self._unicast_sent = {a: t for a, t in self._unicast_sent.items() if now - t < MIN_DELAY_BETWEEN_RAS}
+        self._unicast[src] = (now + u * MAX_RA_DELAY_TIME, solicitation)
         return True
 
     def _remember(self, solicitation: Solicitation) -> None:
@@ -264,5 +328,6 @@ class RouterAdvertiser:
         self.counters["ra.final"] += 1
         self._unsolicited_at = self._solicited_at = None
         self._waiting.clear()
+        self._unicast.clear()
         self.answered = ()
         return encode(replace(self.settings.advertisement, router_lifetime=0))

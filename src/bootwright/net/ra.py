@@ -160,6 +160,9 @@ class RaService:
         for payload in link.adv.on_timer(now, random.random()):
             if self._send(link, payload):
                 self._answered(link, link.adv.answered, now)
+        unicast = link.adv.due_unicast(now)
+        if unicast:
+            self._send_unicast(link, unicast, now)
         self._arm(link)
 
     # ------------------------------------------------------------------ packets
@@ -202,7 +205,24 @@ class RaService:
         )
         return True
 
-    def _answered(self, link: _Link, solicitations: tuple[Solicitation, ...], now: float) -> None:
+    def _send_unicast(self, link: _Link, solicitations: list[Solicitation], now: float) -> None:
+        """The RA straight to each solicitor's address (RFC 4861 §6.2.6, RFC 7772 §5.1.1)."""
+        assert link.src is not None
+        sent: list[Solicitation] = []
+        for s in solicitations:
+            try:
+                send_from(link.sock, link.adv.payload, link.src, s.source, link.ifindex)
+            except OSError as e:
+                self.send_errors += 1
+                link.adv.counters["ra.send-error"] += 1
+                log.debug("RA: unicast to %s on %s: %s", s.source, link.name, e)
+                continue
+            sent.append(s)
+        self._answered(link, tuple(sent), now, unicast=True)
+
+    def _answered(
+        self, link: _Link, solicitations: tuple[Solicitation, ...], now: float, unicast: bool = False
+    ) -> None:
         """One ``ra.solicited`` per host whose Router Solicitation the RA just sent answers."""
         if not solicitations:
             return
@@ -219,6 +239,7 @@ class RaService:
                 source=str(s.source),
                 delay=round(max(0.0, now - s.at), 3),
                 flags=flags,
+                unicast=unicast,
             )
 
 
