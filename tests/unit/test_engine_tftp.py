@@ -257,6 +257,50 @@ def test_block_numbers_roll_over_to_zero(window: int) -> None:
     assert len(seen) == count and seen[-1] == count & 0xFFFF
 
 
+@pytest.mark.parametrize(("blksize", "size"), [(8, 8 * 300), (8, 8 * 300 + 5), (512, 100_000), (1468, 1_000_000)])
+def test_lockstep_fast_path_counts_and_bursts(blksize: int, size: int) -> None:
+    """The lock-step fast path (no per-ACK allocation, lazy counters) is exact: every block,
+    every counter, the burst of every answer, across read-ahead reloads and the final block."""
+    body = payload(size)
+    x = ReadTransfer(rrq(blksize=blksize), InMemorySource(body))
+    x.start(0.0)
+    out = x.receive(encode_ack(0), 0.0)
+    got = bytearray()
+    sent = 0
+    while out:
+        assert len(out) == 1
+        assert bytes(x.burst) == bytes(out[0])
+        got += out[0][4:]
+        sent += 1
+        if sent % 97 == 0:  # counters read mid-transfer include everything sent so far
+            assert (x.stats.blocks_sent, x.stats.datagrams_sent) == (sent, sent + 1)
+            assert x.stats.bytes_sent == len(got)
+        out = x.receive(bytes(out[0][:4]).replace(b"\x00\x03", b"\x00\x04", 1), 0.0)
+    assert x.done and bytes(got) == body
+    s = x.stats
+    assert (s.blocks_sent, s.datagrams_sent, s.bytes_sent) == (size // blksize + 1, size // blksize + 2, size)
+    assert (s.duplicate_acks, s.ignored, s.retransmits) == (0, 0, 0)
+
+
+def test_lockstep_fast_path_after_retransmission() -> None:
+    """A timer retransmission leaves the fast path until the next ACK resets the interval."""
+    body = payload(512 * 10)
+    x = ReadTransfer(rrq(), InMemorySource(body), TftpSettings(backoff=2.0))
+    x.start(0.0)
+    x.receive(encode_ack(1), 0.1)
+    x.receive(encode_ack(2), 0.2)  # block 3 out, deadline 1.2
+    again = x.on_timer(1.2)
+    assert numbers(again) == [3]  # retransmitted, interval doubled
+    assert bytes(x.burst) == bytes(again[0])
+    assert x.next_deadline() == pytest.approx(3.2)
+    assert x.receive(encode_ack(2), 1.3) == []  # duplicate: never resent (RFC 1123 §4.2.3.1)
+    assert numbers(x.receive(encode_ack(3), 1.4)) == [4]
+    assert x.next_deadline() == pytest.approx(2.4)  # back to the negotiated interval
+    assert numbers(x.receive(encode_ack(4), 1.5)) == [5]
+    s = x.stats
+    assert (s.blocks_sent, s.retransmits, s.duplicate_acks) == (6, 1, 1)
+
+
 def test_timeout_after_retries() -> None:
     x = ReadTransfer(rrq(), InMemorySource(payload(100)), TftpSettings(max_retries=3, backoff=2.0))
     first = bytes(x.start(0.0)[0])

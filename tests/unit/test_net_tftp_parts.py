@@ -140,6 +140,28 @@ def test_dispatcher_busy_poll_catches_a_quick_reply_and_backs_off(monkeypatch: p
     asyncio.run(main())
 
 
+def test_dispatcher_does_not_spin_with_many_sockets_watched() -> None:
+    async def main() -> None:
+        disp = Dispatcher(busy_poll=0.02)
+        disp.open()
+        pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM) for _ in range(tftp_poll.SPIN_MAX_WATCHED + 1)]
+        got: list[bytes] = []
+        for a, _b in pairs:
+            a.setblocking(False)
+            disp.watch(a.fileno(), lambda a=a: got.append(a.recv(10)))
+        for _ in range(5):
+            pairs[0][1].send(b"x")
+            await asyncio.sleep(0.01)
+        assert got == [b"x"] * 5
+        assert disp.spins == 0 and disp.misses == 0  # every callback returned at once
+        disp.close()
+        for a, b in pairs:
+            a.close()
+            b.close()
+
+    asyncio.run(main())
+
+
 # -- sockets --------------------------------------------------------------------------------
 
 

@@ -13,7 +13,9 @@ the file (:mod:`~bootwright.engine.tftp_paths`,
 Returned datagrams are ``bytes`` or ``memoryview`` slices of the transfer's
 reused send buffer (header and file bytes side by side, no copies).  They are
 valid until the next call into the same transfer: send them (or copy them)
-before calling again.  asyncio's ``DatagramTransport.sendto`` copies what it
+before calling again.  The returned list is the transfer's own too (the
+lock-step path hands out one prepared list per buffer slot): read it, never
+modify it.  asyncio's ``DatagramTransport.sendto`` copies what it
 has to queue, so passing them straight to it is safe.
 
 Negotiation follows tftp-hpa: ``blksize`` below 8 or non-numeric is ignored
@@ -73,8 +75,9 @@ Datagram = bytes | memoryview
 MAX_WINDOWSIZE: Final = 32768
 """Hard cap on ``windowsize``: with 16-bit block numbers a larger window makes
 a stale ACK indistinguishable from a new one (tftp-hpa caps here too)."""
-READAHEAD_BYTES: Final = 32 * 1024
-"""A transfer reads up to this much ahead of its window (fewer reads in lock-step)."""
+READAHEAD_BYTES: Final = 64 * 1024
+"""A transfer reads up to this much ahead of its window (fewer reads in lock-step: one per
+7 blocks of 8192 octets, one per 44 of 1468)."""
 READAHEAD_SLOTS: Final = 64
 """...and at most this many blocks (small blksizes)."""
 _TIMEOUT_RANGE: Final = range(1, 256)  # RFC 2349: 1-255 seconds
@@ -294,8 +297,8 @@ class ReadTransfer:
         "_base",
         "_blksize",
         "_buffer",
-        "_burst",
         "_deadline",
+        "_fast",
         "_first",
         "_interval",
         "_last",
@@ -309,14 +312,15 @@ class ReadTransfer:
         "_retries",
         "_sent_end",
         "_settings",
+        "_singles",
         "_slot",
         "_source",
+        "_stats",
         "_views",
         "_window",
         "done",
         "negotiated",
         "outcome",
-        "stats",
     )
 
     def __init__(self, request: Request, source: BlockSource, settings: TftpSettings | None = None) -> None:
@@ -340,6 +344,7 @@ class ReadTransfer:
         self._mv = mv = memoryview(self._buffer)
         self._views: list[Datagram] = [mv[i * self._slot : (i + 1) * self._slot] for i in range(self._nslots)]
         self._payloads = [mv[i * self._slot + 4 : (i + 1) * self._slot] for i in range(self._nslots)]
+        self._singles = [[view] for view in self._views]  # lock-step answers, built once
         self._oack: bytes | None = encode(Oack(neg.oack)) if neg.oack else None
         self._base = 0  # absolute index of the last acknowledged block
         self._sent_end = 0  # absolute index of the last block sent
@@ -348,7 +353,7 @@ class ReadTransfer:
         self._last: int | None = None  # absolute index of the final (short) block, once read
         self._last_len = 0
         self._last_view: Datagram = mv[:0]
-        self._burst = (0, 0)
+        self._fast = 0  # full blocks sent by the lock-step fast path, not yet counted in _stats
         self._retries = 0
         self._interval = neg.timeout
         self._deadline: float | None = None
@@ -356,8 +361,19 @@ class ReadTransfer:
         """True once the transfer ended; see :attr:`outcome`."""
         self.outcome: TransferOutcome | None = None
         """How the transfer ended, ``None`` while it runs."""
-        self.stats = TransferStats(bs, neg.windowsize, neg.timeout, neg.tsize)
-        """Counters and negotiated parameters."""
+        self._stats = TransferStats(bs, neg.windowsize, neg.timeout, neg.tsize)
+
+    @property
+    def stats(self) -> TransferStats:
+        """Counters and negotiated parameters (the lock-step path counts lazily; read here)."""
+        n = self._fast
+        if n:
+            self._fast = 0
+            s = self._stats
+            s.datagrams_sent += n
+            s.blocks_sent += n
+            s.bytes_sent += n * self._blksize
+        return self._stats
 
     @property
     def burst(self) -> memoryview:
@@ -365,9 +381,15 @@ class ReadTransfer:
 
         Each is :attr:`segment_size` octets but the last, so one ``send`` with
         UDP GSO (``UDP_SEGMENT``) puts them all on the wire.  Same validity as
-        the datagrams: until the next call into the transfer.
+        the datagrams: until the next call into the transfer.  Empty while no
+        DATA is outstanding (before the OACK is acknowledged).
         """
-        return self._mv[self._burst[0] : self._burst[1]]
+        sent_end, slot = self._sent_end, self._slot
+        if sent_end <= self._base:
+            return self._mv[:0]
+        k1 = sent_end - self._first  # the window is blocks base+1 .. sent_end, all in the buffer
+        end = k1 * slot + (4 + self._last_len if sent_end == self._last else slot)
+        return self._mv[(self._base + 1 - self._first) * slot : end]
 
     @property
     def segment_size(self) -> int:
@@ -378,10 +400,10 @@ class ReadTransfer:
 
     def start(self, now: float) -> list[Datagram]:
         """First datagrams: the OACK (RFC 2347) if options were accepted, else DATA from block 1."""
-        self.stats.started = now
+        self._stats.started = now
         if self._oack is not None:
             self._arm(now)
-            self.stats.datagrams_sent += 1
+            self._stats.datagrams_sent += 1
             return [self._oack]
         return self._send_window(now)
 
@@ -391,14 +413,34 @@ class ReadTransfer:
 
     def receive(self, datagram: bytes | bytearray | memoryview, now: float) -> list[Datagram]:
         """Handle one datagram from the client's TID; never raises on bad input."""
+        # Fast path, lock-step (RFC 1350 §6: one block per ACK): an ACK for the block just sent
+        # whose successor is a full block already in the read-ahead buffer.  A few comparisons,
+        # no allocation: the answer is the slot's prepared list, the counters are folded into
+        # ``stats`` when read.  Everything else (windows, duplicates, the final block, retries,
+        # the OACK phase, errors) takes the general path below.
+        if len(datagram) >= 4 and datagram[1] == _ACK and datagram[0] == 0 and self._oack is None and not self.done:
+            base = self._base
+            delta = (((datagram[2] << 8) | datagram[3]) - base) & 0xFFFF
+            if delta == 1 and self._sent_end == base + 1 and self._window == 1 and not self._retries:
+                k = base + 2 - self._first  # slot of the next block (>= 1: the acked block is in the buffer)
+                if k < self._loaded and base + 2 != self._last:
+                    self._base = base + 1
+                    self._sent_end = base + 2
+                    self._deadline = now + self._interval
+                    self._fast += 1
+                    return self._singles[k]
+        return self._receive(datagram, now)
+
+    def _receive(self, datagram: bytes | bytearray | memoryview, now: float) -> list[Datagram]:
+        """The general path of :meth:`receive`."""
         if self.done:
-            self.stats.ignored += 1
+            self._stats.ignored += 1
             return []
         if len(datagram) >= 4 and datagram[1] == _ACK and datagram[0] == 0:
             block = (datagram[2] << 8) | datagram[3]
             if self._oack is not None:  # RFC 2347: the OACK is acknowledged with ACK 0
                 if block != 0:
-                    self.stats.ignored += 1
+                    self._stats.ignored += 1
                     return []
                 self._oack = None
                 self._retries = 0
@@ -407,14 +449,14 @@ class ReadTransfer:
             base = self._base
             delta = (block - base) & 0xFFFF
             if delta == 0:
-                self.stats.duplicate_acks += 1  # RFC 1123 §4.2.3.1: never retransmit on it
+                self._stats.duplicate_acks += 1  # RFC 1123 §4.2.3.1: never retransmit on it
                 return []
             if delta > self._sent_end - base:
-                self.stats.ignored += 1  # a block never sent, or stale from before the window
+                self._stats.ignored += 1  # a block never sent, or stale from before the window
                 return []
             acked = base + delta
             if acked == self._last:
-                self.stats.file_bytes = (acked - 1) * self._blksize + self._last_len
+                self._stats.file_bytes = (acked - 1) * self._blksize + self._last_len
                 self._finish(now, TransferOutcome(OutcomeKind.COMPLETE))
                 return []
             self._base = acked  # RFC 7440: the next window starts after the acked block
@@ -428,7 +470,7 @@ class ReadTransfer:
         """Retransmit the OACK or the current window if the deadline passed."""
         if self._deadline is None or now < self._deadline:
             return []
-        self.stats.timer_expiries += 1
+        self._stats.timer_expiries += 1
         self._retries += 1
         if self._retries > self._settings.max_retries:
             self._finish(now, TransferOutcome(OutcomeKind.TIMEOUT))
@@ -437,11 +479,11 @@ class ReadTransfer:
         self._interval = min(self.negotiated.timeout * s.backoff**self._retries, s.max_interval)
         if self._oack is not None:
             self._arm(now)
-            self.stats.datagrams_sent += 1
-            self.stats.retransmits += 1
+            self._stats.datagrams_sent += 1
+            self._stats.retransmits += 1
             return [self._oack]
         out = self._send_window(now)
-        self.stats.retransmits += len(out)
+        self._stats.retransmits += len(out)
         return out
 
     # -- internals ------------------------------------------------------------
@@ -453,18 +495,18 @@ class ReadTransfer:
         self.done = True
         self.outcome = outcome
         self._deadline = None
-        self.stats.finished = now
+        self._stats.finished = now
 
     def _other(self, datagram: bytes | bytearray | memoryview, now: float) -> list[Datagram]:
         try:
             packet = decode(datagram)
         except DecodeError:
-            self.stats.ignored += 1
+            self._stats.ignored += 1
             return []
         if isinstance(packet, ErrorPacket):  # RFC 1350 §7: an ERROR ends the transfer, unacknowledged
             self._finish(now, TransferOutcome(OutcomeKind.CLIENT_ERROR, packet.message or f"code {packet.code}"))
             return []
-        self.stats.ignored += 1  # DATA, OACK or a request on a read transfer: ignore like tftp-hpa
+        self._stats.ignored += 1  # DATA, OACK or a request on a read transfer: ignore like tftp-hpa
         return []
 
     def _load(self, start: int) -> None:
@@ -501,17 +543,14 @@ class ReadTransfer:
         if self._window == 1 and 0 <= k < self._loaded:  # lock-step from the read-ahead: the hot path
             self._sent_end = start
             self._deadline = now + self._interval
-            stats = self.stats
+            stats = self._stats
             stats.datagrams_sent += 1
             stats.blocks_sent += 1
-            slot = self._slot
             if start == self._last:
                 stats.bytes_sent += self._last_len
-                self._burst = (k * slot, k * slot + 4 + self._last_len)
                 return [self._last_view]
             stats.bytes_sent += self._blksize
-            self._burst = (k * slot, k * slot + slot)
-            return [self._views[k]]
+            return self._singles[k]
         start = self._base + 1
         end = start + self._window - 1
         last = self._last
@@ -531,18 +570,15 @@ class ReadTransfer:
                 end = last
         k = start - first
         count = end - start + 1
-        slot = self._slot
         if end == last:
             out = self._views[k : k + count - 1]
             out.append(self._last_view)
             payload = (count - 1) * self._blksize + self._last_len
-            self._burst = (k * slot, (k + count - 1) * slot + 4 + self._last_len)
         else:
             out = self._views[k : k + count]
             payload = count * self._blksize
-            self._burst = (k * slot, (k + count) * slot)
         self._sent_end = end
-        stats = self.stats
+        stats = self._stats
         stats.datagrams_sent += count
         stats.blocks_sent += count
         stats.bytes_sent += payload

@@ -64,8 +64,10 @@ class Engine(Protocol):
 
     done: bool
     outcome: TransferOutcome | None
-    stats: TransferStats
     negotiated: Negotiated
+
+    @property
+    def stats(self) -> TransferStats: ...
 
     def start(self, now: float) -> list[Datagram]: ...
     def receive(self, datagram: bytes, now: float) -> list[Datagram]: ...
@@ -86,7 +88,9 @@ class Transfer:
         "_on_close",
         "_on_finish",
         "_pending",
+        "_recv",
         "_rsize",
+        "_sendto_client",
         "_stranger_replies",
         "_timer",
         "_timer_when",
@@ -146,6 +150,8 @@ class Transfer:
         # Read transfers only receive ACK/ERROR (a longer ERROR text is cut): a small buffer is
         # cheaper to allocate per datagram; writes need blksize + 4, +1 to spot an oversized DATA.
         self._rsize = 256 if isinstance(engine, ReadTransfer) else max(1024, neg.blksize + 5)
+        self._recv = conn.recv  # bound once: the per-block path looks up nothing it can keep
+        self._sendto_client = conn.send
         self._gso: list[tuple[int, int, bytes]] | None = None
         self._batch = 1
         if isinstance(engine, ReadTransfer) and neg.windowsize > 1:
@@ -204,7 +210,7 @@ class Transfer:
 
     def _on_readable(self) -> None:
         try:
-            data = self.conn.recv(self._rsize)
+            data = self._recv(self._rsize)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:  # ECONNREFUSED: ICMP port unreachable, the client is gone
@@ -215,7 +221,7 @@ class Transfer:
         if out:
             if len(out) == 1 and not self._pending:  # lock-step: one DATA, straight out
                 try:
-                    self.conn.send(out[0])
+                    self._sendto_client(out[0])
                 except (BlockingIOError, InterruptedError):
                     self._park([(bytes(out[0]), False)])
                 except OSError as exc:
