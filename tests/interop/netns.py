@@ -27,7 +27,12 @@ import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+BOOTWRIGHT = REPO / ".venv" / "bin" / "bootwright"
+"""The ``bootwright`` command of the repository's venv (made by scripts/setup.sh)."""
 
 
 def missing_requirements(tools: Sequence[str] = ()) -> str | None:
@@ -38,6 +43,17 @@ def missing_requirements(tools: Sequence[str] = ()) -> str | None:
         if shutil.which(tool) is None:
             return f"{tool!r} is not installed (run scripts/setup.sh)"
     return None
+
+
+def require_module(tools: Sequence[str] = ()) -> None:
+    """Skip the calling test module unless it runs as root with ``tools`` and ``BOOTWRIGHT`` installed."""
+    why = missing_requirements(tools)
+    if why is None and not BOOTWRIGHT.exists():
+        why = f"{BOOTWRIGHT} is missing (run scripts/setup.sh)"
+    if why is not None:
+        import pytest  # only test modules call this; the benchmarks import this module without pytest
+
+        pytest.skip(why, allow_module_level=True)
 
 
 def _ip(*args: str, netns: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:

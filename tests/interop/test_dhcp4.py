@@ -34,19 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from netns import NetnsPair, missing_requirements
+from netns import BOOTWRIGHT, NetnsPair, require_module
 
 pytestmark = pytest.mark.interop
 
-REPO = Path(__file__).resolve().parents[2]
-BOOTWRIGHT = REPO / ".venv" / "bin" / "bootwright"
 HOST_MAC = "52:54:00:12:34:56"
 
-_why = missing_requirements(("dhclient", "busybox", "dhcrelay", "perfdhcp"))
-if _why is None and not BOOTWRIGHT.exists():
-    _why = f"{BOOTWRIGHT} is missing (run scripts/setup.sh)"
-if _why is not None:
-    pytest.skip(_why, allow_module_level=True)
+require_module(("dhclient", "busybox", "dhcrelay", "perfdhcp"))
 
 CONFIG = """
 [server]

@@ -25,18 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from netns import NetnsPair, missing_requirements
+from netns import BOOTWRIGHT, NetnsPair, missing_requirements, require_module
 
 pytestmark = pytest.mark.interop
 
-REPO = Path(__file__).resolve().parents[2]
-BOOTWRIGHT = REPO / ".venv" / "bin" / "bootwright"
 
-_why = missing_requirements(("dhclient", "perfdhcp", "dhcrelay"))
-if _why is None and not BOOTWRIGHT.exists():
-    _why = f"{BOOTWRIGHT} is missing (run scripts/setup.sh)"
-if _why is not None:
-    pytest.skip(_why, allow_module_level=True)
+require_module(("dhclient", "perfdhcp", "dhcrelay"))
 
 BOOT_URL = "http://[2001:db8:1::1]/boot.ipxe"
 CONFIG = """

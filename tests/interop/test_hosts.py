@@ -22,19 +22,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from netns import NetnsPair, missing_requirements
+from netns import BOOTWRIGHT, NetnsPair, require_module
 
 pytestmark = pytest.mark.interop
 
-REPO = Path(__file__).resolve().parents[2]
-BOOTWRIGHT = REPO / ".venv" / "bin" / "bootwright"
 MAC = "52:54:00:12:34:60"
 
-_why = missing_requirements(("dhclient",))
-if _why is None and not BOOTWRIGHT.exists():
-    _why = f"{BOOTWRIGHT} is missing (run scripts/setup.sh)"
-if _why is not None:
-    pytest.skip(_why, allow_module_level=True)
+require_module(("dhclient",))
 
 CONFIG = """
 [server]

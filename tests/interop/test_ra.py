@@ -21,18 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from netns import NetnsPair, missing_requirements
+from netns import BOOTWRIGHT, NetnsPair, require_module
 
 pytestmark = pytest.mark.interop
 
-REPO = Path(__file__).resolve().parents[2]
-BOOTWRIGHT = REPO / ".venv" / "bin" / "bootwright"
 
-_why = missing_requirements(("rdisc6",))
-if _why is None and not BOOTWRIGHT.exists():
-    _why = f"{BOOTWRIGHT} is missing (run scripts/setup.sh)"
-if _why is not None:
-    pytest.skip(_why, allow_module_level=True)
+require_module(("rdisc6",))
 
 CONFIG = """
 [server]
@@ -67,8 +61,8 @@ prefix_preferred_lifetime = 3600
 """
 
 # Runs inside the client namespace: records every RA for a while (optionally after a bounded
-# RS flood, its RSs optionally carrying cli0's MAC) as JSON lines: arrival time, source, IP hop
-# limit, router lifetime.
+# RS flood, its RSs optionally carrying cli0's MAC) as JSON lines: arrival time, source,
+# destination, IP hop limit, router lifetime.
 LISTENER = r"""
 import json, socket, struct, sys, time
 duration, flood, slla = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
@@ -77,6 +71,7 @@ rs = bytes([133, 0, 0, 0, 0, 0, 0, 0]) + (bytes([1, 1]) + mac if slla else b"") 
 s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
 s.setsockopt(socket.SOL_SOCKET, 25, b"cli0")
 s.setsockopt(socket.IPPROTO_IPV6, 51, 1)  # IPV6_RECVHOPLIMIT
+s.setsockopt(socket.IPPROTO_IPV6, 49, 1)  # IPV6_RECVPKTINFO: the destination (multicast or ours)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
 idx = socket.if_nametoindex("cli0")
 print(json.dumps({"ready": time.time()}), flush=True)
@@ -92,7 +87,8 @@ while time.time() < end:
     if data[0] != 134:
         continue
     hop = next((struct.unpack("=i", v[:4])[0] for l, t, v in anc if t == 52), None)
-    print(json.dumps({"at": time.time(), "src": addr[0], "hop": hop,
+    dst = next((socket.inet_ntop(socket.AF_INET6, v[:16]) for l, t, v in anc if t == 50), None)
+    print(json.dumps({"at": time.time(), "src": addr[0], "dst": dst, "hop": hop,
                       "lifetime": struct.unpack("!H", data[6:8])[0]}), flush=True)
 """
 
@@ -166,11 +162,32 @@ def test_rs_flood_is_rate_limited(served: tuple[NetnsPair, subprocess.Popen[byte
     time.sleep(0.5)
     listener = _listen(link, 3.5, flood=300)  # bounded: 300 solicitations, at once
     got = _records(listener)
+    # One source: one unicast RA answers the first RS (RFC 7772 §5.1.1), the other 299 are
+    # absorbed (one unicast RA per source per 3 s).
+    unicast = [r for r in got if r["dst"] != "ff02::1"]
+    assert len(unicast) == 1, got
+    assert str(unicast[0]["dst"]).startswith("fe80::"), got  # to the soliciting link-local address
     # Multicast RAs stay MIN_DELAY_BETWEEN_RAS (3 s) apart however many RSs came, and every
     # multicast RA restarts the 3-4 s unsolicited timer: at most two in 3.5 s.
-    assert 1 <= len(got) <= 2, got
-    if len(got) == 2:
-        assert float(got[1]["at"]) - float(got[0]["at"]) >= 2.9, got
+    multicast = [r for r in got if r["dst"] == "ff02::1"]
+    assert len(multicast) <= 2, got
+    if len(multicast) == 2:
+        assert float(multicast[1]["at"]) - float(multicast[0]["at"]) >= 2.9, got
+
+
+def test_a_solicitation_is_answered_by_unicast_within_max_ra_delay_time(
+    served: tuple[NetnsPair, subprocess.Popen[bytes], Path],
+) -> None:
+    link, _, _ = served
+    time.sleep(0.5)
+    listener = _listen(link, 1.5, flood=1)
+    lines = listener.communicate(timeout=30)[0].splitlines()
+    ready = json.loads(lines[0])["ready"]
+    unicast = [r for r in map(json.loads, lines[1:]) if r.get("dst") not in (None, "ff02::1")]
+    assert unicast, lines
+    # RFC 4861 §6.2.6: a random delay of at most MAX_RA_DELAY_TIME (0.5 s), not the 3 s between
+    # multicast RAs (generous bound: the namespaces share a busy machine).
+    assert float(unicast[0]["at"]) - ready < 1.0, lines
 
 
 def test_a_solicited_ra_is_an_event_of_the_soliciting_mac(
