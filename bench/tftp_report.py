@@ -75,19 +75,19 @@ labs and benchmarks on the same two CPUs, so absolute figures move between runs)
   window with UDP GSO, one `sendmsg` per up to 44 datagrams of 1,472 octets, straight
   from the read-ahead buffer (headers and file bytes side by side, no copies).
 * **Lock-step** (windowsize 1, one round trip per block; bootwright ÷ best peer
-  {lockstep}): on a veth pair the kernel runs the *client's* receive path and wakes the
-  client inside the server's `send()`, and the woken client mostly runs on the server's
-  CPU (a synchronous wake-up; nearly all of the server's context switches are
-  preemptions), so server and client take turns on one CPU and the time per block
-  follows the server's CPU per block — higher for bootwright than for the C servers (the
-  CPU rows). Where bootwright's CPU goes (perf, blksize 512): `sendto` ≈ 24 % (half of it
-  the client's receive path and wake-up), `sched_yield` ≈ 20 % (the busy poll handing
-  the CPU to the client), `epoll_wait` ≈ 6 %, the Python interpreter ≈ 10 %, `recv`
-  ≈ 3 %. Its own work per block is one `recv`, one `send`, an `epoll` poll and ≈ 2 µs of
-  Python (engine + transport, measured without sockets), with one read per 32 KiB
-  (read-ahead) rather than one per block. Busy polling (up to 200 µs after the last
-  event) saves the sleep and wake-up when the client answers from another CPU; it cannot
-  shorten a round trip whose two halves run one after the other on the same CPU.
+  {lockstep}): the time per block is one round trip, and bootwright shortens it by not
+  sleeping while it waits for the ACK: after each send it polls its sockets for up to
+  200 µs, yielding the CPU each turn (`sched_yield`), so a client woken on the same CPU
+  runs at once and its ACK is read without a sleep and a wake-up of the server. On a
+  veth pair the kernel runs the *client's* receive path and wake-up inside the server's
+  `send()`, so that CPU is charged to the server too: bootwright's CPU per block is higher
+  than the C servers' (the CPU rows count the spin), while its own work per block is one
+  `recv`, one `send`, one `epoll` poll and ≈ 1–2 µs of Python (the engine's lock-step fast
+  path: an ACK for the block just sent, whose successor is already read ahead, allocates
+  nothing), with one positioned read per 64 KiB (read-ahead) rather than one per block.
+  Without the spin the same runs took 35–60 % longer. The spin switches itself off when
+  recent spins came back empty (slow or distant clients) and while more than 8 transfers
+  run (they keep the loop busy on their own).
 * **200 clients at once** (bootwright ÷ best peer {fanout}): bootwright's CPU is of the
   order of tftpd-hpa's (which forks a process per transfer), but tftpd-hpa's 200
   processes run on both CPUs while bootwright is one thread, and about half of its CPU is
