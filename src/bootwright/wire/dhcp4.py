@@ -304,6 +304,8 @@ def decode(data: bytes | bytearray | memoryview) -> Dhcp4Message:
     if hlen > 16:
         raise DecodeError(f"hlen {hlen} at offset 2 exceeds the 16-octet chaddr field")
     cookie = data[_COOKIE]
+    opts: dict[int, bytes] = {}
+    vend: bytes | None = None
     if cookie != MAGIC_COOKIE:
         # RFC 951 §3 / RFC 1542 §3.5: a BOOTP client without RFC 1048 vendor extensions. Only a
         # request of the full BOOTP size (RFC 1542 §2.1) is one; anything else is not BOOTP.
@@ -314,37 +316,21 @@ def decode(data: bytes | bytearray | memoryview) -> Dhcp4Message:
                 f"no DHCP magic cookie at offset 236 (found {cookie.hex()}; RFC 2131 §3), and at {n} octets the "
                 f"message is shorter than a 300-octet RFC 951 BOOTREQUEST (RFC 1542 §2.1)"
             )
-        return Dhcp4Message(
-            op=op,
-            xid=xid,
-            chaddr=chaddr[:hlen],
-            htype=htype,
-            hops=hops,
-            secs=secs,
-            flags=flags,
-            ciaddr=_addr(ci),
-            yiaddr=_addr(yi),
-            siaddr=_addr(si),
-            giaddr=_addr(gi),
-            sname=_cstr(sname),
-            file=_cstr(file),
-            options=Options._wrap({}),
-            vend=data[BOOTP_HEADER_SIZE:],
-        )
-    opts: dict[int, bytes] = {}
-    _parse_options(data, _FIXED, n, opts, "options")
-    overload = opts.pop(_OVERLOAD, None)
-    if overload is not None:
-        if len(overload) != 1 or not 1 <= overload[0] <= 3:
-            raise DecodeError(f"option 52 (overload) must be one octet 1..3, got {overload.hex() or 'none'}")
-        # RFC 2131 §4.1 / RFC 3396 §5: options field, then file, then sname.
-        if overload[0] & _OVERLOAD_FILE:
-            _parse_options(data, _FILE.start, _FILE.stop, opts, "file")
-            file = b""
-        if overload[0] & _OVERLOAD_SNAME:
-            _parse_options(data, _SNAME.start, _SNAME.stop, opts, "sname")
-            sname = b""
-        opts.pop(_OVERLOAD, None)  # nested overload is ignored: no loops
+        vend = data[BOOTP_HEADER_SIZE:]  # no options: the vend field as it came
+    else:
+        _parse_options(data, _FIXED, n, opts, "options")
+        overload = opts.pop(_OVERLOAD, None)
+        if overload is not None:
+            if len(overload) != 1 or not 1 <= overload[0] <= 3:
+                raise DecodeError(f"option 52 (overload) must be one octet 1..3, got {overload.hex() or 'none'}")
+            # RFC 2131 §4.1 / RFC 3396 §5: options field, then file, then sname.
+            if overload[0] & _OVERLOAD_FILE:
+                _parse_options(data, _FILE.start, _FILE.stop, opts, "file")
+                file = b""
+            if overload[0] & _OVERLOAD_SNAME:
+                _parse_options(data, _SNAME.start, _SNAME.stop, opts, "sname")
+                sname = b""
+            opts.pop(_OVERLOAD, None)  # nested overload is ignored: no loops
     return Dhcp4Message(
         op=op,
         xid=xid,
@@ -360,6 +346,7 @@ def decode(data: bytes | bytearray | memoryview) -> Dhcp4Message:
         sname=_cstr(sname),
         file=_cstr(file),
         options=Options._wrap(opts),
+        vend=vend,
     )
 
 
