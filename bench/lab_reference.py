@@ -166,8 +166,11 @@ bootwright ≤ 1.0× the reference in each scenario.
 Where the time goes — seconds from QEMU start to each stage, reference / bootwright
 (the first sighting in the servers' logs or on the serial console; a BIOS machine's
 boot program is its iPXE ROM; a DHCPv6 answer counts once the lab can tie it to the
-VM — dnsmasq logs the client's MAC, bootwright's `dhcp6.*` events carry none yet, so
-its IPv6 "DHCP offer" is often the first answer whose address the VM then used):
+VM — dnsmasq logs the client's MAC, bootwright's `dhcp6.*` events carry it, from the
+DUID or the client's EUI-64 link-local address). UEFI PXE v6 is even since the quick
+start sends DHCPv6 Preference 255 (OVMF no longer waits 4 s for more Advertises); the
+IPv6 scenarios then spend most of their time in iPXE's DHCPv4 attempt timing out on
+the IPv6-only link, the same with both stacks:
 
 {breakdown}
 
