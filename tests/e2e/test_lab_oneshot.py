@@ -177,10 +177,15 @@ def test_the_second_boot_falls_back_to_the_local_disk(oneshot_run: Run) -> None:
     files = [e["detail"].get("path") for e in events if e["kind"] in ("http.download_complete", "tftp.done")]
     assert not [f for f in files if f and ("vmlinuz" in f or "initrd" in f)], files
     assert not [e for e in events if e["kind"].startswith("oneshot.")], "the one-shot ran again"
-    # The host's timeline shows the second boot as an attempt of its own that stopped at the script.
+    # The host's timeline shows the second boot as an attempt of its own, complete at the script
+    # that says exit (local disk), not stalled at "no kernel fetched".
+    assert all(e["detail"].get("script_kind") == "exit" for e in scripts), scripts
     last = run.attempts[-1]
-    assert last["started"] >= second.started and last["stage"] == "script", last
-    assert any(s["text"] == f"iPXE script {HOST_SCRIPT} served (local)" for s in last["steps"]), last
+    assert last["started"] >= second.started and last["stage"] == "exit", last
+    assert any(
+        s["text"] == f"iPXE script {HOST_SCRIPT} served (local): exit to the firmware's next boot device"
+        for s in last["steps"]
+    ), last
 
 
 def test_the_host_timeline_shows_the_router_solicitation(oneshot_run: Run) -> None:
