@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from .config import Config, Target, TargetVariant
+from .config import Config, Target
 from .ipxe import render_text, template_context
 from .model import ClientInfo, Host, InvalidMac, normalize_mac
 from .policy import ServerContext, platform_of
@@ -108,15 +108,6 @@ class EntryList:
     timeout_ms: int
 
 
-def _variant(target: Target, platform: str) -> Target:
-    """A target with its ``[targets.x.efi]`` / ``[targets.x.pcbios]`` overrides applied."""
-    override: TargetVariant | None = target.variants.get(platform)  # type: ignore[call-overload]
-    if override is None:
-        return target
-    changes = {k: v for k, v in override.model_dump().items() if v is not None}
-    return target.model_copy(update=changes)
-
-
 def _entry(name: str, target: Target, label: str | None, context: dict[str, object]) -> Entry | None:
     def text(value: str, key: str) -> str:
         return render_text(value, context, f"targets.{name}.{key}")
@@ -157,7 +148,7 @@ def entries(
     menu = config.menus.get(name)
     if menu is None:
         target = config.targets.get(name)
-        found = _entry(name, _variant(target, platform), None, context) if target else None
+        found = _entry(name, target.for_platform(platform), None, context) if target else None
         return EntryList(name, (found,) if found else (), found.id if found else None, 0)
     out: list[Entry] = []
     seen: set[str] = set()
@@ -171,7 +162,7 @@ def entries(
                 if item.target not in seen:
                     walk(item.target)
             elif item.target not in {e.id for e in out}:
-                found = _entry(item.target, _variant(config.targets[item.target], platform), item.label, context)
+                found = _entry(item.target, config.targets[item.target].for_platform(platform), item.label, context)
                 if found is not None:
                     out.append(found)
 

@@ -351,6 +351,14 @@ class Target(Section):
     message: str | None = None  # echoed before booting
     variants: dict[Literal["efi", "pcbios"], TargetVariant] = {}
 
+    def for_platform(self, platform: str | None) -> Target:
+        """This target with its ``[targets.x.efi]`` / ``[targets.x.pcbios]`` overrides applied."""
+        override: TargetVariant | None = self.variants.get(platform)  # type: ignore[call-overload]
+        if override is None:
+            return self
+        changes = {k: v for k, v in override.model_dump().items() if v is not None}
+        return self.model_copy(update=changes)
+
     def kind(self) -> str:
         """What this target does, for summaries and rendering."""
         for name in ("kernel", "chain", "sanboot", "efi"):

@@ -21,7 +21,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from .config import Config, Menu, Problem, Target, TargetVariant
+from .config import Config, Menu, Problem, Target
 from .model import ClientInfo, Host
 from .policy import ARCH_TABLE, HOST_SCRIPT_PREFIX, ServerContext, platform_of
 
@@ -211,14 +211,6 @@ def _default_label(config: Config, name: str) -> str:
     return config.menus[name].title or name
 
 
-def _variant(target: Target, platform: str) -> Target:
-    override: TargetVariant | None = target.variants.get(platform)  # type: ignore[call-overload]
-    if override is None:
-        return target
-    changes = {k: v for k, v in override.model_dump().items() if v is not None}
-    return target.model_copy(update=changes)
-
-
 def _render_target(script: _Script, name: str, target: Target, standalone: bool) -> None:
     me = label(name)
     if not standalone:
@@ -227,7 +219,7 @@ def _render_target(script: _Script, name: str, target: Target, standalone: bool)
         script.add(f"iseq ${{platform}} efi && goto {me}-efi || goto {me}-pcbios")
         for platform in ("efi", "pcbios"):
             script.add(f":{me}-{platform}")
-            _render_action(script, name, _variant(target, platform))
+            _render_action(script, name, target.for_platform(platform))
     else:
         _render_action(script, name, target)
 

@@ -116,11 +116,7 @@ def target_files(target: Target, render: Callable[[str], str], platform: Platfor
     """The files a target makes the client fetch, per platform variant (kernel first)."""
     variants = [target]
     if target.variants:
-        variants = []
-        for variant in (platform,) if platform else ("efi", "pcbios"):
-            override = target.variants.get(variant)
-            changes = {k: v for k, v in override.model_dump().items() if v is not None} if override else {}
-            variants.append(target.model_copy(update=changes))
+        variants = [target.for_platform(p) for p in ((platform,) if platform else ("efi", "pcbios"))]
     sets: list[tuple[str, ...]] = []
     for t in variants:
         if t.kernel:

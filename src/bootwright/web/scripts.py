@@ -63,9 +63,9 @@ class Document:
 def script_kind(config: Config, name: str | None, platform: Platform | None) -> str | None:
     """What the script rendered for target or menu ``name`` does (:meth:`Target.kind`, or "menu").
 
-    A per-platform variant that supplies its own kernel, chain or EFI program decides
-    for that platform; the timeline uses this to tell "the script said exit" (a boot
-    from local disk, finished) from "no kernel fetched" (stalled).
+    The target as rendered for ``platform`` (its variant applied) decides; the
+    timeline uses this to tell "the script said exit" (a boot from local disk,
+    finished) from "no kernel fetched" (stalled).
     """
     if name is None:
         return None
@@ -74,12 +74,7 @@ def script_kind(config: Config, name: str | None, platform: Platform | None) -> 
     target = config.targets.get(name)
     if target is None:
         return None
-    variant = target.variants.get(platform) if platform is not None else None
-    if variant is not None:
-        for key in ("kernel", "chain", "efi"):
-            if getattr(variant, key):
-                return key
-    return target.kind()
+    return target.for_platform(platform).kind()
 
 
 def ipxe_error(status: int, message: str, mac: str | None = None) -> Document:
