@@ -340,6 +340,17 @@ def test_a_solicitation_from_the_unspecified_address_is_answered_by_multicast() 
     assert adv.on_timer(10.0, 0.5) != [] and [s.source for s in adv.answered] == [A("::")]
 
 
+def test_a_pending_unicast_ra_does_not_absorb_a_solicitation_from_the_unspecified_address() -> None:
+    adv = advertiser(unicast=True)
+    adv.start(0.0)
+    adv.on_timer(0.0, 0.5)  # the next unsolicited RA is 16 s away (MAX_INITIAL_RTR_ADVERT_INTERVAL)
+    assert adv.on_solicit(RS, LL, 255, 10.0, 0.0)  # unicast RA due at 10.0
+    assert adv.on_solicit(RS, A("::"), 255, 10.0, 0.5)  # needs its own multicast RA
+    assert adv.counters["rs.absorbed"] == 0
+    assert [s.source for s in adv.due_unicast(10.0)] == [LL]
+    assert adv.on_timer(10.25, 0.5) != [] and [s.source for s in adv.answered] == [A("::")]
+
+
 def test_the_final_ra_drops_pending_unicast_answers() -> None:
     adv = advertiser(unicast=True)
     adv.start(0.0)

@@ -272,11 +272,18 @@ class RouterAdvertiser:
         solicitation = Solicitation(src, _solicitor_mac(rs), now)
         if self.settings.solicited_unicast and not src.is_unspecified:
             return self._schedule_unicast(solicitation, u)
+        return self._schedule_multicast(solicitation, u)
+
+    def _schedule_multicast(self, solicitation: Solicitation, u: float) -> bool:
+        """The multicast RA answering ``solicitation`` (§6.2.6), or absorbed into one already due.
+
+        Only a multicast RA can absorb it: a unicast RA due sooner goes to another host.
+        """
         self._remember(solicitation)
-        when = solicited_ra_time(now, self.last_multicast, u)
-        pending = self.next_deadline()
+        when = solicited_ra_time(solicitation.at, self.last_multicast, u)
+        pending = self._multicast_deadline()
         if pending is not None and pending <= when:
-            self.counters["rs.absorbed"] += 1  # an RA already due first answers this RS
+            self.counters["rs.absorbed"] += 1  # a multicast RA already due first answers this RS
             return False
         self._solicited_at = when
         return True
@@ -295,13 +302,7 @@ class RouterAdvertiser:
             return False
         if len(self._unicast) >= MAX_WAITING:
             self.counters["rs.unicast-flood"] += 1
-            self._remember(solicitation)
-            when = solicited_ra_time(now, self.last_multicast, u)
-            pending = self._multicast_deadline()
-            if pending is not None and pending <= when:
-                return False
-            self._solicited_at = when
-            return True
+            return self._schedule_multicast(solicitation, u)
         if len(self._unicast_sent) >= 4 * MAX_WAITING:  # forget old sources: bounded memory
             self._unicast_sent = {a: t for a, t in self._unicast_sent.items() if now - t < MIN_DELAY_BETWEEN_RAS}
         self._unicast[src] = (now + u * MAX_RA_DELAY_TIME, solicitation)
