@@ -97,6 +97,10 @@ while time.time() < end:
 def served(tmp_path: Path) -> Iterator[tuple[NetnsPair, subprocess.Popen[bytes], Path]]:
     """bootwright advertising on srv0 of a fresh namespace pair."""
     with NetnsPair("ra", server6="2001:db8:1::1/64", client6="2001:db8:1::2/64") as link:
+        # The client's kernel would solicit a router itself once cli0's link-local address is
+        # usable; its RS would take the one unicast answer a source gets per 3 s before the
+        # tests' own RSs. Only the tests solicit (set before DAD ends, well within its 1 s).
+        link.run_client(["sysctl", "-q", "-w", "net.ipv6.conf.cli0.router_solicitations=0"], timeout=5)
         (tmp_path / "root").mkdir()
         cfg = tmp_path / "ra.toml"
         cfg.write_text(CONFIG)
@@ -107,6 +111,14 @@ def served(tmp_path: Path) -> Iterator[tuple[NetnsPair, subprocess.Popen[bytes],
         deadline = time.monotonic() + 20
         while "RA: advertising on srv0" not in log.read_text():
             assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        # The client's RSs must come from its link-local address: while that is still tentative
+        # (DAD), they leave from :: and get the multicast answer, never a unicast one.
+        while True:
+            shown = link.run_client(["ip", "-6", "addr", "show", "dev", "cli0", "scope", "link"], timeout=5, text=True)
+            if "inet6 fe80::" in shown.stdout and "tentative" not in shown.stdout:
+                break
+            assert time.monotonic() < deadline, shown.stdout
             time.sleep(0.1)
         yield link, proc, log
 
@@ -178,13 +190,13 @@ def test_rs_flood_is_rate_limited(served: tuple[NetnsPair, subprocess.Popen[byte
 def test_a_solicitation_is_answered_by_unicast_within_max_ra_delay_time(
     served: tuple[NetnsPair, subprocess.Popen[bytes], Path],
 ) -> None:
-    link, _, _ = served
+    link, _, log = served
     time.sleep(0.5)
     listener = _listen(link, 1.5, flood=1)
     lines = listener.communicate(timeout=30)[0].splitlines()
     ready = json.loads(lines[0])["ready"]
     unicast = [r for r in map(json.loads, lines[1:]) if r.get("dst") not in (None, "ff02::1")]
-    assert unicast, lines
+    assert unicast, (lines, log.read_text()[-2000:])
     # RFC 4861 §6.2.6: a random delay of at most MAX_RA_DELAY_TIME (0.5 s), not the 3 s between
     # multicast RAs (generous bound: the namespaces share a busy machine).
     assert float(unicast[0]["at"]) - ready < 1.0, lines
