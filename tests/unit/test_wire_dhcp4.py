@@ -652,22 +652,27 @@ _values = st.binary(max_size=300) | st.binary(max_size=8)
 _cstr = st.binary(max_size=64).map(lambda b: b.replace(b"\0", b"x"))
 _addrs = st.integers(0, 2**32 - 1).map(A)
 
+# The fixed BOOTP fields (RFC 2131 §2 Figure 1) of every generated message.
+_header_fields = {
+    "xid": st.integers(0, 2**32 - 1),
+    "chaddr": st.binary(max_size=16),
+    "htype": st.integers(0, 255),
+    "hops": st.integers(0, 255),
+    "secs": st.integers(0, 65535),
+    "flags": st.integers(0, 65535),
+    "ciaddr": _addrs,
+    "yiaddr": _addrs,
+    "siaddr": _addrs,
+    "giaddr": _addrs,
+    "sname": _cstr | st.just(b""),
+    "file": st.binary(max_size=128).map(lambda b: b.replace(b"\0", b"y")) | st.just(b""),
+}
+
 messages = st.builds(
     Dhcp4Message,
     op=st.sampled_from([BOOTREQUEST, BOOTREPLY]),
-    xid=st.integers(0, 2**32 - 1),
-    chaddr=st.binary(max_size=16),
-    htype=st.integers(0, 255),
-    hops=st.integers(0, 255),
-    secs=st.integers(0, 65535),
-    flags=st.integers(0, 65535),
-    ciaddr=_addrs,
-    yiaddr=_addrs,
-    siaddr=_addrs,
-    giaddr=_addrs,
-    sname=_cstr | st.just(b""),
-    file=st.binary(max_size=128).map(lambda b: b.replace(b"\0", b"y")) | st.just(b""),
     options=st.dictionaries(_codes, _values, max_size=12),
+    **_header_fields,
 )
 
 
@@ -689,18 +694,7 @@ def test_roundtrip(msg: Dhcp4Message, max_size: int) -> None:
 rfc951_messages = st.builds(
     Dhcp4Message,
     op=st.just(BOOTREQUEST),
-    xid=st.integers(0, 2**32 - 1),
-    chaddr=st.binary(max_size=16),
-    htype=st.integers(0, 255),
-    hops=st.integers(0, 255),
-    secs=st.integers(0, 65535),
-    flags=st.integers(0, 65535),
-    ciaddr=_addrs,
-    yiaddr=_addrs,
-    siaddr=_addrs,
-    giaddr=_addrs,
-    sname=_cstr | st.just(b""),
-    file=st.binary(max_size=128).map(lambda b: b.replace(b"\0", b"y")) | st.just(b""),
+    **_header_fields,
     vend=st.binary(max_size=200).filter(lambda v: v[:4] != MAGIC_COOKIE),
 )
 
