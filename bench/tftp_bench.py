@@ -215,6 +215,17 @@ class CpuAccount:
         except (OSError, ValueError):
             return None
 
+    def split(self) -> tuple[float, float] | None:
+        """Seconds of CPU so far in user space and in the kernel (``None`` without cgroups)."""
+        if not self.ok:
+            return None
+        try:
+            user = int((self.path / "cpuacct.usage_user").read_text()) / 1e9
+            kernel = int((self.path / "cpuacct.usage_sys").read_text()) / 1e9
+        except (OSError, ValueError):
+            return None
+        return user, kernel
+
     def remove(self) -> None:
         """Move anything left back to the root group and delete the group."""
         if not self.ok:
@@ -350,9 +361,17 @@ def _record(s: Setup, name: str, label: str, took: float | None, cpu: float | No
 
 
 def _measured(cpu: CpuAccount, case: Callable[[], tuple[float | None, str]]) -> tuple[float | None, float | None, str]:
-    before = cpu.usage()
+    """Run ``case``; its seconds, the server's CPU seconds meanwhile, and its note.
+
+    Also prints the user/kernel split of that CPU time (where to look when a
+    server is slower: its own code, or system calls and the network stack).
+    """
+    before, split_before = cpu.usage(), cpu.split()
     took, note = case()
-    after = cpu.usage()
+    after, split_after = cpu.usage(), cpu.split()
+    if split_before is not None and split_after is not None and took is not None:
+        user, kernel = (a - b for a, b in zip(split_after, split_before, strict=True))
+        print(f"  server CPU in user space {user:.3f} s, in the kernel {kernel:.3f} s", flush=True)
     return took, (after - before if before is not None and after is not None else None), note
 
 

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 # Debian packages: Python, plus the real peers used by interop tests, the lab and benchmarks.
 APT_PACKAGES=(
   python3 python3-venv python3-pip
+  # a C compiler and Python's headers build bootwright._tftp_pump (docs/tftp.md, "Native pump")
+  gcc python3-dev
   iproute2
   # bootwright lab (docs/lab.md): QEMU, SeaBIOS + iPXE ROM, OVMF, iPXE programs, the
   # reference stack and the per-port filter. busybox-static is not installed (it

@@ -301,6 +301,114 @@ def test_lockstep_fast_path_after_retransmission() -> None:
     assert (s.blocks_sent, s.retransmits, s.duplicate_acks) == (6, 1, 1)
 
 
+def run_datagrams(x: ReadTransfer) -> tuple[list[bytes], int] | None:
+    """What a pump would send for ``x.lockstep_run()``: the datagrams (copied) and the first ACK number."""
+    run = x.lockstep_run()
+    if run is None:
+        return None
+    assert run.blocks > 0 and run.offset % run.slot == 0
+    views = [bytes(run.buffer[run.offset + i * run.slot : run.offset + (i + 1) * run.slot]) for i in range(run.blocks)]
+    return views, run.ack
+
+
+def ack_for(datagram: bytes | memoryview) -> bytes:
+    return b"\x00\x04" + bytes(datagram[2:4])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from([8, 512, 1468]),
+    st.integers(min_value=0, max_value=120),
+    st.integers(min_value=0, max_value=1467),
+    st.lists(st.integers(min_value=0, max_value=60), max_size=40),
+    st.booleans(),
+)
+def test_lockstep_runs_equal_ack_by_ack(blksize: int, blocks: int, extra: int, cuts: list[int], oack: bool) -> None:
+    """A transport executing runs (any prefix of each, like a pump interrupted early) and then
+    handing the ending ACK to the engine sends exactly the datagrams, in order, that ACK-by-ACK
+    receive would, with the same counters and outcome (RFC 1350 §6 lock-step)."""
+    body = payload(blocks * blksize + extra % blksize)
+    options = {"blksize": blksize} if oack else {}
+    ref = ReadTransfer(rrq(**options), InMemorySource(body))
+    x = ReadTransfer(rrq(**options), InMemorySource(body))
+    expected = [bytes(d) for d in ref.start(0.0)]
+    first = x.start(0.0)
+    sent = [bytes(d) for d in first]
+    out = ref.receive(encode_ack(0), 0.0) if oack else ref.receive(ack_for(expected[-1]), 0.0)
+    while out:
+        expected += [bytes(d) for d in out]
+        out = ref.receive(ack_for(out[-1]), 1.0)
+    last = x.receive(encode_ack(0), 0.0) if oack else x.receive(ack_for(sent[-1]), 0.0)
+    cuts = list(cuts)
+    while last:
+        sent += [bytes(d) for d in last]
+        planned = run_datagrams(x)
+        if planned is not None:
+            views, ack = planned
+            assert ack == int.from_bytes(sent[-1][2:4], "big")  # the run starts at the outstanding block
+            take = min(len(views), cuts.pop(0)) if cuts else len(views)
+            sent += views[:take]
+            x.lockstep_advance(take, 1.0)
+        last = x.receive(ack_for(sent[-1]), 1.0)
+    assert sent == expected
+    assert x.done and x.outcome is not None and x.outcome.kind is OutcomeKind.COMPLETE
+    a, b = x.stats, ref.stats
+    assert (a.blocks_sent, a.datagrams_sent, a.bytes_sent, a.file_bytes) == (
+        b.blocks_sent,
+        b.datagrams_sent,
+        b.bytes_sent,
+        b.file_bytes,
+    )
+
+
+def test_lockstep_run_across_rollover() -> None:
+    """Runs carry 16-bit ACK numbers: block 65536 goes out as 0 (RFC 1350 leaves it open; tftp-hpa rolls to 0)."""
+    x = ReadTransfer(rrq(blksize=8), InMemorySource(payload(8 * 70_000)))
+    x.start(0.0)
+    out = x.receive(encode_ack(0), 0.0)
+    while numbers(out)[-1] < 65500:
+        out = x.receive(ack_for(out[0]), 0.0)
+    seen: list[int] = []
+    while len(seen) < 200:
+        planned = run_datagrams(x)
+        assert planned is not None
+        views, ack = planned
+        assert ack == numbers(out)[-1]
+        seen += numbers(views)
+        x.lockstep_advance(len(views), 0.0)
+        out = x.receive(ack_for(views[-1]), 0.0)
+        seen += numbers(out)
+    assert 65535 in seen and seen[seen.index(65535) + 1] == 0
+
+
+def test_lockstep_run_only_in_plain_lockstep() -> None:
+    """No run while the OACK waits for ACK 0, with windows, during retries, for the final block, when done."""
+    x = ReadTransfer(rrq(blksize=512), InMemorySource(payload(512 * 10)))
+    x.start(0.0)
+    assert x.lockstep_run() is None  # the OACK is outstanding
+    x.receive(encode_ack(0), 0.0)
+    run = x.lockstep_run()
+    assert run is not None and (run.ack, run.blocks) == (1, 9)  # blocks 2..10; the final 11th is the engine's
+    assert x.on_timer(5.0)  # a retransmission: the engine is in charge until an ACK resets it
+    assert x.lockstep_run() is None
+    x.receive(encode_ack(1), 5.1)
+    run = x.lockstep_run()
+    assert run is not None and (run.ack, run.blocks) == (2, 8)
+    x.lockstep_advance(8, 5.2)
+    assert x.next_deadline() == pytest.approx(5.2 + x.negotiated.timeout)
+    assert x.stats.blocks_sent == 11 and x.lockstep_run() is None  # block 10 out, 11 is the final one
+    assert numbers(x.receive(encode_ack(10), 5.3)) == [11]
+    assert x.lockstep_run() is None
+    x.receive(encode_ack(11), 5.4)
+    assert x.done and x.lockstep_run() is None
+    w = ReadTransfer(rrq(windowsize=4), InMemorySource(payload(512 * 10)))
+    w.start(0.0)
+    w.receive(encode_ack(0), 0.0)
+    assert w.lockstep_run() is None
+    w.lockstep_advance(0, 1.0)  # nothing sent: nothing changes
+    assert w.next_deadline() == pytest.approx(w.negotiated.timeout)
+
+
 def test_timeout_after_retries() -> None:
     x = ReadTransfer(rrq(), InMemorySource(payload(100)), TftpSettings(max_retries=3, backoff=2.0))
     first = bytes(x.start(0.0)[0])

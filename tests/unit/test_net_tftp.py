@@ -2,13 +2,15 @@
 
 The service listens on ``lo`` only (``[server] interfaces = ["lo"]``); every
 datagram stays on 127.0.0.1 / ::1.  Each test ends by waiting for the live
-transfer count to return to zero.
+transfer count to return to zero.  Every test runs twice: lock-step blocks
+sent by the native pump, and by the pure-Python path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +24,7 @@ from bootwright.config import parse_config
 from bootwright.events import EventSink
 from bootwright.model import Event
 from bootwright.net.tftp import TftpService, create_tftp_service
+from bootwright.net.tftp_poll import PUMP_ENV
 from bootwright.policy import BootPolicy
 from bootwright.wire.tftp import (
     Ack,
@@ -180,9 +183,20 @@ def make_runtime(tmp_path: Path, tftp: str = "", extra: str = "") -> tuple[Runti
     return rt, events
 
 
+@pytest.fixture(autouse=True, params=["native", "python"])
+def lockstep_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with the native pump, then with the pure-Python path."""
+    monkeypatch.setenv(PUMP_ENV, request.param)
+    return str(request.param)
+
+
 @contextlib.asynccontextmanager
 async def serving(rt: Runtime) -> AsyncIterator[TftpService]:
     service = TftpService(rt)
+    if os.environ.get(PUMP_ENV) == "native":
+        assert service.dispatcher.pump is not None, "bootwright._tftp_pump is not built (scripts/setup.sh)"
+    else:
+        assert service.dispatcher.pump is None
     task = asyncio.create_task(service.run())
     try:
         for _ in range(200):

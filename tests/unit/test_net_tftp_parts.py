@@ -274,6 +274,26 @@ def test_neighbour_table_caches_and_rate_limits_dumps(monkeypatch: pytest.Monkey
     assert table.mac("192.0.2.10") == "02:00:00:00:00:0b"  # a stale snapshot is refreshed
 
 
+def test_neighbour_table_refreshes_a_snapshot_older_than_the_talk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A transfer's first reply resolves an IPv6 client: a snapshot taken before it cannot know the MAC."""
+    dumps: list[int] = []
+    table_now: dict[str, str] = {}
+
+    def fake_dump(timeout: float = 0.5) -> dict[str, str]:
+        dumps.append(1)
+        return dict(table_now)
+
+    now = [100.0]
+    monkeypatch.setattr(tftp_neigh, "dump_neighbours", fake_dump)
+    table = NeighbourTable(min_interval=1.0, clock=lambda: now[0])
+    assert table.mac("2001:db8::2") is None and len(dumps) == 1  # the transfer's start: not resolved yet
+    table_now["2001:db8::2"] = "02:00:00:00:00:0a"
+    now[0] += 0.1
+    assert table.mac("2001:db8::2", since=99.0) is None and len(dumps) == 1  # snapshot newer than the start
+    assert table.mac("2001:db8::2", since=100.05) == "02:00:00:00:00:0a" and len(dumps) == 2
+    assert table.mac("2001:db8::3", since=100.05) is None and len(dumps) == 2  # once per start, not per miss
+
+
 def test_dump_neighbours_runs() -> None:
     assert isinstance(tftp_neigh.dump_neighbours(), dict)
 

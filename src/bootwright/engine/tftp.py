@@ -32,7 +32,7 @@ import errno
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 from bootwright.engine.tftp_paths import PathRefused, is_within
 from bootwright.engine.tftp_source import BlockSource, NetasciiSource
@@ -56,6 +56,7 @@ from bootwright.wire.tftp import (
 __all__ = [
     "MAX_WINDOWSIZE",
     "Datagram",
+    "LockstepRun",
     "Negotiated",
     "OutcomeKind",
     "ReadTransfer",
@@ -282,6 +283,22 @@ class TransferStats:
     """Octets delivered (for netascii: translated octets), set on completion."""
 
 
+class LockstepRun(NamedTuple):
+    """A run of lock-step answers fixed in advance (:meth:`ReadTransfer.lockstep_run`).
+
+    On an ACK for block number ``ack`` (16 bits, RFC 1350 §6) send
+    ``buffer[offset : offset + slot]``; on an ACK for ``ack + 1`` the next
+    ``slot`` octets, and so on, ``blocks`` datagrams in all.  Anything else ends
+    the run and goes to the engine.
+    """
+
+    buffer: memoryview
+    offset: int
+    slot: int
+    blocks: int
+    ack: int
+
+
 class ReadTransfer:
     """Sends one file to one client (an RRQ), sans-I/O.
 
@@ -430,6 +447,50 @@ class ReadTransfer:
                     self._fast += 1
                     return self._singles[k]
         return self._receive(datagram, now)
+
+    def lockstep_run(self) -> LockstepRun | None:
+        """The lock-step blocks a transport may send on its own, or ``None``.
+
+        In lock-step (RFC 1350 §6, windowsize 1) with block ``b`` outstanding
+        and no retry under way, the answers to the next ACKs are fixed in
+        advance: ACK ``b`` → DATA ``b + 1``, ACK ``b + 1`` → DATA ``b + 2`` … as
+        far as the read-ahead buffer holds full blocks (the final block, a
+        reload, a duplicate or any other datagram needs the engine).  The run
+        describes exactly that sequence; a transport that executes it (a
+        native pump: no Python per block) reports how many blocks it sent with
+        :meth:`lockstep_advance` *before* the engine is called again.  The
+        buffer must not be written meanwhile: the engine only writes it from
+        :meth:`receive` and :meth:`on_timer`, which the transport calls only
+        after that report.
+        """
+        if self._window != 1 or self._oack is not None or self.done or self._retries:
+            return None
+        base = self._base
+        if self._sent_end != base + 1:
+            return None
+        nxt = base + 2
+        k = nxt - self._first  # slot of the first block the run may send
+        end = self._first + self._loaded  # one past the last block in the buffer
+        if self._last is not None and self._last < end:
+            end = self._last  # the final block goes through the engine (it ends the transfer)
+        count = end - nxt
+        if k < 0 or count <= 0:
+            return None
+        return LockstepRun(self._mv, k * self._slot, self._slot, count, (base + 1) & 0xFFFF)
+
+    def lockstep_advance(self, count: int, now: float) -> None:
+        """Account for ``count`` blocks a transport sent from :meth:`lockstep_run`, the last at ``now``.
+
+        Exactly the state ``count`` calls of :meth:`receive` with the expected
+        ACKs would have left (RFC 1350 §6: each ACK acknowledges one block
+        and releases the next).
+        """
+        if count <= 0:
+            return
+        self._base += count
+        self._sent_end += count
+        self._fast += count
+        self._deadline = now + self._interval
 
     def _receive(self, datagram: bytes | bytearray | memoryview, now: float) -> list[Datagram]:
         """The general path of :meth:`receive`."""

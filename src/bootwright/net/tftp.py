@@ -70,7 +70,7 @@ from ..wire.tftp import ErrorCode, Opcode, Request, decode, encode_error
 from .tftp_dynamic import DynamicFiles
 from .tftp_limits import Admission
 from .tftp_neigh import NeighbourTable
-from .tftp_poll import Dispatcher
+from .tftp_poll import Dispatcher, native_pump
 from .tftp_sockets import Arrival, listening_socket, path_mtu, recv_request, send_from, transfer_sockets
 from .tftp_transfer import Engine, Transfer
 from .tftp_upload import open_upload
@@ -100,7 +100,7 @@ class TftpService:
         cfg = runtime.config.tftp
         self.runtime = runtime
         self.port = cfg.port
-        self.dispatcher = Dispatcher(BUSY_POLL)
+        self.dispatcher = Dispatcher(BUSY_POLL, pump=native_pump())
         self.admission = Admission(cfg.per_client, cfg.max_transfers, cfg.rate, cfg.rate_pause)
         self.neighbours = NeighbourTable()
         self.counters: dict[str, int] = {}
@@ -157,14 +157,17 @@ class TftpService:
             log.error("tftp: reloaded [tftp] remap is broken, keeping the previous rules: %s", exc)
             self._policy = policy
 
-    def _mac(self, client: str) -> str | None:
-        """The client's MAC: DHCP leases first (``runtime.mac_for_address``), then the neighbour table."""
+    def _mac(self, client: str, since: float | None = None) -> str | None:
+        """The client's MAC: DHCP leases first (``runtime.mac_for_address``), then the neighbour table.
+
+        ``since``: when the transfer started (see :meth:`NeighbourTable.mac`).
+        """
         lookup = self.runtime.mac_for_address
         if lookup is not None:
             mac = lookup(client)
             if mac:
                 return mac
-        return self.neighbours.mac(client)
+        return self.neighbours.mac(client, since)
 
     def _host(self, mac: str | None) -> str | None:
         host = self.runtime.policy.hosts.by_mac.get(mac) if mac else None
@@ -183,6 +186,7 @@ class TftpService:
         try:
             self._bind()
             self.dispatcher.open()
+            log.debug("tftp: lock-step blocks sent by %s", "the native pump" if self.dispatcher.pump else "Python")
             for sock in self._listeners:
                 loop.add_reader(sock.fileno(), self._on_request, sock)
             self.runtime.mark_ready(self.name, f"{', '.join(self.bound)} root {self.root}")
@@ -408,7 +412,7 @@ class TftpService:
         stats = xfer.engine.stats
         started = stats.started if stats.started is not None else info["started"]
         finished = stats.finished if stats.finished is not None else _monotonic()
-        mac = info["mac"] or self._mac(client)
+        mac = info["mac"] or self._mac(client, started)
         ok = outcome.kind is OutcomeKind.COMPLETE
         if stats.duplicate_acks or stats.ignored:
             self.counters["ignored"] = self.counters.get("ignored", 0) + stats.ignored

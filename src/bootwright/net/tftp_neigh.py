@@ -80,14 +80,22 @@ class NeighbourTable:
         self._clock = clock
         self._works = hasattr(socket, "AF_NETLINK") and os.name == "posix"
 
-    def mac(self, ip: str) -> str | None:
-        """The MAC of neighbour ``ip`` (no scope suffix), refreshing the snapshot on a miss."""
+    def mac(self, ip: str, since: float | None = None) -> str | None:
+        """The MAC of neighbour ``ip`` (no scope suffix), refreshing the snapshot on a miss.
+
+        ``since``: when the caller started talking to ``ip`` (same clock).  A
+        snapshot older than that cannot know a neighbour entry that talk
+        created (an IPv6 client is resolved when the first reply goes out), so
+        a miss then refreshes even within ``min_interval``; a burst of
+        transfers that started together still costs one dump.
+        """
         if not self._works:
             return None
         mac = self._table.get(ip)
         now = self._clock()
         age = now - self._dumped
-        if (mac is not None and age < self._max_age) or age < self._min_interval:
+        stale = since is not None and self._dumped < since
+        if (mac is not None and age < self._max_age) or (age < self._min_interval and not stale):
             return mac
         self._dumped = now
         with contextlib.suppress(OSError):

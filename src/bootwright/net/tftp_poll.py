@@ -24,19 +24,33 @@ costs no CPU.  It is also off while many sockets are watched
 their own, the process seldom sleeps, and a spin would only take CPU from
 everything else (measured: 200 concurrent lock-step clients finish sooner,
 with less server CPU, without it; one client finishes much sooner with it).
+
+Native pump: with :func:`native_pump` available (the C module
+``bootwright._tftp_pump``, built at install when a compiler is present), the
+epoll set is drained by the pump instead of ``epoll.poll``.  Lock-step
+transfers arm it with the run their engine fixed in advance
+(:meth:`~bootwright.engine.tftp.ReadTransfer.lockstep_run`), and the pump
+answers those ACKs itself; only what needs a decision reaches Python.  Set
+``BOOTWRIGHT_TFTP_PUMP=python`` to use the pure-Python path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import select
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-__all__ = ["CALLBACK_BUDGET", "SPIN_MAX_WATCHED", "Dispatcher"]
+if TYPE_CHECKING:
+    from .._tftp_pump import Pump
+
+__all__ = ["CALLBACK_BUDGET", "PUMP_ENV", "SPIN_MAX_WATCHED", "Dispatcher", "native_pump"]
+
+log = logging.getLogger("bootwright.tftp")
 
 CALLBACK_BUDGET: Final = 0.002
 """Seconds one callback may keep the event loop (events and spinning together)."""
@@ -46,16 +60,36 @@ _MAX_EVENTS: Final = 256
 _SPIN_THRESHOLD: Final = 0.25  # spin while more than this share of recent spins caught an event
 _PROBE_EVERY: Final = 64  # with spinning off, still try once per this many idle returns
 
+PUMP_ENV: Final = "BOOTWRIGHT_TFTP_PUMP"
+"""Environment variable: ``python`` turns the native pump off (tests run both paths)."""
+
 _monotonic = time.monotonic
 _yield = getattr(os, "sched_yield", lambda: None)
+
+
+def native_pump() -> Pump | None:
+    """A new native pump, or ``None`` when the module is not built or ``BOOTWRIGHT_TFTP_PUMP=python``."""
+    if os.environ.get(PUMP_ENV, "").strip().lower() == "python":
+        return None
+    try:
+        from .._tftp_pump import Pump
+    except ImportError as exc:
+        log.info("tftp: native lock-step pump not available (%s); using the Python path", exc)
+        return None
+    return Pump()
 
 
 class Dispatcher:
     """Routes readiness of many sockets to their handlers through one epoll descriptor."""
 
-    def __init__(self, busy_poll: float = 0.0) -> None:
-        """``busy_poll``: seconds to keep polling after the last event (0 = never spin)."""
+    def __init__(self, busy_poll: float = 0.0, pump: Pump | None = None) -> None:
+        """``busy_poll``: seconds to keep polling after the last event (0 = never spin).
+
+        ``pump``: a native pump (:func:`native_pump`) that drains the epoll set
+        and runs armed lock-step lanes; ``None`` polls from Python.
+        """
         self.busy_poll = busy_poll
+        self.pump = pump
         self._handlers: dict[int, Callable[[], None]] = {}
         self._epoll: select.epoll | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -92,38 +126,45 @@ class Dispatcher:
             with contextlib.suppress(OSError):
                 self._epoll.unregister(fd)
 
+    def _poll(self) -> tuple[int, list[int]]:
+        """One non-blocking poll: (events seen, descriptors whose handlers must run)."""
+        assert self._epoll is not None
+        if self.pump is not None:
+            return self.pump.poll(self._epoll.fileno(), _MAX_EVENTS)
+        events = self._epoll.poll(0, _MAX_EVENTS)
+        return len(events), [fd for fd, _mask in events]
+
     def _on_ready(self) -> None:
-        epoll = self._epoll
-        if epoll is None:
+        if self._epoll is None:
             return
-        poll = epoll.poll
+        poll = self._poll
         handlers = self._handlers
         budget_end = _monotonic() + CALLBACK_BUDGET
         spin = self.busy_poll if len(handlers) <= SPIN_MAX_WATCHED else 0.0
-        events = poll(0, _MAX_EVENTS)
+        seen, ready = poll()
         while True:
-            if events:
-                for fd, _mask in events:
+            if seen:
+                for fd in ready:
                     handler = handlers.get(fd)
                     if handler is not None:
                         handler()
                 if _monotonic() >= budget_end:
                     return
-                if spin and len(events) == 1:
+                if spin and seen == 1:
                     # Lock-step: the send just made woke its client, often onto this CPU.  Let it
                     # run first, so the poll below finds its ACK: one poll per block, not two.
                     # (After a batch, poll at once: more ACKs are likely queued already.)
                     _yield()
-                events = poll(0, _MAX_EVENTS)
-                if events:
+                seen, ready = poll()
+                if seen:
                     continue
             if not spin or not self._want_spin():
                 return
             spin_end = min(_monotonic() + spin, budget_end)
-            while not events and _monotonic() < spin_end:
+            while not seen and _monotonic() < spin_end:
                 _yield()  # a client woken on this CPU runs now instead of waiting for our slice to end
-                events = poll(0, _MAX_EVENTS)
-            if not events:
+                seen, ready = poll()
+            if not seen:
                 self.misses += 1
                 self._score *= 0.9
                 return

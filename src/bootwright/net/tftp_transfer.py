@@ -17,6 +17,11 @@ The transport moves datagrams and nothing else (the protocol lives in
 * Readiness comes from the service's :class:`~.tftp_poll.Dispatcher` (one
   epoll set for all transfers, with adaptive busy polling), not from one
   asyncio reader per socket.
+* With the dispatcher's native pump, a lock-step read transfer hands the pump
+  the run its engine fixed in advance (``engine.lockstep_run()``) and the pump
+  answers those ACKs without Python.  Before the engine is called again the
+  run is reported to it (``engine.lockstep_advance``): on the datagram that
+  ended the run, on the timer, on abort.
 * A full send buffer (``EAGAIN``) parks the rest as copies until the socket is
   writable; a newer window replaces them.  ICMP port unreachable from the
   client (``ECONNREFUSED``) ends the transfer at once.
@@ -35,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..engine.tftp import (
     Datagram,
+    LockstepRun,
     Negotiated,
     OutcomeKind,
     ReadTransfer,
@@ -82,12 +88,15 @@ class Transfer:
         "_batch",
         "_closed",
         "_dispatcher",
+        "_fd",
         "_finished",
         "_gso",
+        "_lockstep",
         "_loop",
         "_on_close",
         "_on_finish",
         "_pending",
+        "_pump",
         "_recv",
         "_rsize",
         "_sendto_client",
@@ -154,6 +163,12 @@ class Transfer:
         self._sendto_client = conn.send
         self._gso: list[tuple[int, int, bytes]] | None = None
         self._batch = 1
+        self._fd = conn.fileno()
+        self._pump = dispatcher.pump
+        # Lock-step runs for the pump: read transfers only (windows go out as GSO bursts).
+        self._lockstep: Callable[[], LockstepRun | None] | None = None
+        if self._pump is not None and isinstance(engine, ReadTransfer) and neg.windowsize == 1:
+            self._lockstep = engine.lockstep_run
         if isinstance(engine, ReadTransfer) and neg.windowsize > 1:
             self._gso = gso_control(conn, engine.segment_size, path_mtu(conn))
             self._batch = gso_batch(engine.segment_size)
@@ -167,6 +182,7 @@ class Transfer:
         engine = self.engine
         self._send(engine.start(_monotonic()))
         self._settle()
+        self._run_ahead()
 
     @property
     def closed(self) -> bool:
@@ -177,6 +193,7 @@ class Transfer:
         """End the transfer now (shutdown, client unreachable); ``outcome`` is reported."""
         if self._closed:
             return
+        self._report_run(end=True)
         engine = self.engine
         if not engine.done:
             engine.done = True
@@ -193,6 +210,8 @@ class Transfer:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._pump is not None:
+            self._pump.forget(self._fd)  # releases the engine's buffer
         loop = self._loop
         for sock in (self.conn, self.stranger):
             fd = sock.fileno()
@@ -210,7 +229,7 @@ class Transfer:
 
     def _on_readable(self) -> None:
         try:
-            data = self._recv(self._rsize)
+            data = self._take() if self._pump is not None else self._recv(self._rsize)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:  # ECONNREFUSED: ICMP port unreachable, the client is gone
@@ -234,6 +253,32 @@ class Transfer:
         deadline = engine.next_deadline()
         if deadline is not None and deadline < self._timer_when:
             self._arm(deadline)
+        if self._lockstep is not None:
+            self._run_ahead()
+
+    def _take(self) -> bytes:
+        """With the pump: report its run to the engine, then the datagram that ended it (or a fresh one)."""
+        self._report_run(end=True)
+        data = self._pump.take(self._fd)  # type: ignore[union-attr]  # only called with a pump
+        return self._recv(self._rsize) if data is None else data
+
+    def _report_run(self, *, end: bool) -> None:
+        """Tell the engine what the pump sent since the last report (``end``: and stop the run)."""
+        pump = self._pump
+        if pump is None:
+            return
+        sent, last = pump.disarm(self._fd) if end else pump.collect(self._fd)
+        if sent:
+            self.engine.lockstep_advance(sent, last)  # type: ignore[attr-defined]  # ReadTransfer only
+
+    def _run_ahead(self) -> None:
+        """Arm the pump with the engine's next lock-step run, if there is one (nothing parked)."""
+        lockstep = self._lockstep
+        if lockstep is None or self._pending or self._closed:
+            return
+        run = lockstep()
+        if run is not None:
+            self._pump.arm(self._fd, *run)  # type: ignore[union-attr]  # _lockstep implies a pump
 
     def _on_stranger(self) -> None:
         try:
@@ -257,10 +302,12 @@ class Transfer:
             self.close()
             return
         now = _monotonic()
+        self._report_run(end=False)  # progress made by the pump moves the deadline
         deadline = engine.next_deadline()
         if deadline is not None and now < deadline:
             self._arm(deadline)
             return
+        self._report_run(end=True)  # the engine retransmits: the run is over
         out = engine.on_timer(now)
         if out:
             self.counters["retransmit"] = self.counters.get("retransmit", 0) + len(out)
