@@ -82,6 +82,7 @@ class FileSource:
 
 
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_ROOT_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _FILE_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
@@ -104,8 +105,24 @@ def _open_component(name: str, flags: int, dirfd: int, relative: str) -> int:
             except OSError:
                 is_link = False
             if is_link or exc.errno == errno.ELOOP:
-                raise PathRefused(f"symlink in {relative!r}") from None
+                raise _SymlinkOnPath(f"symlink in {relative!r}") from None
         raise
+
+
+class _SymlinkOnPath(PathRefused):
+    """A component is a symlink: refused, or resolved by the slow path when symlinks are allowed."""
+
+
+def _open_beneath(dirfd: int, parts: list[str], relative: str) -> int:
+    """Walk ``parts`` from ``dirfd`` (closed here) with ``O_NOFOLLOW``; the file's descriptor."""
+    try:
+        for part in parts[:-1]:
+            nextfd = _open_component(part, _DIR_FLAGS, dirfd, relative)
+            os.close(dirfd)
+            dirfd = nextfd
+        return _open_component(parts[-1], _FILE_FLAGS, dirfd, relative)
+    finally:
+        os.close(dirfd)
 
 
 def open_in_root(root: str | os.PathLike[str], relative: str, *, allow_symlinks: bool = True) -> FileSource:
@@ -118,27 +135,14 @@ def open_in_root(root: str | os.PathLike[str], relative: str, *, allow_symlinks:
     :func:`~bootwright.engine.tftp.error_for_exception`.
     """
     parts = _components(relative)
-    real_root = os.path.realpath(root)
-    if allow_symlinks:
-        try:
-            target = os.path.realpath(os.path.join(real_root, *parts), strict=True)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise PathRefused(f"symlink loop in {relative!r}") from None
-            raise
-        rel = os.path.relpath(target, real_root)
-        if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
-            raise PathRefused(f"{relative!r} resolves outside the root")
-        parts = rel.split(os.sep)
-    dirfd = os.open(real_root, _DIR_FLAGS)
     try:
-        for part in parts[:-1]:
-            nextfd = _open_component(part, _DIR_FLAGS, dirfd, relative)
-            os.close(dirfd)
-            dirfd = nextfd
-        fd = _open_component(parts[-1], _FILE_FLAGS, dirfd, relative)
-    finally:
-        os.close(dirfd)
+        # The usual case, no symlink on the way: one openat per component, nothing resolved.
+        # (The root itself may be a symlink: it is configuration, followed like any path.)
+        fd = _open_beneath(os.open(root, _ROOT_FLAGS), parts, relative)
+    except _SymlinkOnPath:
+        if not allow_symlinks:
+            raise
+        fd = _open_through_symlinks(root, parts, relative)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -147,3 +151,18 @@ def open_in_root(root: str | os.PathLike[str], relative: str, *, allow_symlinks:
         os.close(fd)
         raise
     return FileSource(fd, st.st_size)
+
+
+def _open_through_symlinks(root: str | os.PathLike[str], parts: list[str], relative: str) -> int:
+    """Resolve symlinks under ``root``; refuse a target outside it, then open it as a clean path."""
+    real_root = os.path.realpath(root)
+    try:
+        target = os.path.realpath(os.path.join(real_root, *parts), strict=True)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise PathRefused(f"symlink loop in {relative!r}") from None
+        raise
+    rel = os.path.relpath(target, real_root)
+    if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        raise PathRefused(f"{relative!r} resolves outside the root")
+    return _open_beneath(os.open(real_root, _DIR_FLAGS), rel.split(os.sep), relative)
