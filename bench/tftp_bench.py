@@ -81,6 +81,7 @@ class Setup:
     state: Path
     results: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
     cpu: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    user: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     notes: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -328,7 +329,7 @@ def table(s: Setup, servers: list[str], labels: list[str]) -> str:
     for case in labels:
         if not any(case in s.results.get(n, {}) for n in servers):
             continue
-        for what, source in (("time", s.results), ("server CPU", s.cpu)):
+        for what, source in (("time", s.results), ("server CPU", s.cpu), ("of it in user space", s.user)):
             cells, medians = [], {}
             for name in servers:
                 good = [t for t in source.get(name, {}).get(case, []) if t is not None]
@@ -340,7 +341,7 @@ def table(s: Setup, servers: list[str], labels: list[str]) -> str:
                 cells.append(_cell(good, note))
             if what != "time" and not medians:
                 continue
-            label = case if what == "time" else "  server CPU"
+            label = case if what == "time" else f"  {what}"
             row = f"| {label} | " + " | ".join(cells) + " |"
             if ratio:
                 best = min((medians[p] for p in peers if p in medians), default=None)
@@ -349,30 +350,45 @@ def table(s: Setup, servers: list[str], labels: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _record(s: Setup, name: str, label: str, took: float | None, cpu: float | None, note: str, rnd: int) -> None:
-    s.results.setdefault(name, {}).setdefault(label, []).append(took)
-    if cpu is not None and took is not None:
-        s.cpu.setdefault(name, {}).setdefault(label, []).append(cpu)
-    if note:
-        s.notes.setdefault(name, {})[label] = note
-    shown = "failed" if took is None else f"{took:.3f} s"
-    used = "" if cpu is None else f"(server CPU {cpu:.3f} s)"
-    print(f"round {rnd + 1} {name:10} {label:40} {shown} {used} {note}", flush=True)
+@dataclass
+class Measured:
+    """One case against one server: seconds (``None``: failed), server CPU seconds, of it in user space."""
+
+    took: float | None
+    note: str
+    cpu: float | None = None
+    user: float | None = None
 
 
-def _measured(cpu: CpuAccount, case: Callable[[], tuple[float | None, str]]) -> tuple[float | None, float | None, str]:
-    """Run ``case``; its seconds, the server's CPU seconds meanwhile, and its note.
+def _record(s: Setup, name: str, label: str, m: Measured, rnd: int) -> None:
+    s.results.setdefault(name, {}).setdefault(label, []).append(m.took)
+    if m.took is not None:
+        for store, value in ((s.cpu, m.cpu), (s.user, m.user)):
+            if value is not None:
+                store.setdefault(name, {}).setdefault(label, []).append(value)
+    if m.note:
+        s.notes.setdefault(name, {})[label] = m.note
+    shown = "failed" if m.took is None else f"{m.took:.3f} s"
+    user = "" if m.user is None else f", user {m.user:.3f} s"
+    used = "" if m.cpu is None else f"(server CPU {m.cpu:.3f} s{user})"
+    print(f"round {rnd + 1} {name:10} {label:40} {shown} {used} {m.note}", flush=True)
 
-    Also prints the user/kernel split of that CPU time (where to look when a
-    server is slower: its own code, or system calls and the network stack).
+
+def _measured(cpu: CpuAccount, case: Callable[[], tuple[float | None, str]]) -> Measured:
+    """Run ``case``: its seconds and note, the server's CPU seconds meanwhile and their user-space share.
+
+    The user/kernel split says where to look when a server is slower: its own
+    code, or system calls and the network stack.
     """
     before, split_before = cpu.usage(), cpu.split()
     took, note = case()
     after, split_after = cpu.usage(), cpu.split()
-    if split_before is not None and split_after is not None and took is not None:
-        user, kernel = (a - b for a, b in zip(split_after, split_before, strict=True))
-        print(f"  server CPU in user space {user:.3f} s, in the kernel {kernel:.3f} s", flush=True)
-    return took, (after - before if before is not None and after is not None else None), note
+    m = Measured(took, note)
+    if before is not None and after is not None:
+        m.cpu = after - before
+    if split_before is not None and split_after is not None:
+        m.user = split_after[0] - split_before[0]
+    return m
 
 
 def run_round(link: Any, s: Setup, name: str, rnd: int, args: argparse.Namespace, cpu: CpuAccount) -> None:
@@ -381,13 +397,12 @@ def run_round(link: Any, s: Setup, name: str, rnd: int, args: argparse.Namespace
     if args.cases in ("all", "single"):
         windows = grants_windowsize(link, s)
         for label, (bs, ws) in zip(labels, CASES, strict=False):
-            took, used, note = _measured(cpu, lambda bs=bs, ws=ws: single(link, s, bs, ws, args.timeout))
-            if not note and ws > 1 and not windows:
-                note = "ws 1"  # no RFC 7440: atftp fell back to lock-step
-            _record(s, name, label, took, used, note, rnd)
+            m = _measured(cpu, lambda bs=bs, ws=ws: single(link, s, bs, ws, args.timeout))
+            if not m.note and ws > 1 and not windows:
+                m.note = "ws 1"  # no RFC 7440: atftp fell back to lock-step
+            _record(s, name, label, m, rnd)
     if args.cases in ("all", "fanout"):
-        took, used, note = _measured(cpu, lambda: fanout(link, s, args.clients, args.timeout))
-        _record(s, name, labels[-1], took, used, note, rnd)
+        _record(s, name, labels[-1], _measured(cpu, lambda: fanout(link, s, args.clients, args.timeout)), rnd)
 
 
 def _ratios(s: Setup, peers: list[str], labels: list[str]) -> str:
@@ -413,7 +428,8 @@ def write_docs(s: Setup, servers: list[str], labels: list[str], text: str, args:
         cells = [tftp_report.per_block_us(s.results, s.cpu, name, label, count) for name in servers]
         rows.append(f"| {label} | " + " | ".join(cells) + " |")
     peers = [n for n in servers if n != "bootwright"]
-    command = "sudo flock /tmp/bootwright-bench.lock .venv/bin/python bench/tftp_bench.py --repeat 3 --update-docs"
+    command = "sudo flock /tmp/bootwright-bench.lock .venv/bin/python bench/tftp_bench.py"
+    command += f" --repeat {args.repeat} --update-docs"
     section = tftp_report.section(text, args, rows, load, command, _ratios(s, peers, labels[:3]),
                                   _ratios(s, peers, labels[-1:]))  # fmt: skip
     tftp_report.update(section)
@@ -425,7 +441,8 @@ def report_from(args: argparse.Namespace) -> int:
     raw = json.loads(args.report.read_text())
     for key in ("repeat", "size_mb", "clients"):
         setattr(args, key, raw[key])
-    s = Setup(args.config, "", "", 0, Path(), Path(), Path(), raw["results"], raw["cpu"], raw["notes"])
+    s = Setup(args.config, "", "", 0, Path(), Path(), Path(), raw["results"], raw["cpu"], raw.get("user", {}),
+              raw["notes"])  # fmt: skip
     labels = case_names(args.clients, args.size_mb)
     text = table(s, raw["servers"], labels)
     print(text)
@@ -491,8 +508,9 @@ def main() -> int:
         if args.update_docs:
             write_docs(s, servers, labels, text, args, load)
         if args.json:
-            raw = {"results": s.results, "cpu": s.cpu, "notes": s.notes, "load": load, "servers": servers,
-                   "repeat": args.repeat, "size_mb": args.size_mb, "clients": args.clients}  # fmt: skip
+            raw = {"results": s.results, "cpu": s.cpu, "user": s.user, "notes": s.notes, "load": load,
+                   "servers": servers, "repeat": args.repeat, "size_mb": args.size_mb,
+                   "clients": args.clients}  # fmt: skip
             args.json.write_text(json.dumps(raw, indent=2))
     finally:
         shutil.rmtree(work, ignore_errors=True)
