@@ -194,7 +194,7 @@ def lockstep_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 async def serving(rt: Runtime) -> AsyncIterator[TftpService]:
     service = TftpService(rt)
     if os.environ.get(PUMP_ENV) == "native":
-        assert service.dispatcher.pump is not None, "bootwright._tftp_pump is not built (scripts/setup.sh)"
+        assert service.dispatcher.pump is not None, "bootwright.net._tftp_pump is not built (scripts/setup.sh)"
     else:
         assert service.dispatcher.pump is None
     task = asyncio.create_task(service.run())

@@ -1,4 +1,4 @@
-"""The native lock-step pump (``bootwright._tftp_pump``) on loopback UDP sockets.
+"""The native lock-step pump (``bootwright.net._tftp_pump``) on loopback UDP sockets.
 
 Each test connects a "server" socket (a transfer's TID) to a "client"
 socket, watches the server socket in an epoll set and lets the pump drain
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bootwright._tftp_pump import Pump
+from bootwright.net._tftp_pump import Pump
 from bootwright.wire.tftp import encode_ack, encode_error
 
 SLOT = 12  # DATA header + 8 octets (blksize 8)

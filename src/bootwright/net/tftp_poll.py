@@ -26,7 +26,7 @@ everything else (measured: 200 concurrent lock-step clients finish sooner,
 with less server CPU, without it; one client finishes much sooner with it).
 
 Native pump: with :func:`native_pump` available (the C module
-``bootwright._tftp_pump``, built at install when a compiler is present), the
+``bootwright.net._tftp_pump``, built at install when a compiler is present), the
 epoll set is drained by the pump instead of ``epoll.poll``.  Lock-step
 transfers arm it with the run their engine fixed in advance
 (:meth:`~bootwright.engine.tftp.ReadTransfer.lockstep_run`), and the pump
@@ -46,7 +46,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from .._tftp_pump import Pump
+    from ._tftp_pump import Pump
 
 __all__ = ["CALLBACK_BUDGET", "PUMP_ENV", "SPIN_MAX_WATCHED", "Dispatcher", "native_pump"]
 
@@ -72,7 +72,7 @@ def native_pump() -> Pump | None:
     if os.environ.get(PUMP_ENV, "").strip().lower() == "python":
         return None
     try:
-        from .._tftp_pump import Pump
+        from ._tftp_pump import Pump
     except ImportError as exc:
         log.info("tftp: native lock-step pump not available (%s); using the Python path", exc)
         return None

@@ -1,5 +1,5 @@
 /*
- * bootwright._tftp_pump: executes lock-step TFTP runs without Python per block.
+ * bootwright.net._tftp_pump: executes lock-step TFTP runs without Python per block.
  *
  * The protocol stays in the sans-I/O engine (bootwright/engine/tftp.py).  In
  * lock-step (RFC 1350 section 6, windowsize 1) the engine can say in advance
@@ -363,7 +363,7 @@ static PyMemberDef Pump_members[] = {
 
 static PyTypeObject PumpType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "bootwright._tftp_pump.Pump",
+    .tp_name = "bootwright.net._tftp_pump.Pump",
     .tp_basicsize = sizeof(Pump),
     .tp_dealloc = (destructor)Pump_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
@@ -375,7 +375,7 @@ static PyTypeObject PumpType = {
 
 static struct PyModuleDef pump_module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "bootwright._tftp_pump",
+    .m_name = "bootwright.net._tftp_pump",
     .m_doc = "Executes lock-step TFTP runs planned by the engine, without Python per block.",
     .m_size = -1,
 };
