@@ -23,7 +23,8 @@ from .model import Event, InvalidMac, normalize_mac
 from .store.hosts import HostTables, read_events
 from .timeline import STALL_AFTER, Attempt, attempts, render, step
 
-out = Console(emoji=False, highlight=False)
+# soft_wrap: a step is one line however long (the terminal folds it; grep and files get it whole).
+out = Console(emoji=False, highlight=False, soft_wrap=True)
 err = Console(stderr=True, emoji=False, highlight=False)
 
 

@@ -153,6 +153,19 @@ def test_events_command(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no state store" in result.stderr
 
 
+def test_events_command_keeps_long_steps_on_one_line(tmp_path: Path) -> None:
+    """A step longer than the terminal stays one line (grep and files get it whole)."""
+    store = SqliteStore(tmp_path / "state.db")
+    store.open()
+    long_name = "images/" + "a" * 150 + "/vmlinuz"
+    store.add_event(ev(0.0, "dhcp4.discover"))
+    store.add_event(ev(0.1, "tftp.start", file=long_name, size=10))
+    store.close()
+    result = CliRunner().invoke(app, ["events", "--state-dir", str(tmp_path), "--mac", MAC])
+    assert result.exit_code == 0, result.output
+    assert any(long_name in line for line in result.stdout.splitlines())
+
+
 # --- router solicitations answered (ra.solicited, keyed by the MAC the RS carried) -----------------
 
 LL = "fe80::5054:ff:fe12:3456"
