@@ -638,9 +638,10 @@ class Dhcp4Engine:
                 "dhcp4.request", c, reason="reply does not fit the client's maximum message size", state=state))
         self.stats["ack"] += 1
         answer = entry.answer
-        events = self._event("dhcp4.ack", c, yiaddr=rec.address, bootfile=answer.bootfile, lease=lease, state=state)
-        if hostname:
-            events[0][3]["hostname"] = hostname
+        named = {"hostname": hostname} if hostname else {}  # absent, not null, when the client sent none
+        events = self._event(
+            "dhcp4.ack", c, yiaddr=rec.address, bootfile=answer.bootfile, lease=lease, state=state, **named
+        )
         return Outcome(sent[0], sent[1], writes, events)
 
     @staticmethod
@@ -799,9 +800,8 @@ class Dhcp4Engine:
         if sent is None:
             return Outcome(writes=writes, events=self._event("dhcp4.bootp", c, reason="reply does not fit"))
         self.stats["bootp"] += 1
-        events = self._event("dhcp4.ack", c, yiaddr=rec.address, bootfile=entry.answer.bootfile, bootp=True)
-        if msg.vend is not None:
-            events[0][3]["rfc951"] = True  # no magic cookie: no vendor extensions sent
+        rfc951 = {"rfc951": True} if msg.vend is not None else {}  # no magic cookie: no vendor extensions sent
+        events = self._event("dhcp4.ack", c, yiaddr=rec.address, bootfile=entry.answer.bootfile, bootp=True, **rfc951)
         return Outcome(sent[0], sent[1], writes, events)
 
 
