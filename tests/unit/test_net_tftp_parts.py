@@ -288,10 +288,14 @@ def test_neighbour_table_refreshes_a_snapshot_older_than_the_talk(monkeypatch: p
     table = NeighbourTable(min_interval=1.0, clock=lambda: now[0])
     assert table.mac("2001:db8::2") is None and len(dumps) == 1  # the transfer's start: not resolved yet
     table_now["2001:db8::2"] = "02:00:00:00:00:0a"
-    now[0] += 0.1
+    now[0] = 100.25
     assert table.mac("2001:db8::2", since=99.0) is None and len(dumps) == 1  # snapshot newer than the start
     assert table.mac("2001:db8::2", since=100.05) == "02:00:00:00:00:0a" and len(dumps) == 2
     assert table.mac("2001:db8::3", since=100.05) is None and len(dumps) == 2  # once per start, not per miss
+    now[0] = 100.3
+    assert table.mac("2001:db8::4", since=100.28) is None and len(dumps) == 2  # 50 ms after the last dump: no
+    now[0] = 100.4
+    assert table.mac("2001:db8::4", since=100.28) is None and len(dumps) == 3  # 150 ms: over a tenth of 1 s
 
 
 def test_dump_neighbours_runs() -> None:

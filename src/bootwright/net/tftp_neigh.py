@@ -86,15 +86,17 @@ class NeighbourTable:
         ``since``: when the caller started talking to ``ip`` (same clock).  A
         snapshot older than that cannot know a neighbour entry that talk
         created (an IPv6 client is resolved when the first reply goes out), so
-        a miss then refreshes even within ``min_interval``; a burst of
-        transfers that started together still costs one dump.
+        a miss then refreshes within ``min_interval`` too, though not more
+        often than ten times per ``min_interval``: a burst of transfers that
+        started together costs one dump, and clients that are never in the
+        table (routed through a relay) cost a bounded number.
         """
         if not self._works:
             return None
         mac = self._table.get(ip)
         now = self._clock()
         age = now - self._dumped
-        stale = since is not None and self._dumped < since
+        stale = since is not None and self._dumped < since and age >= self._min_interval / 10
         if (mac is not None and age < self._max_age) or (age < self._min_interval and not stale):
             return mac
         self._dumped = now
