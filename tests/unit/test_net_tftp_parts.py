@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bootwright.config import parse_config
-from bootwright.engine.tftp import ReadTransfer, TftpSettings, negotiate
+from bootwright.engine.tftp import OutcomeKind, ReadTransfer, TftpSettings, TransferOutcome, negotiate
 from bootwright.engine.tftp_paths import PathRefused
 from bootwright.engine.tftp_source import InMemorySource
 from bootwright.net import tftp_neigh, tftp_poll
@@ -22,6 +22,7 @@ from bootwright.net.tftp_limits import Admission
 from bootwright.net.tftp_neigh import NeighbourTable
 from bootwright.net.tftp_poll import Dispatcher
 from bootwright.net.tftp_sockets import (
+    Arrival,
     gso_batch,
     gso_control,
     listening_socket,
@@ -30,6 +31,7 @@ from bootwright.net.tftp_sockets import (
     send_from,
     transfer_sockets,
 )
+from bootwright.net.tftp_transfer import Transfer
 from bootwright.net.tftp_upload import open_upload
 from bootwright.policy import BootPolicy
 from bootwright.wire.tftp import Opcode, Request, TransferMode, decode, encode_ack
@@ -248,6 +250,66 @@ def test_upload_refuses_symlinked_directory(tmp_path: Path) -> None:
         open_upload(tmp_path, "../file")
     with pytest.raises(FileNotFoundError):
         open_upload(tmp_path, "missing/file")
+
+
+# -- a full send buffer ------------------------------------------------------------------------
+
+
+class ChokedSocket:
+    """A connected UDP socket whose ``send`` reports a full buffer (EAGAIN) while ``choked``."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.choked = True
+        self.refused = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.sock, name)
+
+    def send(self, data: bytes | memoryview) -> int:
+        if self.choked:
+            self.refused += 1
+            raise BlockingIOError
+        return self.sock.send(data)
+
+
+@pytest.mark.parametrize("release", [True, False])
+def test_full_send_buffer_parks_then_sends_or_closes_cleanly(release: bool) -> None:
+    """EAGAIN parks a copy and waits for writability; closing while parked unregisters the writer."""
+
+    async def main() -> None:
+        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        client.bind(("127.0.0.1", 0))
+        client.settimeout(2)
+        real, stranger = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2))
+        real.bind(("127.0.0.1", 0))
+        real.connect(client.getsockname())
+        real.setblocking(False)
+        conn = ChokedSocket(real)
+        disp = Dispatcher()
+        disp.open()
+        closed: list[object] = []
+        engine = ReadTransfer(Request(Opcode.RRQ, "f", TransferMode.OCTET, {}), InMemorySource(b"hello"))
+        xfer = Transfer(
+            engine, conn, stranger, Arrival(client.getsockname(), "127.0.0.1", 1, socket.AF_INET),  # type: ignore[arg-type]
+            on_finish=lambda *_: None, on_close=closed.append, counters={}, dispatcher=disp,
+        )  # fmt: skip
+        loop = asyncio.get_running_loop()
+        watched = loop._selector.get_map()  # type: ignore[attr-defined]  # the loop's registered descriptors
+        fd = real.fileno()
+        xfer.start()  # DATA 1 meets a full buffer: parked, the writer registered
+        assert conn.refused == 1 and xfer._pending and fd in watched
+        if release:
+            conn.choked = False
+            await asyncio.sleep(0.05)  # the writer callback sends the parked copy
+            assert await loop.run_in_executor(None, client.recv, 100) == b"\x00\x03\x00\x01hello"
+            assert not xfer._pending and fd not in watched
+        xfer.abort(TransferOutcome(OutcomeKind.SERVER_ERROR, "shutdown"))
+        assert closed == [xfer] and not xfer._pending and fd not in watched
+        disp.close()
+        client.close()
+
+    asyncio.run(main())
 
 
 # -- neighbours -------------------------------------------------------------------------------

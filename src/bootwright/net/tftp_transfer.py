@@ -212,12 +212,13 @@ class Transfer:
             self._timer = None
         if self._pump is not None:
             self._pump.forget(self._fd)  # releases the engine's buffer
-        loop = self._loop
+        if self._pending:  # parked datagrams: the writer callback is registered (_park) until drained
+            self._pending.clear()
+            self._loop.remove_writer(self._fd)
         for sock in (self.conn, self.stranger):
             fd = sock.fileno()
             if fd >= 0:
                 self._dispatcher.unwatch(fd)
-                loop.remove_writer(fd)
             sock.close()
         if self.sink is not None:
             self.sink.abort()  # no-op after commit
@@ -414,7 +415,8 @@ class Transfer:
             self._send_failed(exc)
 
     def _park(self, rest: list[tuple[bytes, bool]]) -> None:
-        """Keep unsent datagrams (copies) until the socket is writable again."""
+        """Keep unsent datagrams (copies, never none) until the socket is writable; the writer is
+        registered exactly while datagrams are parked (``close`` relies on it)."""
         self._pending = rest
         self._loop.add_writer(self.conn.fileno(), self._on_writable)
 
