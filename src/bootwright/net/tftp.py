@@ -101,6 +101,7 @@ class TftpService:
         self.runtime = runtime
         self.port = cfg.port
         self.dispatcher = Dispatcher(BUSY_POLL, pump=native_pump())
+        self._pump_send_errors = 0  # the pump's count already folded into counters["send_error"]
         self.admission = Admission(cfg.per_client, cfg.max_transfers, cfg.rate, cfg.rate_pause)
         self.neighbours = NeighbourTable()
         self.counters: dict[str, int] = {}
@@ -414,6 +415,10 @@ class TftpService:
         finished = stats.finished if stats.finished is not None else _monotonic()
         mac = info["mac"] or self._mac(client, started)
         ok = outcome.kind is OutcomeKind.COMPLETE
+        pump = self.dispatcher.pump
+        if pump is not None and pump.send_errors != self._pump_send_errors:  # sends lost inside lock-step runs
+            self.counters["send_error"] = self.counters.get("send_error", 0) + pump.send_errors - self._pump_send_errors
+            self._pump_send_errors = pump.send_errors
         if stats.duplicate_acks or stats.ignored:
             self.counters["ignored"] = self.counters.get("ignored", 0) + stats.ignored
             self.counters["duplicate_ack"] = self.counters.get("duplicate_ack", 0) + stats.duplicate_acks
