@@ -158,6 +158,17 @@ Pump_arm(Pump *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* The lane of the descriptor passed from Python (NULL: never armed); -1 with an exception for a bad one. */
+static int
+lane_arg(Pump *self, PyObject *arg, Lane **lane)
+{
+    int fd;
+    if (parse_fd(arg, &fd) < 0)
+        return -1;
+    *lane = lane_of(self, fd);
+    return 0;
+}
+
 static PyObject *
 report(Lane *lane)
 {
@@ -171,10 +182,9 @@ report(Lane *lane)
 static PyObject *
 Pump_disarm(Pump *self, PyObject *arg)
 {
-    int fd;
-    if (parse_fd(arg, &fd) < 0)
+    Lane *lane;
+    if (lane_arg(self, arg, &lane) < 0)
         return NULL;
-    Lane *lane = lane_of(self, fd);
     if (lane != NULL)
         end_run(lane);
     return report(lane);
@@ -183,19 +193,18 @@ Pump_disarm(Pump *self, PyObject *arg)
 static PyObject *
 Pump_collect(Pump *self, PyObject *arg)
 {
-    int fd;
-    if (parse_fd(arg, &fd) < 0)
+    Lane *lane;
+    if (lane_arg(self, arg, &lane) < 0)
         return NULL;
-    return report(lane_of(self, fd));
+    return report(lane);
 }
 
 static PyObject *
 Pump_take(Pump *self, PyObject *arg)
 {
-    int fd;
-    if (parse_fd(arg, &fd) < 0)
+    Lane *lane;
+    if (lane_arg(self, arg, &lane) < 0)
         return NULL;
-    Lane *lane = lane_of(self, fd);
     if (lane == NULL)
         Py_RETURN_NONE;
     if (lane->error) {
@@ -215,10 +224,9 @@ Pump_take(Pump *self, PyObject *arg)
 static PyObject *
 Pump_forget(Pump *self, PyObject *arg)
 {
-    int fd;
-    if (parse_fd(arg, &fd) < 0)
+    Lane *lane;
+    if (lane_arg(self, arg, &lane) < 0)
         return NULL;
-    Lane *lane = lane_of(self, fd);
     if (lane != NULL) {
         end_run(lane);
         lane->sent = 0;
