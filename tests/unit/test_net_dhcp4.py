@@ -158,6 +158,11 @@ def dhcp(mtype: int, mac: int, **kw: Any) -> bytes:
     return encode(Dhcp4Message(op=1, xid=mac, chaddr=bytes([2, 0, 0, 0, 0, mac]), options=opts, **kw))
 
 
+def selecting_request(address: str = "192.0.2.100") -> bytes:
+    """A broadcast REQUEST in SELECTING state for ``address`` (RFC 2131 §4.3.2: options 50 and 54)."""
+    return dhcp(3, 1, flags=0x8000, options={50: IPv4Address(address).packed, 54: IPv4Address("192.0.2.1").packed})
+
+
 def test_read_loop_drops_garbage_and_answers_the_rest() -> None:
     async def main() -> None:
         store = FakeStore()
@@ -179,9 +184,7 @@ def test_ack_leaves_only_after_the_lease_is_stored() -> None:
     async def main() -> None:
         store = FakeStore()
         svc, sock, _ = service(store, [])
-        sid = IPv4Address("192.0.2.1").packed
-        req = dhcp(3, 1, flags=0x8000, options={50: IPv4Address("192.0.2.100").packed, 54: sid})
-        sock.inbox.append(req)
+        sock.inbox.append(selecting_request())
         svc._readable(svc.ports[0])
         await asyncio.sleep(0)
         assert sock.sent == [] and store.rows == []  # the ACK waits for the commit
@@ -199,8 +202,7 @@ def test_no_ack_when_the_store_fails(caplog: pytest.LogCaptureFixture) -> None:
         store = FakeStore(fail=True)
         store.gate.set()
         svc, sock, _ = service(store, [])
-        sid = IPv4Address("192.0.2.1").packed
-        sock.inbox.append(dhcp(3, 1, flags=0x8000, options={50: IPv4Address("192.0.2.100").packed, 54: sid}))
+        sock.inbox.append(selecting_request())
         svc._readable(svc.ports[0])
         await asyncio.sleep(0.01)
         assert sock.sent == []
@@ -287,8 +289,7 @@ def test_read_loop_tells_renewing_from_rebinding(dst: str | None, state: str) ->
         store = FakeStore()
         store.gate.set()
         svc, sock, _ = service(store, [])
-        sid = IPv4Address("192.0.2.1").packed
-        sock.inbox.append(dhcp(3, 1, flags=0x8000, options={50: IPv4Address("192.0.2.100").packed, 54: sid}))
+        sock.inbox.append(selecting_request())
         svc._readable(svc.ports[0])
         await asyncio.sleep(0.01)
         events: list[Any] = []
