@@ -230,7 +230,7 @@ class Transfer:
 
     def _on_readable(self) -> None:
         try:
-            data = self._take() if self._pump is not None else self._recv(self._rsize)
+            data = self._take() if self._lockstep is not None else self._recv(self._rsize)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:  # ECONNREFUSED: ICMP port unreachable, the client is gone
@@ -258,15 +258,18 @@ class Transfer:
             self._run_ahead()
 
     def _take(self) -> bytes:
-        """With the pump: report its run to the engine, then the datagram that ended it (or a fresh one)."""
+        """With runs: report the pump's run to the engine, then the datagram that ended it (or a fresh one)."""
         self._report_run(end=True)
         data = self._pump.take(self._fd)  # type: ignore[union-attr]  # only called with a pump
         return self._recv(self._rsize) if data is None else data
 
     def _report_run(self, *, end: bool) -> None:
-        """Tell the engine what the pump sent since the last report (``end``: and stop the run)."""
+        """Tell the engine what the pump sent since the last report (``end``: and stop the run).
+
+        Only lock-step reads are ever armed (``_lockstep``): uploads and windows skip the pump's calls.
+        """
         pump = self._pump
-        if pump is None:
+        if pump is None or self._lockstep is None:
             return
         sent, last = pump.disarm(self._fd) if end else pump.collect(self._fd)
         if sent:
