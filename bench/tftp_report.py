@@ -77,7 +77,7 @@ labs and benchmarks on the same two CPUs, so absolute figures move between runs)
 * **Lock-step** (windowsize 1, one round trip per block; bootwright ÷ best peer
   {lockstep}): no Python runs per block. The engine states the answers to the next
   ACKs in advance (`ReadTransfer.lockstep_run`: on ACK *b* send DATA *b*+1 from the
-  read-ahead buffer, and so on), and the native pump (`bootwright.net._tftp_pump`) executes
+  read-ahead buffer, and so on), and the native pump (`bootwright.net.tftp._tftp_pump`) executes
   that run inside the transfers' epoll drain: `recv`, compare four octets, `send` —
   one positioned read per 64 KiB rather than one per block. Whatever else arrives ends
   the run and goes to the engine. bootwright also shortens the round trip by not

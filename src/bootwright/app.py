@@ -1,119 +1,42 @@
-"""Build the services from a config and run them in one asyncio loop.
+"""The composition root: build the services from a config and run them in one asyncio loop.
 
 A service is anything with a ``name`` and an ``async run()`` that binds its
 sockets, reports ready, and serves until cancelled (cleaning up in its own
-``finally``). :data:`SERVICE_FACTORIES` lists the constructors; each returns
-``None`` when the config does not enable its service. All services run in one
-``asyncio.TaskGroup``: if one fails, the others are stopped and the process
-exits with the failing service's message.
+``finally``). :data:`SERVICE_FACTORIES` lists every service module's
+``create_service(runtime)``; each returns ``None`` when the config does not
+enable its service. All services run in one ``asyncio.TaskGroup``: if one
+fails, the others are stopped and the process exits with the failing
+service's message. Nothing imports this module but ``cli/``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
-from .config import Config
-from .events import EventSink
-from .policy import BootPolicy
-from .store.sqlite import SqliteStore
+from bootwright.inventory.service import InventoryError
+from bootwright.net import dhcp4, dhcp6, ra
+from bootwright.net.tftp import service as tftp
+from bootwright.runtime import Runtime, ServiceError, ServiceFactory
+from bootwright.runtime.reload import HotReload
+from bootwright.web import service as http
 
-if TYPE_CHECKING:
-    from .reload import HotReload
-
-log = logging.getLogger("bootwright")
-
-DEFAULT_ROOT = Path("/srv/bootwright")
-DEFAULT_STATE_DIR = Path("/var/lib/bootwright")
-
-
-class ServiceError(Exception):
-    """A service cannot start (address in use, missing interface, …); the message says what to do."""
-
-
-class Service(Protocol):
-    """One protocol service running inside the shared loop."""
-
-    name: str
-
-    async def run(self) -> None:
-        """Bind, serve until cancelled, release everything on the way out."""
-        ...
-
-
-@dataclass
-class Runtime:
-    """What every service shares: the config, paths, the store, events and the policy."""
-
-    config: Config
-    config_path: Path
-    root: Path
-    state_dir: Path
-    store: SqliteStore
-    events: EventSink
-    policy: BootPolicy
-    ready: dict[str, str] = field(default_factory=dict)
-    # Hot reload, inventory and one-shot boots (reload.py); the only writer of config/policy
-    # after start. Services read runtime.policy (and runtime.policy.config) per request.
-    reloader: HotReload | None = None
-    # Client IP address -> MAC from the DHCP lease tables, for HTTP/TFTP events keyed by MAC.
-    # Set by the DHCP services when they start (each chains to the lookup set before it).
-    mac_for_address: Callable[[str], str | None] | None = None
-
-    def mark_ready(self, service: str, detail: str) -> None:
-        """A service reports that it is bound and answering."""
-        self.ready[service] = detail
-        log.info("%s ready: %s", service, detail)
-
-
-ServiceFactory = Callable[[Runtime], "Service | None"]
-
-# Constructors of every service, in start order. Each service module adds itself
-# here with one line; keep the list sorted by protocol.
-SERVICE_FACTORIES: list[ServiceFactory] = []
-
-
-def _load_factories() -> list[ServiceFactory]:
-    """Import service modules lazily so `check`/`explain` never pay for them."""
-    factories = list(SERVICE_FACTORIES)
-    # --- service registry: one import + append per service -------------------
-    from .web.service import create_http_service
-
-    factories.append(create_http_service)
-    from .net.dhcp6 import create_dhcp6_service
-
-    factories.append(create_dhcp6_service)
-    from .net.ra import create_ra_service
-
-    factories.append(create_ra_service)
-    from .net.tftp import create_tftp_service
-
-    factories.append(create_tftp_service)
-    from .net.dhcp4 import create as create_dhcp4_service
-
-    factories.append(create_dhcp4_service)
-    # --- end of service registry ----------------------------------------------
-    return factories
-
-
-def resolve_paths(config: Config, root: Path | None, state_dir: Path | None) -> tuple[Path, Path]:
-    """The file root and state directory: command line, else config, else defaults."""
-    return (
-        (root or config.root or DEFAULT_ROOT).resolve(),
-        (state_dir or config.state_dir or DEFAULT_STATE_DIR).resolve(),
-    )
+# Every service, in start order: HTTP first (iPXE asks it last but it is cheapest to
+# fail early on a bad port), the DHCP servers last (once they answer, clients come).
+SERVICE_FACTORIES: tuple[ServiceFactory, ...] = (
+    http.create_service,
+    dhcp6.create_service,
+    ra.create_service,
+    tftp.create_service,
+    dhcp4.create_service,
+)
 
 
 async def run_services(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     """Run every enabled service until ``stop`` is set or a signal arrives."""
     reloader = _start_hot_reload(runtime)
-    services = [s for f in _load_factories() if (s := f(runtime)) is not None]
+    services = [s for f in SERVICE_FACTORIES if (s := f(runtime)) is not None]
     if not services:
         await reloader.aclose()
         raise ServiceError("no service is enabled or implemented for this configuration")
@@ -144,10 +67,7 @@ async def run_services(runtime: Runtime, stop: asyncio.Event | None = None) -> N
 
 
 def _start_hot_reload(runtime: Runtime) -> HotReload:
-    """Stored hosts and one-shots into the policy, SIGHUP and file watching (reload.py)."""
-    from .inventory.service import InventoryError
-    from .reload import HotReload
-
+    """Stored hosts and one-shots into the policy, SIGHUP and file watching (runtime/reload.py)."""
     reloader = runtime.reloader or HotReload(runtime)
     try:
         reloader.start()

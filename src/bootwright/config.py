@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from .model import InvalidMac, normalize_mac
+from bootwright.model import InvalidMac, normalize_mac
 
 # Placeholders that rule and host boot file strings may use; filled in per reply
 # from the address the reply is sent from (see policy.ServerContext).
@@ -681,7 +681,7 @@ def _check_references(config: Config) -> Iterator[Problem]:
 
 
 def _check_ipxe_names(where: str, settings: dict[str, int | str]) -> Iterator[Problem]:
-    from .ipxe_options import IPXE_OPTIONS_BY_NAME, ipxe_option_problem
+    from bootwright.wire.ipxe_options import IPXE_OPTIONS_BY_NAME, ipxe_option_problem
 
     for key, value in settings.items():
         problem = ipxe_option_problem(key, value)

@@ -23,7 +23,7 @@ MAC = "52:54:00:b0:00:04"
 
 def event(kind: str, **detail: object) -> str:
     record = {"at": 1000.5, "event": kind, "mac": None, "host": None, **detail}
-    return "2026-01-01 00:00:00,000 bootwright.events INFO " + json.dumps(record)
+    return "2026-01-01 00:00:00,000 bootwright.runtime.events INFO " + json.dumps(record)
 
 
 PATHS: list[tuple[str, Stage | None]] = [
@@ -215,7 +215,7 @@ def test_missing_package_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cli_refuses_a_bad_config_before_anything_starts(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from bootwright.cli import app
+    from bootwright.cli.main import app
 
     bad = tmp_path / "bad.toml"
     bad.write_text('[[subnet4]]\nsubnet = "192.0.2.0/24"\npools = ["10.0.0.1-10.0.0.9"]\n')

@@ -6,11 +6,11 @@ Pure parts (``records``, ``checks``, ``isc``, ``csvfmt``, ``dnsmasq``,
 
 from __future__ import annotations
 
-from .checks import check_inventory
-from .formats import EXPORT_FORMATS, IMPORT_FORMATS, export_hosts, guess_format, parse_hosts
-from .records import HostInputError, host_from_dict, host_to_dict
-from .service import HostView, ImportReport, Inventory, InventoryError, Snapshot
-from .source import ImportedHost, ImportFormatError
+from bootwright.inventory.checks import check_inventory
+from bootwright.inventory.formats import EXPORT_FORMATS, IMPORT_FORMATS, export_hosts, guess_format, parse_hosts
+from bootwright.inventory.records import HostInputError, host_from_dict, host_to_dict
+from bootwright.inventory.service import HostView, ImportReport, Inventory, InventoryError, Snapshot
+from bootwright.inventory.source import ImportedHost, ImportFormatError
 
 __all__ = [
     "EXPORT_FORMATS",

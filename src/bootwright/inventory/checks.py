@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from ..config import Config, Problem, _check_placeholders
-from ..model import Host
+from bootwright.config import Config, Problem, _check_placeholders
+from bootwright.model import Host
 
 # A host name is used in DNS zones, /etc/hosts and dhcpd host blocks (RFC 1123 §2.1, plus '_').
 _NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$")

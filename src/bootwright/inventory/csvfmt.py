@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import io
 
-from ..config import Problem
-from ..model import Host
-from .records import HostInputError, host_from_dict
-from .source import ImportedHost, ImportFormatError
+from bootwright.config import Problem
+from bootwright.inventory.records import HostInputError, host_from_dict
+from bootwright.inventory.source import ImportedHost, ImportFormatError
+from bootwright.model import Host
 
 COLUMNS = ("name", "mac", "ipv4", "ipv6")
 

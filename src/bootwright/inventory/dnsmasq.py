@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from ..config import Problem
-from ..model import Host, InvalidMac, normalize_mac
-from .records import HostInputError, host_from_dict
-from .source import ImportedHost, ImportFormatError
+from bootwright.config import Problem
+from bootwright.inventory.records import HostInputError, host_from_dict
+from bootwright.inventory.source import ImportedHost, ImportFormatError
+from bootwright.model import Host, InvalidMac, normalize_mac
 
 _LEASE = re.compile(r"^(\d+[smhdw]?|infinite|deprecated)$")
 

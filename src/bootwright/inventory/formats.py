@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import PurePath
 
-from ..config import Config
-from ..model import Host
-from .csvfmt import export_csv, parse_csv
-from .dnsmasq import export_dnsmasq, parse_dnsmasq
-from .isc import export_isc, export_isc6, parse_isc
-from .source import ImportedHost
-from .zones import SoaFields, ZoneError, export_bind_forward, export_bind_reverse, export_etc_hosts, reverse_networks
+from bootwright.config import Config
+from bootwright.inventory.csvfmt import export_csv, parse_csv
+from bootwright.inventory.dnsmasq import export_dnsmasq, parse_dnsmasq
+from bootwright.inventory.isc import export_isc, export_isc6, parse_isc
+from bootwright.inventory.source import ImportedHost
+from bootwright.inventory.zones import (
+    SoaFields,
+    ZoneError,
+    export_bind_forward,
+    export_bind_reverse,
+    export_etc_hosts,
+    reverse_networks,
+)
+from bootwright.model import Host
 
 IMPORT_FORMATS: dict[str, Callable[[str], list[ImportedHost]]] = {
     "isc": parse_isc,

@@ -25,10 +25,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import Problem
-from ..model import Host
-from .records import HostInputError, host_from_dict
-from .source import ImportedHost, ImportFormatError
+from bootwright.config import Problem
+from bootwright.inventory.records import HostInputError, host_from_dict
+from bootwright.inventory.source import ImportedHost, ImportFormatError
+from bootwright.model import Host
 
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[{};,]|[^\s{};,"#]+|#[^\n]*|\n|[ \t\r\f\v]+')
 _SIMPLE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")

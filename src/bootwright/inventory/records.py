@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..config import HostEntry, Problem, _pydantic_problems
-from ..model import Host
+from bootwright.config import HostEntry, Problem, _pydantic_problems
+from bootwright.model import Host
 
 # Keys of a host record, in display order.
 HOST_KEYS = ("name", "mac", "ipv4", "ipv6", "duid", "groups", "target", "next_server", "bootfile", "vars")

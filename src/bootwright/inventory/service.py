@@ -17,10 +17,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import Config, Problem
-from ..model import Host
-from ..oneshot import OneShot
-from ..store.hosts import (
+from bootwright.boot.oneshot import OneShot
+from bootwright.config import Config, Problem
+from bootwright.inventory.checks import check_inventory
+from bootwright.inventory.records import (
+    HostInputError,
+    apply_changes,
+    check_change_keys,
+    host_from_dict,
+    host_from_entry,
+    host_to_dict,
+)
+from bootwright.inventory.source import ImportedHost
+from bootwright.model import Host
+from bootwright.store.hosts import (
     HostRow,
     HostTables,
     OneShotRow,
@@ -33,9 +43,6 @@ from ..store.hosts import (
     write_host,
     write_oneshot,
 )
-from .checks import check_inventory
-from .records import HostInputError, apply_changes, check_change_keys, host_from_dict, host_from_entry, host_to_dict
-from .source import ImportedHost
 
 log = logging.getLogger("bootwright.inventory")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..config import Problem
-from ..model import Host
+from bootwright.config import Problem
+from bootwright.model import Host
 
 
 class ImportFormatError(ValueError):

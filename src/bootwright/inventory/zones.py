@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
-from ..model import Host
+from bootwright.model import Host
 
 
 class ZoneError(ValueError):

@@ -10,8 +10,8 @@ boots VMs on demand — the same machine twice, acting on the server between
 boots. See docs/lab.md.
 """
 
-from .proc import LabError
-from .runner import LabOptions, LabReport, run_lab
-from .session import LabSession
+from bootwright.lab.proc import LabError
+from bootwright.lab.runner import LabOptions, LabReport, run_lab
+from bootwright.lab.session import LabSession
 
 __all__ = ["LabError", "LabOptions", "LabReport", "LabSession", "run_lab"]

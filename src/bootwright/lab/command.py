@@ -7,11 +7,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import payload as payload_mod
-from . import scenarios
-from .proc import LabError
-from .runner import EXIT_ENV, EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigRefused, LabOptions, run_lab
-from .servers import ServeUnavailable
+from bootwright.lab import payload as payload_mod
+from bootwright.lab import scenarios
+from bootwright.lab.proc import LabError
+from bootwright.lab.runner import EXIT_ENV, EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigRefused, LabOptions, run_lab
+from bootwright.lab.servers import ServeUnavailable
 
 
 def main(options: LabOptions, *, prepare_only: bool = False, console: Console | None = None) -> int:

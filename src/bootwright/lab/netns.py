@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .proc import LabError, kill_pid, run
+from bootwright.lab.proc import LabError, kill_pid, run
 
 PREFIX = "bwlab-"
 BRIDGE = "tap0"

@@ -14,11 +14,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import payload as payload_mod
-from . import tools
-from .netns import ADDRESS4, ADDRESS6, BRIDGE
-from .proc import LabError
-from .scenarios import Scenario
+from bootwright.lab import payload as payload_mod
+from bootwright.lab import tools
+from bootwright.lab.netns import ADDRESS4, ADDRESS6, BRIDGE
+from bootwright.lab.proc import LabError
+from bootwright.lab.scenarios import Scenario
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "examples" / "quickstart.toml"
 
@@ -54,9 +54,9 @@ class ConfigRefused(LabError):
 
 def config_problems(path: Path) -> list[str]:
     """What ``bootwright check`` would refuse, plus what the lab's network cannot serve."""
-    from ..config import ConfigError, load_config
-    from ..ipxe import check_templates
-    from ..policy import hosts_from_config
+    from bootwright.boot.ipxe import check_templates
+    from bootwright.boot.policy import hosts_from_config
+    from bootwright.config import ConfigError, load_config
 
     try:
         cfg = load_config(path)

@@ -22,8 +22,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import tools
-from .proc import LabError, run
+from bootwright.lab import tools
+from bootwright.lab.proc import LabError, run
 
 DEFAULT_CACHE = Path(os.environ.get("BOOTWRIGHT_LAB_CACHE", "/var/cache/bootwright-lab"))
 KERNEL_META = "linux-image-cloud-amd64"

@@ -22,10 +22,10 @@ import shutil
 import time
 from pathlib import Path
 
-from . import tools
-from .payload import Payload
-from .proc import run
-from .scenarios import Scenario
+from bootwright.lab import tools
+from bootwright.lab.payload import Payload
+from bootwright.lab.proc import run
+from bootwright.lab.scenarios import Scenario
 
 MEMORY_MB = 512
 

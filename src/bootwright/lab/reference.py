@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .netns import ADDRESS4, ADDRESS6, BRIDGE
+from bootwright.lab.netns import ADDRESS4, ADDRESS6, BRIDGE
 
 BOOT_SCRIPT = """#!ipxe
 # bootwright lab reference: the same boot as examples/quickstart.toml's target "linux".

@@ -21,12 +21,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .netns import Namespace
-from .options import DEFAULT_CONFIG, ConfigRefused, LabOptions, check_environment, config_problems
-from .servers import Service
-from .session import LabSession
-from .timeline import Timeline
-from .vm import VM
+from bootwright.lab.netns import Namespace
+from bootwright.lab.options import DEFAULT_CONFIG, ConfigRefused, LabOptions, check_environment, config_problems
+from bootwright.lab.servers import Service
+from bootwright.lab.session import LabSession
+from bootwright.lab.timeline import Timeline
+from bootwright.lab.vm import VM
 
 __all__ = [
     "DEFAULT_CONFIG", "EXIT_ENV", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "ConfigRefused", "LabOptions", "LabReport",

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .netns import ADDRESS4, ADDRESS6, Namespace
-from .proc import LabError, Managed, run
-from .reference import dnsmasq_config
-from .sources import DnsmasqParser, Observation, parse_event_line
+from bootwright.lab.netns import ADDRESS4, ADDRESS6, Namespace
+from bootwright.lab.proc import LabError, Managed, run
+from bootwright.lab.reference import dnsmasq_config
+from bootwright.lab.sources import DnsmasqParser, Observation, parse_event_line
 
 Observer = Callable[[Observation], None]
 SERVER_IPS = frozenset({ADDRESS4, ADDRESS6})
@@ -190,7 +190,7 @@ class ReferenceStack(Stack):
 
     async def start(self) -> None:
         """Write dnsmasq's config, start dnsmasq and the HTTP server."""
-        from . import tools
+        from bootwright.lab import tools
 
         conf = self.work / "dnsmasq.conf"
         conf.write_text(dnsmasq_config(self.root, self.work))
@@ -209,7 +209,7 @@ RA_SERVICE = Service("ra", "router advertisements", "raw", 58)
 
 def services_of(config_path: Path) -> list[Service]:
     """The services a bootwright config enables, with the sockets that show them up."""
-    from ..config import load_config
+    from bootwright.config import load_config
 
     cfg = load_config(config_path)
     services: list[Service] = []

@@ -36,17 +36,17 @@ from types import TracebackType
 
 from rich.console import Console
 
-from . import payload as payload_mod
-from . import qemu, scenarios
-from .netns import ADDRESS4, Namespace
-from .options import DEFAULT_CONFIG, ConfigRefused, LabOptions, check_environment, config_problems
-from .proc import LabError, run
-from .reference import BOOT_SCRIPT
-from .scenarios import Scenario
-from .servers import BootwrightStack, ReferenceStack, ServeUnavailable, Service, Stack
-from .tracker import Tracker
-from .view import LiveView
-from .vm import VM
+from bootwright.lab import payload as payload_mod
+from bootwright.lab import qemu, scenarios
+from bootwright.lab.netns import ADDRESS4, Namespace
+from bootwright.lab.options import DEFAULT_CONFIG, ConfigRefused, LabOptions, check_environment, config_problems
+from bootwright.lab.proc import LabError, run
+from bootwright.lab.reference import BOOT_SCRIPT
+from bootwright.lab.scenarios import Scenario
+from bootwright.lab.servers import BootwrightStack, ReferenceStack, ServeUnavailable, Service, Stack
+from bootwright.lab.tracker import Tracker
+from bootwright.lab.view import LiveView
+from bootwright.lab.vm import VM
 
 # Run inside the namespace by http_get(): fetch one URL (no proxy), the body to stdout;
 # an HTTP error or a timeout exits non-zero with the reason on stderr.

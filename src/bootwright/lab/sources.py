@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .timeline import EVENT_STAGES, Stage, classify_path
+from bootwright.lab.timeline import EVENT_STAGES, Stage, classify_path
 
 ADDRESS_KEYS = ("client", "peer", "remote", "src", "address", "addr", "ip", "yiaddr", "ciaddr", "ia_na", "lease")
 PATH_KEYS = ("path", "file", "filename", "uri", "url", "target", "bootfile")

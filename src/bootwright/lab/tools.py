@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .proc import LabError
+from bootwright.lab.proc import LabError
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import ipaddress
 import time
 
-from .netns import Namespace
-from .sources import Observation
-from .timeline import Timeline
+from bootwright.lab.netns import Namespace
+from bootwright.lab.sources import Observation
+from bootwright.lab.timeline import Timeline
 
 PENDING_SECONDS = 30.0
 

@@ -14,7 +14,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from .timeline import LABELS, NOT_SEEN, Stage, Timeline
+from bootwright.lab.timeline import LABELS, NOT_SEEN, Stage, Timeline
 
 
 def stage_cell(timeline: Timeline, stage: Stage) -> Text:

@@ -11,12 +11,12 @@ import asyncio
 import time
 from pathlib import Path
 
-from . import qemu
-from .netns import Namespace
-from .proc import Managed
-from .scenarios import Scenario
-from .sources import SerialParser
-from .timeline import Timeline
+from bootwright.lab import qemu
+from bootwright.lab.netns import Namespace
+from bootwright.lab.proc import Managed
+from bootwright.lab.scenarios import Scenario
+from bootwright.lab.sources import SerialParser
+from bootwright.lab.timeline import Timeline
 
 POLL = 0.25  # seconds between serial console reads
 

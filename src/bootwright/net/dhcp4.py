@@ -35,18 +35,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from ..engine.dhcp4 import Dhcp4Engine, Outcome, RxContext
-from ..model import Lease
-from ..wire import DecodeError
-from ..wire.dhcp4 import decode
-from .linklayer import InterfaceInfo, RawSender, discover_interfaces, udp_datagram
+from bootwright.engine.dhcp4.server import Dhcp4Engine, Outcome, RxContext
+from bootwright.model import Lease
+from bootwright.net.linklayer import InterfaceInfo, RawSender, discover_interfaces, udp_datagram
+from bootwright.runtime import Runtime, ServiceError
+from bootwright.wire import DecodeError
+from bootwright.wire.dhcp4 import decode
 
-if TYPE_CHECKING:
-    from ..app import Runtime
-
-__all__ = ["BURST", "Dhcp4Service", "broadcast_addresses", "create", "destination_was_broadcast", "resolve_names"]
+__all__ = ["BURST",
+    "Dhcp4Service",
+    "broadcast_addresses",
+    "create_service",
+    "destination_was_broadcast",
+    "resolve_names",
+]
 
 log = logging.getLogger("bootwright.dhcp4")
 
@@ -184,14 +188,12 @@ class Dhcp4Service:
             ]
         missing = [n for n in names if n not in by_name]
         if missing:
-            from ..app import ServiceError
 
             raise ServiceError(
                 f"dhcp4: interface {', '.join(missing)} does not exist here "
                 f"(known: {', '.join(sorted(by_name)) or 'none'}); fix server.interfaces / subnet4.interface"
             )
         if not names:
-            from ..app import ServiceError
 
             raise ServiceError("dhcp4: no interface carries a configured subnet4; set server.interfaces")
         return [by_name[n] for n in dict.fromkeys(names)]
@@ -223,7 +225,6 @@ class Dhcp4Service:
                 loop.add_reader(sock.fileno(), self._readable, self.ports[-1])
         except OSError as e:
             self._close()
-            from ..app import ServiceError
 
             raise ServiceError(f"dhcp4: cannot listen on port {port}: {e} (another DHCP server running?)") from None
         previous = self.runtime.mac_for_address
@@ -416,7 +417,7 @@ class Dhcp4Service:
         task.add_done_callback(self._tasks.discard)
 
 
-def create(runtime: Runtime) -> Dhcp4Service | None:
+def create_service(runtime: Runtime) -> Dhcp4Service | None:
     """The service factory for ``app``: ``None`` when DHCPv4 is off or has no subnet."""
     cfg = runtime.config
     if not cfg.dhcp4.enabled or not cfg.subnet4:

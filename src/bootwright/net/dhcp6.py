@@ -19,21 +19,18 @@ import struct
 import time
 import uuid
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from ..app import ServiceError
-from ..engine.dhcp6 import Dhcp6Engine, Outcome, Received
-from ..model import Lease
-from ..store.sqlite import SqliteStore, StoreError
-from ..wire import DecodeError
-from ..wire.dhcp6 import ALL_DHCP_RELAY_AGENTS_AND_SERVERS, ALL_DHCP_SERVERS, SERVER_PORT, DuidLLT, DuidUUID
-from ..wire.dhcp6 import decode_duid as _decode_duid
-from .dhcp6_links import interface_addresses, mac_address, served_links
+from bootwright.engine.dhcp6.server import Dhcp6Engine, Outcome, Received
+from bootwright.model import Lease
+from bootwright.net.host import interface_addresses, mac_address, served_links
+from bootwright.runtime import Runtime, ServiceError
+from bootwright.store.sqlite import SqliteStore, StoreError
+from bootwright.wire import DecodeError
+from bootwright.wire.dhcp6 import ALL_DHCP_RELAY_AGENTS_AND_SERVERS, ALL_DHCP_SERVERS, SERVER_PORT, DuidLLT, DuidUUID
+from bootwright.wire.dhcp6 import decode_duid as _decode_duid
 
-if TYPE_CHECKING:
-    from ..app import Runtime
-
-__all__ = ["DUID_META_KEY", "Dhcp6Service", "create_dhcp6_service", "load_server_duid", "open_dhcp6_socket"]
+__all__ = ["DUID_META_KEY", "Dhcp6Service", "create_service", "load_server_duid", "open_dhcp6_socket"]
 
 log = logging.getLogger("bootwright.dhcp6")
 
@@ -295,7 +292,7 @@ class Dhcp6Service:
         log.debug("DHCPv6 send to [%s]:%d: %s", dest[0], dest[1], e)
 
 
-def create_dhcp6_service(runtime: Runtime) -> Dhcp6Service | None:
+def create_service(runtime: Runtime) -> Dhcp6Service | None:
     """Service factory for ``app._load_factories``: ``None`` without ``[[subnet6]]`` or when disabled."""
     if not runtime.config.dhcp6.enabled or not runtime.config.subnet6:
         return None

@@ -16,7 +16,7 @@ import struct
 from ipaddress import IPv6Address
 from typing import Final
 
-from ..wire.ndp import ALL_ROUTERS, ICMPV6_ROUTER_SOLICITATION, ND_HOP_LIMIT
+from bootwright.wire.ndp import ALL_ROUTERS, ICMPV6_ROUTER_SOLICITATION, ND_HOP_LIMIT
 
 __all__ = ["Solicitation", "open_nd_socket", "receive_solicitation", "send_from"]
 

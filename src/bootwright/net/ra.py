@@ -1,6 +1,6 @@
 """The router advertisement service: one raw ICMPv6 socket and one timer per interface.
 
-Runs only on interfaces the config names (:func:`~bootwright.net.dhcp6_links.ra_links`).
+Runs only on interfaces the config names (:func:`~bootwright.net.host.ra_links`).
 An interface advertises once it has a usable link-local address, the only source hosts
 accept RAs from (RFC 4861 §6.1.2); a tap whose guest is not running yet has none, so the
 service polls for it once a second and starts the initial fast RAs when it appears
@@ -23,18 +23,15 @@ import random
 import socket
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from ..app import ServiceError
-from ..engine.ra import RouterAdvertiser, Solicitation, ra_settings
-from ..wire.ndp import ALL_NODES
-from .dhcp6_links import interface_addresses, link_local, mac_address, ra_links
-from .icmp6 import open_nd_socket, receive_solicitation, send_from
+from bootwright.engine.ra import RouterAdvertiser, Solicitation, ra_settings
+from bootwright.net.host import interface_addresses, link_local, mac_address, ra_links
+from bootwright.net.icmp6 import open_nd_socket, receive_solicitation, send_from
+from bootwright.runtime import Runtime, ServiceError
+from bootwright.wire.ndp import ALL_NODES
 
-if TYPE_CHECKING:
-    from ..app import Runtime
-
-__all__ = ["RaService", "create_ra_service"]
+__all__ = ["RaService", "create_service"]
 
 log = logging.getLogger("bootwright.ra")
 
@@ -249,7 +246,7 @@ def _flags(link: _Link) -> str:
     return ("M" if ra.managed else "") + ("O" if ra.other else "") or "-"
 
 
-def create_ra_service(runtime: Runtime) -> RaService | None:
+def create_service(runtime: Runtime) -> RaService | None:
     """Service factory for ``app._load_factories``: ``None`` when no subnet6 has an enabled ``ra``."""
     if not any(s.ra is not None and s.ra.enabled for s in runtime.config.subnet6):
         return None

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..model import Event, Lease
+from bootwright.model import Event, Lease
 
 log = logging.getLogger("bootwright.store")
 

@@ -12,7 +12,7 @@ went away); :class:`EventAccessLogger` turns that into events:
     and ``platform`` (``efi``/``pcbios`` when iPXE said).
 ``http.script``
     the same fact as its own kind, for live listeners only (one-shot boots
-    move from pending to booting on it, ``bootwright.oneshot.SCRIPT_EVENTS``):
+    move from pending to booting on it, ``bootwright.boot.oneshot.SCRIPT_EVENTS``):
     ``script``, ``platform``, ``path``. It is not logged or stored a second
     time; the log and the history have it in ``http.request``.
 ``http.download_complete``
@@ -31,10 +31,10 @@ from collections.abc import Callable
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from ..events import EventSink
-from ..model import Event
-from .files import FileSend
-from .neighbours import MacLookup
+from bootwright.model import Event
+from bootwright.runtime.events import EventSink
+from bootwright.web.files import FileSend
+from bootwright.web.neighbours import MacLookup
 
 _MAX_PATH_SHOWN = 200
 _MAX_AGENT_SHOWN = 64

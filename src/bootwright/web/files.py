@@ -26,7 +26,7 @@ import secrets
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 
-from .ranges import FileMeta, Plan
+from bootwright.web.ranges import FileMeta, Plan
 
 MIN_CHUNK = 256 * 1024
 MAX_CHUNK = 64 * 1024 * 1024

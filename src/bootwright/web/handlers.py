@@ -25,14 +25,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ..bootloaders import parse_config_path
-from ..policy import ENTRY_SCRIPT, HOST_SCRIPT_PREFIX, BootPolicy
-from . import ranges
-from .access import AllowList
-from .files import FileSend, meta_for, new_boundary
-from .neighbours import MacLookup, plain_address
-from .paths import BadPath, NotServed, clean_path, open_in_root
-from .scripts import Document, Documents, client_facts, ipxe_error, parse_mac
+from bootwright.boot.documents import Document, Documents, client_facts, ipxe_error, parse_mac
+from bootwright.boot.loaders import parse_config_path
+from bootwright.boot.policy import ENTRY_SCRIPT, HOST_SCRIPT_PREFIX, BootPolicy
+from bootwright.web import ranges
+from bootwright.web.access import AllowList
+from bootwright.web.files import FileSend, meta_for, new_boundary
+from bootwright.web.neighbours import MacLookup, plain_address
+from bootwright.web.paths import BadPath, NotServed, clean_path, open_in_root
 
 log = logging.getLogger("bootwright.http")
 

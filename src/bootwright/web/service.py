@@ -27,18 +27,15 @@ import logging
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from ..app import ServiceError
-from .api import mount_api
-from .events import EventAccessLogger, RequestEvents
-from .handlers import BootHandler
-from .neighbours import MacLookup
-
-if TYPE_CHECKING:
-    from ..app import Runtime
+from bootwright.runtime import Runtime, ServiceError
+from bootwright.web.api.routes import mount_api
+from bootwright.web.events import EventAccessLogger, RequestEvents
+from bootwright.web.handlers import BootHandler
+from bootwright.web.neighbours import MacLookup
 
 log = logging.getLogger("bootwright.http")
 
@@ -92,7 +89,7 @@ def bind_sockets(addresses: list[str], port: int) -> list[socket.socket]:
     """Listening sockets for ``addresses`` (default: ``0.0.0.0`` and ``::``) on ``port``.
 
     With ``port`` 0 the first socket's ephemeral port is reused for the others.
-    Raises :class:`~bootwright.app.ServiceError` naming the address when one cannot be bound;
+    Raises :class:`~bootwright.runtime.ServiceError` naming the address when one cannot be bound;
     only the default ``::`` may be missing (IPv6 disabled).
     """
     optional_v6 = not addresses
@@ -252,7 +249,7 @@ class HttpService:
             await macs.aclose()
 
 
-def create_http_service(runtime: Runtime) -> HttpService | None:
+def create_service(runtime: Runtime) -> HttpService | None:
     """Service factory for ``app._load_factories``: ``None`` when ``http.enabled`` is false."""
     if not runtime.config.http.enabled:
         return None

@@ -49,6 +49,7 @@ from bootwright.wire.dhcp4_structs import (
     Route,
     SubOptionsCodec,
 )
+from bootwright.wire.ipxe_options import IPXE_OPTIONS
 
 __all__ = [
     "BOOTFILE_NAME",
@@ -182,50 +183,8 @@ PXE_SUBOPTIONS: Final[Mapping[int, str]] = {
     71: "boot-item",
 }
 
-#: iPXE encapsulated option 175 sub-options (iPXE ``include/ipxe/dhcp.h``, ``features.h``).
-IPXE_SUBOPTIONS: Final[Mapping[int, str]] = {
-    1: "priority",  # dhcp.h DHCP_EB_PRIORITY, signed 8-bit
-    8: "keep-san",  # dhcp.h DHCP_EB_KEEP_SAN
-    9: "skip-san-boot",  # dhcp.h DHCP_EB_SKIP_SAN_BOOT
-    # features.h DHCP_EB_FEATURE_*: 1-octet "supported" markers the client sends
-    16: "pxeext",  # 0x10 PXE API extensions
-    17: "iscsi",  # 0x11
-    18: "aoe",  # 0x12
-    19: "http",  # 0x13
-    20: "https",  # 0x14
-    21: "tftp",  # 0x15
-    22: "ftp",  # 0x16
-    23: "dns",  # 0x17
-    24: "bzimage",  # 0x18
-    25: "multiboot",  # 0x19
-    26: "slam",  # 0x1a
-    27: "srp",  # 0x1b
-    32: "nbi",  # 0x20
-    33: "pxe",  # 0x21
-    34: "elf",  # 0x22
-    35: "comboot",  # 0x23
-    36: "efi",  # 0x24
-    37: "fcoe",  # 0x25
-    38: "vlan",  # 0x26
-    39: "menu",  # 0x27
-    40: "sdi",  # 0x28
-    41: "nfs",  # 0x29
-    85: "syslogs",  # dhcp.h DHCP_EB_SYSLOGS_SERVER
-    90: "trust",  # dhcp.h DHCP_EB_TRUST
-    91: "cert",  # dhcp.h DHCP_EB_CERT
-    92: "privkey",  # dhcp.h DHCP_EB_KEY
-    93: "crosscert",  # dhcp.h DHCP_EB_CROSS_CERT
-    176: "no-pxedhcp",  # dhcp.h DHCP_EB_NO_PXEDHCP
-    177: "bus-id",  # dhcp.h DHCP_EB_BUS_ID: bus type, vendor, device
-    178: "use-cached",  # dhcp.h DHCP_EB_USE_CACHED
-    188: "san-filename",  # dhcp.h DHCP_EB_SAN_FILENAME
-    189: "bios-drive",  # dhcp.h DHCP_EB_BIOS_DRIVE
-    190: "username",  # dhcp.h DHCP_EB_USERNAME
-    191: "password",  # dhcp.h DHCP_EB_PASSWORD
-    192: "reverse-username",  # dhcp.h DHCP_EB_REVERSE_USERNAME
-    193: "reverse-password",  # dhcp.h DHCP_EB_REVERSE_PASSWORD
-    235: "version",  # dhcp.h DHCP_EB_VERSION: major, minor, build
-}
+#: iPXE encapsulated option 175 sub-options by code, named by the one table in :mod:`.ipxe_options`.
+IPXE_SUBOPTIONS: Final[Mapping[int, str]] = {o.code: o.name for o in IPXE_OPTIONS}
 
 
 @dataclass(frozen=True, slots=True)

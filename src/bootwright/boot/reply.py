@@ -1,0 +1,260 @@
+"""Everything a DHCP reply carries for one client: subnet, options and boot answer.
+
+Pure glue between the config, the policy and the wire: the DHCP engines and
+``bootwright explain`` both build replies from :func:`plan_reply`, so the
+options ``explain`` lists are the options the server sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from typing import Any
+
+from bootwright.boot.policy import BootPolicy, ServerContext
+from bootwright.config import Config, Subnet4, Subnet6
+from bootwright.model import BootAnswer, ClientInfo, Host
+from bootwright.wire.ipxe_options import encode_ipxe_value
+
+# RFC 2131 §4.4.5: T1 defaults to 0.5 × lease, T2 to 0.875 × lease.
+T1_FRACTION = 0.5
+T2_FRACTION = 0.875
+DEFAULT_LEASE_TIME = 43200  # ISC dhcpd's default-lease-time
+DEFAULT_VALID_LIFETIME = 43200
+DEFAULT_PREFERRED_LIFETIME = 27000  # 0.625 × valid, as Kea and ISC dhcpd use
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPlan:
+    """A reply's content before encoding: the boot answer and the options by code."""
+
+    answer: BootAnswer
+    subnet: IPv4Network | IPv6Network | None
+    context: ServerContext
+    options: dict[int, Any]
+
+
+def select_subnet4(config: Config, client: ClientInfo, host: Host | None, hint: str | None = None) -> Subnet4 | None:
+    """The subnet a v4 request is answered in (RFC 2131 §4.3.1 order).
+
+    ``hint`` is what the transport knows: the relay's link selection (RFC 3527),
+    subnet selection (RFC 3011), the giaddr, or an address of the receiving
+    interface. Without a hint (``explain``), the host's fixed address or the
+    first subnet decides.
+    """
+    candidates: list[str] = []
+    if client.relay is not None:
+        candidates += [a for a in (client.relay.link_selection, client.relay.address) if a]
+    if hint:
+        candidates.append(hint)
+    if host is not None and host.ipv4:
+        candidates.append(host.ipv4)
+    for text in candidates:
+        net = _parse_net_or_addr(text)
+        for sub in config.subnet4:
+            if isinstance(net, IPv4Address) and net in sub.subnet:
+                return sub
+            if isinstance(net, IPv4Network) and net.subnet_of(sub.subnet):
+                return sub
+    if client.interface is not None:
+        for sub in config.subnet4:
+            if sub.interface == client.interface:
+                return sub
+    return config.subnet4[0] if config.subnet4 and not candidates else None
+
+
+def select_subnet6(config: Config, client: ClientInfo, host: Host | None, hint: str | None = None) -> Subnet6 | None:
+    """The prefix a v6 request is answered in: relay link-address, hint, host address, first."""
+    candidates: list[str] = []
+    if client.relay is not None and client.relay.address:
+        candidates.append(client.relay.address)
+    if hint:
+        candidates.append(hint)
+    if host is not None and host.ipv6:
+        candidates.append(host.ipv6)
+    for text in candidates:
+        net = _parse_net_or_addr(text)
+        for sub in config.subnet6:
+            if isinstance(net, IPv6Address) and net in sub.prefix:
+                return sub
+            if isinstance(net, IPv6Network) and net.subnet_of(sub.prefix):
+                return sub
+    if client.interface is not None:
+        for sub in config.subnet6:
+            if sub.interface == client.interface:
+                return sub
+    return config.subnet6[0] if config.subnet6 and not candidates else None
+
+
+def _parse_net_or_addr(text: str) -> IPv4Address | IPv6Address | IPv4Network | IPv6Network | None:
+    try:
+        if "/" in text:
+            from ipaddress import ip_network
+
+            return ip_network(text, strict=False)
+        return ip_address(text)
+    except ValueError:
+        return None
+
+
+def server_context(config: Config, family: int, subnet: Subnet4 | Subnet6 | None) -> ServerContext:
+    """Our address for a reply in ``subnet``: the subnet's ``server``, else the global one."""
+    own = {str(a) for a in (config.server.address4, config.server.address6) if a is not None}
+    own |= {str(s.server) for s in config.subnet4 if s.server is not None}
+    own |= {str(s.server) for s in config.subnet6 if s.server is not None}
+    address: IPv4Address | IPv6Address | None
+    if family == 4:
+        address = None
+        if isinstance(subnet, Subnet4):
+            address = subnet.server or config.server.address4 or subnet.next_server or config.dhcp4.next_server
+        else:
+            address = config.server.address4
+        net: IPv4Network | IPv6Network | None = subnet.subnet if isinstance(subnet, Subnet4) else None
+    else:
+        address = subnet.server if isinstance(subnet, Subnet6) and subnet.server else config.server.address6
+        net = subnet.prefix if isinstance(subnet, Subnet6) else None
+    return ServerContext(
+        address=str(address) if address is not None else None,
+        http_port=config.http.port,
+        tftp_port=config.tftp.port,
+        subnet=net,
+        own_addresses=frozenset(own),
+    )
+
+
+def _pick(sub: Any, glob: Any, key: str) -> Any:
+    value = getattr(sub, key, None) if sub is not None else None
+    return value if value is not None else getattr(glob, key)
+
+
+def dhcp4_options(
+    config: Config, subnet: Subnet4 | None, answer: BootAnswer, host: Host | None, ctx: ServerContext
+) -> dict[int, Any]:
+    """Options of a DHCPOFFER/ACK by code, in the order they are usually encoded."""
+    g = config.dhcp4
+    opts: dict[int, Any] = {}
+    if subnet is not None:
+        opts[1] = subnet.subnet.netmask  # RFC 2132 §3.3
+    routers = _pick(subnet, g, "routers")
+    if routers:
+        opts[3] = list(routers)  # RFC 2132 §3.5
+    dns = _pick(subnet, g, "dns")
+    if dns:
+        opts[6] = list(dns)  # RFC 2132 §3.8
+    if host is not None:
+        opts[12] = host.name  # RFC 2132 §3.14
+    domain = _pick(subnet, g, "domain_name")
+    if domain:
+        opts[15] = domain  # RFC 2132 §3.17
+    if subnet is not None:
+        opts[28] = subnet.subnet.broadcast_address  # RFC 2132 §5.3
+    ntp = _pick(subnet, g, "ntp_servers")
+    if ntp:
+        opts[42] = list(ntp)  # RFC 2132 §8.3
+    lease = _pick(subnet, g, "lease_time") or DEFAULT_LEASE_TIME
+    opts[51] = lease  # RFC 2132 §9.2
+    if ctx.address is not None:
+        opts[54] = IPv4Address(ctx.address)  # RFC 2132 §9.7 server identifier
+    opts[58] = int(lease * T1_FRACTION)  # RFC 2132 §9.11
+    opts[59] = int(lease * T2_FRACTION)  # RFC 2132 §9.12
+    if answer.vendor_class is not None:
+        opts[60] = answer.vendor_class  # echo, UEFI HTTP boot needs "HTTPClient"
+    if answer.tftp_server is not None:
+        opts[66] = answer.tftp_server  # RFC 2132 §9.4
+    if answer.bootfile is not None:
+        opts[67] = answer.bootfile  # RFC 2132 §9.5 (and the BOOTP file field)
+    search = _pick(subnet, g, "domain_search")
+    if search:
+        opts[119] = list(search)  # RFC 3397
+    if answer.ipxe:
+        opts[175] = answer.ipxe  # iPXE encapsulated options
+    extra = dict(g.options or {})
+    if subnet is not None:
+        extra.update(subnet.options or {})
+    for code, text in extra.items():
+        opts[int(code)] = text
+    return dict(sorted(opts.items()))
+
+
+def dhcp6_lifetimes(config: Config, subnet: Subnet6 | None) -> tuple[int, int, int, int]:
+    """T1, T2, preferred and valid lifetime of an IA_NA address in ``subnet`` (RFC 8415 §21.4, §21.6).
+
+    T1/T2 default to 0.5/0.8 × the preferred lifetime (RFC 8415 §21.4 recommendation);
+    the DHCPv6 engine and :func:`dhcp6_options` (``explain``) both use this.
+    """
+    g = config.dhcp6
+    valid = _pick(subnet, g, "valid_lifetime") or DEFAULT_VALID_LIFETIME
+    preferred = _pick(subnet, g, "preferred_lifetime") or DEFAULT_PREFERRED_LIFETIME
+    t1 = _pick(subnet, g, "renew_time") or int(preferred * T1_FRACTION)
+    t2 = _pick(subnet, g, "rebind_time") or int(preferred * 0.8)
+    return int(t1), int(t2), int(preferred), int(valid)
+
+
+def dhcp6_options(
+    config: Config, subnet: Subnet6 | None, answer: BootAnswer, host: Host | None, stateless: bool = False
+) -> dict[int, Any]:
+    """Options of an Advertise/Reply by code (RFC 8415 §18.3)."""
+    g = config.dhcp6
+    opts: dict[int, Any] = {}
+    has_pool = subnet is not None and bool(subnet.pools)
+    if not stateless and (has_pool or (host is not None and host.ipv6)):
+        t1, t2, preferred, valid = dhcp6_lifetimes(config, subnet)
+        if host is not None and host.ipv6:
+            source = f"address {host.ipv6} (host {host.name})"
+        else:
+            assert subnet is not None
+            source = "address from " + ", ".join(f"{p.start}-{p.end}" for p in subnet.pools)
+        opts[3] = f"{source}; T1 {t1}, T2 {t2}; preferred {preferred}, valid {valid}"  # RFC 8415 §21.4
+    preference = _pick(subnet, g, "preference")
+    if preference is not None:
+        opts[7] = preference  # RFC 8415 §21.8
+    if answer.vendor_class is not None:
+        opts[16] = (answer.vendor_enterprise or 0, answer.vendor_class)  # RFC 8415 §21.16
+    dns = _pick(subnet, g, "dns")
+    if dns:
+        opts[23] = list(dns)  # RFC 3646 §3
+    search = _pick(subnet, g, "domain_search")
+    if search:
+        opts[24] = list(search)  # RFC 3646 §4
+    refresh = _pick(subnet, g, "info_refresh_time")
+    if refresh is not None and (stateless or not has_pool):
+        opts[32] = refresh  # RFC 8415 §21.23, only in replies to Information-request
+    if answer.bootfile is not None:
+        opts[59] = answer.bootfile  # RFC 5970 §3.1
+    return dict(sorted(opts.items()))
+
+
+def plan_reply(
+    policy: BootPolicy,
+    client: ClientInfo,
+    hint: str | None = None,
+    host: Host | None = None,
+    stateless: bool = False,
+) -> ReplyPlan:
+    """Decide a client's boot answer and the options of the reply that carries it."""
+    config = policy.config
+    if host is None:
+        host = policy.hosts.find(client)
+    if client.family == 4:
+        sub4 = select_subnet4(config, client, host, hint)
+        ctx = server_context(config, 4, sub4)
+        answer = policy.decide(client, ctx, host)
+        return ReplyPlan(answer, ctx.subnet, ctx, dhcp4_options(config, sub4, answer, host, ctx))
+    sub6 = select_subnet6(config, client, host, hint)
+    ctx = server_context(config, 6, sub6)
+    answer = policy.decide(client, ctx, host)
+    return ReplyPlan(answer, ctx.subnet, ctx, dhcp6_options(config, sub6, answer, host, stateless))
+
+
+def option_text(family: int, code: int, value: Any) -> str:
+    """A reply option value as readable text (``bootwright explain``)."""
+    if family == 4 and code == 175:
+        return ", ".join(f"{s.name}({s.code})={s.value}" for s in value)
+    if family == 4 and code == 43 and isinstance(value, tuple):
+        return ", ".join(f"{s.code}={encode_ipxe_value(s.code, s.value).hex(':')}" for s in value)
+    if family == 6 and code == 16:
+        enterprise, data = value
+        return f"enterprise {enterprise}: {data}"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)

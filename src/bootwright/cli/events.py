@@ -1,0 +1,142 @@
+"""``bootwright events``: the boot timeline of machines, from the store's event history.
+
+Without ``--follow`` it prints each boot attempt with its steps and the
+verdict (complete, in progress, or the likely stop point of a stalled or
+failed boot). With ``--follow`` it then prints new steps as the running
+server records them, and names the stop point once a boot goes quiet.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bootwright.boot.timeline import STALL_AFTER, Attempt, attempts, render, step
+from bootwright.cli.common import load_config_or_exit
+from bootwright.config import Config
+from bootwright.inventory.service import Inventory
+from bootwright.model import Event, InvalidMac, normalize_mac
+from bootwright.runtime.core import DEFAULT_STATE_DIR
+from bootwright.store.hosts import HostTables, read_events
+
+# soft_wrap: a step is one line however long (the terminal folds it; grep and files get it whole).
+out = Console(emoji=False, highlight=False, soft_wrap=True)
+err = Console(stderr=True, emoji=False, highlight=False)
+
+
+def _state_dir(config: Path | None, state_dir: Path | None) -> Path:
+
+    if state_dir is not None:
+        return state_dir
+    if config is not None:
+
+        cfg = load_config_or_exit(config)
+        if cfg.state_dir is not None:
+            return cfg.state_dir
+    return DEFAULT_STATE_DIR
+
+
+def events(
+    config: Annotated[Path | None, typer.Option("--config", "-c", envvar="BOOTWRIGHT_CONFIG",
+                                                help="The config file (for its state_dir).")] = None,
+    state_dir: Annotated[Path | None, typer.Option("--state-dir", help="State directory.")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Only this host (all its MACs).")] = None,
+    mac: Annotated[str | None, typer.Option("--mac", help="Only this MAC.")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new steps (Ctrl-C stops).")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Newest events to read.")] = 2000,
+    stall: Annotated[float, typer.Option("--stall", help="Quiet seconds that make a boot 'stalled'.")] = STALL_AFTER,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the attempts as JSON.")] = False,
+    follow_seconds: Annotated[float | None, typer.Option("--follow-seconds", hidden=True)] = None,
+) -> None:
+    """Show the boot timeline per machine and where a stalled boot stopped."""
+    from bootwright.store.sqlite import SqliteStore, StoreError
+
+    macs: tuple[str, ...] = ()
+    if mac is not None:
+        try:
+            macs = (normalize_mac(mac),)
+        except InvalidMac as exc:
+            raise typer.BadParameter(str(exc), param_hint="--mac") from None
+    path = _state_dir(config, state_dir) / "state.db"
+    if not path.exists():
+        err.print(f"[red]error:[/red] no state store at {path} (give --state-dir or --config)")
+        raise typer.Exit(2)
+    store = SqliteStore(path)
+    try:
+        store.open()
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    try:
+        tables = HostTables(store)
+        if host is not None:
+            views = {v.host.name: v for v in Inventory(tables, Config()).views()}
+            if host not in views:
+                err.print(f"[red]error:[/red] no host named {host!r}")
+                raise typer.Exit(2)
+            macs += views[host].host.macs
+        rows = tables.transact(lambda conn: read_events(conn, macs, host, 0, limit))
+        now = time.time()
+        found = attempts(e for _, e in rows)
+        if as_json:
+            print(json.dumps([a.to_dict(now, stall) for a in found], indent=2, default=str))
+            return
+        if not found and not follow:
+            out.print("no events" + (f" for {host or mac}" if host or mac else ""))
+        for attempt in found:
+            for line in render(attempt, now, stall):
+                out.print(line, markup=False)
+            out.print("")
+        if follow:
+            last_id = rows[-1][0] if rows else 0
+            _follow(tables, macs, host, last_id, [e for _, e in rows], stall, follow_seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+
+
+def _follow(tables: HostTables, macs: tuple[str, ...], host: str | None, last_id: int, seen: list[Event],
+            stall: float, seconds: float | None) -> None:
+    """Print new steps as they are stored; name the stop point when a boot goes quiet."""
+    reported: set[tuple[str | None, float]] = set()
+    for attempt in attempts(seen):
+        if attempt.status(time.time(), stall) != "in progress":
+            reported.add((attempt.mac, attempt.last))
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while deadline is None or time.monotonic() < deadline:
+        rows = tables.transact(functools.partial(read_events, macs=macs, host=host, after_id=last_id, limit=1000))
+        for event_id, event in rows:
+            last_id = event_id
+            seen.append(event)
+            who = event.host or event.mac or "-"
+            out.print(f"{time.strftime('%H:%M:%S', time.localtime(event.at))} {who}: {step(event).text}", markup=False)
+        del seen[:-5000]
+        now = time.time()
+        for attempt in _latest(attempts(seen)):
+            key = (attempt.mac, attempt.last)
+            status = attempt.status(now, stall)
+            if status != "in progress" and key not in reported:
+                reported.add(key)
+                who = attempt.host or attempt.mac or "-"
+                verdict = "result" if status == "complete" else f"likely stop point ({status})"
+                out.print(f"{time.strftime('%H:%M:%S')} {who}: {verdict}: {attempt.stop}", markup=False)
+        time.sleep(1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic())))
+
+
+def _latest(found: list[Attempt]) -> list[Attempt]:
+    latest: dict[str | None, Attempt] = {}
+    for attempt in found:
+        latest[attempt.mac] = attempt
+    return list(latest.values())
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``events`` to the main command."""
+    app.command("events")(events)

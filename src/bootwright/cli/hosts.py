@@ -1,0 +1,331 @@
+"""``bootwright hosts list|show|add|set|remove|import|export`` and ``bootwright boot``.
+
+These work on the state store directly (``state.db`` in the state directory),
+so they run with or without a server; a running ``bootwright serve`` with the
+same state directory picks the change up within a second. Every change is
+checked against the configuration given with ``--config`` (or
+``$BOOTWRIGHT_CONFIG``), which should be the one the server runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bootwright.boot.timeline import attempts
+from bootwright.cli.common import load_config_or_exit
+from bootwright.inventory.formats import (
+    EXPORT_FORMATS,
+    IMPORT_FORMATS,
+    default_domain,
+    export_hosts,
+    guess_format,
+    parse_hosts,
+)
+from bootwright.inventory.service import HostView, Inventory, InventoryError
+from bootwright.inventory.source import ImportFormatError
+from bootwright.inventory.zones import ZoneError
+from bootwright.runtime.core import resolve_paths
+from bootwright.store.hosts import HostTables, read_events
+
+EXIT_USAGE = 2
+out = Console(emoji=False, highlight=False)
+err = Console(stderr=True, emoji=False, highlight=False)
+
+hosts_app = typer.Typer(
+    name="hosts",
+    help="The host inventory: list, show, add, set, remove, import and export hosts.",
+    no_args_is_help=True,
+)
+
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", envvar="BOOTWRIGHT_CONFIG", help="The TOML configuration file.")
+]
+StateOpt = Annotated[
+    Path | None, typer.Option("--state-dir", help="State directory (default: the config's, else /var/lib/bootwright).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _say(text: str) -> None:
+    """One line for people: never wrapped, never read as markup."""
+    out.print(text, soft_wrap=True, markup=False, highlight=False)
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    for line in message.splitlines():
+        text = escape(line) if line.startswith("  ") else f"[red]error:[/red] {escape(line)}"
+        err.print(text, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def open_inventory(config_path: Path, state_dir: Path | None) -> Iterator[Inventory]:
+    """The inventory of the state directory, with the config file's hosts loaded into it."""
+    from bootwright.store.sqlite import SqliteStore, StoreError
+
+    config = load_config_or_exit(config_path)
+    _, state = resolve_paths(config, None, state_dir)
+    store = SqliteStore(state / "state.db")
+    try:
+        store.open()
+    except StoreError as exc:
+        raise _fail(str(exc), 1) from None
+    try:
+        inventory = Inventory(HostTables(store), config)
+        try:
+            inventory.sync_config(config)
+        except InventoryError as exc:
+            raise _fail(f"{config_path}: {exc.render()}") from None
+        yield inventory
+    finally:
+        store.close()
+
+
+def _call(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except InventoryError as exc:
+        raise _fail(exc.render()) from None
+
+
+def _record_options(
+    mac: list[str] | None, ipv4: str | None, ipv6: str | None, duid: str | None, group: list[str] | None,
+    target: str | None, next_server: str | None, bootfile: str | None, var: list[str] | None,
+) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for key, value in (("mac", mac), ("groups", group)):
+        if value:
+            record[key] = value
+    texts = {"ipv4": ipv4, "ipv6": ipv6, "duid": duid, "target": target, "next_server": next_server,
+             "bootfile": bootfile}
+    record.update({key: text for key, text in texts.items() if text is not None})
+    if var:
+        pairs = {}
+        for item in var:
+            name, eq, text = item.partition("=")
+            if not eq or not name:
+                raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--var")
+            pairs[name] = text
+        record["vars"] = pairs
+    return record
+
+
+MacOpt = Annotated[list[str] | None, typer.Option("--mac", help="MAC address; repeat for several NICs.")]
+Ipv4Opt = Annotated[str | None, typer.Option("--ipv4", help="Fixed IPv4 address.")]
+Ipv6Opt = Annotated[str | None, typer.Option("--ipv6", help="Fixed IPv6 address.")]
+DuidOpt = Annotated[str | None, typer.Option("--duid", help="DHCPv6 client DUID in hex.")]
+GroupOpt = Annotated[list[str] | None, typer.Option("--group", help="Group/label; repeatable.")]
+TargetOpt = Annotated[str | None, typer.Option("--target", help="Boot target or menu of this host.")]
+NextOpt = Annotated[str | None, typer.Option("--next-server", help="Per-host DHCPv4 next-server.")]
+FileOpt = Annotated[str | None, typer.Option("--bootfile", help="Per-host boot file.")]
+VarOpt = Annotated[list[str] | None, typer.Option("--var", help="Template variable KEY=VALUE; repeatable.")]
+
+
+@hosts_app.command("list")
+def list_hosts(
+    config: ConfigOpt, state_dir: StateOpt = None, as_json: JsonOpt = False,
+    group: Annotated[str | None, typer.Option("--group", help="Only members of this group.")] = None,
+) -> None:
+    """List every host: config-file hosts and hosts added by CLI, API or import."""
+    with open_inventory(config, state_dir) as inventory:
+        views = [v for v in inventory.views() if group is None or group in v.host.groups]
+    if as_json:
+        print(json.dumps([v.to_dict() for v in views], indent=2, default=str))
+        return
+    rows = []
+    for v in views:
+        h = v.host
+        boot = f"{v.oneshot.target}: {v.oneshot.state}" if v.oneshot else ""
+        rows.append([h.name, " ".join(h.macs), h.ipv4 or "", h.ipv6 or "", ",".join(h.groups), h.target or "",
+                     v.source, boot])
+    _table(["name", "mac", "ipv4", "ipv6", "groups", "target", "source", "boot"], rows)
+    _say(f"{len(views)} host{'s' if len(views) != 1 else ''}")
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> None:
+    """A table on a terminal; plain aligned columns, never cut, when piped."""
+    if out.is_terminal:
+        table = Table(box=None, pad_edge=False)
+        for column in headers:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+        return
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _last_boot(inventory: Inventory, view: HostView) -> dict[str, Any] | None:
+    host = view.host
+    rows = inventory.tables.transact(lambda conn: read_events(conn, host.macs, host.name, 0, 500))
+    found = attempts(e for _, e in rows)
+    return found[-1].to_dict(time.time()) if found else None
+
+
+@hosts_app.command("show")
+def show(name: str, config: ConfigOpt, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
+    """Show one host, its one-shot boot state and how its last boot went."""
+    with open_inventory(config, state_dir) as inventory:
+        view = _call(inventory.view, name)
+        last = _last_boot(inventory, view)
+    data = view.to_dict()
+    if as_json:
+        print(json.dumps({**data, "last_boot": last}, indent=2, default=str))
+        return
+    rows = []
+    for key, value in data.items():
+        if key == "boot":
+            continue
+        shown = ", ".join(value) if isinstance(value, list) else (
+            ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else str(value))
+        rows.append([key, shown])
+    shot = view.oneshot
+    if shot is not None:
+        reason = f" ({shot.reason})" if shot.reason else ""
+        rows.append(["one-shot boot", f"{shot.target} once: {shot.state}{reason}"])
+    if last is not None:
+        rows.append(["last boot", f"{last['status']}: {last['stop']}"])
+    width = max(len(r[0]) for r in rows)
+    for key, shown in rows:
+        out.print(f"[bold]{key.ljust(width)}[/bold]  {escape(shown)}", soft_wrap=True, highlight=False)
+
+
+@hosts_app.command("add")
+def add(
+    name: str, config: ConfigOpt, state_dir: StateOpt = None, mac: MacOpt = None, ipv4: Ipv4Opt = None,
+    ipv6: Ipv6Opt = None, duid: DuidOpt = None, group: GroupOpt = None, target: TargetOpt = None,
+    next_server: NextOpt = None, bootfile: FileOpt = None, var: VarOpt = None,
+) -> None:
+    """Add a host (checked against the config and every other host)."""
+    record = {"name": name, **_record_options(mac, ipv4, ipv6, duid, group, target, next_server, bootfile, var)}
+    with open_inventory(config, state_dir) as inventory:
+        view = _call(inventory.add, record)
+    _say(f"added host {view.host.name}")
+
+
+@hosts_app.command("set")
+def set_host(
+    name: str, config: ConfigOpt, state_dir: StateOpt = None, mac: MacOpt = None, ipv4: Ipv4Opt = None,
+    ipv6: Ipv6Opt = None, duid: DuidOpt = None, group: GroupOpt = None, target: TargetOpt = None,
+    next_server: NextOpt = None, bootfile: FileOpt = None, var: VarOpt = None,
+    unset: Annotated[list[str] | None, typer.Option("--unset", help="Remove a key (e.g. target); repeatable.")] = None,
+) -> None:
+    """Change keys of a host; --mac and --group replace the lists, --var adds to the variables."""
+    changes: dict[str, Any] = _record_options(mac, ipv4, ipv6, duid, group, target, next_server, bootfile, var)
+    for key in unset or []:
+        changes[key] = None
+    if not changes:
+        raise typer.BadParameter("nothing to change: give an option such as --target or --unset")
+    with open_inventory(config, state_dir) as inventory:
+        if "vars" in changes:
+            current = dict(_call(inventory.view, name).host.variables)
+            changes["vars"] = {**current, **changes["vars"]}
+        _call(inventory.update, name, changes)
+    _say(f"changed host {name}")
+
+
+@hosts_app.command("remove")
+def remove(name: str, config: ConfigOpt, state_dir: StateOpt = None) -> None:
+    """Remove a host added by CLI, API or import (config-file hosts are removed from the file)."""
+    with open_inventory(config, state_dir) as inventory:
+        _call(inventory.remove, name)
+    _say(f"removed host {name}")
+
+
+@hosts_app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="File to import ('-' for standard input).")],
+    config: ConfigOpt, state_dir: StateOpt = None,
+    fmt: Annotated[str | None, typer.Option("--format", help=f"One of {', '.join(IMPORT_FORMATS)} (guessed).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file, change nothing.")] = False,
+) -> None:
+    """Import hosts from ISC dhcpd host blocks, CSV (name,mac,ipv4[,ipv6]) or dnsmasq dhcp-host lines."""
+    name = "<stdin>" if str(file) == "-" else str(file)
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"{name}: cannot read: {exc}") from None
+    fmt = fmt or guess_format(name, text)
+    if fmt not in IMPORT_FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(IMPORT_FORMATS)}", param_hint="--format")
+    try:
+        imported = parse_hosts(fmt, text)
+    except ImportFormatError as exc:
+        problems = "\n".join(f"  {name}: {p}" for p in exc.problems)
+        raise _fail(f"{name}: not imported ({fmt} format); nothing was changed\n{problems}") from None
+    with open_inventory(config, state_dir) as inventory:
+        report = _call(inventory.import_hosts, imported, name, dry_run)
+    verb = "would add" if dry_run else "added"
+    _say(f"{name}: {verb} {len(report.added)}, {'would update' if dry_run else 'updated'} {len(report.updated)}"
+              f" host(s) ({fmt} format)")
+
+
+@hosts_app.command("export")
+def export(
+    config: ConfigOpt, state_dir: StateOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(EXPORT_FORMATS)}.")] = "isc",
+    domain: Annotated[str | None, typer.Option("--domain", help="DNS domain (default: the config's).")] = None,
+    network: Annotated[str | None, typer.Option("--network", help="Network of a bind-reverse zone.")] = None,
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file.")] = None,
+) -> None:
+    """Export hosts as dhcpd host blocks, dnsmasq dhcp-host lines, CSV, BIND zones or /etc/hosts."""
+    if fmt not in EXPORT_FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(EXPORT_FORMATS)}", param_hint="--format")
+    with open_inventory(config, state_dir) as inventory:
+        hosts = inventory.hosts()
+        dom = domain or default_domain(inventory.config)
+    try:
+        text = export_hosts(fmt, hosts, domain=dom, network=network, serial=int(time.time()))
+    except (ZoneError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+
+
+def boot(
+    host: Annotated[str, typer.Argument(help="Host name.")],
+    config: ConfigOpt,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Target or menu to boot.")] = None,
+    once: Annotated[bool, typer.Option("--once", help="Only the next boot; then the host's own target again.")] = False,
+    cancel: Annotated[bool, typer.Option("--cancel", help="Cancel a pending one-shot boot.")] = False,
+    state_dir: StateOpt = None,
+) -> None:
+    """Choose what a host boots next: --once for a one-shot boot (e.g. rescue), else its target from now on."""
+    with open_inventory(config, state_dir) as inventory:
+        if cancel:
+            found = _call(inventory.cancel_oneshot, host)
+            _say(f"{host}: one-shot boot cancelled" if found else f"{host}: no one-shot boot to cancel")
+            return
+        if target is None:
+            raise typer.BadParameter("give --target (or --cancel)", param_hint="--target")
+        if once:
+            shot = _call(inventory.request_oneshot, host, target)
+            _say(f"{host}: next boot is {shot.target} (once; state {shot.state}), then its own target again")
+            return
+        if target not in inventory.config.script_names():
+            raise _fail(f"no target or menu named {target!r}")
+        _call(inventory.update, host, {"target": target})
+    _say(f"{host}: boots {target} from now on")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``hosts`` and ``boot`` to the main command."""
+    app.add_typer(hosts_app, name="hosts")
+    app.command("boot")(boot)
+

@@ -1,0 +1,1 @@
+"""DHCPv4 server engine (RFC 2131), sans-I/O: leases, subnets, replies, rate limits."""

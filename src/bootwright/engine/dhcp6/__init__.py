@@ -1,0 +1,1 @@
+"""DHCPv6 server engine (RFC 8415), sans-I/O: client facts, decoding, leases, replies."""

@@ -1,0 +1,575 @@
+"""Sans-I/O DHCPv6 server (RFC 8415): bytes and ``now`` in, a reply, leases and events out.
+
+The I/O layer hands every datagram to :meth:`Dhcp6Engine.handle` with what the
+socket knew (source, interface, multicast or unicast destination) and gets back
+an :class:`Outcome`: the reply payload and port, the leases that must be durable
+*before* the reply is sent (RFC 8415 §18.3.2), and the protocol events. Bad input
+never raises: it is counted in :attr:`Dhcp6Engine.counters` and logged at debug.
+
+Every boot answer comes from :func:`bootwright.boot.reply.plan_reply`, the function
+behind ``bootwright explain``, so the server sends what ``explain`` prints.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv6Address, IPv6Network
+from typing import Any, Final, TypeVar
+
+from bootwright.boot.policy import BootPolicy
+from bootwright.boot.reply import ReplyPlan, dhcp6_lifetimes, plan_reply
+from bootwright.config import Subnet6
+from bootwright.engine.dhcp6.client import HttpBootMemory, client_info, link_address, option_index, wire_options
+from bootwright.engine.dhcp6.decode import ServerDecoder
+from bootwright.engine.dhcp6.leases import LeaseTable6, PoolSet, ia_key
+from bootwright.model import ClientInfo, Host, Lease
+from bootwright.wire import DecodeError
+from bootwright.wire.dhcp6 import (
+    CLIENT_PORT,
+    HOP_COUNT_LIMIT,
+    SERVER_PORT,
+    ClientArchType,
+    ClientId,
+    Dhcp6Message,
+    Dhcp6Option,
+    Dhcp6Relay,
+    IaAddr,
+    IaNa,
+    IaPd,
+    IaTa,
+    InfoRefreshTime,
+    MessageType,
+    Preference,
+    RapidCommit,
+    ServerId,
+    StatusCode,
+    StatusCodeOption,
+    UnknownOption,
+    UserClass,
+    VendorClass,
+    decode_duid,
+    encode_options,
+    innermost,
+    relay_reply,
+)
+
+__all__ = ["MAX_MESSAGE", "Dhcp6Engine", "EventRecord", "Outcome", "Received"]
+
+log = logging.getLogger("bootwright.dhcp6")
+T = TypeVar("T")
+
+MAX_MESSAGE: Final = 16384
+"""Larger datagrams are dropped unread ("oversized"); real clients and relays stay far below."""
+_CACHE_MAX: Final = 1024
+_CLIENTS_MAX: Final = 16384
+_MAC_DUIDS: Final = (1, 3)  # DUID-LLT, DUID-LL (RFC 8415 §11.2, §11.4): they carry the MAC
+# An IA_NA's data with one IA Address option: IAID, T1, T2 (RFC 8415 §21.4), then option 5
+# header, address, preferred and valid lifetime (§21.6); sent as a pre-encoded option 3.
+_IA_NA_ONE: Final = struct.Struct("!IIIHH16sII")
+_HEAD: Final = struct.Struct("!I")  # msg-type and 24-bit transaction-id (RFC 8415 §8)
+_OPT_HDR: Final = struct.Struct("!HH")  # option-code, option-len (RFC 8415 §21.1)
+
+_SOLICIT, _REQUEST, _CONFIRM = MessageType.SOLICIT, MessageType.REQUEST, MessageType.CONFIRM
+_RENEW, _REBIND, _RELEASE = MessageType.RENEW, MessageType.REBIND, MessageType.RELEASE
+_DECLINE, _INFO = MessageType.DECLINE, MessageType.INFORMATION_REQUEST
+_ADVERTISE, _REPLY = MessageType.ADVERTISE, MessageType.REPLY
+# RFC 8415 §16: messages a server must discard when sent to it by unicast; the others
+# (Request, Renew, Release, Decline) get UseMulticast, as this server never sends Server
+# Unicast (§18.3.2, §18.3.4, §18.3.7, §18.3.8).
+_NO_UNICAST: Final = frozenset({_SOLICIT, _CONFIRM, _REBIND, _INFO})
+_NAMES: Final[dict[int, str]] = {
+    _SOLICIT: "solicit", _REQUEST: "request", _CONFIRM: "confirm", _RENEW: "renew", _REBIND: "rebind",
+    _RELEASE: "release", _DECLINE: "decline", _INFO: "information-request",
+}  # fmt: skip
+_RX: Final = {t: "rx." + n for t, n in _NAMES.items()}
+_TX: Final = {t: "tx." + n for t, n in _NAMES.items()}
+
+
+@dataclass(slots=True)
+class Received:
+    """One datagram from port 546/547 and what the socket knew about it.
+
+    Not frozen only because frozen dataclasses are slow to build (one per datagram);
+    nothing changes it after construction.
+    """
+
+    data: bytes
+    src: IPv6Address
+    interface: str | None = None
+    # False when the destination was a unicast address (RFC 8415 §16 rules).
+    multicast: bool = True
+
+
+@dataclass(slots=True)
+class EventRecord:
+    """A protocol step for :meth:`bootwright.runtime.events.EventSink.emit`."""
+
+    kind: str
+    mac: str | None
+    host: str | None
+    detail: dict[str, str | int | float | None] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What to do about one datagram: send ``reply`` to ``(src, port)`` once ``leases`` are durable."""
+
+    reply: bytes
+    port: int
+    leases: tuple[Lease, ...] = ()
+    events: tuple[EventRecord, ...] = ()
+
+
+class _Drop(Exception):
+    """Internal: discard the message, counting ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class _Ctx:
+    """Everything about one client message the handlers share."""
+
+    msg: Dhcp6Message
+    layers: list[Dhcp6Relay]
+    rx: Received
+    now: float
+    client_id: ClientId | None
+    duid: bytes | None
+    client: ClientInfo
+    host: Host | None
+    index: dict[type, list[Any]]
+
+    def first(self, kind: type[T]) -> T | None:
+        """The message's first option of class ``kind``."""
+        found = self.index.get(kind)
+        return found[0] if found else None
+
+    def all(self, kind: type[T]) -> list[T]:
+        """The message's options of class ``kind``, in wire order."""
+        return self.index.get(kind, [])
+
+
+@dataclass(frozen=True, slots=True)
+class _Tail:
+    """Options every reply of one kind shares: Server Identifier and the configured options,
+    kept as objects (for relayed replies) and pre-encoded (for direct ones)."""
+
+    options: tuple[Dhcp6Option, ...]
+    wire: bytes
+
+
+@dataclass(slots=True)
+class _Answer:
+    msg_type: int
+    options: list[Dhcp6Option]
+    tail: _Tail
+    leases: list[Lease]
+    event: EventRecord | None
+
+
+class Dhcp6Engine:
+    """The DHCPv6 server of one configuration: bindings, server DUID, counters.
+
+    ``link_subnets`` maps each served interface to the subnet6 of clients directly
+    attached to it (relayed clients are placed by link-address, RFC 8415 §13.1).
+    ``address_text`` formats a 16-octet address for leases and events (default: ``ipaddress``).
+    """
+
+    def __init__(
+        self,
+        policy: BootPolicy,
+        server_duid: bytes,
+        link_subnets: Mapping[str, Subnet6 | None] | None = None,
+        leases: Iterable[Lease] = (),
+        now: float = 0.0,
+        address_text: Callable[[bytes], str] | None = None,
+    ) -> None:
+        self.server_duid = server_duid
+        self.server_id = ServerId(decode_duid(server_duid))
+        self.table = LeaseTable6(address_text=address_text) if address_text else LeaseTable6()
+        self.http_boot = HttpBootMemory()
+        self._decoder = ServerDecoder()
+        self._clients: dict[tuple[bytes, str | None, tuple[int, ...]], ClientInfo] = {}
+        self.counters: Counter[str] = Counter()
+        self._bare_tail = _Tail((self.server_id,), encode_options((self.server_id,)))
+        self.link_subnets: dict[str, Subnet6 | None] = {}
+        self.set_policy(policy, link_subnets or {})
+        self.table.load(leases, now)
+
+    def set_policy(self, policy: BootPolicy, link_subnets: Mapping[str, Subnet6 | None] | None = None) -> None:
+        """Apply a new configuration or host list (hot reload); bindings are kept.
+
+        ``link_subnets`` as for the constructor; ``None`` keeps the links, re-matched by
+        interface name to the new config's subnets.
+        """
+        if link_subnets is None:
+            by_iface = {s.interface: s for s in policy.config.subnet6 if s.interface}
+            by_prefix = {s.prefix: s for s in policy.config.subnet6}
+            link_subnets = {
+                name: by_iface.get(name) or (by_prefix.get(old.prefix) if old is not None else None)
+                for name, old in self.link_subnets.items()
+            }
+        self.policy = policy
+        self.config = config = policy.config
+        self.link_subnets = dict(link_subnets)
+        self.subnets = {s.prefix: s for s in config.subnet6}
+        self.pools = {id(s): PoolSet((p.start, p.end) for p in s.pools) for s in config.subnet6}
+        self.table.reserved = frozenset(int(IPv6Address(h.ipv6)) for h in policy.hosts.by_name.values() if h.ipv6)
+        self._tail_cache: dict[tuple[object, ...], _Tail] = {}
+        self._tail_by_plan: dict[tuple[int, int], tuple[ReplyPlan, _Tail]] = {}
+        self._plan_cache: dict[tuple[object, ...], ReplyPlan] = {}
+        self._lifetimes = {id(s): dhcp6_lifetimes(config, s) for s in config.subnet6}
+        self._subnet_of: dict[int, Subnet6] = {}
+        self._link_hints = {name: str(s.prefix) for name, s in self.link_subnets.items() if s is not None}
+        self._rapid_commit = config.dhcp6.rapid_commit
+        rules = config.rule
+        self._mac_dependent = any(r.match.mac for r in rules) or any("{mac}" in (r.bootfile or "") for r in rules)
+
+    def mac_for_ip(self, address: str, now: float) -> str | None:
+        """The MAC holding a live binding of ``address`` (``Runtime.mac_for_address``)."""
+        try:
+            b = self.table.holder(IPv6Address(address.split("%", 1)[0]))
+        except ValueError:
+            return None
+        return b.mac if b is not None and b.state != "declined" and b.expires > now else None
+
+    def expire(self, now: float) -> tuple[list[Lease], list[str]]:
+        """Forget bindings past their valid lifetime (RFC 8415 §18.3 leaves reuse to the server).
+
+        Returns the store writes (bound leases that ran out, recorded as ``expired``) and the
+        addresses whose rows can go (declined addresses out of probation).
+        """
+        writes: list[Lease] = []
+        deletes: list[str] = []
+        for b in self.table.expired(now):
+            if b.state == "bound":
+                writes.append(Lease(6, b.text, b.key, b.mac, b.expires, b.hostname, "expired"))
+            elif b.state == "declined":
+                deletes.append(b.text)
+        return writes, deletes
+
+    # ------------------------------------------------------------------ entry point
+
+    def handle(self, rx: Received, now: float) -> Outcome | None:
+        """Answer one datagram; ``None`` when it is dropped (see :attr:`counters`)."""
+        self.counters["received"] += 1
+        try:
+            if len(rx.data) > MAX_MESSAGE:
+                raise _Drop("oversized")
+            return self._handle(rx, now)
+        except _Drop as d:
+            self.counters["dropped." + d.reason] += 1
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("DHCPv6 from %s%%%s dropped: %s", rx.src, rx.interface, d.reason)
+            return None
+        except DecodeError as e:
+            self.counters["dropped.malformed"] += 1
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("DHCPv6 from %s%%%s malformed: %s", rx.src, rx.interface, e)
+            return None
+        except Exception:  # a bug must not stop the server: count it, say it once per message
+            self.counters["internal_error"] += 1
+            log.warning("DHCPv6 from %s%%%s: internal error", rx.src, rx.interface, exc_info=True)
+            return None
+
+    def _handle(self, rx: Received, now: float) -> Outcome:
+        outer = self._decoder.decode(rx.data)
+        if isinstance(outer, Dhcp6Relay):
+            if outer.msg_type != MessageType.RELAY_FORW:
+                raise _Drop("relay-reply-received")
+            msg, layers = innermost(outer)
+            if any(r.hop_count > HOP_COUNT_LIMIT for r in layers):
+                raise _Drop("relay-hop-limit")  # RFC 8415 §19.1.1
+        else:
+            msg, layers = outer, []
+        t = msg.msg_type
+        counters = self.counters
+        counters[_RX.get(t, "rx.other")] += 1
+        if t not in _NAMES:
+            raise _Drop("not-for-server")  # Advertise, Reply, Reconfigure, unknown (RFC 8415 §16)
+        index = option_index(msg)
+        found = index.get(ClientId)
+        cid: ClientId | None = found[0] if found else None
+        duid = self._decoder.duid_octets(cid) if cid is not None else None
+        client = self._client(msg, layers, duid, rx, index)
+        host = self.policy.hosts.find(client)
+        ctx = _Ctx(msg, layers, rx, now, cid, duid, client, host, index)
+        if not layers and not rx.multicast:
+            if t in _NO_UNICAST:
+                raise _Drop("unicast")
+            answer = self._use_multicast(ctx)
+        else:
+            self._validate(ctx)
+            answer = self._dispatch(ctx)
+        counters[_TX[t]] += 1
+        xid = msg.transaction_id
+        if layers:  # RFC 8415 §19.3: a Relay-reply per layer, to the relay's port
+            echo = (cid,) if cid is not None else ()
+            reply = Dhcp6Message(answer.msg_type, xid, (*echo, *answer.options, *answer.tail.options))
+            data, port = relay_reply(reply, layers).encode(), SERVER_PORT
+        else:
+            # The Client Identifier echoed as received (RFC 8415 §16: Reply carries the client's).
+            head = _HEAD.pack(answer.msg_type << 24 | xid) + (_OPT_HDR.pack(1, len(duid)) + duid if duid else b"")
+            data, port = head + encode_options(answer.options) + answer.tail.wire, CLIENT_PORT
+        events = (answer.event,) if answer.event is not None else ()
+        return Outcome(data, port, tuple(answer.leases), events)
+
+    def _client(self, msg: Dhcp6Message, layers: list[Dhcp6Relay], duid: bytes | None, rx: Received,
+                index: dict[type, list[Any]]) -> ClientInfo:  # fmt: skip
+        """:func:`client_info`, remembered for plain direct clients (the frozen record is costly to build).
+
+        Only messages without relay, vendor or user class qualify, from a DUID-LLT or DUID-LL (the
+        MAC comes from the DUID, not the source address), keyed by DUID, interface and
+        architectures, and only while the DUID is not a remembered HTTP-boot client.
+        """
+        interface = rx.interface
+        if (
+            layers or duid is None or duid[0] != 0 or duid[1] not in _MAC_DUIDS or duid[2:4] != b"\x00\x01"
+            or VendorClass in index or UserClass in index or self.http_boot.get(duid)
+        ):  # fmt: skip
+            return client_info(msg, layers, duid, interface, self.http_boot, index, rx.src)
+        arch = index.get(ClientArchType)
+        key = (duid, interface, arch[0].values if arch else ())
+        client = self._clients.get(key)
+        if client is None:
+            client = client_info(msg, layers, duid, interface, self.http_boot, index, rx.src)
+            if len(self._clients) >= _CLIENTS_MAX:
+                self._clients.clear()
+            self._clients[key] = client
+        return client
+
+    # ------------------------------------------------------------------ validation
+
+    def _validate(self, ctx: _Ctx) -> None:
+        """RFC 8415 §16: Client and Server Identifier rules per message type."""
+        t = ctx.msg.msg_type
+        sid = ctx.first(ServerId)
+        if t == _INFO:
+            if sid is not None and sid != self.server_id:
+                raise _Drop("other-server")  # §16.12
+            if ctx.first(IaNa) or ctx.first(IaTa) or ctx.first(IaPd):
+                raise _Drop("ia-in-information-request")
+            return
+        if ctx.client_id is None:
+            raise _Drop("no-client-id")
+        if t in (_SOLICIT, _CONFIRM, _REBIND):
+            if sid is not None:
+                raise _Drop("server-id-present")  # §16.2, §16.5, §16.7
+        elif sid is None:
+            raise _Drop("no-server-id")  # §16.4, §16.6, §16.8, §16.9
+        elif sid != self.server_id:
+            raise _Drop("other-server")
+
+    # ------------------------------------------------------------------ planning
+
+    def _plan(self, ctx: _Ctx, stateless: bool) -> tuple[ReplyPlan, Subnet6 | None]:
+        if ctx.layers:
+            hint = None if link_address(ctx.layers) is not None else "::"
+        else:
+            # "::" matches no subnet: a link without a subnet6 gets only global options.
+            hint = self._link_hints.get(ctx.rx.interface or "", "::")
+        plan = self._plan_cached(ctx, hint, stateless)
+        subnet = self._subnet_of.get(id(plan.subnet))
+        if subnet is None and isinstance(plan.subnet, IPv6Network):
+            subnet = self.subnets.get(plan.subnet)
+            if subnet is not None and subnet.prefix is plan.subnet:  # the config's own object: id is stable
+                self._subnet_of[id(plan.subnet)] = subnet
+        return plan, subnet
+
+    def _plan_cached(self, ctx: _Ctx, hint: str | None, stateless: bool) -> ReplyPlan:
+        """:func:`plan_reply`, memoised for clients whose answer cannot depend on who they are.
+
+        Without a host record, and with no rule matching MAC prefixes or filling ``{mac}``,
+        the decision reads only architecture, classes, relay and link, so every client
+        sharing those gets the same plan; MAC and DUID are left out of the cache key.
+        """
+        c = ctx.client
+        if ctx.host is not None or self._mac_dependent:
+            return plan_reply(self.policy, c, hint=hint, host=ctx.host, stateless=stateless)
+        key = (c.arches, c.vendor_class, c.vendor_enterprise, c.user_classes, c.relay, c.interface, hint, stateless)
+        plan = self._plan_cache.get(key)
+        if plan is None:
+            anonymous = replace(c, mac=None, duid=None)
+            plan = plan_reply(self.policy, anonymous, hint=hint, host=None, stateless=stateless)
+            if len(self._plan_cache) >= _CACHE_MAX:
+                self._plan_cache.clear()
+            self._plan_cache[key] = plan
+        return plan
+
+    def _tail(self, plan: ReplyPlan | None, msg_type: int, subnet: Subnet6 | None) -> _Tail:
+        """Server Identifier plus the plan's options for a reply of ``msg_type`` (cached)."""
+        if plan is None:
+            return self._bare_tail
+        # Cached plans are shared objects: look their tails up by identity first (hashing a
+        # BootAnswer costs more than building the key), by content otherwise.
+        seen = self._tail_by_plan.get((id(plan), msg_type))
+        if seen is not None and seen[0] is plan:
+            return seen[1]
+        key = (plan.answer, subnet.prefix if subnet is not None else None, msg_type, tuple(plan.options))
+        tail = self._tail_cache.get(key)
+        if tail is None:
+            opts = (
+                self.server_id,
+                *(
+                    o for o in wire_options(plan.options)
+                    # RFC 8415 §21.8: Preference only in Advertise; §21.23: refresh time only
+                    # in a Reply to Information-request.
+                    if not (isinstance(o, Preference) and msg_type != MessageType.ADVERTISE)
+                    and not (isinstance(o, InfoRefreshTime) and msg_type != _INFO)
+                ),
+            )  # fmt: skip
+            tail = _Tail(opts, encode_options(opts))
+            if len(self._tail_cache) >= _CACHE_MAX:
+                self._tail_cache.clear()
+            self._tail_cache[key] = tail
+        if len(self._tail_by_plan) >= _CACHE_MAX:
+            self._tail_by_plan.clear()
+        self._tail_by_plan[(id(plan), msg_type)] = (plan, tail)  # holds the plan: its id stays unique
+        return tail
+
+    def _event(self, kind: str, ctx: _Ctx, plan: ReplyPlan | None, address: str | None = None) -> EventRecord:
+        detail: dict[str, str | int | float | None] = {
+            "msg": _NAMES.get(ctx.msg.msg_type),
+            "xid": f"{ctx.msg.transaction_id:06x}",
+        }
+        if address is not None:
+            detail["address"] = address
+        if plan is not None and plan.answer.bootfile is not None:
+            detail["bootfile"] = plan.answer.bootfile
+        if ctx.layers:
+            detail["relay"] = str(ctx.rx.src)
+        elif ctx.rx.interface:
+            detail["interface"] = ctx.rx.interface
+        return EventRecord(kind, ctx.client.mac, ctx.host.name if ctx.host else None, detail)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _dispatch(self, ctx: _Ctx) -> _Answer:
+        t = ctx.msg.msg_type
+        if t == _INFO:
+            return self._information(ctx)
+        if t == _CONFIRM:
+            return self._confirm(ctx)
+        if t in (_RELEASE, _DECLINE):
+            return self._release_or_decline(ctx)
+        return self._assign(ctx)
+
+    def _use_multicast(self, ctx: _Ctx) -> _Answer:
+        """RFC 8415 §18.3.2/§18.3.4/§18.3.7/§18.3.8: unicast without Server Unicast."""
+        if ctx.client_id is None:
+            raise _Drop("no-client-id")
+        self.counters["tx.use-multicast"] += 1
+        status = StatusCodeOption(StatusCode.USE_MULTICAST, "send to ff02::1:2")
+        return _Answer(MessageType.REPLY, [status], self._bare_tail, [], None)
+
+    def _information(self, ctx: _Ctx) -> _Answer:
+        """RFC 8415 §18.3.6: configuration only (seed 000's stateless mode)."""
+        plan, subnet = self._plan(ctx, stateless=True)
+        tail = self._tail(plan, _INFO, subnet)
+        return _Answer(MessageType.REPLY, [], tail, [], self._event("dhcp6.reply", ctx, plan))
+
+    def _confirm(self, ctx: _Ctx) -> _Answer:
+        """RFC 8415 §18.3.3: are the client's addresses on this link?"""
+        plan, subnet = self._plan(ctx, stateless=False)
+        addrs = [a.address for ia in (*ctx.all(IaNa), *ctx.all(IaTa)) for a in ia.get_all(IaAddr)]
+        if subnet is None or not addrs:
+            raise _Drop("confirm-unknown")  # the server MUST NOT reply when it cannot tell
+        ok = all(a in subnet.prefix for a in addrs)
+        status = (
+            StatusCodeOption(StatusCode.SUCCESS, "all addresses on link")
+            if ok
+            else StatusCodeOption(StatusCode.NOT_ON_LINK, "not on this link")
+        )
+        tail = self._tail(plan, MessageType.REPLY, subnet)
+        return _Answer(MessageType.REPLY, [status], tail, [], self._event("dhcp6.reply", ctx, plan))
+
+    def _release_or_decline(self, ctx: _Ctx) -> _Answer:
+        """RFC 8415 §18.3.7 (Release) and §18.3.8 (Decline)."""
+        assert ctx.duid is not None
+        decline = ctx.msg.msg_type == _DECLINE
+        leases: list[Lease] = []
+        ias: list[Dhcp6Option] = []
+        for ia in ctx.all(IaNa):
+            key = ia_key(ctx.duid, ia.iaid)
+            done = False
+            for a in ia.get_all(IaAddr):
+                fn = self.table.decline if decline else self.table.release
+                lease = fn(key, a.address, ctx.now)
+                if lease is not None:
+                    leases.append(lease)
+                    done = True
+            if not done:
+                ias.append(IaNa(ia.iaid, 0, 0, (StatusCodeOption(StatusCode.NO_BINDING, "no binding"),)))
+        word = "declined" if decline else "released"
+        status = StatusCodeOption(StatusCode.SUCCESS, f"{len(leases)} address(es) {word}")
+        first = leases[0].address if leases else None
+        event = self._event("dhcp6.reply", ctx, None, first)
+        return _Answer(MessageType.REPLY, [status, *ias], self._bare_tail, leases, event)
+
+    def _assign(self, ctx: _Ctx) -> _Answer:
+        """Solicit (§18.3.1), Request (§18.3.2), Renew (§18.3.4), Rebind (§18.3.5)."""
+        assert ctx.duid is not None
+        t = ctx.msg.msg_type
+        plan, subnet = self._plan(ctx, stateless=False)
+        if subnet is None:
+            raise _Drop("no-subnet")  # no link we serve: another server may
+        rapid = t == _SOLICIT and self._rapid_commit and ctx.first(RapidCommit) is not None
+        commit = t != _SOLICIT or rapid
+        t1, t2, preferred, valid = self._lifetimes[id(subnet)]
+        fixed = None
+        if ctx.host is not None and ctx.host.ipv6:
+            f = IPv6Address(ctx.host.ipv6)
+            fixed = f if f in subnet.prefix else None
+        pools = self.pools[id(subnet)]
+        leases: list[Lease] = []
+        ias: list[Dhcp6Option] = []
+        first: str | None = None
+        mac = ctx.client.mac
+        hostname = ctx.host.name if ctx.host is not None else None
+        table = self.table
+        for ia in ctx.all(IaNa):
+            key = ia_key(ctx.duid, ia.iaid)
+            asked = [a.address for a in ia.get_all(IaAddr)]
+            addr = table.allocate(key, pools, ctx.now, asked, fixed)
+            inner: list[Dhcp6Option] = []
+            if addr is not None:
+                if commit:
+                    b = table.bind(key, addr, mac, ctx.now + valid, hostname)
+                    leases.append(b.lease())
+                else:
+                    b = table.offer(key, addr, mac, ctx.now)
+                first = first or b.text
+                if not asked or (len(asked) == 1 and int(asked[0]) == addr):  # the usual case, in one step
+                    ias.append(UnknownOption(3, _IA_NA_ONE.pack(ia.iaid, t1, t2, 5, 24, addr.to_bytes(16),
+                                                                preferred, valid)))  # fmt: skip
+                    continue
+                inner.append(IaAddr(IPv6Address(addr), preferred, valid))
+                ia_t1, ia_t2 = t1, t2
+            else:
+                ia_t1 = ia_t2 = 0
+                if t in (_RENEW, _REBIND) and not asked:
+                    inner.append(StatusCodeOption(StatusCode.NO_BINDING, "no binding for this IA"))
+                else:
+                    inner.append(StatusCodeOption(StatusCode.NO_ADDRS_AVAIL, "no addresses available"))
+            if t in (_REQUEST, _RENEW, _REBIND):
+                # RFC 8415 §18.3.4/§18.3.5: addresses the client may no longer use get lifetimes 0.
+                inner += [IaAddr(a, 0, 0) for a in asked if int(a) != addr]
+            ias.append(IaNa(ia.iaid, ia_t1, ia_t2, tuple(inner)))
+        for ta in ctx.all(IaTa):  # temporary addresses are not offered (docs/ipv6.md)
+            ias.append(IaTa(ta.iaid, (StatusCodeOption(StatusCode.NO_ADDRS_AVAIL, "no temporary addresses"),)))
+        for pd in ctx.all(IaPd):  # nor prefix delegation
+            ias.append(IaPd(pd.iaid, 0, 0, (StatusCodeOption(StatusCode.NO_PREFIX_AVAIL, "no prefixes"),)))
+        reply_type = _REPLY if commit else _ADVERTISE
+        options = ias
+        if rapid:
+            options.append(RapidCommit())  # RFC 8415 §18.3.1: the Reply says it is committed
+        kind = "dhcp6.reply" if commit else "dhcp6.advertise"
+        tail = self._tail(plan, reply_type, subnet)
+        return _Answer(reply_type, options, tail, leases, self._event(kind, ctx, plan, first))

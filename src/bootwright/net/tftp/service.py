@@ -1,0 +1,486 @@
+"""The TFTP service: listening sockets, admission, one :class:`Transfer` per request.
+
+RFC 1350 with RFC 2347 (options), 2348 (blksize), 2349 (timeout, tsize) and
+7440 (windowsize); the protocol is the sans-I/O engine in
+:mod:`bootwright.engine.tftp.transfer`, this module only moves datagrams.
+
+Listening (what a deployment gets):
+
+* With ``[server] interfaces`` (or subnets naming an ``interface``), one
+  socket per interface and family on ``[tftp] port``, each bound to its
+  interface with ``SO_BINDTODEVICE``: nothing is answered on any other
+  interface (a management network never sees the service).
+* Without, one wildcard socket per family (``0.0.0.0`` and ``::`` with
+  ``IPV6_V6ONLY``); IPv6 is skipped with a warning on a host without it.
+* Either way the request's local address comes from ``IP_PKTINFO`` /
+  ``IPV6_PKTINFO`` and every reply — the transfer's TID socket and refusals —
+  leaves from that address, so multi-homed hosts and secondary addresses work.
+
+Per request, in order: decode (malformed RRQ/WRQ → ERROR 4), drop a repeated
+request of a transfer already running, admission (:mod:`.tftp_limits`:
+rate with pause, total, per client → ERROR 0 naming the reason), refusal of
+mail mode / uploads (:func:`bootwright.engine.tftp.transfer.refusal`), remap rules
+(tftp-hpa ``-m`` syntax from ``[tftp] remap``), the root sandbox
+(:mod:`bootwright.engine.tftp.paths`, :mod:`bootwright.net.tftp.files`),
+then the file, or a dynamic file (:mod:`.tftp_dynamic`) when none exists.
+
+Each transfer reports ``tftp.start`` and then one ``tftp.done`` or
+``tftp.failed`` event with client, MAC (neighbour table), file, size,
+blksize, windowsize, duration and outcome.  Packet-level oddities are
+counted in :attr:`TftpService.counters` and logged at debug level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Final
+
+from bootwright.boot.ipxe import RenderError
+from bootwright.boot.policy import BootPolicy
+from bootwright.engine.tftp.paths import (
+    PathRefused,
+    RemapRule,
+    RemapSyntaxError,
+    apply_remap,
+    parse_remap_rules,
+    resolve_request_path,
+)
+from bootwright.engine.tftp.source import BlockSource, InMemorySource
+from bootwright.engine.tftp.transfer import (
+    MAX_WINDOWSIZE,
+    OutcomeKind,
+    ReadTransfer,
+    TftpSettings,
+    TransferOutcome,
+    error_for_exception,
+    max_blksize_for_mtu,
+    refusal,
+)
+from bootwright.engine.tftp.write import WriteTransfer
+from bootwright.net.tftp.dynamic import DynamicFiles
+from bootwright.net.tftp.files import open_in_root
+from bootwright.net.tftp.limits import Admission
+from bootwright.net.tftp.neigh import NeighbourTable
+from bootwright.net.tftp.poll import Dispatcher, native_pump
+from bootwright.net.tftp.sockets import Arrival, listening_socket, path_mtu, recv_request, send_from, transfer_sockets
+from bootwright.net.tftp.transfer import Engine, Transfer
+from bootwright.net.tftp.upload import open_upload
+from bootwright.runtime import Runtime, ServiceError
+from bootwright.wire import DecodeError
+from bootwright.wire.tftp import ErrorCode, Opcode, Request, decode, encode_error
+
+__all__ = ["TftpService", "create_service"]
+
+log = logging.getLogger("bootwright.tftp")
+
+REQUESTS_PER_WAKEUP: Final = 64
+"""Requests read from one listening socket per loop wakeup (bounded work per callback)."""
+BUSY_POLL: Final = 0.0002
+"""Seconds to keep polling transfer sockets after the last event before sleeping (:mod:`.tftp_poll`)."""
+_REQUEST_OPCODES: Final = (bytes([0, Opcode.RRQ]), bytes([0, Opcode.WRQ]))
+_monotonic = time.monotonic
+
+
+class TftpService:
+    """The ``tftp`` service of :mod:`bootwright.app`."""
+
+    name = "tftp"
+
+    def __init__(self, runtime: Runtime) -> None:
+        """Prepare from ``runtime.config.tftp``; sockets are bound in :meth:`run`."""
+        cfg = runtime.config.tftp
+        self.runtime = runtime
+        self.port = cfg.port
+        self.dispatcher = Dispatcher(BUSY_POLL, pump=native_pump())
+        self._pump_send_errors = 0  # the pump's count already folded into counters["send_error"]
+        self.admission = Admission(cfg.per_client, cfg.max_transfers, cfg.rate, cfg.rate_pause)
+        self.neighbours = NeighbourTable()
+        self.counters: dict[str, int] = {}
+        """Packet-level oddities and refusals by kind (all logged at debug level)."""
+        self.transfers: dict[tuple[Any, ...], Transfer] = {}
+        """Live transfers by client address and port (including uploads still dallying)."""
+        self.bound: list[str] = []
+        """``address:port%interface`` of every listening socket, once running."""
+        self._listeners: list[socket.socket] = []
+        self._settings_by_mtu: dict[int, TftpSettings] = {}
+        self._policy: BootPolicy | None = None
+        try:
+            self._apply(runtime.policy)
+        except RemapSyntaxError as exc:
+            raise _service_error(f"[tftp] remap: {exc} (the rules are listed one per string)") from None
+
+    def _apply(self, policy: BootPolicy) -> None:
+        """Take settings from ``policy.config`` (start-up, and after a hot reload).
+
+        Everything but the listening sockets follows a reload: root, limits,
+        options, remap rules, upload directories, dynamic files.  Raises
+        :class:`RemapSyntaxError` for broken remap rules.
+        """
+        cfg = policy.config.tftp
+        remap = parse_remap_rules("\n".join(cfg.remap))
+        self.root = str(Path(cfg.root or self.runtime.root).resolve())
+        self.settings = TftpSettings(
+            max_blksize=cfg.max_blksize,
+            max_windowsize=min(cfg.max_windowsize, MAX_WINDOWSIZE),
+            timeout=cfg.timeout,
+            max_retries=cfg.retries,
+            writable_dirs=tuple(cfg.write_dirs),
+        )
+        self.blksize_mtu = cfg.blksize_mtu
+        self.remap: tuple[RemapRule, ...] = remap
+        adm = self.admission
+        adm.per_client, adm.max_transfers, adm.rate, adm.rate_pause = (
+            cfg.per_client, cfg.max_transfers, cfg.rate, cfg.rate_pause,
+        )  # fmt: skip
+        self.dynamic = DynamicFiles(policy.config, policy)
+        self._settings_by_mtu.clear()
+        self._policy = policy
+
+    def _current(self) -> None:
+        """Follow a hot reload (``runtime.policy`` replaced); a broken remap keeps the old rules."""
+        policy = self.runtime.policy
+        if policy is self._policy:
+            return
+        if policy.config.tftp.port != self.port:
+            log.warning("tftp: [tftp] port changed to %d; restart to listen there", policy.config.tftp.port)
+        try:
+            self._apply(policy)
+        except RemapSyntaxError as exc:
+            log.error("tftp: reloaded [tftp] remap is broken, keeping the previous rules: %s", exc)
+            self._policy = policy
+
+    def _mac(self, client: str, since: float | None = None) -> str | None:
+        """The client's MAC: DHCP leases first (``runtime.mac_for_address``), then the neighbour table.
+
+        ``since``: when the transfer started (see :meth:`NeighbourTable.mac`).
+        """
+        lookup = self.runtime.mac_for_address
+        if lookup is not None:
+            mac = lookup(client)
+            if mac:
+                return mac
+        return self.neighbours.mac(client, since)
+
+    def _host(self, mac: str | None) -> str | None:
+        host = self.runtime.policy.hosts.by_mac.get(mac) if mac else None
+        return host.name if host is not None else None
+
+    @property
+    def live(self) -> int:
+        """Transfers whose sockets are still open."""
+        return len(self.transfers)
+
+    # -- life cycle ---------------------------------------------------------
+
+    async def run(self) -> None:
+        """Bind, report ready, serve until cancelled; close every socket on the way out."""
+        loop = asyncio.get_running_loop()
+        try:
+            self._bind()
+            self.dispatcher.open()
+            log.debug("tftp: lock-step blocks sent by %s", "the native pump" if self.dispatcher.pump else "Python")
+            for sock in self._listeners:
+                loop.add_reader(sock.fileno(), self._on_request, sock)
+            self.runtime.mark_ready(self.name, f"{', '.join(self.bound)} root {self.root}")
+            await asyncio.Event().wait()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop listening and end every transfer (reported as failed: ``shutdown``)."""
+        loop = asyncio.get_running_loop()
+        for sock in self._listeners:
+            if sock.fileno() >= 0:
+                loop.remove_reader(sock.fileno())
+            sock.close()
+        self._listeners.clear()
+        for xfer in list(self.transfers.values()):
+            xfer.abort(TransferOutcome(OutcomeKind.SERVER_ERROR, "shutdown"))
+        self.dispatcher.close()
+
+    def _interfaces(self) -> list[str]:
+        cfg = self.runtime.config
+        names = list(cfg.server.interfaces)
+        if not names:
+            for interface in [s.interface for s in cfg.subnet4] + [s.interface for s in cfg.subnet6]:
+                if interface and interface not in names:
+                    names.append(interface)
+        return names
+
+    def _bind(self) -> None:
+        devices: list[str | None] = list(self._interfaces()) or [None]
+        for dev in devices:
+            if dev is not None:
+                try:
+                    socket.if_nametoindex(dev)
+                except OSError:
+                    raise _service_error(
+                        f"tftp: interface {dev!r} does not exist (check [server] interfaces)"
+                    ) from None
+            for family in (socket.AF_INET, socket.AF_INET6):
+                wildcard = "::" if family == socket.AF_INET6 else "0.0.0.0"
+                try:
+                    sock = listening_socket(family, self.port, dev)
+                except OSError as exc:
+                    if family == socket.AF_INET6 and exc.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
+                        log.warning("tftp: IPv6 unavailable (%s); serving IPv4 only", exc.strerror)
+                        continue
+                    where = f"[{wildcard}]:{self.port}" + (f" on {dev}" if dev else "")
+                    raise _service_error(
+                        f"tftp: cannot listen on {where}: {exc.strerror} "
+                        "(another TFTP server running? port below 1024 needs root; see [tftp] port)"
+                    ) from None
+                self._listeners.append(sock)
+                self.bound.append(f"{wildcard}:{self.port}" + (f"%{dev}" if dev else ""))
+
+    # -- requests -------------------------------------------------------------
+
+    def _count(self, kind: str) -> None:
+        self.counters[kind] = self.counters.get(kind, 0) + 1
+
+    def _on_request(self, sock: socket.socket) -> None:
+        for _ in range(REQUESTS_PER_WAKEUP):
+            try:
+                got = recv_request(sock)
+            except OSError as exc:
+                self._count("recv_error")
+                log.debug("tftp: receive failed: %s", exc)
+                return
+            if got is None:
+                return
+            data, arrival = got
+            try:
+                self._request(sock, data, arrival)
+            except Exception:  # a bug must not stop the listener
+                self._count("internal_error")
+                log.exception("tftp: request from %s failed", arrival.peer)
+
+    def _request(self, sock: socket.socket, data: bytes, arrival: Arrival) -> None:
+        try:
+            request = decode(data)
+        except DecodeError as exc:
+            self._count("malformed")
+            log.debug("tftp: malformed datagram from %s: %s", arrival.peer, exc)
+            if data[:2] in _REQUEST_OPCODES:  # a broken request deserves an answer; stray garbage none
+                send_from(sock, encode_error(ErrorCode.ILLEGAL_OPERATION, _ascii(f"Malformed request: {exc}")), arrival)
+            return
+        if not isinstance(request, Request):
+            self._count("not_a_request")
+            log.debug("tftp: %s on the request port from %s ignored", type(request).__name__, arrival.peer)
+            return
+        self._current()
+        key = tuple(arrival.peer[:2])
+        current = self.transfers.get(key)
+        if current is not None and current.info.get("raw") == data:
+            self._count("repeated_request")  # the client retransmitted its request; our reply is on its way
+            log.debug("tftp: repeated request from %s ignored", arrival.peer)
+            return
+        client = arrival.client_ip
+        reason = self.admission.check(client, _monotonic())
+        if reason is not None:
+            self._count("refused")
+            send_from(sock, encode_error(ErrorCode.NOT_DEFINED, reason), arrival)
+            if self.admission.last != "paused":  # no event per request while paused: floods stay quiet
+                self._refused(request, arrival, reason)
+            return
+        error = refusal(request, self.settings)
+        if error is not None:
+            send_from(sock, encode_error(error.code, error.message), arrival)
+            self._refused(request, arrival, error.message)
+            return
+        try:
+            self._start(request, data, arrival)
+        except (OSError, PathRefused, RenderError) as exc:
+            err = error_for_exception(exc) if not isinstance(exc, RenderError) else None
+            code, message = (err.code, err.message) if err else (ErrorCode.NOT_DEFINED, "Internal error")
+            if isinstance(exc, RenderError):
+                log.error("tftp: rendering %r failed: %s", request.filename, exc)
+            else:
+                log.debug("tftp: %r from %s refused: %s", request.filename, arrival.peer, exc)
+            send_from(sock, encode_error(code, message), arrival)
+            self._refused(request, arrival, _reason(exc, message))
+
+    def _start(self, request: Request, raw: bytes, arrival: Arrival) -> None:
+        ipv6 = arrival.family == socket.AF_INET6
+        client = arrival.client_ip
+        name = apply_remap(self.remap, request.filename, write=request.is_write, client_address=client, ipv6=ipv6)
+        relative = resolve_request_path(self.root, name)
+        mac = self._mac(client)
+        undo: list[Callable[[], None]] = []  # releases what is held if the start fails half way
+        try:
+            source: BlockSource | None = None
+            resource = sink = None
+            if request.is_write:
+                error = refusal(request, self.settings, relative)
+                if error is not None:
+                    raise PathRefused(f"{relative!r} is outside [tftp] write_dirs", error.message)
+                sink = open_upload(self.root, relative)
+                undo.append(sink.abort)
+            else:
+                try:
+                    source = resource = open_in_root(self.root, relative)
+                    undo.append(resource.close)
+                except FileNotFoundError:
+                    body = self.dynamic.render(relative, arrival.local, mac)
+                    if body is None:
+                        raise
+                    source = InMemorySource(body)
+            conn, stranger = transfer_sockets(arrival)
+            undo += [conn.close, stranger.close]
+            settings = self._settings_for(conn)
+            engine: Engine
+            if sink is not None:
+                engine = WriteTransfer(request, sink, settings)
+            else:
+                assert source is not None
+                engine = ReadTransfer(request, source, settings)
+            size = source.size if source is not None else None
+            info = {
+                "raw": raw,
+                "client": client,
+                "mac": mac,
+                "file": request.filename,
+                "path": relative,
+                "size": size,
+                "write": request.is_write,
+                "started": _monotonic(),
+            }
+            xfer = Transfer(
+                engine,
+                conn,
+                stranger,
+                arrival,
+                on_finish=self._finished,
+                on_close=self._forget,
+                counters=self.counters,
+                dispatcher=self.dispatcher,
+                resource=resource,
+                sink=sink,
+                info=info,
+            )
+        except BaseException:
+            for release in reversed(undo):
+                release()
+            raise
+        key = tuple(arrival.peer[:2])
+        old = self.transfers.pop(key, None)
+        if old is not None:  # the same client port asks again: it gave up on the old transfer
+            old.abort(TransferOutcome(OutcomeKind.CLIENT_ERROR, "superseded by a new request"))
+        self.transfers[key] = xfer
+        self.admission.started(client)
+        neg = engine.negotiated
+        self.runtime.events.emit(
+            "tftp.start",
+            mac=mac,
+            host=self._host(mac),
+            client=client,
+            file=request.filename,
+            path=relative if relative != request.filename else None,
+            size=size,
+            blksize=neg.blksize,
+            windowsize=neg.windowsize,
+            write=True if request.is_write else None,
+        )
+        xfer.start()
+
+    def _settings_for(self, conn: socket.socket) -> TftpSettings:
+        """The engine settings, with ``max_blksize`` lowered to the path MTU when configured."""
+        if not self.blksize_mtu:
+            return self.settings
+        mtu = path_mtu(conn)
+        if mtu is None:
+            return self.settings
+        cached = self._settings_by_mtu.get(mtu)
+        if cached is None:
+            cap = min(self.settings.max_blksize, max_blksize_for_mtu(mtu, ipv6=conn.family == socket.AF_INET6))
+            cached = self._settings_by_mtu[mtu] = replace(self.settings, max_blksize=cap)
+        return cached
+
+    def _finished(self, xfer: Transfer, outcome: TransferOutcome) -> None:
+        """A transfer ended: release its admission slot, report it."""
+        info = xfer.info
+        client = info["client"]
+        self.admission.finished(client)
+        stats = xfer.engine.stats
+        started = stats.started if stats.started is not None else info["started"]
+        finished = stats.finished if stats.finished is not None else _monotonic()
+        mac = info["mac"] or self._mac(client, started)
+        ok = outcome.kind is OutcomeKind.COMPLETE
+        pump = self.dispatcher.pump
+        if pump is not None and pump.send_errors != self._pump_send_errors:  # sends lost inside lock-step runs
+            self.counters["send_error"] = self.counters.get("send_error", 0) + pump.send_errors - self._pump_send_errors
+            self._pump_send_errors = pump.send_errors
+        if stats.duplicate_acks or stats.ignored:
+            self.counters["ignored"] = self.counters.get("ignored", 0) + stats.ignored
+            self.counters["duplicate_ack"] = self.counters.get("duplicate_ack", 0) + stats.duplicate_acks
+            log.debug(
+                "tftp: %s %s: %d duplicate ACKs, %d datagrams ignored",
+                client, info["file"], stats.duplicate_acks, stats.ignored,
+            )  # fmt: skip
+        self.runtime.events.emit(
+            "tftp.done" if ok else "tftp.failed",
+            mac=mac,
+            host=self._host(mac),
+            client=client,
+            file=info["file"],
+            size=stats.file_bytes if stats.file_bytes is not None else info["size"],
+            blksize=stats.blksize,
+            windowsize=stats.windowsize,
+            duration=round(max(0.0, finished - started), 6),
+            outcome=str(outcome),
+            retransmits=stats.retransmits or None,
+            write=True if info["write"] else None,
+        )
+
+    def _forget(self, xfer: Transfer) -> None:
+        """A transfer closed its sockets (after an upload's dally period too)."""
+        key = tuple(xfer.arrival.peer[:2])
+        if self.transfers.get(key) is xfer:
+            del self.transfers[key]
+
+    def _refused(self, request: Request, arrival: Arrival, reason: str) -> None:
+        mac = self._mac(arrival.client_ip)
+        self.runtime.events.emit(
+            "tftp.failed",
+            mac=mac,
+            host=self._host(mac),
+            client=arrival.client_ip,
+            file=request.filename,
+            size=None,
+            blksize=None,
+            windowsize=None,
+            duration=0.0,
+            outcome=f"refused: {reason}",
+            write=True if request.is_write else None,
+        )
+
+
+def _ascii(text: str) -> str:
+    return text.encode("ascii", "replace").decode()
+
+
+def _reason(exc: BaseException, message: str) -> str:
+    if isinstance(exc, PathRefused):
+        return exc.reason
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    return message
+
+
+def _service_error(message: str) -> Exception:
+
+    return ServiceError(message)
+
+
+def create_service(runtime: Runtime) -> TftpService | None:
+    """Service factory for :mod:`bootwright.app`: ``None`` when ``[tftp] enabled = false``."""
+    if not runtime.config.tftp.enabled:
+        return None
+    return TftpService(runtime)

@@ -1,0 +1,77 @@
+"""What every service shares: :class:`Runtime`, the :class:`Service` shape and :class:`ServiceError`.
+
+Services (``net/``, ``web/``) import this module; nothing here imports a
+service. ``app.py`` builds a :class:`Runtime` and runs the services on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from bootwright.boot.policy import BootPolicy
+from bootwright.config import Config
+from bootwright.runtime.events import EventSink
+from bootwright.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:  # runtime.reload builds on this module
+    from bootwright.runtime.reload import HotReload
+
+log = logging.getLogger("bootwright")
+
+DEFAULT_ROOT = Path("/srv/bootwright")
+DEFAULT_STATE_DIR = Path("/var/lib/bootwright")
+
+
+class ServiceError(Exception):
+    """A service cannot start (address in use, missing interface, …); the message says what to do."""
+
+
+class Service(Protocol):
+    """One protocol service running inside the shared loop."""
+
+    name: str
+
+    async def run(self) -> None:
+        """Bind, serve until cancelled, release everything on the way out."""
+        ...
+
+
+@dataclass
+class Runtime:
+    """What every service shares: the config, paths, the store, events and the policy."""
+
+    config: Config
+    config_path: Path
+    root: Path
+    state_dir: Path
+    store: SqliteStore
+    events: EventSink
+    policy: BootPolicy
+    ready: dict[str, str] = field(default_factory=dict)
+    # Hot reload, inventory and one-shot boots (runtime/reload.py); the only writer of
+    # config/policy after start. Services read runtime.policy (and runtime.policy.config) per request.
+    reloader: HotReload | None = None
+    # Client IP address -> MAC from the DHCP lease tables, for HTTP/TFTP events keyed by MAC.
+    # Set by the DHCP services when they start (each chains to the lookup set before it).
+    mac_for_address: Callable[[str], str | None] | None = None
+
+    def mark_ready(self, service: str, detail: str) -> None:
+        """A service reports that it is bound and answering."""
+        self.ready[service] = detail
+        log.info("%s ready: %s", service, detail)
+
+
+ServiceFactory = Callable[[Runtime], "Service | None"]
+"""Every service module exposes one: ``create_service(runtime) -> Service | None``."""
+
+
+def resolve_paths(config: Config, root: Path | None, state_dir: Path | None) -> tuple[Path, Path]:
+    """The file root and state directory: command line, else config, else defaults."""
+    return (
+        (root or config.root or DEFAULT_ROOT).resolve(),
+        (state_dir or config.state_dir or DEFAULT_STATE_DIR).resolve(),
+    )

@@ -1,0 +1,242 @@
+"""Hot reload: SIGHUP or a changed config file re-applies the configuration atomically.
+
+:class:`HotReload` owns the running inventory (:class:`Inventory`) and the
+one-shot tracker, and is the only writer of ``runtime.config`` and
+``runtime.policy`` after start-up. A reload reads and validates the file
+(config model, templates, the whole inventory against it) off the event
+loop; only when everything passes are both attributes replaced, in one step
+with no ``await`` in between. Leases, transfers and the event history live
+elsewhere and are untouched. A file that fails validation is refused: its
+errors are logged and recorded as a ``config.reload_failed`` event, and the
+running configuration stays.
+
+Services must read ``runtime.policy`` (and ``runtime.policy.config``) per
+request instead of keeping a copy; a socket-level setting (interfaces,
+ports) needs a restart, and a reload that changes one says so in the log.
+
+Host changes made by another process (``bootwright hosts …``) bump a counter
+in the store; it is polled with the file, so those apply within a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bootwright.boot.ipxe import check_templates
+from bootwright.boot.oneshot import OneShot
+from bootwright.boot.policy import BootPolicy, hosts_from_config
+from bootwright.config import Config, ConfigError, load_config
+from bootwright.inventory.service import Inventory, InventoryError, Snapshot
+from bootwright.model import Host
+from bootwright.runtime import Runtime
+from bootwright.runtime.oneshots import OneShotTracker
+from bootwright.store.hosts import HostTables, read_generation
+
+log = logging.getLogger("bootwright.reload")
+
+# Settings a running service cannot change without rebinding sockets.
+RESTART_KEYS = ("server.interfaces", "dhcp4.port", "tftp.port", "http.port", "root", "state_dir")
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadResult:
+    """The outcome of one reload: applied or refused, and what to tell the operator."""
+
+    ok: bool
+    reason: str
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def file_signature(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is edited or replaced: mtime, size, inode (None when missing)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def restart_needed(old: Config, new: Config) -> list[str]:
+    """Keys whose change only takes effect after a restart of ``bootwright serve``."""
+    out = []
+    for key in RESTART_KEYS:
+        a, b = old, new
+        for part in key.split("."):
+            a, b = getattr(a, part), getattr(b, part)
+        if a != b:
+            out.append(key)
+    if [(s.subnet, s.interface) for s in old.subnet4] != [(s.subnet, s.interface) for s in new.subnet4]:
+        out.append("subnet4 (subnets/interfaces)")
+    if [(s.prefix, s.interface) for s in old.subnet6] != [(s.prefix, s.interface) for s in new.subnet6]:
+        out.append("subnet6 (prefixes/interfaces)")
+    return out
+
+
+def validate_file(path: Path, stored: list[Host]) -> Config:
+    """Load ``path`` and render its templates for its own and the stored hosts; raise ``ConfigError``."""
+    config = load_config(path)
+    problems = check_templates(config, hosts_from_config(config) + stored)
+    if problems:
+        raise ConfigError(str(path), problems)
+    return config
+
+
+class HotReload:
+    """Keeps ``runtime.config``/``runtime.policy`` in step with the file, the inventory and one-shots."""
+
+    def __init__(self, runtime: Runtime, interval: float = 1.0, clock: Callable[[], float] = time.time) -> None:
+        self.runtime = runtime
+        self.interval = interval
+        self.clock = clock
+        self.inventory = Inventory(HostTables(runtime.store), runtime.config, clock)
+        self.tracker = OneShotTracker(self.inventory.asave_oneshot, self._on_oneshot, clock)
+        self.base_hosts: list[Host] = []
+        self.generation = -1
+        self.last_error: str | None = None
+        self.reloads = 0
+        self._signature = file_signature(runtime.config_path)
+        self._requested: str | None = None
+        self._wake: asyncio.Event | None = None
+        self._lock: asyncio.Lock | None = None
+        self._signal_loop: asyncio.AbstractEventLoop | None = None
+        runtime.reloader = self
+
+    # ------------------------------------------------------------------ life cycle
+
+    def start(self) -> None:
+        """Load the config's hosts into the store and build the policy from the stored inventory.
+
+        Raises :class:`InventoryError` when the stored hosts do not fit the
+        configuration (e.g. a host added through the API uses a target the
+        file no longer defines): the server must not start on it.
+        """
+        self.inventory.sync_config(self.runtime.config)
+        self._apply_snapshot(self.inventory.snapshot())
+        if self.tracker.on_event not in self.runtime.events.listeners:
+            self.runtime.events.listeners.append(self.tracker.on_event)
+        with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, self.request_reload, "SIGHUP")
+            self._signal_loop = loop
+
+    def stop(self) -> None:
+        """Stop listening to events and SIGHUP."""
+        with contextlib.suppress(ValueError):
+            self.runtime.events.listeners.remove(self.tracker.on_event)
+        if self._signal_loop is not None:
+            with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
+                self._signal_loop.remove_signal_handler(signal.SIGHUP)
+            self._signal_loop = None
+
+    async def aclose(self) -> None:
+        """:meth:`stop`, then wait for one-shot state changes to be stored."""
+        self.stop()
+        await self.tracker.drain()
+
+    def request_reload(self, reason: str = "SIGHUP") -> None:
+        """Ask the watcher to reload soon (signal handlers call this)."""
+        self._requested = reason
+        if self._wake is not None:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Watch the file, the store's change counter and one-shot timeouts until cancelled."""
+        self._wake = asyncio.Event()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
+            try:
+                await self.poll()
+            except Exception:  # the watcher must survive anything one round does
+                log.exception("hot reload: watcher round failed")
+
+    async def poll(self) -> None:
+        """One watcher round: a requested or file-triggered reload, store changes, timeouts."""
+        reason, self._requested = self._requested, None
+        signature = file_signature(self.runtime.config_path)
+        if reason is None and signature != self._signature:
+            await asyncio.sleep(0.2)  # let an editor finish writing
+            if file_signature(self.runtime.config_path) != signature:
+                return
+            reason = "config file changed"
+        if reason is not None:
+            self._signature = signature
+            await self.reload(reason)
+        else:
+            generation = await self.inventory.tables.atransact(read_generation)
+            if generation != self.generation:
+                await self.refresh()
+        self.tracker.tick()
+
+    # ------------------------------------------------------------------ reloading
+
+    async def reload(self, reason: str = "requested") -> ReloadResult:
+        """Re-read the config file and apply it if it is valid; otherwise keep the running one."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            path = self.runtime.config_path
+            stored = [h for h in self.base_hosts if h.name not in {e.name for e in self.runtime.config.host}]
+            try:
+                config = await asyncio.to_thread(validate_file, path, stored)
+                await asyncio.to_thread(self.inventory.sync_config, config)
+                snapshot = await asyncio.to_thread(self.inventory.snapshot)
+            except (ConfigError, InventoryError) as exc:
+                errors = tuple(exc.render().splitlines())
+                self.last_error = "\n".join(errors)
+                for line in errors:
+                    log.error("reload refused (%s): %s", reason, line)
+                log.error("reload refused: still running the previous configuration of %s", path)
+                self.runtime.events.emit("config.reload_failed", reason=reason, error=errors[0] if errors else None)
+                return ReloadResult(False, reason, errors)
+            old = self.runtime.config
+            self.runtime.config = config  # the swap: config and policy together, no await in between
+            self._apply_snapshot(snapshot)
+            self.reloads += 1
+            self.last_error = None
+            changed = restart_needed(old, config)
+            warnings = tuple(f"{key} changed: restart bootwright serve to apply it" for key in changed)
+            for warning in warnings:
+                log.warning("%s", warning)
+            log.info("configuration reloaded from %s (%s)", path, reason)
+            self.runtime.events.emit("config.reloaded", reason=reason, hosts=len(snapshot.hosts))
+            return ReloadResult(True, reason, (), warnings)
+
+    async def refresh(self) -> None:
+        """Re-read hosts and one-shots from the store (after a change by the API or another process)."""
+        snapshot = await asyncio.to_thread(self.inventory.snapshot)
+        if snapshot.generation != self.generation:
+            log.info("inventory changed: %d hosts, %d active one-shot boots", len(snapshot.hosts),
+                     sum(1 for s in snapshot.oneshots if s.active))
+        self._apply_snapshot(snapshot)
+
+    def _apply_snapshot(self, snapshot: Snapshot) -> None:
+        self.base_hosts = snapshot.hosts
+        self.generation = snapshot.generation
+        self.tracker.reset(self.runtime.config, snapshot.hosts, snapshot.oneshots)
+        self.apply()
+
+    def apply(self) -> None:
+        """Rebuild ``runtime.policy``: stored hosts, with active one-shot targets in place of their own."""
+        active = self.tracker.active_targets()
+        hosts = [replace(h, target=active[h.name]) if h.name in active else h for h in self.base_hosts]
+        self.runtime.policy = BootPolicy(self.runtime.config, hosts=hosts)
+
+    def _on_oneshot(self, old: OneShot, new: OneShot) -> None:
+        if old.state != new.state:
+            host = next((h for h in self.base_hosts if h.name == new.host), None)
+            mac = host.macs[0] if host is not None and host.macs else None
+            self.runtime.events.emit(f"oneshot.{new.state}", mac=mac, host=new.host, target=new.target,
+                                     reason=new.reason)
+        if old.active != new.active:
+            self.apply()
+

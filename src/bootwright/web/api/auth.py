@@ -1,0 +1,81 @@
+"""Who may use the REST API: admin networks for everything, the bearer token for writes.
+
+Every request must come from ``[api] admin_networks`` (403 otherwise). Requests
+that change something (any method but GET/HEAD/OPTIONS) must also carry
+``Authorization: Bearer <token>`` (RFC 6750 §2.1): none is 401 with a
+``WWW-Authenticate`` challenge, a wrong one 403. The token lives in
+``api-token`` in the state directory (or ``[api] token_file``), created with
+mode 0600 on first start; it is re-read on every write, so replacing the
+file rotates it without a restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import ipaddress
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from aiohttp import web
+
+from bootwright.runtime import Runtime
+from bootwright.web.api.common import ApiError
+
+log = logging.getLogger("bootwright.api")
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def token_path(runtime: Runtime) -> Path:
+    """Where the bearer token lives: ``[api] token_file`` or ``api-token`` in the state directory."""
+    return runtime.config.api.token_file or runtime.state_dir / "api-token"
+
+
+def ensure_token(path: Path) -> str:
+    """The API token, created (random, 256 bits, mode 0600) if the file does not exist yet."""
+    with contextlib.suppress(FileExistsError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32) + "\n")
+        log.info("API token created in %s (mode 0600)", path)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def peer_allowed(runtime: Runtime, remote: str | None) -> bool:
+    """True when the client address is inside one of the configured admin networks."""
+    if not remote:
+        return False
+    try:
+        addr = ipaddress.ip_address(remote.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return any(addr.version == net.version and addr in net for net in runtime.config.api.admin_networks)
+
+
+def check_request(runtime: Runtime, request: web.Request) -> None:
+    """Raise :class:`ApiError` (403/401) unless this request may proceed."""
+    if not peer_allowed(runtime, request.remote):
+        raise ApiError(403, f"{request.remote} is not in api.admin_networks")
+    if request.method in READ_METHODS:
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if not header or scheme.lower() != "bearer" or not given.strip():
+        raise ApiError(
+            401,
+            "this request changes something: send 'Authorization: Bearer <token>' "
+            f"(the token is in {token_path(runtime)})",
+            headers={"WWW-Authenticate": 'Bearer realm="bootwright"'},
+        )
+    try:
+        expected = ensure_token(token_path(runtime))
+    except OSError as exc:
+        raise ApiError(500, f"cannot read the API token file: {exc}") from None
+    if not expected or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise ApiError(403, "wrong bearer token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

@@ -1,0 +1,178 @@
+"""The HTTP service itself on loopback: binding both families, readiness, limits, slow clients."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from bootwright.app import SERVICE_FACTORIES
+from bootwright.boot.policy import BootPolicy
+from bootwright.config import parse_config
+from bootwright.model import Event
+from bootwright.runtime import Runtime, ServiceError
+from bootwright.runtime.events import EventSink
+from bootwright.web.service import HttpService, bind_sockets, create_service
+
+
+def has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+LISTEN = '["127.0.0.1", "::1"]' if has_ipv6_loopback() else '["127.0.0.1"]'
+
+
+def runtime(tmp_path: Path, http: str = "") -> tuple[Runtime, list[Event]]:
+    root = tmp_path / "root"
+    root.mkdir(exist_ok=True)
+    (root / "file").write_bytes(b"0123456789")
+    with open(root / "big.img", "wb") as f:
+        f.truncate(512 * 1024 * 1024)  # sparse
+    cfg = parse_config(f'[http]\nlisten = {LISTEN}\n{http}\n[boot]\ndefault = "t"\n[targets.t]\nexit = true\n')
+    events: list[Event] = []
+    sink = EventSink(None)
+    sink.listeners.append(events.append)
+    rt = Runtime(
+        config=cfg,
+        config_path=tmp_path / "c.toml",
+        root=root,
+        state_dir=tmp_path,
+        store=None,  # type: ignore[arg-type]
+        events=sink,
+        policy=BootPolicy.from_config(cfg),
+    )
+    return rt, events
+
+
+def serve(rt: Runtime, body: Callable[[HttpService], Awaitable[None]]) -> None:
+    async def main() -> None:
+        service = HttpService(rt, port=0)
+        task = asyncio.create_task(service.run())
+        try:
+            await asyncio.wait_for(service.started.wait(), 5)
+            await body(service)
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+
+
+async def fetch(host: str, port: int, path: str = "/file") -> tuple[int, bytes]:
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    data = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def test_the_service_is_registered_and_can_be_disabled(tmp_path: Path) -> None:
+    assert create_service in SERVICE_FACTORIES
+    rt, _ = runtime(tmp_path)
+    assert isinstance(create_service(rt), HttpService)
+    off, _ = runtime(tmp_path, "enabled = false")
+    assert create_service(off) is None
+
+
+def test_binds_both_families_on_one_port_reports_ready_and_releases(tmp_path: Path) -> None:
+    rt, _ = runtime(tmp_path)
+    seen: dict[str, int] = {}
+
+    async def body(service: HttpService) -> None:
+        hosts = [a for a, _ in service.addresses]
+        assert hosts == (["127.0.0.1", "::1"] if has_ipv6_loopback() else ["127.0.0.1"])
+        assert len({p for _, p in service.addresses}) == 1 and service.port != 0
+        assert "http" in rt.ready and str(service.port) in rt.ready["http"]
+        for host in hosts:
+            assert await fetch(host, service.port) == (200, b"0123456789")
+        seen["port"] = service.port
+
+    serve(rt, body)
+    with socket.socket() as s:  # the port is free again after shutdown
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", seen["port"]))
+
+
+def test_port_in_use_is_a_clear_service_error() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ServiceError, match=rf"cannot listen on 127\.0\.0\.1:{port}: .*in use"):
+            bind_sockets(["127.0.0.1"], port)
+
+
+def test_connections_over_the_limit_get_503(tmp_path: Path) -> None:
+    rt, _ = runtime(tmp_path, "max_connections = 2")
+
+    async def body(service: HttpService) -> None:
+        held = [await asyncio.open_connection("127.0.0.1", service.port) for _ in range(2)]
+        for reader, writer in held:  # a full keep-alive exchange: both are surely accepted
+            writer.write(b"GET /file HTTP/1.1\r\nHost: x\r\n\r\n")
+            await asyncio.wait_for(reader.readuntil(b"0123456789"), 10)
+        status, data = await fetch("127.0.0.1", service.port)
+        assert (status, data) == (503, b"busy\n")
+        for _, writer in held:
+            writer.close()
+        for _ in range(100):  # the server notices the closes on its next loop turns
+            status, _ = await fetch("127.0.0.1", service.port)
+            if status == 200:
+                break
+            await asyncio.sleep(0.05)
+        assert status == 200
+        assert sum(site.refused for site in service.sites) >= 1
+
+    serve(rt, body)
+
+
+def test_slow_headers_and_idle_connections_are_closed(tmp_path: Path) -> None:
+    rt, _ = runtime(tmp_path, "timeout = 0.5")
+
+    async def body(service: HttpService) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
+        started = time.monotonic()
+        for part in (b"GET /file HTTP/1.1\r\n", b"Host: x\r\n", b"X-Slow: 1\r\n"):  # never finishes
+            writer.write(part)
+            await asyncio.sleep(0.2)
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # closed by the server
+        assert time.monotonic() - started < 5.0  # closed after ~0.5 s; generous for a loaded machine
+        idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", service.port)
+        assert await asyncio.wait_for(idle_reader.read(), 10) == b""
+        writer.close()
+        idle_writer.close()
+
+    serve(rt, body)
+
+
+def test_a_client_that_stops_reading_is_disconnected(tmp_path: Path) -> None:
+    rt, events = runtime(tmp_path, "timeout = 0.5")
+
+    async def body(service: HttpService) -> None:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", service.port))
+        reader, writer = await asyncio.open_connection(sock=sock)
+        writer.write(b"GET /big.img HTTP/1.1\r\nHost: x\r\n\r\n")
+        await reader.readexactly(1024)
+        writer.transport.pause_reading()  # stop reading: the server's chunk cannot finish
+        for _ in range(200):
+            if any(e.kind == "http.download_failed" for e in events):
+                break
+            await asyncio.sleep(0.05)
+        failed = [e for e in events if e.kind == "http.download_failed"]
+        assert failed and "stalled" in str(failed[0].detail["error"])
+        writer.close()
+
+    serve(rt, body)
