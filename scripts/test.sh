@@ -8,5 +8,7 @@ echo "== ruff"
 .venv/bin/ruff check src tests
 echo "== mypy"
 .venv/bin/mypy
+echo "== import contracts (docs/architecture.md)"
+.venv/bin/lint-imports
 echo "== pytest"
 .venv/bin/pytest -q "$@"

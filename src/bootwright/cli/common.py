@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +14,8 @@ out = Console(emoji=False, highlight=False)
 err = Console(stderr=True, emoji=False, highlight=False)
 
 EXIT_USAGE = 2
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")]
 """Exit code of every user error (bad config, bad flag, malformed input)."""
 
 

@@ -1,0 +1,101 @@
+"""``bootwright serve``: every configured service in one process."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from bootwright.boot.policy import BootPolicy
+from bootwright.cli.common import EXIT_USAGE, ConfigOpt, err, load_config_or_exit
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from bootwright.runtime.logbuffer import LineBufferHandler
+
+
+def serve(
+    config: ConfigOpt,
+    root: Annotated[
+        Path | None, typer.Option("--root", help="Directory served over TFTP and HTTP (overrides the config).")
+    ] = None,
+    state_dir: Annotated[
+        Path | None, typer.Option("--state-dir", help="Directory for leases and events (overrides the config).")
+    ] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
+    log_json: Annotated[bool, typer.Option("--log-json", help="One JSON object per log line.")] = False,
+) -> None:
+    """Run every configured service (DHCP, RA, TFTP, HTTP) in one process until stopped."""
+    import asyncio
+    import logging
+
+    from bootwright.app import run_services
+    from bootwright.runtime import Runtime, ServiceError, resolve_paths
+    from bootwright.runtime.events import EventSink
+    from bootwright.runtime.logbuffer import LineBufferHandler
+    from bootwright.store.sqlite import SqliteStore, StoreError
+
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        raise typer.BadParameter(f"{log_level!r} is not one of debug, info, warning, error", param_hint="--log-level")
+    cfg = load_config_or_exit(config)
+    # Every protocol step is a log line: skip what the format never shows (logging docs,
+    # "Optimization": caller lookup, thread and process names).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    # Lines are written in batches, one write per event-loop turn (logbuffer.py).
+    log_handler = LineBufferHandler(sys.stderr)
+    logging.basicConfig(level=level, handlers=[log_handler])
+    root_dir, state = resolve_paths(cfg, root, state_dir)
+    if not root_dir.is_dir():
+        err.print(f"[red]error:[/red] the file root {root_dir} is not a directory (set --root or 'root' in {config})")
+        raise typer.Exit(EXIT_USAGE)
+    store = SqliteStore(state / "state.db")
+    try:
+        store.open()
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    fmt = "json" if log_json or cfg.server.log_format == "json" else "text"
+    runtime = Runtime(
+        config=cfg,
+        config_path=config.resolve(),
+        root=root_dir,
+        state_dir=state,
+        store=store,
+        events=EventSink(store, fmt, line_writer=log_handler.event_line),
+        policy=BootPolicy.from_config(cfg),
+    )
+    # The config, policy and codec tables live for the whole run: keep them out of the
+    # cyclic GC's generations so collections during packet bursts stay short.
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    try:
+        asyncio.run(_serve_with_log(run_services(runtime), log_handler))
+    except* (ServiceError, StoreError, OSError) as group:
+        for failure in group.exceptions:
+            err.print(f"[red]error:[/red] {failure}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+async def _serve_with_log(main: Coroutine[Any, Any, None], handler: LineBufferHandler) -> None:
+    """Run ``main`` with ``handler`` batching log lines on this loop; everything written at the end."""
+    import asyncio
+
+    handler.attach(asyncio.get_running_loop())
+    try:
+        await main
+    finally:
+        handler.detach()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the main command."""
+    app.command("serve")(serve)
