@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Family = Literal[4, 6]
 Platform = Literal["pcbios", "efi"]
@@ -163,3 +163,30 @@ class Event:
     mac: str | None = None
     host: str | None = None
     detail: dict[str, str | int | float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HostRow:
+    """One stored host: ``source`` is ``config`` (from the config file) or ``local`` (CLI, API, import).
+
+    ``record`` is the host in config key names; ``overrides`` holds changes made
+    through CLI/API to a config host, applied on top of its record.
+    """
+
+    name: str
+    source: str
+    record: dict[str, Any]
+    overrides: dict[str, Any] = field(default_factory=dict)
+    updated: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class OneShotRow:
+    """One stored one-shot boot; ``detail`` holds the state machine's extra fields."""
+
+    host: str
+    target: str
+    state: str
+    requested: float
+    updated: float
+    detail: dict[str, Any] = field(default_factory=dict)

@@ -26,8 +26,7 @@ from bootwright.boot.policy import ENTRY_SCRIPT
 from bootwright.boot.reply import server_context
 from bootwright.boot.timeline import classify_path
 from bootwright.config import Config, Target
-from bootwright.model import ClientInfo, Event, Host, Platform
-from bootwright.store.hosts import OneShotRow
+from bootwright.model import ClientInfo, Event, Host, OneShotRow, Platform
 
 OneShotState = Literal["pending", "booting", "done", "failed"]
 ACTIVE_STATES = frozenset({"pending", "booting"})

@@ -8,7 +8,6 @@ server records them, and names the stop point once a boot goes quiet.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from bootwright.config import Config
 from bootwright.inventory.service import Inventory
 from bootwright.model import Event, InvalidMac, normalize_mac
 from bootwright.runtime.core import DEFAULT_STATE_DIR
-from bootwright.store.hosts import HostTables, read_events
+from bootwright.store.base import HostStore
 
 # soft_wrap: a step is one line however long (the terminal folds it; grep and files get it whole).
 out = Console(emoji=False, highlight=False, soft_wrap=True)
@@ -55,7 +54,8 @@ def events(
     follow_seconds: Annotated[float | None, typer.Option("--follow-seconds", hidden=True)] = None,
 ) -> None:
     """Show the boot timeline per machine and where a stalled boot stopped."""
-    from bootwright.store.sqlite import SqliteStore, StoreError
+    from bootwright.store.base import StoreError
+    from bootwright.store.sqlite import SqliteStore
 
     macs: tuple[str, ...] = ()
     if mac is not None:
@@ -74,14 +74,14 @@ def events(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     try:
-        tables = HostTables(store)
+        tables = store.host_store()
         if host is not None:
             views = {v.host.name: v for v in Inventory(tables, Config()).views()}
             if host not in views:
                 err.print(f"[red]error:[/red] no host named {host!r}")
                 raise typer.Exit(2)
             macs += views[host].host.macs
-        rows = tables.transact(lambda conn: read_events(conn, macs, host, 0, limit))
+        rows = tables.read_events(macs, host, 0, limit)
         now = time.time()
         found = attempts(e for _, e in rows)
         if as_json:
@@ -102,7 +102,7 @@ def events(
         store.close()
 
 
-def _follow(tables: HostTables, macs: tuple[str, ...], host: str | None, last_id: int, seen: list[Event],
+def _follow(tables: HostStore, macs: tuple[str, ...], host: str | None, last_id: int, seen: list[Event],
             stall: float, seconds: float | None) -> None:
     """Print new steps as they are stored; name the stop point when a boot goes quiet."""
     reported: set[tuple[str | None, float]] = set()
@@ -111,7 +111,7 @@ def _follow(tables: HostTables, macs: tuple[str, ...], host: str | None, last_id
             reported.add((attempt.mac, attempt.last))
     deadline = None if seconds is None else time.monotonic() + seconds
     while deadline is None or time.monotonic() < deadline:
-        rows = tables.transact(functools.partial(read_events, macs=macs, host=host, after_id=last_id, limit=1000))
+        rows = tables.read_events(macs, host, last_id, 1000)
         for event_id, event in rows:
             last_id = event_id
             seen.append(event)

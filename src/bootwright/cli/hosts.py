@@ -36,7 +36,6 @@ from bootwright.inventory.service import HostView, Inventory, InventoryError
 from bootwright.inventory.source import ImportFormatError
 from bootwright.inventory.zones import ZoneError
 from bootwright.runtime.core import resolve_paths
-from bootwright.store.hosts import HostTables, read_events
 
 EXIT_USAGE = 2
 out = Console(emoji=False, highlight=False)
@@ -72,7 +71,8 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 @contextlib.contextmanager
 def open_inventory(config_path: Path, state_dir: Path | None) -> Iterator[Inventory]:
     """The inventory of the state directory, with the config file's hosts loaded into it."""
-    from bootwright.store.sqlite import SqliteStore, StoreError
+    from bootwright.store.base import StoreError
+    from bootwright.store.sqlite import SqliteStore
 
     config = load_config_or_exit(config_path)
     _, state = resolve_paths(config, None, state_dir)
@@ -82,7 +82,7 @@ def open_inventory(config_path: Path, state_dir: Path | None) -> Iterator[Invent
     except StoreError as exc:
         raise _fail(str(exc), 1) from None
     try:
-        inventory = Inventory(HostTables(store), config)
+        inventory = Inventory(store.host_store(), config)
         try:
             inventory.sync_config(config)
         except InventoryError as exc:
@@ -170,7 +170,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> None:
 
 def _last_boot(inventory: Inventory, view: HostView) -> dict[str, Any] | None:
     host = view.host
-    rows = inventory.tables.transact(lambda conn: read_events(conn, host.macs, host.name, 0, 500))
+    rows = inventory.tables.read_events(host.macs, host.name, 0, 500)
     found = attempts(e for _, e in rows)
     return found[-1].to_dict(time.time()) if found else None
 

@@ -36,7 +36,8 @@ def serve(
     from bootwright.runtime import Runtime, ServiceError, resolve_paths
     from bootwright.runtime.events import EventSink
     from bootwright.runtime.logbuffer import LineBufferHandler
-    from bootwright.store.sqlite import SqliteStore, StoreError
+    from bootwright.store.base import StoreError
+    from bootwright.store.sqlite import SqliteStore
 
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):

@@ -11,7 +11,6 @@ thread; from the event loop call them through ``asyncio.to_thread``.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,20 +28,8 @@ from bootwright.inventory.records import (
     host_to_dict,
 )
 from bootwright.inventory.source import ImportedHost
-from bootwright.model import Host
-from bootwright.store.hosts import (
-    HostRow,
-    HostTables,
-    OneShotRow,
-    bump_generation,
-    delete_host,
-    delete_oneshot,
-    read_generation,
-    read_hosts,
-    read_oneshots,
-    write_host,
-    write_oneshot,
-)
+from bootwright.model import Host, HostRow, OneShotRow
+from bootwright.store.base import HostStore, HostTransaction
 
 log = logging.getLogger("bootwright.inventory")
 
@@ -123,12 +110,12 @@ def _hosts(rows: Iterable[HostRow]) -> list[Host]:
     return out
 
 
-def _save_job(shot: OneShot) -> Callable[[sqlite3.Connection], bool]:
-    def job(conn: sqlite3.Connection) -> bool:
-        current: OneShotRow | None = next((r for r in read_oneshots(conn) if r.host == shot.host), None)
+def _save_job(shot: OneShot) -> Callable[[HostTransaction], bool]:
+    def job(tx: HostTransaction) -> bool:
+        current: OneShotRow | None = next((r for r in tx.oneshots() if r.host == shot.host), None)
         if current is None or current.requested != shot.requested:
             return False
-        write_oneshot(conn, shot.to_row())
+        tx.put_oneshot(shot.to_row())
         return True
 
     return job
@@ -137,7 +124,7 @@ def _save_job(shot: OneShot) -> Callable[[sqlite3.Connection], bool]:
 class Inventory:
     """Hosts and one-shot boots in the store, checked against the running configuration."""
 
-    def __init__(self, tables: HostTables, config: Config, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, tables: HostStore, config: Config, clock: Callable[[], float] = time.time) -> None:
         self.tables = tables
         self.config = config
         self.clock = clock
@@ -147,9 +134,9 @@ class Inventory:
     def snapshot(self) -> Snapshot:
         """Hosts, one-shots and the change counter, consistently."""
 
-        def read(conn: sqlite3.Connection) -> Snapshot:
-            shots = [OneShot.from_row(r) for r in read_oneshots(conn)]
-            return Snapshot(_hosts(read_hosts(conn)), shots, read_generation(conn))
+        def read(tx: HostTransaction) -> Snapshot:
+            shots = [OneShot.from_row(r) for r in tx.oneshots()]
+            return Snapshot(_hosts(tx.hosts()), shots, tx.generation())
 
         return self.tables.transact(read)
 
@@ -160,10 +147,10 @@ class Inventory:
     def views(self) -> list[HostView]:
         """Every host with its origin and one-shot state, by name."""
 
-        def read(conn: sqlite3.Connection) -> list[HostView]:
-            shots = {r.host: OneShot.from_row(r) for r in read_oneshots(conn)}
+        def read(tx: HostTransaction) -> list[HostView]:
+            shots = {r.host: OneShot.from_row(r) for r in tx.oneshots()}
             views = []
-            for row in read_hosts(conn):
+            for row in tx.hosts():
                 try:
                     views.append(HostView(_effective(row), row.source, row.overrides, shots.get(row.name)))
                 except HostInputError as exc:
@@ -183,7 +170,7 @@ class Inventory:
 
     def _commit(
         self,
-        conn: sqlite3.Connection,
+        tx: HostTransaction,
         rows: dict[str, HostRow],
         config: Config,
         what: str,
@@ -213,8 +200,8 @@ class Inventory:
         """
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> bool:
-            old = {r.name: r for r in read_hosts(conn)}
+        def job(tx: HostTransaction) -> bool:
+            old = {r.name: r for r in tx.hosts()}
             rows = {n: r for n, r in old.items() if r.source == LOCAL}
             clashes = []
             for entry in config.host:
@@ -230,21 +217,21 @@ class Inventory:
                 rows[entry.name] = HostRow(entry.name, CONFIG, record, overrides, now)
             if clashes:
                 raise InventoryError("the config file's hosts clash with stored hosts", clashes)
-            self._commit(conn, rows, config, "the hosts do not fit this configuration")
+            self._commit(tx, rows, config, "the hosts do not fit this configuration")
             changed = False
             for name, row in rows.items():
                 prev = old.get(name)
                 if row.source == LOCAL:
                     continue
                 if prev is None or (prev.source, prev.record, prev.overrides) != (CONFIG, row.record, row.overrides):
-                    write_host(conn, row)
+                    tx.put_host(row)
                     changed = True
             for name, row in old.items():
                 if row.source == CONFIG and name not in rows:
-                    delete_host(conn, name)
+                    tx.delete_host(name)
                     changed = True
             if changed:
-                bump_generation(conn)
+                tx.bump_generation()
             return changed
 
         changed = self.tables.transact(job)
@@ -257,14 +244,14 @@ class Inventory:
         record = host_to_dict(host)
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> None:
-            rows = {r.name: r for r in read_hosts(conn)}
+        def job(tx: HostTransaction) -> None:
+            rows = {r.name: r for r in tx.hosts()}
             if host.name in rows:
                 raise InventoryError(f"host {host.name!r} already exists; change it with 'set'", status=409)
             rows[host.name] = HostRow(host.name, LOCAL, record, {}, now)
-            self._commit(conn, rows, self.config, f"host {host.name!r} was not added")
-            write_host(conn, rows[host.name])
-            bump_generation(conn)
+            self._commit(tx, rows, self.config, f"host {host.name!r} was not added")
+            tx.put_host(rows[host.name])
+            tx.bump_generation()
 
         self.tables.transact(job)
         return self.view(host.name)
@@ -276,8 +263,8 @@ class Inventory:
             raise InventoryError(f"host {name!r} was not changed", problems)
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> None:
-            rows = {r.name: r for r in read_hosts(conn)}
+        def job(tx: HostTransaction) -> None:
+            rows = {r.name: r for r in tx.hosts()}
             row = rows.get(name)
             if row is None:
                 raise InventoryError(f"no host named {name!r}", status=404)
@@ -289,9 +276,9 @@ class Inventory:
             else:
                 new = HostRow(name, LOCAL, apply_changes(row.record, changes), {}, now)
             rows[name] = new
-            self._commit(conn, rows, self.config, f"host {name!r} was not changed")
-            write_host(conn, new)
-            bump_generation(conn)
+            self._commit(tx, rows, self.config, f"host {name!r} was not changed")
+            tx.put_host(new)
+            tx.bump_generation()
 
         self.tables.transact(job)
         return self.view(name)
@@ -299,14 +286,14 @@ class Inventory:
     def remove(self, name: str) -> None:
         """Remove a host added through CLI/API; a config host must be removed from the file (409)."""
 
-        def job(conn: sqlite3.Connection) -> None:
-            row = next((r for r in read_hosts(conn) if r.name == name), None)
+        def job(tx: HostTransaction) -> None:
+            row = next((r for r in tx.hosts() if r.name == name), None)
             if row is None:
                 raise InventoryError(f"no host named {name!r}", status=404)
             if row.source == CONFIG:
                 raise InventoryError(f"host {name!r} is defined in the config file; remove it there", status=409)
-            delete_host(conn, name)
-            bump_generation(conn)
+            tx.delete_host(name)
+            tx.bump_generation()
 
         self.tables.transact(job)
 
@@ -320,8 +307,8 @@ class Inventory:
         now = self.clock()
         lines = {i.host.name: i.line for i in imported}
 
-        def job(conn: sqlite3.Connection) -> ImportReport:
-            rows = {r.name: r for r in read_hosts(conn)}
+        def job(tx: HostTransaction) -> ImportReport:
+            rows = {r.name: r for r in tx.hosts()}
             added, updated = [], []
             problems = []
             for item in imported:
@@ -342,12 +329,12 @@ class Inventory:
             if problems:
                 raise InventoryError(f"nothing was imported from {source}", problems)
             where = {name: f"{source} line {line}" for name, line in lines.items()}
-            self._commit(conn, rows, self.config, f"nothing was imported from {source}", where)
+            self._commit(tx, rows, self.config, f"nothing was imported from {source}", where)
             if not dry_run:
                 for name in added + updated:
-                    write_host(conn, rows[name])
+                    tx.put_host(rows[name])
                 if added or updated:
-                    bump_generation(conn)
+                    tx.bump_generation()
             return ImportReport(added, updated)
 
         return self.tables.transact(job)
@@ -362,11 +349,11 @@ class Inventory:
         now = self.clock()
         shot = OneShot(host=name, target=target, state="pending", requested=now, updated=now)
 
-        def job(conn: sqlite3.Connection) -> None:
-            if not any(r.name == name for r in read_hosts(conn)):
+        def job(tx: HostTransaction) -> None:
+            if not any(r.name == name for r in tx.hosts()):
                 raise InventoryError(f"no host named {name!r}", status=404)
-            write_oneshot(conn, shot.to_row())
-            bump_generation(conn)
+            tx.put_oneshot(shot.to_row())
+            tx.bump_generation()
 
         self.tables.transact(job)
         return shot
@@ -374,11 +361,11 @@ class Inventory:
     def cancel_oneshot(self, name: str) -> bool:
         """Forget the one-shot boot of a host; True when there was one."""
 
-        def job(conn: sqlite3.Connection) -> bool:
-            if not any(r.host == name for r in read_oneshots(conn)):
+        def job(tx: HostTransaction) -> bool:
+            if not any(r.host == name for r in tx.oneshots()):
                 return False
-            delete_oneshot(conn, name)
-            bump_generation(conn)
+            tx.delete_oneshot(name)
+            tx.bump_generation()
             return True
 
         return self.tables.transact(job)

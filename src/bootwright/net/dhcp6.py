@@ -25,7 +25,7 @@ from bootwright.engine.dhcp6.server import Dhcp6Engine, Outcome, Received
 from bootwright.model import Lease
 from bootwright.net.host import interface_addresses, mac_address, served_links
 from bootwright.runtime import Runtime, ServiceError
-from bootwright.store.sqlite import SqliteStore, StoreError
+from bootwright.store.base import LeaseStore, StoreError
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp6 import ALL_DHCP_RELAY_AGENTS_AND_SERVERS, ALL_DHCP_SERVERS, SERVER_PORT, DuidLLT, DuidUUID
 from bootwright.wire.dhcp6 import decode_duid as _decode_duid
@@ -49,7 +49,7 @@ IPV6_RECVPKTINFO: Final = getattr(socket, "IPV6_RECVPKTINFO", 49)
 IPV6_PKTINFO: Final = getattr(socket, "IPV6_PKTINFO", 50)
 
 
-def load_server_duid(store: SqliteStore, interfaces: list[str], now: float | None = None) -> bytes:
+def load_server_duid(store: LeaseStore, interfaces: list[str], now: float | None = None) -> bytes:
     """The server DUID from the store, or a new DUID-LLT (RFC 8415 §11.2) stored durably.
 
     The MAC is the first served interface's; without one, a DUID-UUID (RFC 6355).

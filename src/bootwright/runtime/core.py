@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from bootwright.boot.policy import BootPolicy
 from bootwright.config import Config
 from bootwright.runtime.events import EventSink
-from bootwright.store.sqlite import SqliteStore
+from bootwright.store.base import StateStore
 
 if TYPE_CHECKING:  # runtime.reload builds on this module
     from bootwright.runtime.reload import HotReload
@@ -48,7 +48,7 @@ class Runtime:
     config_path: Path
     root: Path
     state_dir: Path
-    store: SqliteStore
+    store: StateStore
     events: EventSink
     policy: BootPolicy
     ready: dict[str, str] = field(default_factory=dict)

@@ -37,7 +37,6 @@ from bootwright.inventory.service import Inventory, InventoryError, Snapshot
 from bootwright.model import Host
 from bootwright.runtime import Runtime
 from bootwright.runtime.oneshots import OneShotTracker
-from bootwright.store.hosts import HostTables, read_generation
 
 log = logging.getLogger("bootwright.reload")
 
@@ -96,7 +95,7 @@ class HotReload:
         self.runtime = runtime
         self.interval = interval
         self.clock = clock
-        self.inventory = Inventory(HostTables(runtime.store), runtime.config, clock)
+        self.inventory = Inventory(runtime.store.host_store(), runtime.config, clock)
         self.tracker = OneShotTracker(self.inventory.asave_oneshot, self._on_oneshot, clock)
         self.base_hosts: list[Host] = []
         self.generation = -1
@@ -172,7 +171,7 @@ class HotReload:
             self._signature = signature
             await self.reload(reason)
         else:
-            generation = await self.inventory.tables.atransact(read_generation)
+            generation = await self.inventory.tables.atransact(lambda tx: tx.generation())
             if generation != self.generation:
                 await self.refresh()
         self.tracker.tick()

@@ -21,11 +21,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from bootwright.model import Event
-from bootwright.store.sqlite import SqliteStore
+from bootwright.model import Event, HostRow, OneShotRow
+from bootwright.store.base import HostTransaction, NotFound
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hosts (
@@ -47,29 +46,6 @@ CREATE TABLE IF NOT EXISTS oneshots (
 GENERATION_KEY = "hosts_generation"
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class HostRow:
-    """One stored host."""
-
-    name: str
-    source: str  # "config" or "local"
-    record: dict[str, Any]
-    overrides: dict[str, Any] = field(default_factory=dict)
-    updated: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class OneShotRow:
-    """One stored one-shot boot; ``detail`` holds the state machine's extra fields."""
-
-    host: str
-    target: str
-    state: str
-    requested: float
-    updated: float
-    detail: dict[str, Any] = field(default_factory=dict)
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
@@ -166,13 +142,13 @@ class _Failed:
         self.exc = exc
 
 
-def _guarded(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], Any]:
+def _guarded(fn: Callable[[HostTransaction], T]) -> Callable[[sqlite3.Connection], Any]:
     """Run ``fn`` in a savepoint; on any exception undo its writes and hand the exception back."""
 
     def job(conn: sqlite3.Connection) -> Any:
         conn.execute("SAVEPOINT bw_hosts")
         try:
-            value = fn(conn)
+            value = fn(_Transaction(conn))
         except Exception as exc:  # never let the writer thread die on a check
             conn.execute("ROLLBACK TO bw_hosts")
             conn.execute("RELEASE bw_hosts")
@@ -189,17 +165,89 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-class HostTables:
-    """The host and one-shot tables of one :class:`SqliteStore`."""
+class Runner(Protocol):
+    """What :class:`SqliteHostStore` needs of the store: jobs run on its writer thread."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def run_sync(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``fn(conn)`` on the writer thread and wait (blocking)."""
+        ...
+
+    async def run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``fn(conn)`` on the writer thread and await it."""
+        ...
+
+
+class _Transaction:
+    """:class:`~bootwright.store.base.HostTransaction` on one connection, inside a savepoint."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def hosts(self) -> list[HostRow]:
+        """Every stored host, by name."""
+        return read_hosts(self.conn)
+
+    def host(self, name: str) -> HostRow:
+        """One host; :class:`NotFound` when there is none of that name."""
+        for row in read_hosts(self.conn):
+            if row.name == name:
+                return row
+        raise NotFound(f"no host named {name!r}")
+
+    def put_host(self, row: HostRow) -> None:
+        """Insert or replace one host."""
+        write_host(self.conn, row)
+
+    def delete_host(self, name: str) -> None:
+        """Remove a host and its one-shot state."""
+        delete_host(self.conn, name)
+
+    def oneshots(self) -> list[OneShotRow]:
+        """Every stored one-shot boot, by host."""
+        return read_oneshots(self.conn)
+
+    def put_oneshot(self, row: OneShotRow) -> None:
+        """Insert or replace the one-shot boot of a host."""
+        write_oneshot(self.conn, row)
+
+    def delete_oneshot(self, host: str) -> None:
+        """Forget the one-shot boot of a host."""
+        delete_oneshot(self.conn, host)
+
+    def generation(self) -> int:
+        """The change counter of hosts and one-shots."""
+        return read_generation(self.conn)
+
+    def bump_generation(self) -> int:
+        """Increase the change counter; returns the new value."""
+        return bump_generation(self.conn)
+
+
+class SqliteHostStore:
+    """:class:`~bootwright.store.base.HostStore` on the tables of one SQLite store."""
+
+    def __init__(self, store: Runner) -> None:
         self.store = store
         store.run_sync(ensure_schema)
 
-    def transact(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(conn)`` atomically on the writer thread (blocking); its exceptions are re-raised here."""
+    def transact(self, fn: Callable[[HostTransaction], T]) -> T:
+        """Run ``fn`` atomically on the writer thread (blocking); its exceptions are re-raised here."""
         return _unwrap(self.store.run_sync(_guarded(fn)))  # type: ignore[no-any-return]
 
-    async def atransact(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def atransact(self, fn: Callable[[HostTransaction], T]) -> T:
         """:meth:`transact` awaited from the event loop."""
         return _unwrap(await self.store.run(_guarded(fn)))  # type: ignore[no-any-return]
+
+    def read_events(
+        self, macs: tuple[str, ...] = (), host: str | None = None, after_id: int = 0, limit: int = 1000
+    ) -> list[tuple[int, Event]]:
+        """Events with id > ``after_id`` of any of ``macs`` or of ``host`` (all when neither), oldest first."""
+        return self.store.run_sync(lambda conn: read_events(conn, macs, host, after_id, limit))  # type: ignore[no-any-return]
+
+    async def aread_events(
+        self, macs: tuple[str, ...] = (), host: str | None = None, after_id: int = 0, limit: int = 1000
+    ) -> list[tuple[int, Event]]:
+        """:meth:`read_events` awaited from the event loop."""
+        return await self.store.run(lambda conn: read_events(conn, macs, host, after_id, limit))  # type: ignore[no-any-return]

@@ -19,11 +19,12 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bootwright.model import Event, Lease
+from bootwright.store.base import LoadReport, StoreError
+from bootwright.store.hosts import SqliteHostStore
 
 log = logging.getLogger("bootwright.store")
 
@@ -58,18 +59,6 @@ _DETAIL_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
 _LEASE_STATES = {"offered", "bound", "released", "declined", "expired"}
 
 
-class StoreError(Exception):
-    """The state store cannot be opened or written; the message says which file and why."""
-
-
-@dataclass(frozen=True, slots=True)
-class LoadReport:
-    """Leases read at start-up, and the rows that were skipped with the reason."""
-
-    leases: list[Lease]
-    skipped: list[str]
-
-
 _STOP = object()
 
 
@@ -85,6 +74,7 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._pending_events: list[Event] = []
         self.commits = 0  # transactions committed (for tests and metrics)
+        self._hosts: SqliteHostStore | None = None
 
     # ------------------------------------------------------------------ life cycle
 
@@ -127,6 +117,12 @@ class SqliteStore:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def host_store(self) -> SqliteHostStore:
+        """The inventory's tables in this store (created on first use)."""
+        if self._hosts is None:
+            self._hosts = SqliteHostStore(self)
+        return self._hosts
 
     # ------------------------------------------------------------------ writer thread
 

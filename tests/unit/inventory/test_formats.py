@@ -12,7 +12,6 @@ from bootwright.config import parse_config
 from bootwright.inventory import ImportFormatError, Inventory, InventoryError, export_hosts, guess_format, parse_hosts
 from bootwright.inventory.zones import ZoneError, reverse_zone_name
 from bootwright.model import Host
-from bootwright.store.hosts import HostTables
 from bootwright.store.sqlite import SqliteStore
 
 # Seed 003's generated include file (/etc/dhcp/home.4.dhcp.inc), one more host and a comment.
@@ -190,7 +189,7 @@ def test_import_is_all_or_nothing(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "state.db")
     store.open()
     try:
-        inv = Inventory(HostTables(store), config)
+        inv = Inventory(store.host_store(), config)
         inv.sync_config(config)
         report = inv.import_hosts(parse_hosts("isc", SEED003_INC), "home.4.dhcp.inc")
         assert (sorted(report.added), report.updated) == (["nas", "photosmart"], [])

@@ -10,7 +10,6 @@ import pytest
 from bootwright.config import Config, parse_config
 from bootwright.inventory import Inventory, InventoryError, check_inventory
 from bootwright.model import Host
-from bootwright.store.hosts import HostTables, read_generation
 from bootwright.store.sqlite import SqliteStore
 
 BASE = """
@@ -51,7 +50,7 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
 
 @pytest.fixture
 def inv(store: SqliteStore) -> Inventory:
-    inventory = Inventory(HostTables(store), config())
+    inventory = Inventory(store.host_store(), config())
     inventory.sync_config(inventory.config)
     return inventory
 
@@ -92,12 +91,12 @@ def test_add_update_remove_local_host(inv: Inventory) -> None:
     ],
 )
 def test_bad_hosts_are_refused_with_the_reason(inv: Inventory, record: dict[str, object], needle: str) -> None:
-    before = inv.tables.transact(read_generation)
+    before = inv.tables.transact(lambda tx: tx.generation())
     with pytest.raises(InventoryError) as exc:
         inv.add(record)
     assert needle in exc.value.render()
     assert exc.value.status == 400
-    assert inv.tables.transact(read_generation) == before  # nothing written
+    assert inv.tables.transact(lambda tx: tx.generation()) == before  # nothing written
     assert [h.name for h in inv.hosts()] == ["web1"]
 
 
@@ -144,7 +143,7 @@ def test_removed_config_hosts_leave_the_store(inv: Inventory) -> None:
 
 def test_a_config_that_does_not_fit_stored_hosts_is_refused(inv: Inventory) -> None:
     inv.add({"name": "db1", "mac": "52:54:00:00:00:02", "target": "rescue", "ipv4": "192.0.2.12"})
-    generation = inv.tables.transact(read_generation)
+    generation = inv.tables.transact(lambda tx: tx.generation())
     smaller = parse_config(BASE.replace('[targets.rescue]\nkernel = "rescue/vmlinuz"\ninitrd = "rescue/initrd.img"\n', "")
                            + CONFIG_HOST, "site.toml")
     with pytest.raises(InventoryError) as exc:
@@ -158,18 +157,18 @@ def test_a_config_that_does_not_fit_stored_hosts_is_refused(inv: Inventory) -> N
     with pytest.raises(InventoryError) as exc:
         inv.sync_config(moved)
     assert "52:54:00:00:00:02 is also the MAC of host 'db1'" in exc.value.render()
-    assert inv.tables.transact(read_generation) == generation
+    assert inv.tables.transact(lambda tx: tx.generation()) == generation
     assert inv.config is not smaller and inv.view("web1").host.macs == ("52:54:00:00:00:01",)
 
 
 def test_every_change_bumps_the_generation(inv: Inventory) -> None:
-    seen = [inv.tables.transact(read_generation)]
+    seen = [inv.tables.transact(lambda tx: tx.generation())]
     inv.add({"name": "db1", "mac": "52:54:00:00:00:02"})
-    seen.append(inv.tables.transact(read_generation))
+    seen.append(inv.tables.transact(lambda tx: tx.generation()))
     inv.request_oneshot("db1", "rescue")
-    seen.append(inv.tables.transact(read_generation))
+    seen.append(inv.tables.transact(lambda tx: tx.generation()))
     inv.cancel_oneshot("db1")
-    seen.append(inv.tables.transact(read_generation))
+    seen.append(inv.tables.transact(lambda tx: tx.generation()))
     assert seen == sorted(set(seen))
 
 
@@ -188,7 +187,7 @@ def test_a_second_process_sees_the_same_inventory(store: SqliteStore, inv: Inven
     other = SqliteStore(tmp_path / "state.db")
     other.open()
     try:
-        again = Inventory(HostTables(other), config())
+        again = Inventory(other.host_store(), config())
         with pytest.raises(InventoryError, match="also the MAC"):
             again.add({"name": "db2", "mac": "52:54:00:00:00:02"})
         assert [h.name for h in again.hosts()] == ["db1", "web1"]

@@ -16,7 +16,6 @@ from bootwright.inventory import Inventory
 from bootwright.runtime import Runtime, ServiceError
 from bootwright.runtime.events import EventSink
 from bootwright.runtime.reload import HotReload, restart_needed
-from bootwright.store.hosts import HostTables
 from bootwright.store.sqlite import SqliteStore
 
 SITE = """
@@ -149,7 +148,7 @@ def test_changes_by_another_process_are_picked_up(tmp_path: Path) -> None:
         other = SqliteStore(tmp_path / "state.db")  # what `bootwright hosts add` does
         other.open()
         try:
-            cli = Inventory(HostTables(other), parse_config(SITE))
+            cli = Inventory(other.host_store(), parse_config(SITE))
             await asyncio.to_thread(cli.add, {"name": "db1", "mac": "52:54:00:00:00:09", "target": "rescue"})
             await asyncio.to_thread(cli.request_oneshot, "web1", "rescue")
         finally:
@@ -172,7 +171,7 @@ def test_restart_needed_names_socket_settings() -> None:
 def test_serve_refuses_to_start_when_stored_hosts_do_not_fit(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "state.db")
     store.open()
-    Inventory(HostTables(store), parse_config(SITE)).add({"name": "db1", "mac": "52:54:00:00:00:09",
+    Inventory(store.host_store(), parse_config(SITE)).add({"name": "db1", "mac": "52:54:00:00:00:09",
                                                           "target": "rescue"})
     store.close()
     rt = runtime(tmp_path)

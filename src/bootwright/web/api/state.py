@@ -10,7 +10,6 @@ from aiohttp import web
 from bootwright.boot.timeline import STALL_AFTER, attempts
 from bootwright.config import Config, Problem
 from bootwright.runtime import Runtime
-from bootwright.store.hosts import read_events
 from bootwright.web.api.common import ApiError, blocking, ok, reloader_of
 
 
@@ -106,7 +105,7 @@ class StateHandlers:
     async def _events(self, macs: tuple[str, ...], host: str | None, after: int, limit: int) -> list[Any]:
         self.runtime.store.flush_events()
         tables = reloader_of(self.runtime).inventory.tables
-        return await tables.atransact(lambda conn: read_events(conn, macs, host, after, limit))
+        return await tables.aread_events(macs, host, after, limit)
 
     async def list_events(self, request: web.Request) -> web.Response:
         """Events, oldest first: ``?mac=``, ``?host=``, ``?after=<id>`` (to follow), ``?limit=``."""
