@@ -17,6 +17,7 @@ import signal
 
 from bootwright.inventory.service import InventoryError
 from bootwright.net import dhcp4, dhcp6, ra
+from bootwright.net.host import KernelHost
 from bootwright.net.tftp import service as tftp
 from bootwright.runtime import Runtime, ServiceError, ServiceFactory
 from bootwright.runtime.reload import HotReload
@@ -35,6 +36,8 @@ SERVICE_FACTORIES: tuple[ServiceFactory, ...] = (
 
 async def run_services(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     """Run every enabled service until ``stop`` is set or a signal arrives."""
+    if runtime.host is None:  # host facts (neighbours) for HTTP and TFTP: the kernel's, unless a caller set its own
+        runtime.host = KernelHost()
     reloader = _start_hot_reload(runtime)
     services = [s for f in SERVICE_FACTORIES if (s := f(runtime)) is not None]
     if not services:

@@ -15,28 +15,54 @@ import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from bootwright.model import InvalidMac, normalize_mac
+from bootwright.wire.dhcp4_codecs import StringCodec
+from bootwright.wire.dhcp4_options import encode_option, option_name, option_spec, parse_option_text
+from bootwright.wire.dhcp4_structs import encode_domain_list
+from bootwright.wire.ipxe_options import IPXE_OPTIONS_BY_NAME, ipxe_option_problem
 
 # Placeholders that rule and host boot file strings may use; filled in per reply
 # from the address the reply is sent from (see policy.ServerContext).
 BOOTFILE_PLACEHOLDERS = ("server", "http", "tftp", "mac", "arch_file")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
+# A host name is used in DNS zones, /etc/hosts and dhcpd host blocks (RFC 1123 §2.1, plus '_').
+HOST_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$")
+HOST_NAME_RULE = "not a usable host name (letters, digits, '-', '_' and '.'; no spaces)"
+
+# DHCPv4 options the server writes itself in every reply; a value under ``options`` would be
+# dropped or replaced (engine/dhcp4/reply.py), so it is refused with what to set instead.
+SERVER_OPTIONS: dict[int, str] = {
+    0: "pad (RFC 2132 §3.1) is not an option",
+    255: "end (RFC 2132 §3.2) is not an option",
+    51: "the lease time is set per reply: use 'lease_time'",
+    52: "option overload (RFC 2132 §9.3) is decided per reply",
+    53: "the message type (RFC 2132 §9.6) is set per reply",
+    54: "the server identifier is set per reply: use the subnet's 'server' or server.address4",
+    58: "T1 is set per reply from 'lease_time' (RFC 2131 §4.4.5)",
+    59: "T2 is set per reply from 'lease_time' (RFC 2131 §4.4.5)",
+}
+
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a configuration: where, and what."""
+    """One thing wrong with a configuration: where (key path, TOML line when known), and what."""
 
     path: str
     message: str
+    line: int | None = None  # 1-based line of the key in the TOML file (see :func:`key_lines`)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
+
+    def located(self, source: str) -> str:
+        """``site.toml:12: subnet4[0].pools[0]: …`` (compiler style, so editors jump to the line)."""
+        return f"{source}:{self.line}: {self}" if self.line else f"{source}: {self}"
 
 
 class ConfigError(Exception):
@@ -48,8 +74,8 @@ class ConfigError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        """All problems, one per line, each prefixed with the file name."""
-        return "\n".join(f"{self.source}: {p}" for p in self.problems)
+        """All problems, one per line, each prefixed with the file name (and line)."""
+        return "\n".join(p.located(self.source) for p in self.problems)
 
 
 def _as_list(value: Any) -> Any:
@@ -386,7 +412,10 @@ class Menu(Section):
     title: str | None = None
     items: list[MenuItem]
     default: str | None = None  # target name chosen on timeout
-    timeout: int = Field(default=5000, ge=0)  # milliseconds (iPXE ``choose --timeout``)
+    # Milliseconds until ``default`` (or the first item) is chosen (iPXE ``choose
+    # --timeout``). Unset (or 0, iPXE's "no timeout") waits for a key, as iPXE's
+    # ``choose``, GRUB's ``timeout=-1`` and pxelinux's ``TIMEOUT 0`` do.
+    timeout: int | None = Field(default=None, ge=0)
     prelude: StrList = []  # raw iPXE lines before anything else (seed 002: kbmap, cpuid)
     # URLs tried before showing the menu (seed 002's per-MAC scripts); a script that
     # returns success goes to the menu, one that fails falls through to the next.
@@ -468,8 +497,22 @@ class Config(Section):
 # --------------------------------------------------------------------------- loading
 
 
-def load_config(path: str | Path) -> Config:
-    """Read, parse and validate a config file; raise :class:`ConfigError` if unusable."""
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A config file that parsed into the model, with its text (for line numbers) and name."""
+
+    config: Config
+    source: str
+    text: str
+
+
+def read_config(path: str | Path) -> LoadedConfig:
+    """Read and parse a config file into the model; raise :class:`ConfigError` on syntax/model errors.
+
+    The cross-field checks are left to the caller's validation
+    (``bootwright.boot.validation.validate``), which reports them together with
+    template, host and inventory problems in one round.
+    """
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -477,23 +520,126 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(source, [Problem("", f"cannot read the file: {exc.strerror or exc}")]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(source, [Problem("", f"not UTF-8 text (byte {exc.start})")]) from None
-    return parse_config(text, source)
+    return LoadedConfig(parse_model(text, source), source, text)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, parse and validate a config file; raise :class:`ConfigError` if unusable."""
+    loaded = read_config(path)
+    return _checked(loaded.config, loaded.text, loaded.source)
+
+
+def parse_model(text: str, source: str = "<config>") -> Config:
+    """Parse TOML text into the model (types, unknown keys), without the cross-field checks."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        raise ConfigError(source, [Problem("", f"TOML syntax: {exc}", line)]) from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, with_lines(list(_pydantic_problems(exc)), text)) from None
 
 
 def parse_config(text: str, source: str = "<config>") -> Config:
     """Parse and validate TOML text; ``source`` names it in errors."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, [Problem("", f"TOML syntax: {exc}")]) from None
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(source, list(_pydantic_problems(exc))) from None
+    return _checked(parse_model(text, source), text, source)
+
+
+def _checked(config: Config, text: str, source: str) -> Config:
     problems = list(check_semantics(config))
     if problems:
-        raise ConfigError(source, problems)
+        raise ConfigError(source, with_lines(problems, text))
     return config
+
+
+# --------------------------------------------------------------------------- line numbers
+
+# tomllib keeps no positions; this locator reads the table headers and ``key =`` lines
+# of the text, which is all a key path (``subnet4[1].pools[0]``) needs.
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_BARE = r'(?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\')'
+_KEY = re.compile(rf"^\s*({_BARE}(?:\s*\.\s*{_BARE})*)\s*=(.*)$")
+_INLINE_KEY = re.compile(r'[{,]\s*([A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\')\s*=')
+_PART = re.compile(r'"[^"]*"|\'[^\']*\'|[^.\s]+')
+
+
+def _dotted(text: str) -> list[str]:
+    return [p.strip("\"'") for p in _PART.findall(text)]
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Key path (``subnet4[0].options.abc``, ``targets.inst``) → 1-based line where it is written."""
+    lines: dict[str, int] = {}
+    counts: dict[str, int] = {}  # array-of-tables path → last index
+    prefix = ""
+    array_key: str | None = None  # a multi-line ``key = [`` being read
+    array_index = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if array_key is not None:
+            if stripped.startswith("]"):
+                array_key = None
+                continue
+            lines.setdefault(f"{array_key}[{array_index}]", number)
+            for key in _INLINE_KEY.findall(stripped):
+                lines.setdefault(f"{array_key}[{array_index}].{key.strip(chr(34) + chr(39))}", number)
+            array_index += 1
+            if stripped.rstrip(",").rstrip().endswith("]") and not stripped.startswith(("{", '"', "'")):
+                array_key = None
+            continue
+        header = _HEADER.match(stripped)
+        if header and not _KEY.match(stripped):
+            path = ""
+            parts = _dotted(header.group(2))
+            for i, part in enumerate(parts):
+                path = f"{path}.{part}" if path else part
+                if i < len(parts) - 1 and path in counts:
+                    path = f"{path}[{counts[path]}]"
+            if header.group(1) == "[[":
+                counts[path] = counts.get(path, -1) + 1
+                path = f"{path}[{counts[path]}]"
+            prefix = path
+            lines.setdefault(path, number)
+            continue
+        match = _KEY.match(raw)
+        if not match:
+            continue
+        key = ".".join(_dotted(match.group(1)))
+        path = f"{prefix}.{key}" if prefix else key
+        lines.setdefault(path, number)
+        value = match.group(2).split("#")[0].strip() if not match.group(2).strip().startswith(("'", '"')) else ""
+        for inner in _INLINE_KEY.findall(match.group(2)):
+            lines.setdefault(f"{path}.{inner.strip(chr(34) + chr(39))}", number)
+        if value == "[" or (value.startswith("[") and value.count("[") > value.count("]")):
+            array_key, array_index = path, 0
+    return lines
+
+
+_LAST_PART = re.compile(r"(\.[^.\[]+|\[\d+\])$")
+
+
+def line_of(path: str, lines: dict[str, int]) -> int | None:
+    """The line of ``path`` or of the nearest enclosing key that is written in the file."""
+    while path:
+        if path in lines:
+            return lines[path]
+        shorter = _LAST_PART.sub("", path)
+        if shorter == path:
+            break
+        path = shorter
+    return None
+
+
+def with_lines(problems: Iterable[Problem], text: str | None) -> list[Problem]:
+    """``problems`` with the TOML line of each key path filled in (when ``text`` is given)."""
+    if text is None:
+        return list(problems)
+    lines = key_lines(text)
+    return [p if p.line is not None else Problem(p.path, p.message, line_of(p.path, lines)) for p in problems]
 
 
 def _loc_path(loc: Iterable[int | str]) -> str:
@@ -533,8 +679,89 @@ def check_semantics(config: Config) -> Iterator[Problem]:
     """Cross-field checks pydantic cannot express: ranges, references, duplicates."""
     yield from _check_subnets4(config)
     yield from _check_subnets6(config)
+    yield from _check_options(config)
+    yield from _check_domains(config)
     yield from _check_references(config)
     yield from _check_hosts(config)
+    yield from check_paths(config.root, config.state_dir, config)
+
+
+def option_text_value(code: int, text: str) -> Any:
+    """The value of DHCPv4 option ``code`` written as ``text`` under ``options``.
+
+    Text options are taken as they are; every other option is parsed by its
+    codec (``wire.dhcp4_options.parse_option_text``: addresses, integers, hex
+    for codes the table does not know, ``name=hex`` for option 43), as the
+    DHCPv4 engine does before encoding. Raises ``ValueError`` naming the form.
+    """
+    if isinstance(option_spec(code).codec, StringCodec):
+        return text
+    return parse_option_text(code, text)
+
+
+def option_problem(key: str, text: str) -> str | None:
+    """Why ``options = { key = text }`` would not be sent (the engine would drop it), or None."""
+    if not key.isdigit():
+        return f"{key!r} is not an option code: write the decimal code (e.g. \"66\" for tftp-server-name)"
+    code = int(key)
+    if not 0 <= code <= 255:
+        return f"option code {code} is outside 1..254 (RFC 2132 §2)"
+    if code in SERVER_OPTIONS:
+        return f"option {code} ({option_name(code)}): {SERVER_OPTIONS[code]}"
+    try:
+        encode_option(code, option_text_value(code, text))
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
+
+
+def _check_options(config: Config) -> Iterator[Problem]:
+    tables = [("dhcp4.options", config.dhcp4.options)]
+    tables += [(f"subnet4[{i}].options", s.options) for i, s in enumerate(config.subnet4)]
+    for where, options in tables:
+        for key, text in (options or {}).items():
+            problem = option_problem(key, text)
+            if problem:
+                yield Problem(f"{where}.{key}", problem)
+
+
+def _check_domains(config: Config) -> Iterator[Problem]:
+    """Domain lists as options 119 (RFC 3397), 24 (RFC 3646) and the RA DNSSL (RFC 8106 §5.2)."""
+    lists: list[tuple[str, list[str] | None]] = [("dhcp4.domain_search", config.dhcp4.domain_search),
+                                                 ("dhcp6.domain_search", config.dhcp6.domain_search)]
+    lists += [(f"subnet4[{i}].domain_search", s.domain_search) for i, s in enumerate(config.subnet4)]
+    for i, sub in enumerate(config.subnet6):
+        lists.append((f"subnet6[{i}].domain_search", sub.domain_search))
+        if sub.ra is not None:
+            lists.append((f"subnet6[{i}].ra.dnssl", sub.ra.dnssl))
+    for where, names in lists:
+        for j, name in enumerate(names or []):
+            try:
+                encode_domain_list([name], compress=False)
+            except ValueError as exc:
+                yield Problem(f"{where}[{j}]", f"{exc}: not a domain name (RFC 1035 §2.3.1)")
+
+
+def check_paths(root: PurePath | None, state_dir: PurePath | None, config: Config | None = None) -> Iterator[Problem]:
+    """``state_dir`` must not be inside a served root (it holds ``api-token`` and ``state.db``).
+
+    Compared as written (pure): the CLI passes resolved paths. A root inside the state
+    directory is refused too, so that neither can grow into the other.
+    """
+    if state_dir is None:
+        return
+    roots: list[tuple[str, PurePath | None]] = [("root", root)]
+    if config is not None:
+        roots += [("tftp.root", config.tftp.root), ("http.root", config.http.root)]
+    for key, served in roots:
+        if served is None:
+            continue
+        if state_dir == served or state_dir.is_relative_to(served):
+            yield Problem("state_dir", f"{state_dir} is inside {key} {served}: TFTP/HTTP would publish state.db "
+                          "and the API token; keep the state directory outside every served root")
+        elif served.is_relative_to(state_dir):
+            yield Problem(key, f"{served} is inside state_dir {state_dir}: keep the served files and the state "
+                          "directory apart")
 
 
 def _check_subnets4(config: Config) -> Iterator[Problem]:
@@ -583,8 +810,15 @@ def _check_range(
 
 
 def _check_subnets6(config: Config) -> Iterator[Problem]:
+    prefixes: list[tuple[int, IPv6Network]] = []
     for i, sub in enumerate(config.subnet6):
         where = f"subnet6[{i}]"
+        # Kea refuses overlapping subnets ("subnet … overlaps with existing subnet"), as subnet4 does here.
+        for j, other in prefixes:
+            if sub.prefix.overlaps(other):
+                yield Problem(f"{where}.prefix", f"{sub.prefix} overlaps subnet6[{j}] ({other})")
+        prefixes.append((i, sub.prefix))
+        ranges: list[tuple[int, int, int]] = []
         for j, pool in enumerate(sub.pools):
             for addr in (pool.start, pool.end):
                 if addr not in sub.prefix:
@@ -593,14 +827,19 @@ def _check_subnets6(config: Config) -> Iterator[Problem]:
             else:
                 if int(pool.start) > int(pool.end):
                     yield Problem(f"{where}.pools[{j}]", f"the range starts ({pool.start}) after it ends")
-        for j, pd in enumerate(sub.pd_pools):
-            if int(pd.start) > int(pd.end):
-                yield Problem(f"{where}.pd_pools[{j}]", "the range starts after it ends")
-            if pd.length < sub.prefix.prefixlen:
-                yield Problem(
-                    f"{where}.pd_pools[{j}].length",
-                    f"/{pd.length} is shorter than the subnet's /{sub.prefix.prefixlen}",
-                )
+                    continue
+                lo, hi = int(pool.start), int(pool.end)
+                for k, olo, ohi in ranges:
+                    if lo <= ohi and olo <= hi:
+                        yield Problem(f"{where}.pools[{j}]", f"overlaps {where}.pools[{k}]")
+                ranges.append((j, lo, hi))
+        # Accepted by the model (they are ISC dhcpd6 keywords) but the DHCPv6 engine answers IA_NA only.
+        if sub.temporary:
+            yield Problem(f"{where}.temporary", "not implemented: bootwright does not hand out temporary "
+                          "addresses (IA_TA, RFC 8415 §21.5); remove the key")
+        if sub.pd_pools:
+            yield Problem(f"{where}.pd_pools", "not implemented: bootwright does not delegate prefixes "
+                          "(IA_PD, RFC 8415 §21.21); remove the key")
         ra = sub.ra
         if ra is not None:
             # RFC 4861 §6.2.1: MinRtrAdvInterval ≥ 3 and ≤ 0.75 × MaxRtrAdvInterval,
@@ -621,7 +860,8 @@ def _check_subnets6(config: Config) -> Iterator[Problem]:
             yield Problem(f"{where}.server", f"{sub.server} is outside {sub.prefix}")
 
 
-def _check_placeholders(where: str, text: str | None) -> Iterator[Problem]:
+def check_placeholders(where: str, text: str | None) -> Iterator[Problem]:
+    """Unknown ``{placeholders}`` in a boot file string (see :data:`BOOTFILE_PLACEHOLDERS`)."""
     if text is None:
         return
     for name in _PLACEHOLDER.findall(text):
@@ -644,7 +884,7 @@ def _check_references(config: Config) -> Iterator[Problem]:
         seen_rules.add(rule.name)
         if rule.script is not None and rule.script not in names:
             yield Problem(f"{where}.script", f"no target or menu named {rule.script!r} ({known})")
-        yield from _check_placeholders(f"{where}.bootfile", rule.bootfile)
+        yield from check_placeholders(f"{where}.bootfile", rule.bootfile)
         yield from _check_ipxe_names(f"{where}.ipxe", rule.ipxe)
     yield from _check_ipxe_names("dhcp4.ipxe", config.dhcp4.ipxe or {})
     for i, sub in enumerate(config.subnet4):
@@ -681,8 +921,6 @@ def _check_references(config: Config) -> Iterator[Problem]:
 
 
 def _check_ipxe_names(where: str, settings: dict[str, int | str]) -> Iterator[Problem]:
-    from bootwright.wire.ipxe_options import IPXE_OPTIONS_BY_NAME, ipxe_option_problem
-
     for key, value in settings.items():
         problem = ipxe_option_problem(key, value)
         if problem:
@@ -698,6 +936,8 @@ def _check_hosts(config: Config) -> Iterator[Problem]:
     seen_v6: dict[IPv6Address, int] = {}
     for i, host in enumerate(config.host):
         where = f"host[{i}]"
+        if not HOST_NAME.match(host.name):
+            yield Problem(f"{where}.name", f"{host.name!r} is {HOST_NAME_RULE}")
         if host.name in seen_names:
             yield Problem(f"{where}.name", f"{host.name!r} is also host[{seen_names[host.name]}]")
         seen_names.setdefault(host.name, i)
@@ -709,19 +949,38 @@ def _check_hosts(config: Config) -> Iterator[Problem]:
             if host.ipv4 in seen_v4:
                 yield Problem(f"{where}.ipv4", f"{host.ipv4} is also the address of host[{seen_v4[host.ipv4]}]")
             seen_v4.setdefault(host.ipv4, i)
-            if config.subnet4 and not any(host.ipv4 in s.subnet for s in config.subnet4):
-                yield Problem(f"{where}.ipv4", f"{host.ipv4} is outside every subnet4")
+            problem = address_problem(config, host.ipv4)
+            if problem:
+                yield Problem(f"{where}.ipv4", problem)
         if host.ipv6 is not None:
             if host.ipv6 in seen_v6:
                 yield Problem(f"{where}.ipv6", f"{host.ipv6} is also the address of host[{seen_v6[host.ipv6]}]")
             seen_v6.setdefault(host.ipv6, i)
-            if config.subnet6 and not any(host.ipv6 in s.prefix for s in config.subnet6):
-                yield Problem(f"{where}.ipv6", f"{host.ipv6} is outside every subnet6")
+            problem = address_problem(config, host.ipv6)
+            if problem:
+                yield Problem(f"{where}.ipv6", problem)
         if host.target is not None and host.target not in names:
             yield Problem(f"{where}.target", f"no target or menu named {host.target!r}")
         if not host.mac and host.duid is None:
             yield Problem(where, "a host needs a 'mac' or a 'duid' to be recognised")
-        yield from _check_placeholders(f"{where}.bootfile", host.bootfile)
+        yield from check_placeholders(f"{where}.bootfile", host.bootfile)
+
+
+def address_problem(config: Config, addr: IPv4Address | IPv6Address) -> str | None:
+    """Why a host's fixed address cannot be handed out under ``config``, or None."""
+    if isinstance(addr, IPv4Address):
+        if not config.subnet4:
+            return None
+        sub = next((s.subnet for s in config.subnet4 if addr in s.subnet), None)
+        if sub is None:
+            return f"{addr} is outside every subnet4 ({', '.join(str(s.subnet) for s in config.subnet4)})"
+        # RFC 950 / RFC 919: all-zeros and all-ones host parts (not on /31, RFC 3021, or /32).
+        if sub.prefixlen < 31 and addr in (sub.network_address, sub.broadcast_address):
+            return f"{addr} is the network or broadcast address of {sub}"
+        return None
+    if config.subnet6 and not any(addr in s.prefix for s in config.subnet6):
+        return f"{addr} is outside every subnet6 ({', '.join(str(s.prefix) for s in config.subnet6)})"
+    return None
 
 
 def ip_text(addr: IPv4Address | IPv6Address | str) -> str:

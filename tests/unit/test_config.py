@@ -35,7 +35,7 @@ def test_pool_outside_subnet_names_the_path() -> None:
 def test_error_render_prefixes_the_file() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(BASE.replace("192.0.2.10-", "192.0.3.10-"), "site.toml")
-    assert info.value.render() == "site.toml: subnet4[0].pools[0]: 192.0.3.10 is outside 192.0.2.0/24"
+    assert info.value.render() == "site.toml:4: subnet4[0].pools[0]: 192.0.3.10 is outside 192.0.2.0/24"
 
 
 @pytest.mark.parametrize(

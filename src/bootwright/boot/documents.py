@@ -1,36 +1,82 @@
-"""Dynamic boot documents: iPXE scripts and GRUB/pxelinux configs, cached.
+"""Documents by name: every dynamic name HTTP and TFTP serve is decided here, once.
+
+Rule: a transport never decides what a name means. HTTP (:mod:`bootwright.web.handlers`)
+and TFTP (:mod:`bootwright.net.tftp.service`) both ask :meth:`Documents.lookup`
+with the requested name, the transport, the local address (and HTTP port) the
+request reached and the client's MAC if known, as pixiecore's HTTP and TFTP
+servers both ask its ``Booter``. The answer is a :class:`Document` or ``None``
+("not a dynamic name": serve a file or say not found).
+
+Names (relative to the root, after the transport's own path checks), in order:
+
+1. ``boot.ipxe`` — the entry script (:func:`bootwright.boot.ipxe.render_entry_script`);
+2. a configured ``[http] scripts`` path — its target or menu, rendered for the
+   client (its MAC from the request if it says, else the one the caller
+   resolves: leases, then the neighbour table);
+3. ``boot/<mac>.ipxe`` — the per-host script, ``<mac>`` in any usual spelling;
+   a MAC no host or rule knows gets ``boot.default``;
+4. ``<script path>-<mac>`` — the host's own target, else 404 so seed 002's
+   per-host ``chain`` falls through to the menu;
+5. ``…grub.cfg-01-<mac>`` / ``…grub.cfg-<mac>`` and ``…pxelinux.cfg/01-<mac>`` —
+   GRUB / pxelinux configs from the same decision, 404 when the loader can
+   boot nothing of it (it then reads its default config).
+
+Files and documents: over HTTP names 1–3 win over a file of the same name
+(the config owns them); 4, 5 and every name over TFTP yield to a real file,
+so an operator can override one machine by hand (:attr:`Document.over_files`).
 
 Every answer is computed by the same code as DHCP and ``bootwright explain``
-(:meth:`BootPolicy.decide`, :func:`bootwright.boot.ipxe.render_script`,
-:mod:`bootwright.boot.loaders`); this module only turns a request into a
-:class:`~bootwright.model.ClientInfo` and a
+(:meth:`BootPolicy.decide`, :mod:`bootwright.boot.ipxe`, :mod:`bootwright.boot.loaders`);
+this module turns a request into a :class:`~bootwright.model.ClientInfo` and a
 :class:`~bootwright.boot.policy.ServerContext`, and caches the rendered bytes.
 
 Cache: a rendered document depends on the policy (config and hosts), the
-server context (which of our addresses the request reached, and the port) and
-the client facts the request carries (MAC, ``platform``, ``buildarch``). The
-key is exactly that; the cache belongs to one :class:`BootPolicy` object and
-is dropped with it (:meth:`Documents.for_policy`), and is bounded.
+server context (which of our addresses the request reached, and the HTTP port
+its URLs name) and the client facts the request carries (MAC, ``platform``,
+``buildarch``). The key is exactly that (and whether the answer wins over a
+file), so the same name asked over HTTP on ``[http] port`` and over TFTP
+renders the same bytes. The cache
+belongs to one :class:`BootPolicy` object and is dropped with it
+(:meth:`Documents.for_policy`), and is bounded.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from enum import StrEnum
+from typing import Any, Final
 
 from bootwright.boot.ipxe import RenderError, render_entry_script, render_script
-from bootwright.boot.loaders import Loader, render_config
-from bootwright.boot.policy import BootPolicy, ServerContext
-from bootwright.boot.reply import select_subnet4, select_subnet6, server_context
+from bootwright.boot.loaders import Loader, parse_config_path, render_config
+from bootwright.boot.policy import ENTRY_SCRIPT, HOST_SCRIPT_PREFIX, BootPolicy, ServerContext
+from bootwright.boot.reply import server_context
+from bootwright.boot.subnets import local_subnet
 from bootwright.config import Config
 from bootwright.model import ClientInfo, Family, Host, InvalidMac, Platform, normalize_mac
 
-log = logging.getLogger("bootwright.http")
+__all__ = [
+    "CACHE_SIZE",
+    "IPXE_TYPE",
+    "Document",
+    "Documents",
+    "MacSource",
+    "Transport",
+    "client_facts",
+    "ipxe_client",
+    "ipxe_error",
+    "parse_mac",
+    "script_kind",
+]
 
-CACHE_SIZE = 8192
-IPXE_TYPE = "text/plain"
+log = logging.getLogger("bootwright.boot")
+
+CACHE_SIZE: Final = 8192
+"""Rendered documents kept per policy (the working set is one entry per booting host)."""
+IPXE_TYPE: Final = "text/plain"
+_IPXE_SUFFIX: Final = ".ipxe"
 _PLATFORMS: dict[str, Platform] = {"efi": "efi", "pcbios": "pcbios"}
 # iPXE ${platform} + ${buildarch} → IANA processor architecture type (RFC 4578
 # §2.1 / RFC 5970 §3.3), so rules matching ``arch`` decide as they did in DHCP.
@@ -45,10 +91,20 @@ _ARCH_CODES: dict[tuple[str, str], int] = {
 }
 _BUILDARCHES = frozenset({"i386", "x86_64", "arm32", "arm64", "riscv32", "riscv64", "loong64"})
 
+MacSource = str | None | Callable[[], str | None]
+"""The client's MAC, or a function that finds it (called only for a name that needs one and carries none)."""
+
+
+class Transport(StrEnum):
+    """Which server asks: decides only whether a document wins over a file of the same name."""
+
+    HTTP = "http"
+    TFTP = "tftp"
+
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """A rendered answer: status, body and who it was for (for the request event)."""
+    """A rendered answer: status, body and who it was for (for the request event and the timeline)."""
 
     status: int
     body: bytes
@@ -58,6 +114,8 @@ class Document:
     target: str | None = None  # the target or menu an iPXE script boots (``http.script`` event)
     platform: Platform | None = None
     kind: str | None = None  # what that script does: "menu", or the target's kind ("kernel", "exit", …)
+    error: str | None = None  # why the status is not 200, for transports without an error body (TFTP)
+    over_files: bool = False  # served even when a file of the same name exists (module docstring)
 
 
 def script_kind(config: Config, name: str | None, platform: Platform | None) -> str | None:
@@ -81,7 +139,7 @@ def ipxe_error(status: int, message: str, mac: str | None = None) -> Document:
     """An error iPXE can show: a ``#!ipxe`` script that echoes the problem and fails."""
     text = message.replace("\n", " ")
     body = f"#!ipxe\n# bootwright: {text}\necho bootwright: {text}\nexit 1\n"
-    return Document(status, body.encode(), IPXE_TYPE, mac)
+    return Document(status, body.encode(), IPXE_TYPE, mac, error=text)
 
 
 def parse_mac(text: str) -> str | None:
@@ -116,9 +174,10 @@ def ipxe_client(family: Family, mac: str | None, platform: Platform | None, buil
 
 
 class Documents:
-    """Renders and caches the dynamic documents for one :class:`BootPolicy`."""
+    """Answers and caches the dynamic names (module docstring) for one :class:`BootPolicy`."""
 
     def __init__(self, policy: BootPolicy) -> None:
+        """Documents of ``policy`` (``runtime.policy``); build a new one per policy (:meth:`for_policy`)."""
         self.policy = policy
         self.config = policy.config
         self.script_paths: dict[str, str] = dict(policy.scripts)
@@ -126,7 +185,7 @@ class Documents:
         self._cache: dict[tuple[Any, ...], Document] = {}
         # Documents whose every input is in the request target and the local
         # address (entry and per-host scripts), by (local address, port, raw target):
-        # a repeat request skips path, query and MAC parsing altogether.
+        # a repeat HTTP request skips path, query and MAC parsing altogether.
         self.by_target: dict[tuple[str, int, str], Document] = {}
         self.hits = 0
         self.misses = 0
@@ -135,15 +194,75 @@ class Documents:
         """This object if ``policy`` is the one it was built for, else a fresh one (config reload)."""
         return self if policy is self.policy else Documents(policy)
 
+    # ------------------------------------------------------------------ the one question
+
+    def lookup(
+        self,
+        name: str,
+        transport: Transport,
+        local: str,
+        port: int | None = None,
+        mac: MacSource = None,
+        platform: str | None = None,
+        buildarch: str | None = None,
+        target: str | None = None,
+    ) -> Document | None:
+        """The document for ``name``, or ``None`` if it is not a dynamic name (serve a file or 404).
+
+        ``name``: the path relative to the root; ``local``: our address the
+        request reached; ``port``: the HTTP port it reached (``None``: not
+        over HTTP, URLs name ``[http] port``); ``mac``: the client's MAC as
+        the caller knows it (used by names that carry none); ``platform`` and
+        ``buildarch``: what iPXE said in the query. ``target``: the raw HTTP
+        request target, to answer its repeats from :meth:`remembered`.
+        """
+        if "%" in local:  # an IPv6 zone (fe80::1%eth0) is no part of the address URLs name
+            local = local.split("%", 1)[0]
+        key = (local, self.config.http.port if port is None else port)
+        owned = transport is Transport.HTTP  # the config's own names win over files on HTTP only
+        if name == ENTRY_SCRIPT:
+            return self._remember(key, target, self._entry(key, owned))
+        script = self.script_paths.get(name)
+        if script is not None:
+            facts = client_facts(platform, buildarch)
+            return self._named_script(key, owned, script, mac() if callable(mac) else mac, *facts)
+        if name.startswith(HOST_SCRIPT_PREFIX) and name.endswith(_IPXE_SUFFIX):
+            path_mac = parse_mac(name[len(HOST_SCRIPT_PREFIX) : -len(_IPXE_SUFFIX)])
+            if path_mac is None:
+                why = f"{name}: not a MAC address (expected boot/aa-bb-cc-dd-ee-ff.ipxe)"
+                return replace(ipxe_error(404, why), over_files=owned)
+            doc = self._host_script(key, owned, path_mac, *client_facts(platform, buildarch))
+            return self._remember(key, target, doc)
+        for path in self.script_paths:
+            if name.startswith(path) and name[len(path) : len(path) + 1] == "-":
+                own_mac = parse_mac(name[len(path) + 1 :])
+                if own_mac is not None:
+                    return self._own_target(key, path, own_mac)
+        wanted = parse_config_path(name)
+        if wanted is not None:
+            return self._loader_config(key, *wanted)
+        return None
+
+    def remembered(self, local: str, port: int, target: str) -> Document | None:
+        """The document an earlier :meth:`lookup` gave this raw request target on ``local``:``port``."""
+        return self.by_target.get((local, port, target))
+
+    def _remember(self, key: tuple[str, int], target: str | None, doc: Document) -> Document:
+        if target is not None:
+            if len(self.by_target) >= CACHE_SIZE:
+                self.by_target.clear()
+            self.by_target[(key[0], key[1], target)] = doc
+        return doc
+
     # ------------------------------------------------------------------ server context
 
     def context(self, local: str, port: int) -> ServerContext:
-        """Our context for a request that reached ``local``:``port``.
+        """Our context for a request that reached ``local`` (HTTP URLs naming ``port``).
 
         The family and subnet come from the local address (the subnet whose
         network holds it); the address is the configured one for that subnet
-        (``answer.server_context``), else the local address itself, and the
-        port is the one really bound, so URLs in scripts lead back here.
+        (:func:`bootwright.boot.reply.server_context`), else the local address
+        itself, and the port is the one really bound, so URLs in scripts lead back here.
         """
         key = (local, port)
         ctx = self._contexts.get(key)
@@ -159,13 +278,7 @@ class Documents:
             version = ipaddress.ip_address(local).version
         except ValueError:
             version = 4
-        probe = ClientInfo(family=4 if version == 4 else 6)
-        subnet = (
-            select_subnet4(self.config, probe, None, hint=local)
-            if version == 4
-            else select_subnet6(self.config, probe, None, hint=local)
-        )
-        ctx = server_context(self.config, version, subnet)
+        ctx = server_context(self.config, version, local_subnet(self.config, local))
         address = ctx.address
         if address is None or ipaddress.ip_address(address).version != version:
             address = local
@@ -186,93 +299,87 @@ class Documents:
         self._cache[key] = doc
         return doc
 
-    def remember_target(self, local: tuple[str, int], target: str, doc: Document) -> None:
-        """Keep ``doc`` for repeats of exactly this request target on this local address."""
-        if len(self.by_target) >= CACHE_SIZE:
-            self.by_target.clear()
-        self.by_target[(local[0], local[1], target)] = doc
-
-    def _render(self, name: str | None, client: ClientInfo, ctx: ServerContext, host: Host | None) -> Document:
+    def _render(
+        self, name: str | None, client: ClientInfo, ctx: ServerContext, host: Host | None, owned: bool = False
+    ) -> Document:
         try:
             text = render_script(self.config, name, client, ctx, host)
         except RenderError as exc:
             log.error("rendering %s for %s: %s", name, client.mac, exc)
-            return ipxe_error(500, f"cannot render {name}: {exc}", client.mac)
+            return replace(ipxe_error(500, f"cannot render {name}: {exc}", client.mac), over_files=owned)
         kind = script_kind(self.config, name, client.platform)
         return Document(200, text.encode(), IPXE_TYPE, client.mac, host.name if host else None, name, client.platform,
-                        kind)  # fmt: skip
+                        kind, over_files=owned)  # fmt: skip
 
     # ------------------------------------------------------------------ documents
 
-    def entry(self, ctx: ServerContext, ctx_key: tuple[str, int]) -> Document:
-        """``/boot.ipxe``: the entry script that sends iPXE to its own per-host script."""
-        key = ("entry", ctx_key)
-        doc = self._cached(key)
+    # ``owned`` (the document wins over a file, :attr:`Document.over_files`) is part of
+    # the cache key so a hit is returned as stored, never copied per request.
+
+    def _entry(self, key: tuple[str, int], owned: bool) -> Document:
+        """``boot.ipxe``: the entry script that sends iPXE to its own per-host script."""
+        cache_key = ("entry", key, owned)
+        doc = self._cached(cache_key)
         if doc is None:
-            doc = self._store(key, Document(200, render_entry_script(ctx).encode(), IPXE_TYPE))
+            body = render_entry_script(self.context(*key)).encode()
+            doc = self._store(cache_key, Document(200, body, IPXE_TYPE, over_files=owned))
         return doc
 
-    def host_script(
-        self,
-        ctx: ServerContext,
-        ctx_key: tuple[str, int],
-        mac: str,
-        platform: Platform | None,
-        buildarch: str | None,
+    def _host_script(
+        self, key: tuple[str, int], owned: bool, mac: str, platform: Platform | None, buildarch: str | None
     ) -> Document:
-        """``/boot/<mac>.ipxe``: the policy's decision for this client, rendered.
-
-        A MAC no host or rule knows gets ``boot.default`` (an iPXE script,
-        never an error page).
-        """
-        key = ("host", ctx_key, mac, platform, buildarch)
-        doc = self._cached(key)
+        """``boot/<mac>.ipxe``: the policy's decision for this client, rendered (``boot.default`` if none)."""
+        cache_key = ("host", key, owned, mac, platform, buildarch)
+        doc = self._cached(cache_key)
         if doc is not None:
             return doc
-        client = ipxe_client(ctx_key_family(ctx_key), mac, platform, buildarch)
+        ctx = self.context(*key)
+        client = ipxe_client(_family(key), mac, platform, buildarch)
         host = self.policy.hosts.find(client)
         answer = self.policy.decide(client, ctx, host)
-        return self._store(key, self._render(answer.script or self.config.boot.default, client, ctx, host))
+        script = answer.script or self.config.boot.default
+        return self._store(cache_key, self._render(script, client, ctx, host, owned))
 
-    def named_script(
+    def _named_script(
         self,
-        ctx: ServerContext,
-        ctx_key: tuple[str, int],
+        key: tuple[str, int],
+        owned: bool,
         name: str,
         mac: str | None,
         platform: Platform | None,
         buildarch: str | None,
     ) -> Document:
-        """A configured ``http.scripts`` path: its target or menu, for this client if known."""
-        key = ("named", ctx_key, name, mac, platform, buildarch)
-        doc = self._cached(key)
+        """A configured ``[http] scripts`` path: its target or menu, for this client if known."""
+        cache_key = ("named", key, owned, name, mac, platform, buildarch)
+        doc = self._cached(cache_key)
         if doc is not None:
             return doc
-        client = ipxe_client(ctx_key_family(ctx_key), mac, platform, buildarch)
+        client = ipxe_client(_family(key), mac, platform, buildarch)
         host = self.policy.hosts.find(client) if mac else None
-        return self._store(key, self._render(name, client, ctx, host))
+        return self._store(cache_key, self._render(name, client, self.context(*key), host, owned))
 
-    def own_target(self, ctx: ServerContext, ctx_key: tuple[str, int], path: str, mac: str) -> Document:
+    def _own_target(self, key: tuple[str, int], path: str, mac: str) -> Document:
         """``<scriptpath>-<mac>``: the host's own target, or 404 so the menu's fallback runs."""
-        key = ("own", ctx_key, path, mac)
-        doc = self._cached(key)
+        cache_key = ("own", key, path, mac)
+        doc = self._cached(cache_key)
         if doc is not None:
             return doc
-        client = ipxe_client(ctx_key_family(ctx_key), mac, None, None)
+        client = ipxe_client(_family(key), mac, None, None)
         host = self.policy.hosts.find(client)
         if host is None or host.target is None:
             why = "no host with this MAC" if host is None else f"host {host.name} has no own target"
             doc = ipxe_error(404, f"{path}-{mac}: {why}; using the menu", mac)
-            return self._store(key, replace(doc, host=host.name if host else None))
-        return self._store(key, self._render(host.target, client, ctx, host))
+            return self._store(cache_key, replace(doc, host=host.name if host else None))
+        return self._store(cache_key, self._render(host.target, client, self.context(*key), host))
 
-    def loader_config(self, ctx: ServerContext, ctx_key: tuple[str, int], loader: Loader, mac: str) -> Document:
+    def _loader_config(self, key: tuple[str, int], loader: Loader, mac: str) -> Document:
         """A GRUB or pxelinux per-MAC config from the same decision, or 404 when nothing fits."""
-        key = ("loader", ctx_key, loader, mac)
-        doc = self._cached(key)
+        cache_key = ("loader", key, loader, mac)
+        doc = self._cached(cache_key)
         if doc is not None:
             return doc
-        client = ClientInfo(family=ctx_key_family(ctx_key), mac=mac)
+        ctx = self.context(*key)
+        client = ClientInfo(family=_family(key), mac=mac)
         host = self.policy.hosts.find(client)
         answer = self.policy.decide(client, ctx, host)
         name = answer.script or self.config.boot.default
@@ -281,13 +388,16 @@ class Documents:
             text = render_config(loader, self.config, name, client, ctx, host)
         except RenderError as exc:
             log.error("rendering %s config %s for %s: %s", loader, name, mac, exc)
-            return self._store(key, Document(500, f"# bootwright: {exc}\n".encode(), IPXE_TYPE, mac, hostname))
+            why = f"cannot render {loader} config {name}: {exc}"
+            return self._store(cache_key, Document(500, f"# bootwright: {exc}\n".encode(), IPXE_TYPE, mac, hostname,
+                                                   error=why))  # fmt: skip
         if text is None:
-            why = f"# bootwright: nothing in {name!r} that {loader} can boot for {mac}\n"
-            return self._store(key, Document(404, why.encode(), IPXE_TYPE, mac, hostname))
-        return self._store(key, Document(200, text.encode(), IPXE_TYPE, mac, hostname, name))
+            why = f"nothing in {name!r} that {loader} can boot for {mac}"
+            return self._store(cache_key, Document(404, f"# bootwright: {why}\n".encode(), IPXE_TYPE, mac, hostname,
+                                                   error=why))  # fmt: skip
+        return self._store(cache_key, Document(200, text.encode(), IPXE_TYPE, mac, hostname, name))
 
 
-def ctx_key_family(ctx_key: tuple[str, int]) -> Family:
+def _family(key: tuple[str, int]) -> Family:
     """4 or 6 from the local address of a context key."""
-    return 6 if ":" in ctx_key[0] else 4
+    return 6 if ":" in key[0] else 4

@@ -2,7 +2,8 @@
 
 The script layout follows seed 002's ``script.ipxe``: optional prelude lines,
 per-host scripts tried first, a menu per platform (``${platform}`` is ``efi``
-or ``pcbios``) with a default and a timeout, one section per target, and a
+or ``pcbios``) with a default (and a timeout when the menu sets one; without it
+``choose`` waits for a key), one section per target, and a
 failure label that returns to the menu. Every user-written string (kernel,
 command line, URLs, prelude lines) is itself a sandboxed Jinja2 template with
 the variables listed in :func:`template_context`.
@@ -32,7 +33,12 @@ BOOTIF = "BOOTIF=01-${netX/mac:hexhyp}"
 
 
 class RenderError(Exception):
-    """A user template failed to render; names the template and line."""
+    """A user template failed to render; ``where`` is its key path (``targets.x.kernel``)."""
+
+    def __init__(self, where: str, detail: str) -> None:
+        self.where = where
+        self.detail = detail
+        super().__init__(f"{where}: {detail}")
 
 
 @lru_cache(maxsize=4096)
@@ -46,10 +52,14 @@ def render_text(text: str, context: dict[str, Any], where: str = "template") -> 
         return text
     try:
         return str(_compile(text).render(context))
-    except (UndefinedError, SecurityError, TemplateSyntaxError, TypeError, ValueError) as exc:
+    except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
         line = getattr(exc, "lineno", None)
-        at = f" line {line}" if line else ""
-        raise RenderError(f"{where}{at}: {exc}") from None
+        at = f"template line {line}: " if line else ""
+        raise RenderError(where, f"{at}{exc}") from None
+    except Exception as exc:
+        # Anything a sandboxed template raises is the template's fault: ``{{ 7 // 0 }}``
+        # (ZeroDivisionError), Jinja2's sandbox range limit (OverflowError, MAX_RANGE), a bad filter use.
+        raise RenderError(where, f"template error: {exc or type(exc).__name__}") from None
 
 
 def label(name: str) -> str:
@@ -199,7 +209,7 @@ def _render_menu_body(script: _Script, name: str, menu: Menu, platform: str | No
     choose = "choose"
     if menu.default:
         choose += f" --default {label(menu.default)}"
-    if menu.timeout:
+    if menu.timeout:  # none: ``choose`` waits for a key (ipxe.org/cmd/choose)
         choose += f" --timeout {menu.timeout}"
     # Escape (or a failed choose) shows the top menu again, as seed 002 does.
     script.add(f"{choose} target && goto ${{target}} || goto {top}")
@@ -344,11 +354,11 @@ def _user_strings(config: Config) -> Iterator[tuple[str, str]]:
                     yield f"menus.{name}.items[{i}].{key}", value
 
 
-def check_templates(config: Config, hosts: list[Host]) -> list[Problem]:
-    """Compile every user template and render every script once per known host.
+def template_problems(config: Config) -> list[Problem]:
+    """Compile every user template and render every script once for an unknown client.
 
-    Run by ``bootwright check`` so a typo in a menu is reported with the
-    template's key path and line before any machine tries to boot with it.
+    Problems name the key path of the template (``targets.inst.kernel``), so
+    ``bootwright check`` can give the file line.
     """
     problems: list[Problem] = []
     for where, text in _user_strings(config):
@@ -358,20 +368,49 @@ def check_templates(config: Config, hosts: list[Host]) -> list[Problem]:
             problems.append(Problem(where, f"template error at line {exc.lineno}: {exc.message}"))
     if problems:
         return problems
-    ctx = ServerContext(address=str(config.server.address4) if config.server.address4 else "192.0.2.1")
-    samples: list[tuple[ClientInfo, Host | None]] = [(ClientInfo(family=4, mac="00:00:00:00:00:00"), None)]
-    samples += [(ClientInfo(family=4, mac=h.macs[0] if h.macs else None), h) for h in hosts]
+    seen: set[str] = set()
+    client = ClientInfo(family=4, mac="00:00:00:00:00:00")
+    for name in sorted(config.script_names()):
+        for problem in _render_problems(config, name, client, None):
+            if str(problem) not in seen:
+                seen.add(str(problem))
+                problems.append(problem)
+    return problems
+
+
+def host_template_problems(config: Config, host: Host) -> list[Problem]:
+    """Every target and menu rendered for ``host``: the problems, each naming the template's key path."""
+    client = ClientInfo(family=4, mac=host.macs[0] if host.macs else None)
+    out: list[Problem] = []
     seen: set[str] = set()
     for name in sorted(config.script_names()):
-        for client, host in samples:
-            try:
-                render_script(config, name, client, ctx, host)
-            except RenderError as exc:
-                message = str(exc)
-                if message not in seen:
-                    seen.add(message)
-                    who = f" (for host {host.name})" if host else ""
-                    problems.append(Problem("", f"{message}{who}"))
+        for problem in _render_problems(config, name, client, host):
+            if str(problem) not in seen:
+                seen.add(str(problem))
+                out.append(problem)
+    return out
+
+
+def _render_problems(config: Config, name: str, client: ClientInfo, host: Host | None) -> list[Problem]:
+    ctx = ServerContext(address=str(config.server.address4) if config.server.address4 else "192.0.2.1")
+    try:
+        render_script(config, name, client, ctx, host)
+    except RenderError as exc:
+        return [Problem(exc.where, exc.detail + (f" (rendering {name!r} for host {host.name})" if host else ""))]
+    return []
+
+
+def check_templates(config: Config, hosts: list[Host]) -> list[Problem]:
+    """:func:`template_problems`, then :func:`host_template_problems` for each of ``hosts``."""
+    problems = template_problems(config)
+    if problems:
+        return problems
+    seen = {str(p) for p in problems}
+    for host in hosts:
+        for problem in host_template_problems(config, host):
+            if str(problem) not in seen:
+                seen.add(str(problem))
+                problems.append(problem)
     return problems
 
 

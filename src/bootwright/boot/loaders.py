@@ -105,7 +105,7 @@ class EntryList:
     title: str
     entries: tuple[Entry, ...]
     default: str | None
-    timeout_ms: int
+    timeout_ms: int | None  # None: wait for a choice (the menu sets no timeout)
 
 
 def _entry(name: str, target: Target, label: str | None, context: dict[str, object]) -> Entry | None:
@@ -149,7 +149,7 @@ def entries(
     if menu is None:
         target = config.targets.get(name)
         found = _entry(name, target.for_platform(platform), None, context) if target else None
-        return EntryList(name, (found,) if found else (), found.id if found else None, 0)
+        return EntryList(name, (found,) if found else (), found.id if found else None, None)
     out: list[Entry] = []
     seen: set[str] = set()
 
@@ -241,7 +241,8 @@ def render_grub(
     if not found.entries:
         return None
     default = found.default or found.entries[0].id
-    seconds = -(-found.timeout_ms // 1000) if len(found.entries) > 1 else 0
+    # GRUB: timeout=-1 waits for a key (GRUB manual, "timeout"); one entry boots at once.
+    seconds = (-(-found.timeout_ms // 1000) if found.timeout_ms else -1) if len(found.entries) > 1 else 0
     lines = [
         f"# bootwright: {name} for {_who(client, host)}",
         f"set default={_grub_quote(default)}",
@@ -287,7 +288,7 @@ def render_pxelinux(
         return None
     ids = {e.id for e in runnable}
     default = found.default if found.default in ids else runnable[0].id
-    tenths = -(-found.timeout_ms // 100) if len(runnable) > 1 else 0
+    tenths = -(-(found.timeout_ms or 0) // 100) if len(runnable) > 1 else 0
     lines = [
         f"# bootwright: {name} for {_who(client, host)}",
         f"DEFAULT {default}",

@@ -10,7 +10,10 @@ Rules are evaluated in order like the if/else chains of ISC dhcpd: the first
 *final* rule that matches decides. A rule with ``final = false`` behaves like a
 dhcpd ``class``: it contributes what it sets and evaluation continues. When no
 final rule matches and ``boot.builtin`` is on, the built-in table
-(:data:`ARCH_TABLE`) answers by client architecture.
+(:data:`ARCH_TABLE`) answers by client architecture — for network-boot clients
+only (:func:`is_boot_client`): an operating system renewing its lease gets no
+boot file unless a rule or its host entry gives it one, as a dhcpd
+``class "pxeclients"`` or dnsmasq ``tag:`` configuration behaves.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ from bootwright.wire.ipxe_options import lookup_ipxe_option
 ENTRY_SCRIPT = "boot.ipxe"
 # Prefix of per-host scripts: /boot/<mac>.ipxe (stable URL, see the HTTP issue).
 HOST_SCRIPT_PREFIX = "boot/"
+# Vendor class (DHCPv4 option 60 / DHCPv6 option 16) prefixes of booting firmware:
+# PXE (Intel PXE 2.1 §2.4, "PXEClient:Arch:xxxxx:UNDI:yyyzzz") and UEFI HTTP boot
+# (UEFI 2.x §24.7, "HTTPClient:Arch:xxxxx:UNDI:yyyzzz").
+PXE_CLIENT = "PXEClient"
+HTTP_CLIENT = "HTTPClient"
 
 Stack = Literal["pcbios", "efi", "uboot", "other"]
 
@@ -99,6 +107,18 @@ ARCH_TABLE: dict[int, ArchInfo] = dict(
         _a(41, "ARM rpiboot", "other", False, None),
     )
 )
+
+
+def is_boot_client(client: ClientInfo) -> bool:
+    """True for a network-boot client: PXE or UEFI HTTP boot firmware, iPXE, or one that names its architecture.
+
+    The signals are a ``PXEClient``/``HTTPClient`` vendor class, user class
+    ``iPXE``/``gPXE`` (iPXE sends it in every request), and a client
+    architecture (DHCPv4 option 93, RFC 4578 §2.1; DHCPv6 option 61, RFC 5970
+    §3.3), which only boot firmware sends. A plain OS DHCP client sends none.
+    """
+    vendor = client.vendor_class or ""
+    return bool(client.arches) or client.is_ipxe or vendor.startswith((PXE_CLIENT, HTTP_CLIENT))
 
 
 def platform_of(client: ClientInfo) -> Platform | None:
@@ -310,10 +330,10 @@ class BootPolicy:
                     decided = True
                     break
         if not decided and self.config.boot.builtin:
-            partial, builtin_name = self._builtin(client, partial, ctx, warnings)
-            rule_name = builtin_name
-        elif not decided and rule_name is None:
-            rule_name = None
+            if is_boot_client(client):
+                partial, rule_name = self._builtin(client, partial, ctx, warnings)
+            elif rule_name is None:
+                rule_name = "builtin:not-booting"  # no PXE/HTTP boot/iPXE signal: no boot file
         if host is not None:
             partial = replace(
                 partial,
@@ -387,7 +407,7 @@ class BootPolicy:
             name = "builtin:default"
             if client.arches:
                 warnings.append(f"answered as {info.name} by the default rule")
-        http = info.http or (client.vendor_class or "").startswith("HTTPClient")
+        http = info.http or (client.vendor_class or "").startswith(HTTP_CLIENT)
         file = self.files.get(info.code)
         if file is None:
             warnings.append(f"no boot program for architecture {info.code} ({info.name}); set boot.files.{info.code}")
@@ -397,7 +417,7 @@ class BootPolicy:
                 replace(
                     partial,
                     bootfile=partial.bootfile or "{http}/" + file,
-                    vendor_class=partial.vendor_class or "HTTPClient",
+                    vendor_class=partial.vendor_class or HTTP_CLIENT,
                 ),
                 "builtin:http",
             )

@@ -1,14 +1,15 @@
 """Everything a DHCP reply carries for one client: subnet, options and boot answer.
 
-Pure glue between the config, the policy and the wire: the DHCP engines and
-``bootwright explain`` both build replies from :func:`plan_reply`, so the
-options ``explain`` lists are the options the server sends.
+Pure glue between the config, the policy and the wire: the DHCP engines
+build every reply from :func:`plan_reply` in the subnet
+:mod:`bootwright.boot.subnets` chose, and ``bootwright explain`` runs those
+engines, so the options ``explain`` lists are the options the server sends.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
 from bootwright.boot.policy import BootPolicy, ServerContext
@@ -32,69 +33,6 @@ class ReplyPlan:
     subnet: IPv4Network | IPv6Network | None
     context: ServerContext
     options: dict[int, Any]
-
-
-def select_subnet4(config: Config, client: ClientInfo, host: Host | None, hint: str | None = None) -> Subnet4 | None:
-    """The subnet a v4 request is answered in (RFC 2131 §4.3.1 order).
-
-    ``hint`` is what the transport knows: the relay's link selection (RFC 3527),
-    subnet selection (RFC 3011), the giaddr, or an address of the receiving
-    interface. Without a hint (``explain``), the host's fixed address or the
-    first subnet decides.
-    """
-    candidates: list[str] = []
-    if client.relay is not None:
-        candidates += [a for a in (client.relay.link_selection, client.relay.address) if a]
-    if hint:
-        candidates.append(hint)
-    if host is not None and host.ipv4:
-        candidates.append(host.ipv4)
-    for text in candidates:
-        net = _parse_net_or_addr(text)
-        for sub in config.subnet4:
-            if isinstance(net, IPv4Address) and net in sub.subnet:
-                return sub
-            if isinstance(net, IPv4Network) and net.subnet_of(sub.subnet):
-                return sub
-    if client.interface is not None:
-        for sub in config.subnet4:
-            if sub.interface == client.interface:
-                return sub
-    return config.subnet4[0] if config.subnet4 and not candidates else None
-
-
-def select_subnet6(config: Config, client: ClientInfo, host: Host | None, hint: str | None = None) -> Subnet6 | None:
-    """The prefix a v6 request is answered in: relay link-address, hint, host address, first."""
-    candidates: list[str] = []
-    if client.relay is not None and client.relay.address:
-        candidates.append(client.relay.address)
-    if hint:
-        candidates.append(hint)
-    if host is not None and host.ipv6:
-        candidates.append(host.ipv6)
-    for text in candidates:
-        net = _parse_net_or_addr(text)
-        for sub in config.subnet6:
-            if isinstance(net, IPv6Address) and net in sub.prefix:
-                return sub
-            if isinstance(net, IPv6Network) and net.subnet_of(sub.prefix):
-                return sub
-    if client.interface is not None:
-        for sub in config.subnet6:
-            if sub.interface == client.interface:
-                return sub
-    return config.subnet6[0] if config.subnet6 and not candidates else None
-
-
-def _parse_net_or_addr(text: str) -> IPv4Address | IPv6Address | IPv4Network | IPv6Network | None:
-    try:
-        if "/" in text:
-            from ipaddress import ip_network
-
-            return ip_network(text, strict=False)
-        return ip_address(text)
-    except ValueError:
-        return None
 
 
 def server_context(config: Config, family: int, subnet: Subnet4 | Subnet6 | None) -> ServerContext:
@@ -227,20 +165,24 @@ def dhcp6_options(
 def plan_reply(
     policy: BootPolicy,
     client: ClientInfo,
-    hint: str | None = None,
+    subnet: Subnet4 | Subnet6 | None,
     host: Host | None = None,
     stateless: bool = False,
 ) -> ReplyPlan:
-    """Decide a client's boot answer and the options of the reply that carries it."""
+    """Decide a client's boot answer and the options of the reply that carries it.
+
+    ``subnet`` is the one :mod:`bootwright.boot.subnets` chose for the request
+    (``None``: no subnet, global settings only).
+    """
     config = policy.config
     if host is None:
         host = policy.hosts.find(client)
     if client.family == 4:
-        sub4 = select_subnet4(config, client, host, hint)
+        sub4 = subnet if isinstance(subnet, Subnet4) else None
         ctx = server_context(config, 4, sub4)
         answer = policy.decide(client, ctx, host)
         return ReplyPlan(answer, ctx.subnet, ctx, dhcp4_options(config, sub4, answer, host, ctx))
-    sub6 = select_subnet6(config, client, host, hint)
+    sub6 = subnet if isinstance(subnet, Subnet6) else None
     ctx = server_context(config, 6, sub6)
     answer = policy.decide(client, ctx, host)
     return ReplyPlan(answer, ctx.subnet, ctx, dhcp6_options(config, sub6, answer, host, stateless))

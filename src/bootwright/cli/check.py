@@ -1,24 +1,97 @@
-"""``bootwright check``: validate a configuration and print a summary."""
+"""``bootwright check``: validate a configuration with the stored inventory and print a summary.
+
+It runs the one validation (:func:`bootwright.boot.validation.validate`) that
+``serve`` runs at start and the hot reloader on every reload, so "check
+passes" means "serve starts and a reload is accepted". ``serve`` and the
+``hosts`` commands load their config through :func:`load_validated_or_exit`.
+"""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from bootwright.boot.ipxe import check_templates
-from bootwright.boot.policy import hosts_from_config
-from bootwright.cli.common import EXIT_USAGE, ConfigOpt, err, load_config_or_exit, out
-from bootwright.config import Config
+from bootwright.boot.validation import Report, validate
+from bootwright.cli.common import EXIT_USAGE, ConfigOpt, err, out
+from bootwright.config import Config, ConfigError, LoadedConfig, Problem, read_config
+from bootwright.runtime.core import resolve_paths
 
 
-def check(config: ConfigOpt) -> None:
-    """Validate a config file (and its templates) and print a summary."""
-    cfg = load_config_or_exit(config)
-    hosts = hosts_from_config(cfg)
-    problems = check_templates(cfg, hosts)
-    if problems:
-        for p in problems:
-            err.print(f"[red]error:[/red] {config}: {p}", highlight=False, soft_wrap=True)
+def _read_or_exit(path: Path) -> LoadedConfig:
+    try:
+        return read_config(path)
+    except ConfigError as exc:
+        _print(exc.problems, exc.source, "error")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _print(problems: tuple[Problem, ...] | list[Problem], source: str, kind: str) -> None:
+    colour = "red" if kind == "error" else "yellow"
+    for p in problems:
+        err.print(f"[{colour}]{kind}:[/{colour}] {escape(p.located(source))}", highlight=False, soft_wrap=True)
+
+
+def load_validated_or_exit(path: Path, root: Path | None = None, state_dir: Path | None = None) -> Config:
+    """The config validated as ``check`` does (paths as ``serve`` resolves them), or every error and exit 2."""
+    loaded = _read_or_exit(path)
+    root_dir, state = resolve_paths(loaded.config, root, state_dir)
+    report = validate(loaded.config, text=loaded.text, root=root_dir, state_dir=state)
+    if report.errors:
+        _print(report.errors, loaded.source, "error")
+        raise typer.Exit(EXIT_USAGE)
+    return loaded.config
+
+
+def _with_inventory(loaded: LoadedConfig, state: Path, explicit: bool, root: Path) -> Report:
+    """Validate with the inventory of ``state/state.db`` as ``serve`` would load it; never creates a store."""
+    from bootwright.inventory.service import synced_rows, validate_rows
+    from bootwright.store.base import StoreError
+    from bootwright.store.sqlite import SqliteStore  # lazy: sqlite only when a store is there to read
+
+    path = state / "state.db"
+    if not path.exists():
+        if explicit:
+            err.print(f"note: no state store at {path}: checked without an inventory", highlight=False)
+        return validate(loaded.config, text=loaded.text, root=root, state_dir=state)
+    store = SqliteStore(path)
+    try:
+        store.open()
+        rows = store.host_store().transact(lambda tx: {r.name: r for r in tx.hosts()})
+    except StoreError as exc:
+        report = validate(loaded.config, text=loaded.text, root=root, state_dir=state)
+        problem = Problem("", f"{exc}; checked without the inventory (give --state-dir, or run as the "
+                              "server's user)")
+        if explicit:
+            return Report((*report.errors, problem), report.warnings, report.skipped)
+        return Report(report.errors, (*report.warnings, problem), report.skipped)
+    finally:
+        store.close()
+    synced = synced_rows(loaded.config, rows, time.time()).values()
+    report, _ = validate_rows(loaded.config, synced, text=loaded.text, root=root, state_dir=state)
+    return report
+
+
+def check(
+    config: ConfigOpt,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option("--state-dir", help="State directory whose inventory is checked too (default: as serve).")
+    ] = None,
+    root: Annotated[Path | None, typer.Option("--root", help="File root, as given to serve.")] = None,
+) -> None:
+    """Validate a config file, its templates and the stored host inventory; print a summary."""
+    loaded = _read_or_exit(config)
+    cfg = loaded.config
+    root_dir, state = resolve_paths(cfg, root, state_dir)
+    report = _with_inventory(loaded, state, state_dir is not None, root_dir)
+    _print(report.errors, loaded.source, "error")
+    _print(report.warnings, loaded.source, "warning")
+    if report.errors:
         raise typer.Exit(EXIT_USAGE)
     out.print(f"[green]ok[/green]: {config}", highlight=False)
     table = Table(show_header=False, box=None, pad_edge=False)

@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bootwright.boot.timeline import attempts
-from bootwright.cli.common import load_config_or_exit
+from bootwright.cli.check import load_validated_or_exit
 from bootwright.inventory.formats import (
     EXPORT_FORMATS,
     IMPORT_FORMATS,
@@ -74,7 +74,7 @@ def open_inventory(config_path: Path, state_dir: Path | None) -> Iterator[Invent
     from bootwright.store.base import StoreError
     from bootwright.store.sqlite import SqliteStore
 
-    config = load_config_or_exit(config_path)
+    config = load_validated_or_exit(config_path, None, state_dir)
     _, state = resolve_paths(config, None, state_dir)
     store = SqliteStore(state / "state.db")
     try:
@@ -83,10 +83,8 @@ def open_inventory(config_path: Path, state_dir: Path | None) -> Iterator[Invent
         raise _fail(str(exc), 1) from None
     try:
         inventory = Inventory(store.host_store(), config)
-        try:
-            inventory.sync_config(config)
-        except InventoryError as exc:
-            raise _fail(f"{config_path}: {exc.render()}") from None
+        # Hosts that no longer fit the config are skipped (hosts list shows why), never a reason to refuse.
+        inventory.sync_config(config)
         yield inventory
     finally:
         store.close()
@@ -147,10 +145,15 @@ def list_hosts(
     for v in views:
         h = v.host
         boot = f"{v.oneshot.target}: {v.oneshot.state}" if v.oneshot else ""
+        source = f"{v.source}, skipped" if v.skipped else v.source
         rows.append([h.name, " ".join(h.macs), h.ipv4 or "", h.ipv6 or "", ",".join(h.groups), h.target or "",
-                     v.source, boot])
+                     source, boot])
     _table(["name", "mac", "ipv4", "ipv6", "groups", "target", "source", "boot"], rows)
-    _say(f"{len(views)} host{'s' if len(views) != 1 else ''}")
+    skipped = [v for v in views if v.skipped]
+    for v in skipped:
+        _say(f"skipped {v.host.name} (not served, does not fit {config}): {'; '.join(v.skipped)}")
+    note = f", {len(skipped)} skipped" if skipped else ""
+    _say(f"{len(views)} host{'s' if len(views) != 1 else ''}{note}")
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> None:
@@ -293,9 +296,16 @@ def export(
         raise _fail(str(exc)) from None
     if output is None:
         sys.stdout.write(text)
-    else:
+        return
+    try:
         output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
+    except FileNotFoundError:  # like a shell redirection: the directory is not created for you
+        raise _fail(f"cannot write {output}: the directory {output.parent} does not exist") from None
+    except IsADirectoryError:
+        raise _fail(f"cannot write {output}: it is a directory (give a file name)") from None
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}", 1) from None
+    err.print(f"wrote {output}", markup=False)
 
 
 def boot(

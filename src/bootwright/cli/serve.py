@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from bootwright.boot.policy import BootPolicy
-from bootwright.cli.common import EXIT_USAGE, ConfigOpt, err, load_config_or_exit
+from bootwright.cli.check import load_validated_or_exit
+from bootwright.cli.common import EXIT_USAGE, ConfigOpt, err
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -42,7 +44,8 @@ def serve(
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
         raise typer.BadParameter(f"{log_level!r} is not one of debug, info, warning, error", param_hint="--log-level")
-    cfg = load_config_or_exit(config)
+    # The validation ``bootwright check`` runs, with the paths of these flags (state_dir inside root: refused).
+    cfg = load_validated_or_exit(config, root, state_dir)
     # Every protocol step is a log line: skip what the format never shows (logging docs,
     # "Optimization": caller lookup, thread and process names).
     logging._srcfile = None
@@ -78,12 +81,34 @@ def serve(
 
     gc.collect()
     gc.freeze()
+    failures: list[BaseException] = []
     try:
         asyncio.run(_serve_with_log(run_services(runtime), log_handler))
     except* (ServiceError, StoreError, OSError) as group:
-        for failure in group.exceptions:
-            err.print(f"[red]error:[/red] {failure}", highlight=False)
-        raise typer.Exit(1) from None
+        failures += group.exceptions
+    if failures:  # exit outside except*: an exception raised inside one is wrapped in a new ExceptionGroup
+        for failure in failures:
+            err.print(f"[red]error:[/red] {escape(str(failure))}", highlight=False, soft_wrap=True)
+        if any(lacks_privilege(f) for f in failures):
+            err.print(f"  {escape(PRIVILEGE_HINT)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+PRIVILEGE_HINT = (
+    "bootwright serve needs root, or CAP_NET_BIND_SERVICE for ports below 1024 (DHCPv4 67, DHCPv6 547, "
+    "TFTP 69, HTTP 80) and CAP_NET_RAW for raw sockets (router advertisements, DHCPv4 replies to clients "
+    "without an address): run it as root, or give it AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_RAW "
+    "in its systemd unit"
+)
+
+
+def lacks_privilege(failure: BaseException) -> bool:
+    """True when a start-up failure comes from a ``PermissionError`` (EACCES/EPERM binding or opening a socket)."""
+    cause: BaseException | None = failure
+    while cause is not None and not isinstance(cause, PermissionError):
+        # A ServiceError is raised "from None" inside the except block: the OSError is its __context__.
+        cause = cause.__cause__ or cause.__context__
+    return cause is not None
 
 
 async def _serve_with_log(main: Coroutine[Any, Any, None], handler: LineBufferHandler) -> None:

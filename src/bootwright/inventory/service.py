@@ -2,10 +2,14 @@
 
 :class:`Inventory` is what the CLI, the API and the hot reloader share. Every
 change is checked against the whole inventory and the configuration
-(:func:`~bootwright.inventory.checks.check_inventory`) inside the same store
-transaction that writes it, so a refused change writes nothing and two
-processes cannot both add the same MAC. Methods block on the store's writer
-thread; from the event loop call them through ``asyncio.to_thread``.
+(:func:`~bootwright.boot.validation.host_problems`, the one validation) inside
+the same store transaction that writes it, so a refused change writes nothing
+and two processes cannot both add the same MAC. A change is refused when a
+host it touches does not fit; hosts that stopped fitting after a config edit
+(a removed target, …) are *skipped* — reported, left out of the policy and of
+no concern to changes of other hosts — so they can be repaired or removed.
+Methods block on the store's writer thread; from the event loop call them
+through ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from bootwright.boot.oneshot import OneShot
+from bootwright.boot.validation import InventoryHost, Report, host_problems, validate
 from bootwright.config import Config, Problem
-from bootwright.inventory.checks import check_inventory
 from bootwright.inventory.records import (
     HostInputError,
     apply_changes,
@@ -58,14 +63,18 @@ class HostView:
     source: str
     overrides: dict[str, Any] = field(default_factory=dict)
     oneshot: OneShot | None = None
+    # Why the host is not served (it does not fit the configuration); empty: served.
+    skipped: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: the record in config key names plus ``source``, ``overrides`` and ``boot``."""
+        """JSON form: the record in config key names plus ``source``, ``overrides``, ``boot``, ``skipped``."""
         out = host_to_dict(self.host)
         out["source"] = self.source
         if self.overrides:
             out["overrides"] = sorted(self.overrides)
         out["boot"] = self.oneshot.to_dict() if self.oneshot else None
+        if self.skipped:
+            out["skipped"] = list(self.skipped)
         return out
 
 
@@ -73,9 +82,10 @@ class HostView:
 class Snapshot:
     """Everything the policy needs from the store, read in one transaction."""
 
-    hosts: list[Host]
+    hosts: list[Host]  # the hosts served: skipped ones left out
     oneshots: list[OneShot]
     generation: int
+    report: Report = field(default_factory=Report)  # the validation of the config with this inventory
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +109,72 @@ def _origin(row: HostRow) -> str:
     return "config file"
 
 
-def _hosts(rows: Iterable[HostRow]) -> list[Host]:
-    """Effective hosts of stored rows; a row that no longer parses is skipped and logged."""
-    out = []
-    for row in rows:
+def _where(row: HostRow, origins: dict[str, str] | None = None) -> str:
+    origin = (origins or {}).get(row.name, _origin(row))
+    return f"host {row.name!r}" + (f" ({origin})" if origin else "")
+
+
+def inventory_entries(
+    rows: Iterable[HostRow], origins: dict[str, str] | None = None, last: Iterable[str] = ()
+) -> tuple[list[InventoryHost], dict[str, list[Problem]]]:
+    """Stored rows as validation entries (config hosts first, ``last`` at the end), and unreadable rows.
+
+    A row that no longer parses (a record written by an older version) cannot
+    be served: it is returned with its problems, by name.
+    """
+    entries: list[InventoryHost] = []
+    broken: dict[str, list[Problem]] = {}
+    late = set(last)
+    ordered = sorted(rows, key=lambda r: (r.name in late, r.source != CONFIG))
+    for row in ordered:
+        origin = (origins or {}).get(row.name, _origin(row))
         try:
-            out.append(_effective(row))
+            entries.append(InventoryHost(_effective(row), origin, row.source == CONFIG))
         except HostInputError as exc:
-            log.warning("state store: host %r cannot be used (%s); skipped", row.name, exc)
-    return out
+            broken[row.name] = [Problem(f"{_where(row, origins)} {p.path}".rstrip(), p.message) for p in exc.problems]
+    return entries, broken
+
+
+def synced_rows(config: Config, old: dict[str, HostRow], now: float) -> dict[str, HostRow]:
+    """The rows the store holds once ``config``'s hosts are loaded into it (pure).
+
+    Config hosts no longer in the file go; a CLI/API change of a config host
+    stays unless the file changed that same key. A local host with the name of
+    a config host keeps its row (the config host is then skipped, with a
+    warning from the validation, until one of them is removed).
+    """
+    rows = {n: r for n, r in old.items() if r.source == LOCAL}
+    for entry in config.host:
+        prev = old.get(entry.name)
+        if prev is not None and prev.source == LOCAL:
+            continue
+        record = host_to_dict(host_from_entry(entry))
+        overrides = {}
+        if prev is not None:
+            overrides = {k: v for k, v in prev.overrides.items() if prev.record.get(k) == record.get(k)}
+        same = prev is not None and (prev.record, prev.overrides) == (record, overrides)
+        rows[entry.name] = prev if same and prev is not None else HostRow(entry.name, CONFIG, record, overrides, now)
+    return rows
+
+
+def validate_rows(
+    config: Config, rows: Iterable[HostRow], *, text: str | None = None, root: PurePath | None = None,
+    state_dir: PurePath | None = None, rendered: dict[Host, tuple[Problem, ...]] | None = None,
+) -> tuple[Report, list[Host]]:
+    """The one validation (:func:`~bootwright.boot.validation.validate`) of ``config`` with stored rows.
+
+    Returns the report and the hosts to serve (unreadable and skipped rows left out).
+    """
+    rows = list(rows)
+    entries, broken = inventory_entries(rows)
+    report = validate(config, entries, text=text, root=root, state_dir=state_dir, rendered=rendered)
+    by_name = {e.host.name: e.host for e in entries}
+    if broken:
+        warnings = [Problem(f"host {name!r} (state store)", "skipped (not served): the stored record cannot be "
+                            f"read: {'; '.join(p.message for p in found)}") for name, found in broken.items()]
+        report = Report(report.errors, (*report.warnings, *warnings),
+                        {**report.skipped, **{n: tuple(found) for n, found in broken.items()}})
+    return report, report.usable(by_name[r.name] for r in rows if r.name in by_name)
 
 
 def _save_job(shot: OneShot) -> Callable[[HostTransaction], bool]:
@@ -128,36 +195,48 @@ class Inventory:
         self.tables = tables
         self.config = config
         self.clock = clock
+        # Per-host template results for ``config`` (rendering every script per host is the costly part).
+        self._rendered: dict[Host, tuple[Problem, ...]] = {}
+        self._rendered_for: Config | None = None
+
+    def _render_cache(self, config: Config) -> dict[Host, tuple[Problem, ...]]:
+        if self._rendered_for is not config:
+            self._rendered, self._rendered_for = {}, config
+        return self._rendered
 
     # ------------------------------------------------------------------ reads
 
     def snapshot(self) -> Snapshot:
-        """Hosts, one-shots and the change counter, consistently."""
+        """Hosts to serve (skipped ones left out), one-shots, the change counter and the report, consistently."""
 
-        def read(tx: HostTransaction) -> Snapshot:
-            shots = [OneShot.from_row(r) for r in tx.oneshots()]
-            return Snapshot(_hosts(tx.hosts()), shots, tx.generation())
+        def read(tx: HostTransaction) -> tuple[list[HostRow], list[OneShot], int]:
+            return list(tx.hosts()), [OneShot.from_row(r) for r in tx.oneshots()], tx.generation()
 
-        return self.tables.transact(read)
+        rows, shots, generation = self.tables.transact(read)
+        report, hosts = validate_rows(self.config, rows, rendered=self._render_cache(self.config))
+        return Snapshot(hosts, shots, generation, report)
 
     def hosts(self) -> list[Host]:
         """Every host as the policy uses it (config hosts with their CLI/API changes, local hosts)."""
         return self.snapshot().hosts
 
     def views(self) -> list[HostView]:
-        """Every host with its origin and one-shot state, by name."""
+        """Every host with its origin, one-shot state and, when it does not fit the config, why it is skipped."""
 
-        def read(tx: HostTransaction) -> list[HostView]:
-            shots = {r.host: OneShot.from_row(r) for r in tx.oneshots()}
-            views = []
-            for row in tx.hosts():
-                try:
-                    views.append(HostView(_effective(row), row.source, row.overrides, shots.get(row.name)))
-                except HostInputError as exc:
-                    log.warning("state store: host %r cannot be used (%s); skipped", row.name, exc)
-            return views
+        def read(tx: HostTransaction) -> tuple[list[HostRow], dict[str, OneShot]]:
+            return list(tx.hosts()), {r.host: OneShot.from_row(r) for r in tx.oneshots()}
 
-        return self.tables.transact(read)
+        rows, shots = self.tables.transact(read)
+        report, _ = validate_rows(self.config, rows, rendered=self._render_cache(self.config))
+        views = []
+        for row in rows:
+            reasons = tuple(str(p) for p in report.skipped.get(row.name, ()))
+            try:
+                host = _effective(row)
+            except HostInputError:
+                host = Host(name=row.name)
+            views.append(HostView(host, row.source, row.overrides, shots.get(row.name), reasons))
+        return views
 
     def view(self, name: str) -> HostView:
         """One host; :class:`InventoryError` 404 when unknown."""
@@ -174,19 +253,21 @@ class Inventory:
         rows: dict[str, HostRow],
         config: Config,
         what: str,
+        changed: Iterable[str],
         origin: dict[str, str] | None = None,
     ) -> None:
-        """Check the inventory ``rows`` would give; raise if refused (the transaction is undone)."""
+        """Refuse (raise; the transaction is undone) when a host in ``changed`` does not fit.
+
+        Hosts the change does not touch are not held against it: one that no
+        longer fits the configuration is skipped by the policy, not a reason
+        to refuse every other change.
+        """
+        names = set(changed)
         origins = {r.name: _origin(r) for r in rows.values()} | (origin or {})
-        hosts = []
-        problems: list[Problem] = []
-        for row in rows.values():
-            try:
-                hosts.append(_effective(row))
-            except HostInputError as exc:
-                where = f"host {row.name!r}" + (f" ({origins[row.name]})" if origins.get(row.name) else "")
-                problems += [Problem(f"{where} {p.path}".rstrip(), p.message) for p in exc.problems]
-        problems += check_inventory(config, hosts, origins)
+        entries, broken = inventory_entries(rows.values(), origins, names)
+        problems = [p for name in sorted(names) for p in broken.get(name, [])]
+        found = host_problems(config, entries, only=names, rendered=self._render_cache(config))
+        problems += [p for name, ps in found.items() if name in names for p in ps]
         if problems:
             raise InventoryError(what, problems)
 
@@ -194,36 +275,18 @@ class Inventory:
         """Load the config file's hosts into the store for ``config``; True when anything changed.
 
         Config hosts no longer in the file are removed; CLI/API changes to a
-        config host are kept unless the file changed that same key. Raises
-        :class:`InventoryError` (and changes nothing) when the result does not
-        fit ``config`` — a reload is then refused.
+        config host are kept unless the file changed that same key. Stored
+        hosts that do not fit ``config`` stay in the store and are skipped
+        (see :func:`validate_rows`); nothing here refuses a configuration.
         """
         now = self.clock()
 
         def job(tx: HostTransaction) -> bool:
             old = {r.name: r for r in tx.hosts()}
-            rows = {n: r for n, r in old.items() if r.source == LOCAL}
-            clashes = []
-            for entry in config.host:
-                record = host_to_dict(host_from_entry(entry))
-                prev = old.get(entry.name)
-                if prev is not None and prev.source == LOCAL:
-                    clashes.append(Problem(f"host {entry.name!r}", "is in the config file and was also added through "
-                                           f"CLI/API; remove one (bootwright hosts remove {entry.name})"))
-                    continue
-                overrides = {}
-                if prev is not None:
-                    overrides = {k: v for k, v in prev.overrides.items() if prev.record.get(k) == record.get(k)}
-                rows[entry.name] = HostRow(entry.name, CONFIG, record, overrides, now)
-            if clashes:
-                raise InventoryError("the config file's hosts clash with stored hosts", clashes)
-            self._commit(tx, rows, config, "the hosts do not fit this configuration")
+            rows = synced_rows(config, old, now)
             changed = False
             for name, row in rows.items():
-                prev = old.get(name)
-                if row.source == LOCAL:
-                    continue
-                if prev is None or (prev.source, prev.record, prev.overrides) != (CONFIG, row.record, row.overrides):
+                if old.get(name) is not row and row.source == CONFIG:
                     tx.put_host(row)
                     changed = True
             for name, row in old.items():
@@ -249,7 +312,7 @@ class Inventory:
             if host.name in rows:
                 raise InventoryError(f"host {host.name!r} already exists; change it with 'set'", status=409)
             rows[host.name] = HostRow(host.name, LOCAL, record, {}, now)
-            self._commit(tx, rows, self.config, f"host {host.name!r} was not added")
+            self._commit(tx, rows, self.config, f"host {host.name!r} was not added", [host.name])
             tx.put_host(rows[host.name])
             tx.bump_generation()
 
@@ -276,7 +339,7 @@ class Inventory:
             else:
                 new = HostRow(name, LOCAL, apply_changes(row.record, changes), {}, now)
             rows[name] = new
-            self._commit(tx, rows, self.config, f"host {name!r} was not changed")
+            self._commit(tx, rows, self.config, f"host {name!r} was not changed", [name])
             tx.put_host(new)
             tx.bump_generation()
 
@@ -329,7 +392,7 @@ class Inventory:
             if problems:
                 raise InventoryError(f"nothing was imported from {source}", problems)
             where = {name: f"{source} line {line}" for name, line in lines.items()}
-            self._commit(tx, rows, self.config, f"nothing was imported from {source}", where)
+            self._commit(tx, rows, self.config, f"nothing was imported from {source}", added + updated, where)
             if not dry_run:
                 for name in added + updated:
                     tx.put_host(rows[name])

@@ -27,28 +27,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import struct
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from ipaddress import IPv4Address
 from typing import Final
 
+from bootwright.config import Config
 from bootwright.engine.dhcp4.server import Dhcp4Engine, Outcome, RxContext
 from bootwright.model import Lease
-from bootwright.net.linklayer import InterfaceInfo, RawSender, discover_interfaces, udp_datagram
+from bootwright.net.host import InterfaceInfo, discover_interfaces
+from bootwright.net.linklayer import RawSender, udp_datagram
 from bootwright.runtime import Runtime, ServiceError
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp4 import decode
 
-__all__ = ["BURST",
+__all__ = [
+    "BURST",
     "Dhcp4Service",
+    "OptionNames",
     "broadcast_addresses",
     "create_service",
     "destination_was_broadcast",
+    "getaddrinfo4",
+    "option_names",
     "resolve_names",
 ]
 
@@ -136,23 +143,84 @@ def _open_socket(name: str, port: int) -> socket.socket:
     return sock
 
 
-async def resolve_names(names: Iterable[str]) -> dict[str, tuple[IPv4Address, ...]]:
-    """Resolve host names used in option values (e.g. ``ntp_servers``) once, at start."""
+NAMES_REFRESH: Final = 300.0
+"""Seconds between re-resolutions of host names used in options (a DNS TTL floor: names move rarely)."""
+RESOLVE_TIMEOUT: Final = 5.0  # seconds one look-up may take before it counts as failed
+
+Resolver = Callable[[str], Awaitable[tuple[IPv4Address, ...]]]
+"""Looks one host name up; raises ``OSError``/``TimeoutError`` or returns no address when it cannot."""
+
+
+async def getaddrinfo4(name: str) -> tuple[IPv4Address, ...]:
+    """The IPv4 addresses of ``name`` from the system resolver (``getaddrinfo``), in its order."""
     loop = asyncio.get_running_loop()
-    out: dict[str, tuple[IPv4Address, ...]] = {}
-    for name in names:
-        try:
-            IPv4Address(name)
-            continue
-        except ValueError:
-            pass
-        try:
-            infos = await asyncio.wait_for(loop.getaddrinfo(name, None, family=socket.AF_INET), 5)
-        except (OSError, TimeoutError) as e:
-            log.warning("dhcp4: cannot resolve %s (used in an option): %s; it is left out", name, e)
-            continue
-        out[name] = tuple(dict.fromkeys(IPv4Address(i[4][0]) for i in infos))
-    return out
+    infos = await asyncio.wait_for(loop.getaddrinfo(name, None, family=socket.AF_INET), RESOLVE_TIMEOUT)
+    return tuple(dict.fromkeys(IPv4Address(i[4][0]) for i in infos))
+
+
+def option_names(config: Config) -> list[str]:
+    """Host names (values that are not IPv4 addresses) in the options that accept them: ``ntp_servers`` (42)."""
+    values = [str(n) for s in config.subnet4 for n in (s.ntp_servers or ())]
+    values += [str(n) for n in (config.dhcp4.ntp_servers or ())]
+    return [v for v in dict.fromkeys(values) if not _is_address(v)]
+
+
+class OptionNames:
+    """The addresses of host names used in option values, kept current.
+
+    Rule: names are looked up at start, after every reload and every
+    :data:`NAMES_REFRESH` seconds, not once for the life of the process. A
+    failed look-up keeps the last good addresses (a DNS outage must not take
+    option 42 away from clients) and warns once, until the name resolves again.
+    A name that never resolved is left out of the option.
+    """
+
+    def __init__(self, resolve: Resolver = getaddrinfo4) -> None:
+        """``resolve``: the look-up (the system resolver; tests pass a fake)."""
+        self.resolve = resolve
+        self.addresses: dict[str, tuple[IPv4Address, ...]] = {}
+        self.failing: set[str] = set()
+
+    async def refresh(self, names: Iterable[str]) -> dict[str, tuple[IPv4Address, ...]]:
+        """Look every name up again; returns the name → addresses map to use (a new dict)."""
+        wanted = list(dict.fromkeys(names))
+        for name in wanted:
+            try:
+                found = await self.resolve(name)
+                if not found:
+                    raise OSError("no IPv4 address")
+            except (OSError, TimeoutError, ValueError) as e:  # ValueError: not encodable (IDNA)
+                if name not in self.failing:
+                    self.failing.add(name)
+                    kept = self.addresses.get(name)
+                    log.warning(
+                        "dhcp4: cannot resolve %s (used in an option): %s; %s", name, e or type(e).__name__,
+                        f"keeping {', '.join(map(str, kept))}" if kept else "it is left out until it resolves",
+                    )
+                continue
+            if name in self.failing:
+                self.failing.discard(name)
+                log.info("dhcp4: %s resolves again: %s", name, ", ".join(map(str, found)))
+            elif name in self.addresses and self.addresses[name] != found:
+                log.info("dhcp4: %s now resolves to %s", name, ", ".join(map(str, found)))
+            self.addresses[name] = found
+        keep = set(wanted)
+        self.addresses = {n: a for n, a in self.addresses.items() if n in keep}
+        self.failing &= keep
+        return dict(self.addresses)
+
+
+async def resolve_names(names: Iterable[str]) -> dict[str, tuple[IPv4Address, ...]]:
+    """Resolve host names used in option values once (addresses are skipped); unresolvable ones are left out."""
+    return await OptionNames().refresh(n for n in names if not _is_address(n))
+
+
+def _is_address(value: str) -> bool:
+    try:
+        IPv4Address(value)
+    except ValueError:
+        return False
+    return True
 
 
 class Dhcp4Service:
@@ -160,8 +228,8 @@ class Dhcp4Service:
 
     name = "dhcp4"
 
-    def __init__(self, runtime: Runtime) -> None:
-        """Prepare; nothing is bound until :meth:`run`."""
+    def __init__(self, runtime: Runtime, resolve: Resolver = getaddrinfo4) -> None:
+        """Prepare; nothing is bound until :meth:`run`. ``resolve`` looks up host names in options."""
         self.runtime = runtime
         self.config = runtime.config
         self.engine: Dhcp4Engine | None = None
@@ -173,6 +241,7 @@ class Dhcp4Service:
         self._wake: asyncio.Event | None = None
         self._error_logged_at = -1e18
         self._bug_logged_at = -1e18
+        self.names = OptionNames(resolve)  # host names in options, re-resolved (see OptionNames)
 
     # ------------------------------------------------------------------ set-up
 
@@ -203,9 +272,7 @@ class Dhcp4Service:
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, discover_interfaces, None)
         infos = self._wanted_interfaces(found)
-        ntp = [str(n) for s in self.config.subnet4 for n in (s.ntp_servers or ())]
-        ntp += [str(n) for n in (self.config.dhcp4.ntp_servers or ())]
-        names = await resolve_names(dict.fromkeys(ntp))
+        names = await self.names.refresh(option_names(self.config))
         own = [a.ip for i in infos for a in i.addresses]
         engine = self.engine = Dhcp4Engine(self.runtime.policy, names=names, own_addresses=own)
         report = await loop.run_in_executor(None, self.runtime.store.load_leases, 4)
@@ -226,7 +293,8 @@ class Dhcp4Service:
         except OSError as e:
             self._close()
 
-            raise ServiceError(f"dhcp4: cannot listen on port {port}: {e} (another DHCP server running?)") from None
+            hint = " (another DHCP server running?)" if e.errno == errno.EADDRINUSE else ""
+            raise ServiceError(f"dhcp4: cannot listen on port {port}: {e.strerror or e}{hint}") from None
         previous = self.runtime.mac_for_address
         self.runtime.mac_for_address = (
             self.mac_for_ip if previous is None else lambda a: self.mac_for_ip(a) or previous(a)
@@ -240,6 +308,7 @@ class Dhcp4Service:
             + (f", {len(report.skipped) + len(skipped)} skipped" if report.skipped or skipped else ""),
         )
         committer = asyncio.create_task(self._committer(), name="dhcp4-commit")
+        refresher = asyncio.create_task(self._keep_names(), name="dhcp4-names")
         try:
             while True:
                 await asyncio.sleep(EXPIRE_EVERY)
@@ -247,6 +316,7 @@ class Dhcp4Service:
         finally:
             self._close()
             committer.cancel()
+            refresher.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -389,6 +459,22 @@ class Dhcp4Service:
         assert self.engine is not None
         dropped = self.engine.set_policy(self.runtime.policy, now)
         log.info("dhcp4: configuration applied%s", f"; {len(dropped)} lease(s) dropped" if dropped else "")
+        task = asyncio.ensure_future(self.refresh_names())  # the reload may have named new hosts in options
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def refresh_names(self) -> None:
+        """Look the host names in options up again and give the engine any change."""
+        names = await self.names.refresh(option_names(self.runtime.policy.config))
+        engine = self.engine
+        if engine is not None and names != engine.names:
+            engine.set_names(names)
+
+    async def _keep_names(self) -> None:
+        """Re-resolve every :data:`NAMES_REFRESH` seconds while serving."""
+        while True:
+            await asyncio.sleep(NAMES_REFRESH)
+            await self.refresh_names()
 
     def _expire(self) -> None:
         engine = self.engine

@@ -18,19 +18,21 @@ import socket
 import struct
 import time
 import uuid
+from collections.abc import Mapping
 from ipaddress import IPv6Address
 from typing import Final
 
+from bootwright.config import Config, Subnet6
 from bootwright.engine.dhcp6.server import Dhcp6Engine, Outcome, Received
 from bootwright.model import Lease
-from bootwright.net.host import interface_addresses, mac_address, served_links
+from bootwright.net.host import LinkAddress, carries, interface_addresses, mac_address
 from bootwright.runtime import Runtime, ServiceError
 from bootwright.store.base import LeaseStore, StoreError
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp6 import ALL_DHCP_RELAY_AGENTS_AND_SERVERS, ALL_DHCP_SERVERS, SERVER_PORT, DuidLLT, DuidUUID
 from bootwright.wire.dhcp6 import decode_duid as _decode_duid
 
-__all__ = ["DUID_META_KEY", "Dhcp6Service", "create_service", "load_server_duid", "open_dhcp6_socket"]
+__all__ = ["DUID_META_KEY", "Dhcp6Service", "create_service", "load_server_duid", "open_dhcp6_socket", "served_links"]
 
 log = logging.getLogger("bootwright.dhcp6")
 
@@ -47,6 +49,30 @@ SO_BINDTODEVICE: Final = getattr(socket, "SO_BINDTODEVICE", 25)
 SO_RCVBUFFORCE: Final = getattr(socket, "SO_RCVBUFFORCE", 33)
 IPV6_RECVPKTINFO: Final = getattr(socket, "IPV6_RECVPKTINFO", 49)
 IPV6_PKTINFO: Final = getattr(socket, "IPV6_PKTINFO", 50)
+
+
+def served_links(config: Config, addresses: Mapping[str, list[LinkAddress]]) -> dict[str, Subnet6 | None]:
+    """DHCPv6 interfaces, each with the subnet6 of its directly attached clients.
+
+    Only configured interfaces: those in ``server.interfaces`` or a
+    ``subnet6.interface``; when none is named at all, those that carry an
+    address inside a configured subnet6 (``ServerSection`` documents this). A
+    subnet6 belongs to a link when it names the interface, else when the
+    interface carries an address inside its prefix; a link with none still
+    relays-in and answers Information-requests with the global options.
+    """
+    named = list(dict.fromkeys([*config.server.interfaces, *(s.interface for s in config.subnet6 if s.interface)]))
+    names = named or [
+        name for name, addrs in addresses.items() if any(carries(addrs, s.prefix) for s in config.subnet6)
+    ]
+    out: dict[str, Subnet6 | None] = {}
+    for name in names:
+        sub = next((s for s in config.subnet6 if s.interface == name), None)
+        if sub is None:
+            here = addresses.get(name, ())
+            sub = next((s for s in config.subnet6 if s.interface is None and carries(here, s.prefix)), None)
+        out[name] = sub
+    return out
 
 
 def load_server_duid(store: LeaseStore, interfaces: list[str], now: float | None = None) -> bytes:

@@ -1,7 +1,5 @@
-"""Interfaces and link-layer sends for the DHCPv4 transport.
+"""Link-layer sends for the DHCPv4 transport (the interfaces themselves: :mod:`bootwright.net.host`).
 
-- :func:`discover_interfaces`: name, index, MAC, MTU and IPv4 addresses of
-  the host's interfaces (rtnetlink through pyroute2).
 - :func:`udp_datagram`: an IPv4 + UDP datagram around a payload, checksums
   included (RFC 791 §3.1, RFC 768).
 - :class:`RawSender`: sends such a datagram to a hardware address with an
@@ -18,12 +16,10 @@ import contextlib
 import socket
 import struct
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address
 from typing import Final
 
-__all__ = ["ETH_P_IP", "InterfaceInfo", "RawSender", "checksum", "discover_interfaces", "udp_datagram"]
+__all__ = ["ETH_P_IP", "RawSender", "checksum", "udp_datagram"]
 
 ETH_P_IP: Final = 0x0800  # linux/if_ether.h: IPv4 EtherType
 _IP: Final = struct.Struct("!BBHHHBBH4s4s")  # RFC 791 §3.1 header without options
@@ -31,57 +27,6 @@ _UDP: Final = struct.Struct("!HHHH")  # RFC 768
 _PSEUDO: Final = struct.Struct("!4s4sBBH")  # RFC 768 pseudo header
 _TTL: Final = 64
 _DF: Final = 0x4000  # RFC 791 §3.1 "don't fragment"
-
-
-@dataclass(frozen=True, slots=True)
-class InterfaceInfo:
-    """One network interface as the DHCPv4 service uses it."""
-
-    name: str
-    index: int
-    mac: bytes
-    mtu: int
-    addresses: tuple[IPv4Interface, ...]
-    up: bool = True
-
-    def address_for(self, peer: IPv4Address) -> IPv4Address | None:
-        """Our address on the same network as ``peer``, else our first address."""
-        for a in self.addresses:
-            if peer in a.network:
-                return a.ip
-        return self.addresses[0].ip if self.addresses else None
-
-
-def discover_interfaces(names: Iterable[str] | None = None) -> list[InterfaceInfo]:
-    """The interfaces of this network namespace (only ``names`` when given), via rtnetlink."""
-    from pyroute2 import IPRoute
-
-    wanted = set(names) if names is not None else None
-    with IPRoute() as ipr:
-        links = ipr.get_links()
-        addrs = ipr.get_addr(family=socket.AF_INET)
-    by_index: dict[int, list[IPv4Interface]] = {}
-    for a in addrs:
-        ip = a.get("address")
-        if ip:
-            by_index.setdefault(a["index"], []).append(IPv4Interface(f"{ip}/{a['prefixlen']}"))
-    out: list[InterfaceInfo] = []
-    for link in links:
-        name = link.get("ifname")
-        if not name or (wanted is not None and name not in wanted):
-            continue
-        mac_text = link.get("address") or "00:00:00:00:00:00"
-        out.append(
-            InterfaceInfo(
-                name=name,
-                index=link["index"],
-                mac=bytes.fromhex(mac_text.replace(":", "")),
-                mtu=int(link.get("mtu") or 1500),
-                addresses=tuple(by_index.get(link["index"], ())),
-                up=bool(link["flags"] & 1),  # IFF_UP
-            )
-        )
-    return out
 
 
 def checksum(data: bytes) -> int:

@@ -1,6 +1,6 @@
 """The router advertisement service: one raw ICMPv6 socket and one timer per interface.
 
-Runs only on interfaces the config names (:func:`~bootwright.net.host.ra_links`).
+Runs only on interfaces the config names (:func:`ra_links`).
 An interface advertises once it has a usable link-local address, the only source hosts
 accept RAs from (RFC 4861 §6.1.2); a tap whose guest is not running yet has none, so the
 service polls for it once a second and starts the initial fast RAs when it appears
@@ -21,22 +21,80 @@ import errno
 import logging
 import random
 import socket
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address
+from pathlib import Path
 from typing import Final
 
+from bootwright.config import Config, Subnet6
 from bootwright.engine.ra import RouterAdvertiser, Solicitation, ra_settings
-from bootwright.net.host import interface_addresses, link_local, mac_address, ra_links
+from bootwright.net.host import LinkAddress, carries, interface_addresses, link_local, mac_address
 from bootwright.net.icmp6 import open_nd_socket, receive_solicitation, send_from
 from bootwright.runtime import Runtime, ServiceError
 from bootwright.wire.ndp import ALL_NODES
 
-__all__ = ["RaService", "create_service"]
+__all__ = ["FORWARDING", "RaService", "create_service", "forwarding_warning", "ra_links", "read_forwarding"]
 
 log = logging.getLogger("bootwright.ra")
 
 POLL_INTERVAL: Final = 1.0  # seconds between checks for a missing link-local address
 BATCH: Final = 64  # solicitations read per readable event (the rest wait: floods are bounded)
+# Whether this host routes IPv6 (per network namespace); radvd reads the same file
+# (device-linux.c, check_ip6_forwarding) and warns when it is 0.
+FORWARDING: Final = Path("/proc/sys/net/ipv6/conf/all/forwarding")
+
+
+def ra_links(config: Config, addresses: Mapping[str, list[LinkAddress]]) -> dict[str, list[Subnet6]]:
+    """Router advertisement interfaces and the subnet6s advertised on each.
+
+    A subnet6 with an enabled ``ra`` is advertised on its ``interface``; without one, on
+    the ``server.interfaces`` that carry an address in its prefix (or on the only one).
+    Never on an interface nobody named: that would make this process a rogue router there.
+    """
+    out: dict[str, list[Subnet6]] = {}
+    servers = list(config.server.interfaces)
+    for sub in config.subnet6:
+        if sub.ra is None or not sub.ra.enabled:
+            continue
+        if sub.interface:
+            targets = [sub.interface]
+        else:
+            targets = [n for n in servers if carries(addresses.get(n, ()), sub.prefix)]
+            if not targets and len(servers) == 1:
+                targets = servers
+        for name in targets:
+            out.setdefault(name, []).append(sub)
+    return out
+
+
+def read_forwarding(path: Path = FORWARDING) -> int | None:
+    """The IPv6 forwarding sysctl (0, 1 or 2), or ``None`` when it cannot be read (no /proc, no IPv6)."""
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def forwarding_warning(lifetimes: Mapping[str, int], forwarding: int | None) -> str | None:
+    """The warning for advertising a default route from a host that does not forward IPv6, or ``None``.
+
+    ``lifetimes`` maps each advertising interface to its router lifetime. A
+    lifetime above 0 makes every host on the link install us as its default
+    router (RFC 4861 §6.3.4), and a host that does not forward drops what they
+    send off-link; RFC 4861 §6.2.5 wants lifetime 0 from a non-forwarding
+    interface. radvd warns at start and carries on; so does bootwright.
+    """
+    if forwarding != 0:
+        return None
+    routers = sorted(name for name, lifetime in lifetimes.items() if lifetime > 0)
+    if not routers:
+        return None
+    return (
+        f"RA on {', '.join(routers)}: clients will use this host as default router but it does not forward "
+        f"IPv6 ({FORWARDING} is 0); set router_lifetime = 0 in [subnet6.ra] to advertise addressing and "
+        "the M/O flags only, or enable forwarding (sysctl net.ipv6.conf.all.forwarding=1)"
+    )
 
 
 @dataclass
@@ -85,6 +143,7 @@ class RaService:
                 link = self.links[name] = _Link(name, ifindex, sock, RouterAdvertiser(settings))
                 asyncio.get_running_loop().add_reader(sock.fileno(), self._readable, link)
                 self._poll(link)
+            self._check_forwarding(self.links)
             rt.mark_ready("ra", "advertising on " + ", ".join(targets))
             await asyncio.Event().wait()
         finally:
@@ -140,6 +199,14 @@ class RaService:
                     link.timer.cancel()
         if set(targets) - set(self.links):
             log.warning("RA: new interfaces %s need a restart", ", ".join(sorted(set(targets) - set(self.links))))
+        self._check_forwarding([name for name in self.links if targets.get(name)])
+
+    def _check_forwarding(self, names: Iterable[str]) -> None:
+        """Warn (at start and on each reload) when we advertise a default route but do not forward."""
+        lifetimes = {name: self.links[name].adv.settings.advertisement.router_lifetime for name in names}
+        warning = forwarding_warning(lifetimes, read_forwarding())
+        if warning is not None:
+            log.warning("%s", warning)
 
     def _fire(self, link: _Link) -> None:
         loop = asyncio.get_running_loop()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from bootwright.boot.policy import BootPolicy
 from bootwright.config import Config
 from bootwright.runtime.events import EventSink
+from bootwright.runtime.hostfacts import HostFacts, LeaseLookup, resolve_mac
 from bootwright.store.base import StateStore
 
 if TYPE_CHECKING:  # runtime.reload builds on this module
@@ -57,7 +58,13 @@ class Runtime:
     reloader: HotReload | None = None
     # Client IP address -> MAC from the DHCP lease tables, for HTTP/TFTP events keyed by MAC.
     # Set by the DHCP services when they start (each chains to the lookup set before it).
-    mac_for_address: Callable[[str], str | None] | None = None
+    mac_for_address: LeaseLookup | None = None
+    # Interfaces' and neighbours' facts (net/host.py, set by app.py); None: leases only (tests).
+    host: HostFacts | None = None
+
+    def client_mac(self, address: str | None, since: float | None = None) -> str | None:
+        """Client IP → MAC: leases, then the neighbour table (:func:`~bootwright.runtime.hostfacts.resolve_mac`)."""
+        return resolve_mac(address, self.mac_for_address, self.host, since)
 
     def mark_ready(self, service: str, detail: str) -> None:
         """A service reports that it is bound and answering."""

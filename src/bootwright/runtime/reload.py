@@ -4,11 +4,14 @@
 one-shot tracker, and is the only writer of ``runtime.config`` and
 ``runtime.policy`` after start-up. A reload reads and validates the file
 (config model, templates, the whole inventory against it) off the event
-loop; only when everything passes are both attributes replaced, in one step
-with no ``await`` in between. Leases, transfers and the event history live
-elsewhere and are untouched. A file that fails validation is refused: its
-errors are logged and recorded as a ``config.reload_failed`` event, and the
-running configuration stays.
+loop with the one validation (:func:`bootwright.boot.validation.validate`, as
+``bootwright check`` runs it); only when it has no errors are both attributes
+replaced, in one step with no ``await`` in between. Leases, transfers and the
+event history live elsewhere and are untouched. A file that fails validation
+is refused: its errors are logged and recorded as a ``config.reload_failed``
+event, and the running configuration stays. Stored hosts that do not fit the
+new file never refuse it: they are skipped (logged once, shown by ``hosts
+list``) until repaired or removed.
 
 Services must read ``runtime.policy`` (and ``runtime.policy.config``) per
 request instead of keeping a copy; a socket-level setting (interfaces,
@@ -29,10 +32,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bootwright.boot.ipxe import check_templates
 from bootwright.boot.oneshot import OneShot
-from bootwright.boot.policy import BootPolicy, hosts_from_config
-from bootwright.config import Config, ConfigError, load_config
+from bootwright.boot.policy import BootPolicy
+from bootwright.boot.validation import Report, validate
+from bootwright.config import Config, ConfigError, read_config
 from bootwright.inventory.service import Inventory, InventoryError, Snapshot
 from bootwright.model import Host
 from bootwright.runtime import Runtime
@@ -79,13 +82,17 @@ def restart_needed(old: Config, new: Config) -> list[str]:
     return out
 
 
-def validate_file(path: Path, stored: list[Host]) -> Config:
-    """Load ``path`` and render its templates for its own and the stored hosts; raise ``ConfigError``."""
-    config = load_config(path)
-    problems = check_templates(config, hosts_from_config(config) + stored)
-    if problems:
-        raise ConfigError(str(path), problems)
-    return config
+def validate_file(path: Path, root: Path | None = None, state_dir: Path | None = None) -> tuple[Config, Report]:
+    """Read ``path`` and validate it as ``bootwright check`` does; raise ``ConfigError`` with every error.
+
+    The inventory is validated with the config when it is loaded into the
+    policy (:meth:`Inventory.snapshot`); its problems skip hosts, never the file.
+    """
+    loaded = read_config(path)
+    report = validate(loaded.config, text=loaded.text, root=root, state_dir=state_dir)
+    if report.errors:
+        raise ConfigError(loaded.source, list(report.errors))
+    return loaded.config, report
 
 
 class HotReload:
@@ -100,6 +107,8 @@ class HotReload:
         self.base_hosts: list[Host] = []
         self.generation = -1
         self.last_error: str | None = None
+        self.report = Report()  # the validation of the running config with the inventory
+        self._warned: frozenset[str] = frozenset()
         self.reloads = 0
         self._signature = file_signature(runtime.config_path)
         self._requested: str | None = None
@@ -113,9 +122,9 @@ class HotReload:
     def start(self) -> None:
         """Load the config's hosts into the store and build the policy from the stored inventory.
 
-        Raises :class:`InventoryError` when the stored hosts do not fit the
-        configuration (e.g. a host added through the API uses a target the
-        file no longer defines): the server must not start on it.
+        Stored hosts that do not fit the configuration (e.g. a host added
+        through the API uses a target the file no longer defines) are skipped
+        with a warning; everyone else is served.
         """
         self.inventory.sync_config(self.runtime.config)
         self._apply_snapshot(self.inventory.snapshot())
@@ -184,9 +193,9 @@ class HotReload:
             self._lock = asyncio.Lock()
         async with self._lock:
             path = self.runtime.config_path
-            stored = [h for h in self.base_hosts if h.name not in {e.name for e in self.runtime.config.host}]
             try:
-                config = await asyncio.to_thread(validate_file, path, stored)
+                # The paths in use were checked by serve at start; root/state_dir changes need a restart.
+                config, _ = await asyncio.to_thread(validate_file, path)
                 await asyncio.to_thread(self.inventory.sync_config, config)
                 snapshot = await asyncio.to_thread(self.inventory.snapshot)
             except (ConfigError, InventoryError) as exc:
@@ -206,6 +215,7 @@ class HotReload:
             warnings = tuple(f"{key} changed: restart bootwright serve to apply it" for key in changed)
             for warning in warnings:
                 log.warning("%s", warning)
+            warnings += tuple(p.located(str(path)) for p in snapshot.report.warnings)
             log.info("configuration reloaded from %s (%s)", path, reason)
             self.runtime.events.emit("config.reloaded", reason=reason, hosts=len(snapshot.hosts))
             return ReloadResult(True, reason, (), warnings)
@@ -219,6 +229,11 @@ class HotReload:
         self._apply_snapshot(snapshot)
 
     def _apply_snapshot(self, snapshot: Snapshot) -> None:
+        self.report = snapshot.report
+        lines = frozenset(p.located(str(self.runtime.config_path)) for p in snapshot.report.warnings)
+        for line in sorted(lines - self._warned):  # each warning once, not on every inventory change
+            log.warning("%s", line)
+        self._warned = lines
         self.base_hosts = snapshot.hosts
         self.generation = snapshot.generation
         self.tracker.reset(self.runtime.config, snapshot.hosts, snapshot.oneshots)

@@ -24,6 +24,7 @@ from typing import Any
 
 from bootwright.model import Event, Lease
 from bootwright.store.base import LoadReport, StoreError
+from bootwright.store.files import private_dir, private_file, tighten
 from bootwright.store.hosts import SqliteHostStore
 
 log = logging.getLogger("bootwright.store")
@@ -61,6 +62,8 @@ _LEASE_STATES = {"offered", "bound", "released", "declined", "expired"}
 
 _STOP = object()
 
+_SIDE_FILES = ("-wal", "-shm")  # SQLite's write-ahead log and its shared-memory index (WAL mode)
+
 
 class SqliteStore:
     """The embedded default store (``state.db`` in the state directory)."""
@@ -81,9 +84,14 @@ class SqliteStore:
     def open(self) -> None:
         """Open (creating if needed) the database and start the writer thread."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
+            private_file(self.path)
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
+            # SQLite creates -wal and -shm with the database file's mode (unix VFS,
+            # findCreateFileMode); files left looser by an older version are tightened.
+            for suffix in _SIDE_FILES:
+                tighten(self.path.with_name(self.path.name + suffix))
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
             conn.execute(

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterable
 from ipaddress import IPv4Network, IPv6Network
 
-from bootwright.web.neighbours import plain_address
+from bootwright.runtime.hostfacts import plain_address
 
 
 class AllowList:

@@ -6,7 +6,8 @@ went away); :class:`EventAccessLogger` turns that into events:
 ``http.request``
     every request: ``method``, ``path``, ``status``, ``bytes`` (body octets
     sent), ``duration`` (seconds), ``client`` (address), keyed by MAC (from
-    the URL, else the lease/neighbour lookup) and host name where known.
+    the URL, else ``Runtime.client_mac``: leases, then the neighbour table)
+    and host name where known.
     When an iPXE script (or GRUB/pxelinux config) for a boot target or menu
     was served with 200, it also carries ``script`` (the target or menu name)
     and ``platform`` (``efi``/``pcbios`` when iPXE said).
@@ -33,8 +34,8 @@ from aiohttp.abc import AbstractAccessLogger
 
 from bootwright.model import Event
 from bootwright.runtime.events import EventSink
+from bootwright.runtime.hostfacts import MacResolver
 from bootwright.web.files import FileSend
-from bootwright.web.neighbours import MacLookup
 
 _MAX_PATH_SHOWN = 200
 _MAX_AGENT_SHOWN = 64
@@ -43,7 +44,8 @@ _MAX_AGENT_SHOWN = 64
 class RequestEvents:
     """Builds the events of one finished request (held by every connection's logger)."""
 
-    def __init__(self, sink: EventSink, macs: MacLookup, host_of: Callable[[str], str | None]) -> None:
+    def __init__(self, sink: EventSink, macs: MacResolver, host_of: Callable[[str], str | None]) -> None:
+        """Emit into ``sink``; ``macs`` (``Runtime.client_mac``) and ``host_of`` name the client."""
         self.sink = sink
         self.macs = macs
         self.host_of = host_of

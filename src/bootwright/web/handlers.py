@@ -1,19 +1,12 @@
 """The one request handler: access check, path check, then document or file.
 
-Order of resolution for a clean path (see ``docs/http.md``):
-
-1. ``boot.ipxe`` — the entry script (dynamic);
-2. a configured ``http.scripts`` path (e.g. seed 002's ``script.ipxe``) — its
-   target or menu, rendered for the client (dynamic, wins over a file);
-3. ``boot/<mac>.ipxe`` — the per-host script (dynamic);
-4. a regular file under the root (static, ``sendfile``);
-5. ``<script path>-<mac>`` — the host's own target, else 404 so seed 002's
-   per-host ``chain`` falls through to the menu;
-6. ``…grub.cfg-01-<mac>`` / ``…grub.cfg-<mac>`` and
-   ``…pxelinux.cfg/01-<mac>`` — GRUB / pxelinux configs from the decision;
-7. 404.
-
-Files win over 5 and 6, so hand-written per-MAC files keep working.
+For a clean path (see ``docs/http.md``) the handler asks
+:meth:`bootwright.boot.documents.Documents.lookup` — the module TFTP asks too —
+what the name is. A document that wins over files (the entry script, a
+configured ``http.scripts`` path, ``boot/<mac>.ipxe``) is sent as it is; else a
+regular file under the root is sent if there is one (``sendfile``), else the
+document (the host's own target, GRUB/pxelinux configs), else 404. Which names
+are documents, and which of them win over files, is decided there, not here.
 """
 
 from __future__ import annotations
@@ -25,13 +18,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bootwright.boot.documents import Document, Documents, client_facts, ipxe_error, parse_mac
-from bootwright.boot.loaders import parse_config_path
-from bootwright.boot.policy import ENTRY_SCRIPT, HOST_SCRIPT_PREFIX, BootPolicy
+from bootwright.boot.documents import Document, Documents, Transport, ipxe_error, parse_mac
+from bootwright.boot.policy import BootPolicy
+from bootwright.runtime.hostfacts import MacResolver, plain_address
 from bootwright.web import ranges
 from bootwright.web.access import AllowList
 from bootwright.web.files import FileSend, meta_for, new_boundary
-from bootwright.web.neighbours import MacLookup, plain_address
 from bootwright.web.paths import BadPath, NotServed, clean_path, open_in_root
 
 log = logging.getLogger("bootwright.http")
@@ -71,10 +63,15 @@ class BootHandler:
         self,
         policy: Callable[[], BootPolicy],
         root: Path,
-        macs: MacLookup,
+        macs: MacResolver,
         timeout: float = 30.0,
         default_port: int = 80,
     ) -> None:
+        """Serve ``root`` and the documents of ``policy()`` (read per request: reloads apply at once).
+
+        ``macs`` finds a client's MAC from its address (``Runtime.client_mac``);
+        ``default_port`` is the port named in URLs when the socket cannot tell.
+        """
         self._policy = policy
         self.root = os.path.realpath(root)
         self.macs = macs
@@ -106,37 +103,30 @@ class BootHandler:
         target = request.raw_path
         if not allow.open and not allow.allows(request.remote):
             return _error(403, target, f"{request.remote} is not in http.allow")
-        local = self._local(request)
-        known = docs.by_target.get((local[0], local[1], target))
-        if known is not None:
+        local, port = self._local(request)
+        known = docs.by_target.get((local, port, target))
+        if known is not None:  # a repeat of an entry or per-host script request: nothing to parse
             return DocResponse(known)
         try:
             rel = clean_path(target)
         except BadPath as exc:
             return TextResponse(400, f"bad request path: {exc}")
-        if rel == ENTRY_SCRIPT:
-            doc = docs.entry(docs.context(*local), local)
-            docs.remember_target(local, target, doc)
-            return DocResponse(doc)
-        name = docs.script_paths.get(rel)
-        if name is not None:
-            query = request.query
-            platform, buildarch = client_facts(query.get("platform"), query.get("buildarch"))
-            mac = parse_mac(query.get("mac") or "") or self.macs(request.remote)
-            return DocResponse(docs.named_script(docs.context(*local), local, name, mac, platform, buildarch))
-        if rel.startswith(HOST_SCRIPT_PREFIX) and rel.endswith(".ipxe"):
-            mac = parse_mac(rel[len(HOST_SCRIPT_PREFIX) : -5])
-            if mac is None:
-                return DocResponse(ipxe_error(404, f"{rel}: not a MAC address (expected boot/aa-bb-cc-dd-ee-ff.ipxe)"))
-            query = request.query
-            platform, buildarch = client_facts(query.get("platform"), query.get("buildarch"))
-            doc = docs.host_script(docs.context(*local), local, mac, platform, buildarch)
-            docs.remember_target(local, target, doc)
+        query = request.query
+
+        def client_mac() -> str | None:  # only names that carry no MAC ask, so only they pay for it
+            return parse_mac(query.get("mac") or "") or self.macs(request.remote)
+
+        doc = docs.lookup(
+            rel, Transport.HTTP, local, port, client_mac, query.get("platform"), query.get("buildarch"), target
+        )
+        if doc is not None and doc.over_files:
             return DocResponse(doc)
         response = self._file(request, rel)
         if response is not None:
             return response
-        return self._per_mac(docs, local, rel)
+        if doc is not None:
+            return DocResponse(doc)
+        return _error(404, rel, "not found")
 
     def _file(self, request: web.BaseRequest, rel: str) -> web.StreamResponse | None:
         """A static file response, an error for something not served, or ``None`` if absent."""
@@ -158,19 +148,6 @@ class BootHandler:
         response = FileSend(fd, plan, self.timeout)
         response.path = rel
         return response
-
-    def _per_mac(self, docs: Documents, local: tuple[str, int], rel: str) -> web.StreamResponse:
-        """Steps 5–7: per-host target, GRUB/pxelinux config, or not found."""
-        for path in docs.script_paths:
-            if rel.startswith(path) and rel[len(path) : len(path) + 1] == "-":
-                mac = parse_mac(rel[len(path) + 1 :])
-                if mac is not None:
-                    return DocResponse(docs.own_target(docs.context(*local), local, path, mac))
-        wanted = parse_config_path(rel)
-        if wanted is not None:
-            loader, mac = wanted
-            return DocResponse(docs.loader_config(docs.context(*local), local, loader, mac))
-        return _error(404, rel, "not found")
 
 
 def _error(status: int, path: str, message: str) -> web.Response:

@@ -32,10 +32,10 @@ from typing import Any
 from aiohttp import web
 
 from bootwright.runtime import Runtime, ServiceError
+from bootwright.runtime.hostfacts import MacResolver
 from bootwright.web.api.routes import mount_api
 from bootwright.web.events import EventAccessLogger, RequestEvents
 from bootwright.web.handlers import BootHandler
-from bootwright.web.neighbours import MacLookup
 
 log = logging.getLogger("bootwright.http")
 
@@ -137,8 +137,9 @@ def bind_sockets(addresses: list[str], port: int) -> list[socket.socket]:
 APP_EXTENSIONS: list[Callable[[web.Application, Runtime], None]] = [mount_api]
 
 
-def build_app(runtime: Runtime, macs: MacLookup, root: Path, port: int) -> tuple[web.Application, BootHandler]:
+def build_app(runtime: Runtime, root: Path, port: int) -> tuple[web.Application, BootHandler]:
     """The aiohttp application with the boot handler mounted at every path (GET and HEAD)."""
+    macs: MacResolver = runtime.client_mac
     handler = BootHandler(lambda: runtime.policy, root, macs, timeout=runtime.config.http.timeout, default_port=port)
     app = web.Application()
     for extend in APP_EXTENSIONS:
@@ -182,7 +183,7 @@ def install_fast_path(runner: web.BaseRunner, app: web.Application, handler: Boo
     server.request_handler = dispatch
 
 
-def runner_options(runtime: Runtime, macs: MacLookup) -> dict[str, Any]:
+def runner_options(runtime: Runtime) -> dict[str, Any]:
     """``AppRunner`` settings: events as the access log, timeouts and parser limits."""
 
     def host_of(mac: str) -> str | None:
@@ -191,7 +192,7 @@ def runner_options(runtime: Runtime, macs: MacLookup) -> dict[str, Any]:
 
     return {
         "access_log_class": EventAccessLogger,
-        "access_log": RequestEvents(runtime.events, macs, host_of),
+        "access_log": RequestEvents(runtime.events, runtime.client_mac, host_of),
         "keepalive_timeout": runtime.config.http.timeout,
         "max_line_size": MAX_LINE,
         "max_field_size": MAX_FIELD,
@@ -221,14 +222,12 @@ class HttpService:
         cfg = runtime.config.http
         if not self.root.is_dir():
             raise ServiceError(f"HTTP: the root {self.root} is not a directory (set http.root or root)")
-        lease_lookup = getattr(runtime, "mac_for_address", None)
-        macs = MacLookup(leases=lease_lookup if callable(lease_lookup) else None)
         socks = bind_sockets([str(a) for a in cfg.listen], self.port)
         self.port = socks[0].getsockname()[1] if socks else self.port
         runner: web.AppRunner | None = None
         try:
-            app, self.handler = build_app(runtime, macs, self.root, self.port)
-            runner = web.AppRunner(app, **runner_options(runtime, macs))
+            app, self.handler = build_app(runtime, self.root, self.port)
+            runner = web.AppRunner(app, **runner_options(runtime))
             await runner.setup()
             install_fast_path(runner, app, self.handler)
             for sock in socks:
@@ -246,7 +245,6 @@ class HttpService:
                     await runner.cleanup()
             for sock in socks:
                 sock.close()
-            await macs.aclose()
 
 
 def create_service(runtime: Runtime) -> HttpService | None:

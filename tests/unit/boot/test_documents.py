@@ -1,16 +1,13 @@
-"""Boot documents without sockets: server context, client facts, caching, errors; who the client is."""
+"""Documents by name without sockets: server context, client facts, caching, errors, HTTP and TFTP alike."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bootwright.boot.documents import Documents, client_facts, ipxe_client
+from bootwright.boot.documents import Documents, Transport, client_facts, ipxe_client
 from bootwright.boot.policy import BootPolicy
 from bootwright.config import parse_config
 from bootwright.web.access import AllowList
-from bootwright.web.neighbours import MacLookup, parse_ip_neigh, parse_proc_arp, plain_address
 
 CONFIG = """
 [server]
@@ -94,64 +91,112 @@ def test_client_facts_and_arch(
     assert client.arches == arches and client.is_ipxe
 
 
+HTTP, TFTP = Transport.HTTP, Transport.TFTP
+
+
 def test_rules_see_the_architecture_ipxe_reports(docs: Documents) -> None:
-    ctx = docs.context("198.51.100.1", 80)
-    key = ("198.51.100.1", 80)
-    arm = docs.host_script(ctx, key, "52:54:00:00:00:01", "efi", "arm64")
-    x86 = docs.host_script(ctx, key, "52:54:00:00:00:01", "efi", "x86_64")
-    assert arm.target == "arm" and b"arm64/vmlinuz" in arm.body
-    assert x86.target == "linux"
+    arm = docs.lookup("boot/52-54-00-00-00-01.ipxe", HTTP, "198.51.100.1", 80, None, "efi", "arm64")
+    x86 = docs.lookup("boot/52-54-00-00-00-01.ipxe", HTTP, "198.51.100.1", 80, None, "efi", "x86_64")
+    assert arm is not None and arm.target == "arm" and b"arm64/vmlinuz" in arm.body
+    assert x86 is not None and x86.target == "linux"
 
 
 def test_documents_are_cached_by_their_inputs(docs: Documents) -> None:
-    ctx = docs.context("198.51.100.1", 80)
-    key = ("198.51.100.1", 80)
-    first = docs.host_script(ctx, key, "52:54:00:00:00:01", "efi", "x86_64")
-    again = docs.host_script(ctx, key, "52:54:00:00:00:01", "efi", "x86_64")
-    other = docs.host_script(ctx, key, "52:54:00:00:00:02", "efi", "x86_64")
+    def host(mac: str) -> object:
+        return docs.lookup(f"boot/{mac}.ipxe", HTTP, "198.51.100.1", 80, None, "efi", "x86_64")
+
+    first, again, other = host("52-54-00-00-00-01"), host("52:54:00:00:00:01"), host("52-54-00-00-00-02")
     assert first is again and other is not first
     assert (docs.hits, docs.misses) == (1, 2)
     assert docs.for_policy(docs.policy) is docs
     assert docs.for_policy(BootPolicy.from_config(docs.config)) is not docs
 
 
+def test_a_repeated_request_target_is_remembered(docs: Documents) -> None:
+    target = "/boot/52-54-00-00-00-01.ipxe?platform=efi"
+    doc = docs.lookup("boot/52-54-00-00-00-01.ipxe", HTTP, "198.51.100.1", 80, None, "efi", None, target)
+    assert doc is not None and docs.remembered("198.51.100.1", 80, target) is doc
+    assert docs.remembered("198.51.100.1", 8080, target) is None  # another port names other URLs
+
+
 def test_a_template_error_is_an_ipxe_script_with_500(docs: Documents) -> None:
-    doc = docs.host_script(docs.context("127.0.0.1", 80), ("127.0.0.1", 80), "52:54:00:00:00:0b", None, None)
-    assert (
-        doc.status == 500 and doc.body.startswith(b"#!ipxe\n") and b"echo bootwright: cannot render broken" in doc.body
-    )
+    doc = docs.lookup("boot/52-54-00-00-00-0b.ipxe", HTTP, "127.0.0.1", 80)
+    assert doc is not None and doc.status == 500
+    assert doc.body.startswith(b"#!ipxe\n") and b"echo bootwright: cannot render broken" in doc.body
+    assert doc.error is not None and doc.error.startswith("cannot render broken")  # what TFTP sends instead
 
 
-def test_proc_net_arp_parsing() -> None:
-    text = (
-        "IP address       HW type     Flags       HW address            Mask     Device\n"
-        "198.51.0.10      0x1         0x2         02:00:00:00:00:01     *        bw-srv\n"
-        "198.51.0.11      0x1         0x0         00:00:00:00:00:00     *        bw-srv\n"
-        "198.51.0.12      0x1         0x6         02:00:00:00:00:0C     *        bw-srv\n"
-    )
-    assert parse_proc_arp(text) == {"198.51.0.10": "02:00:00:00:00:01", "198.51.0.12": "02:00:00:00:00:0c"}
+SCRIPTS = (
+    CONFIG
+    + """
+[http]
+scripts = { "/menu.ipxe" = "linux" }
+"""
+)
 
 
-def test_ip_neigh_parsing() -> None:
-    text = (
-        "2001:db8:1::10 dev bw-srv lladdr 02:00:00:00:00:01 REACHABLE\n"
-        "fe80::1 dev bw-srv lladdr 02:00:00:00:00:02 router STALE\n"
-        "2001:db8:1::11 dev bw-srv  FAILED\n"
-        "2001:db8:1::12 dev bw-srv lladdr 02:00:00:00:00:03 INCOMPLETE\n"
-    )
-    assert parse_ip_neigh(text) == {"2001:db8:1::10": "02:00:00:00:00:01", "fe80::1": "02:00:00:00:00:02"}
+@pytest.mark.parametrize(
+    "name",
+    [
+        "boot.ipxe",
+        "boot/52-54-00-00-00-01.ipxe",
+        "boot/52:54:00:00:00:0b.ipxe",  # a broken template: the same 500 both ways
+        "menu.ipxe",
+        "menu.ipxe-52:54:00:00:00:0b",
+        "menu.ipxe-52:54:00:00:00:01",  # no such host: 404 both ways
+        "pxelinux.cfg/01-52-54-00-00-00-01",
+        "efi/grub.cfg-01-52-54-00-00-00-01",
+        "grub.cfg-52:54:00:00:00:02",
+    ],
+)
+@pytest.mark.parametrize("local", ["198.51.100.1", "127.0.0.1", "2001:db8:1::1"])
+def test_the_same_name_over_http_and_tftp_is_the_same_document(name: str, local: str) -> None:
+    """One module answers both: over TFTP, URLs name [http] port, as an HTTP request on that port does."""
+    docs = Documents(BootPolicy.from_config(parse_config(SCRIPTS)))
+    over_http = docs.lookup(name, HTTP, local, docs.config.http.port, "52:54:00:00:00:0b")
+    over_tftp = docs.lookup(name, TFTP, local, None, "52:54:00:00:00:0b")
+    assert over_http is not None and over_tftp is not None
+    assert (over_http.status, over_http.body, over_http.content_type) == (
+        over_tftp.status, over_tftp.body, over_tftp.content_type,
+    )  # fmt: skip
+    assert (over_http.mac, over_http.host, over_http.target) == (over_tftp.mac, over_tftp.host, over_tftp.target)
+    fresh = Documents(BootPolicy.from_config(parse_config(SCRIPTS)))
+    first_tftp = fresh.lookup(name, TFTP, local, None, "52:54:00:00:00:0b")  # TFTP first, then HTTP: same
+    assert first_tftp is not None and first_tftp.body == over_http.body
 
 
-def test_mac_lookup_prefers_leases_then_arp(tmp_path: Path) -> None:
-    arp = tmp_path / "arp"
-    arp.write_text("IP address HW type Flags HW address Mask Device\n192.0.2.9 0x1 0x2 52:54:00:00:00:09 * eth0\n")
-    lookup = MacLookup(arp_path=str(arp), ip6=False)
-    assert lookup("192.0.2.9") == "52:54:00:00:00:09"
-    assert lookup("::ffff:192.0.2.9") == "52:54:00:00:00:09"
-    assert lookup("192.0.2.10") is None and lookup(None) is None
-    leased = MacLookup(leases={"192.0.2.10": "52:54:00:00:00:10"}.get, arp_path=str(arp), ip6=False)
-    assert leased("192.0.2.10") == "52:54:00:00:00:10"
-    assert plain_address("fe80::1%eth0") == "fe80::1"
+def test_which_documents_win_over_files() -> None:
+    docs = Documents(BootPolicy.from_config(parse_config(SCRIPTS)))
+    owned = ["boot.ipxe", "menu.ipxe", "boot/52-54-00-00-00-01.ipxe", "boot/not-a-mac.ipxe"]
+    yielding = ["menu.ipxe-52:54:00:00:00:0b", "pxelinux.cfg/01-52-54-00-00-00-01", "grub.cfg-52:54:00:00:00:01"]
+    for name in owned + yielding:
+        over_http, over_tftp = docs.lookup(name, HTTP, "127.0.0.1", 80), docs.lookup(name, TFTP, "127.0.0.1")
+        assert over_http is not None and over_tftp is not None
+        assert over_http.over_files is (name in owned), name  # HTTP: the config's own names win
+        assert not over_tftp.over_files, name  # TFTP: a file always wins
+    for name in ("vmlinuz", "pxelinux.cfg/default", "grub.cfg", "menu.ipxe-junk", "boot/x.efi"):
+        assert docs.lookup(name, HTTP, "127.0.0.1", 80) is None and docs.lookup(name, TFTP, "127.0.0.1") is None
+
+
+def test_the_client_mac_is_asked_for_only_when_the_name_carries_none() -> None:
+    docs = Documents(BootPolicy.from_config(parse_config(SCRIPTS)))
+    asked: list[int] = []
+
+    def mac() -> str | None:
+        asked.append(1)
+        return "52:54:00:00:00:0b"
+
+    for name in ("boot.ipxe", "boot/52-54-00-00-00-01.ipxe", "grub.cfg-52:54:00:00:00:01", "vmlinuz"):
+        docs.lookup(name, HTTP, "127.0.0.1", 80, mac)
+    assert asked == []
+    doc = docs.lookup("menu.ipxe", HTTP, "127.0.0.1", 80, mac)
+    assert asked == [1] and doc is not None and doc.host == "b" and doc.mac == "52:54:00:00:00:0b"
+
+
+def test_a_zone_on_the_local_address_is_ignored() -> None:
+    docs = Documents(BootPolicy.from_config(parse_config("")))
+    doc = docs.lookup("boot.ipxe", TFTP, "fe80::1%eth0")
+    assert doc is not None and b"http://[fe80::1]/boot/" in doc.body
 
 
 def test_allow_list() -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bootwright.boot.policy import ARCH_TABLE, BootPolicy, ServerContext, platform_of
+from bootwright.boot.policy import ARCH_TABLE, BootPolicy, ServerContext, is_boot_client, platform_of
 from bootwright.config import parse_config
 from bootwright.model import ClientInfo
 
@@ -149,3 +150,51 @@ def test_decide_never_raises_on_any_client(client: ClientInfo) -> None:
         p = BootPolicy.from_config(parse_config(path.read_text()))
         ans = p.decide(client, CTX4 if client.family == 4 else CTX6)
         assert ans.family == client.family
+
+
+def test_a_plain_os_client_gets_no_boot_file_from_the_builtin_table() -> None:
+    """No vendor class PXEClient/HTTPClient, no user class iPXE, no architecture: not booting (dhcpd/dnsmasq)."""
+    p = policy()
+    for client in (
+        ClientInfo(family=4, mac="52:54:00:00:00:01"),
+        ClientInfo(family=4, mac="52:54:00:00:00:01", vendor_class="MSFT 5.0"),
+        ClientInfo(family=4, mac="52:54:00:00:00:01", user_classes=("systemd",)),
+        ClientInfo(family=6, mac="52:54:00:00:00:01"),
+    ):
+        ans = p.decide(client, CTX4 if client.family == 4 else CTX6)
+        assert (ans.rule, ans.bootfile, ans.vendor_class, ans.script) == ("builtin:not-booting", None, None, None)
+        assert ans.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("client", "rule"),
+    [
+        (ClientInfo(family=4, vendor_class="PXEClient:Arch:00000:UNDI:002001"), "builtin:default"),
+        (ClientInfo(family=4, vendor_class="HTTPClient"), "builtin:http"),
+        (ClientInfo(family=4, user_classes=("iPXE",)), "builtin:ipxe"),
+        (ClientInfo(family=4, arches=(7,)), "builtin:pxe"),
+        (ClientInfo(family=6, vendor_class="PXEClient"), "builtin:default"),
+    ],
+)
+def test_each_boot_signal_alone_reaches_the_builtin_table(client: ClientInfo, rule: str) -> None:
+    assert is_boot_client(client)
+    ans = policy().decide(client, CTX4 if client.family == 4 else CTX6)
+    assert ans.rule == rule and ans.bootfile is not None
+
+
+def test_rules_and_hosts_still_decide_for_a_plain_client() -> None:
+    p = policy(
+        """
+[[host]]
+name = "thin"
+mac = "52:54:00:00:00:07"
+bootfile = "thin.img"
+[[rule]]
+name = "qemu"
+match = { mac = "52:54:00:00:00:08" }
+bootfile = "q.efi"
+"""
+    )
+    assert p.decide(ClientInfo(family=4, mac="52:54:00:00:00:07"), CTX4).bootfile == "thin.img"
+    assert p.decide(ClientInfo(family=4, mac="52:54:00:00:00:08"), CTX4).bootfile == "q.efi"
+    assert p.decide(ClientInfo(family=4, mac="52:54:00:00:00:09"), CTX4).bootfile is None

@@ -97,3 +97,13 @@ def test_boot_once(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert code == 2 and "no host named 'ghost'" in err
     code, out, _ = run("boot", "photosmart", "--target", "rescue", config=str(config))
     assert code == 0 and "boots rescue from now on" in out
+
+
+def test_export_to_a_missing_directory_or_a_directory_says_so(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Like a shell redirection: the directory is not created, and the message names it (no internal error)."""
+    missing = tmp_path / "no" / "such"
+    code, _, err = run("hosts", "export", "--out", str(missing / "hosts.conf"))
+    assert code == 2 and f"cannot write {missing / 'hosts.conf'}: the directory {missing} does not exist" in err
+    assert not missing.exists()
+    code, _, err = run("hosts", "export", "--out", str(tmp_path))
+    assert code == 2 and "it is a directory" in err

@@ -61,7 +61,7 @@ def test_check_bad_config_exit_2(tmp_path: Path) -> None:
     bad.write_text('[[subnet4]]\nsubnet = "192.0.2.0/24"\npools = ["192.0.3.10-192.0.3.20"]\n')
     code, _, err = run("check", "--config", str(bad))
     assert code == 2
-    assert f"{bad}: subnet4[0].pools[0]: 192.0.3.10 is outside 192.0.2.0/24" in err.replace("\n", "")
+    assert f"{bad}:3: subnet4[0].pools[0]: 192.0.3.10 is outside 192.0.2.0/24" in err.replace("\n", "")
     assert "Traceback" not in err
 
 
@@ -134,3 +134,39 @@ def test_entry_script() -> None:
     code, out, _ = run("entry-script", "--config", QUICK, "--family", "6")
     assert code == 0
     assert "chain --autofree http://[2001:db8::1]/boot/${netX/mac:hexhyp}.ipxe?platform=${platform}" in out
+
+
+# A `bootwright serve` whose services fail as they do without root: the ServiceError raised
+# "from None" inside `except PermissionError`, from a TaskGroup (so inside an ExceptionGroup).
+_UNPRIVILEGED = """
+import asyncio, sys
+import bootwright.app
+from bootwright.runtime import ServiceError
+
+async def refused(runtime, stop=None):
+    async def dhcp4():
+        try:
+            raise PermissionError(13, "Permission denied")
+        except PermissionError as e:
+            raise ServiceError(f"dhcp4: cannot listen on port 67: {e.strerror}") from None
+    async with asyncio.TaskGroup() as group:
+        group.create_task(dhcp4())
+
+bootwright.app.run_services = refused
+from bootwright.cli.main import main
+sys.argv = ["bootwright", "serve", "--config", sys.argv[1]]
+main()
+"""
+
+
+def test_serve_without_root_names_the_port_and_the_privilege(tmp_path: Path) -> None:
+    (tmp_path / "root").mkdir()
+    config = tmp_path / "site.toml"
+    config.write_text(f'root = "{tmp_path / "root"}"\nstate_dir = "{tmp_path / "state"}"\n'
+                      '[[subnet4]]\nsubnet = "192.0.2.0/24"\n')
+    proc = subprocess.run([sys.executable, "-c", _UNPRIVILEGED, str(config)], capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "error: dhcp4: cannot listen on port 67: Permission denied" in proc.stderr
+    assert "needs root, or CAP_NET_BIND_SERVICE" in proc.stderr and "CAP_NET_RAW" in proc.stderr
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr

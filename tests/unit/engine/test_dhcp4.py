@@ -816,7 +816,7 @@ def test_reply_options_match_explain() -> None:
     c = Client(eng)
     offer = c.send(1, raw={55: bytes([67])})
     assert offer is not None
-    plan = plan_reply(eng.policy, ClientInfo(family=4, mac="52:54:00:00:00:01"), hint="192.0.2.0/24")
+    plan = plan_reply(eng.policy, ClientInfo(family=4, mac="52:54:00:00:00:01"), eng.config.subnet4[0])
     assert set(plan.options) <= set(offer.options)
 
 
@@ -855,3 +855,21 @@ def test_bad_requests_are_dropped_and_counted(msg: Dhcp4Message, why: str) -> No
     eng = engine()
     assert eng.handle(msg, RX, T0) is None, why
     assert eng.stats["dropped"] == 1
+
+
+BUILTIN = BASE.replace("builtin = false", "builtin = true").replace(
+    '[[rule]]\nname = "all"\nbootfile = "pxelinux.0"\nnext_server = "192.0.2.1"\n', "")
+
+
+def test_a_discover_without_boot_signals_gets_no_boot_file() -> None:
+    """No option 60 PXEClient/HTTPClient, 77 iPXE or 93: an OS renewing its lease, no file (dhcpd/dnsmasq)."""
+    c = Client(engine(base=BUILTIN))
+    for raw in ({}, {60: b"MSFT 5.0"}, {60: b"android-dhcp-14"}):
+        offer = c.send(1, raw=raw)
+        assert offer is not None and offer.yiaddr != IPv4Address("0.0.0.0")
+        assert offer.file == b"" and 67 not in offer.options and 60 not in offer.options
+    ack = c.send(3, raw={50: offer.yiaddr.packed, 54: SID})
+    assert ack is not None and ack.options[53] == b"\x05" and ack.file == b"" and 67 not in ack.options
+    pxe = Client(engine(base=BUILTIN), mac=MAC2).send(
+        1, raw={93: (0).to_bytes(2, "big"), 60: b"PXEClient:Arch:00000:UNDI:002001"})
+    assert pxe is not None and (pxe.file or pxe.options.get(67)) == b"undionly.kpxe"  # a PXE client still boots

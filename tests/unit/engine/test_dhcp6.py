@@ -460,7 +460,7 @@ def test_boot_url_matches_explain(extra: tuple[Dhcp6Option, ...], url: str) -> N
     arches = extra[0].values if isinstance(extra[0], ClientArchType) else ()
     ucs = ("iPXE",) if isinstance(extra[0], UserClass) else ()
     client = ClientInfo(6, mac="52:54:00:12:34:56", duid=cid().duid.encode(), arches=arches, user_classes=ucs)
-    plan = plan_reply(e.policy, client, hint="2001:db8::/64")
+    plan = plan_reply(e.policy, client, e.config.subnet6[0])
     wanted = {type(o): o for o in wire_options(plan.options)}
     got = {type(o): o for o in rep.options if type(o) in wanted}
     assert got == wanted

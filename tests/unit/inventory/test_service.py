@@ -141,24 +141,56 @@ def test_removed_config_hosts_leave_the_store(inv: Inventory) -> None:
     assert inv.sync_config(config("")) is False  # nothing changed, counter untouched
 
 
-def test_a_config_that_does_not_fit_stored_hosts_is_refused(inv: Inventory) -> None:
+SMALLER = BASE.replace('[targets.rescue]\nkernel = "rescue/vmlinuz"\ninitrd = "rescue/initrd.img"\n', "")
+
+
+def test_stored_hosts_that_no_longer_fit_are_skipped_not_refused(inv: Inventory) -> None:
     inv.add({"name": "db1", "mac": "52:54:00:00:00:02", "target": "rescue", "ipv4": "192.0.2.12"})
-    generation = inv.tables.transact(lambda tx: tx.generation())
-    smaller = parse_config(BASE.replace('[targets.rescue]\nkernel = "rescue/vmlinuz"\ninitrd = "rescue/initrd.img"\n', "")
-                           + CONFIG_HOST, "site.toml")
+    smaller = parse_config(SMALLER + CONFIG_HOST, "site.toml")
+    inv.sync_config(smaller)  # no exception: the config is fine, the host is stale
+    snap = inv.snapshot()
+    assert [h.name for h in snap.hosts] == ["web1"] and set(snap.report.skipped) == {"db1"}
+    assert "host 'db1' target: no target or menu named 'rescue'" in str(snap.report.skipped["db1"][0])
+    [view] = [v for v in inv.views() if v.host.name == "db1"]
+    assert view.skipped and "no target or menu named 'rescue'" in view.to_dict()["skipped"][0]
+    # other changes go through; the stale host can be repaired or removed
+    inv.add({"name": "db2", "mac": "52:54:00:00:00:03"})
+    with pytest.raises(InventoryError, match="no target or menu named 'rescue'"):
+        inv.update("db1", {"groups": ["x"]})  # a change of the stale host must make it fit
+    inv.update("db1", {"target": "local"})
+    assert not inv.snapshot().report.skipped
+    inv.remove("db2")
+
+
+def test_new_changes_that_do_not_fit_are_still_refused(inv: Inventory) -> None:
+    inv.add({"name": "db1", "mac": "52:54:00:00:00:02", "target": "rescue"})
+    inv.sync_config(parse_config(SMALLER + CONFIG_HOST, "site.toml"))
+    with pytest.raises(InventoryError, match="no target or menu named 'rescue'"):
+        inv.add({"name": "db3", "mac": "52:54:00:00:00:04", "target": "rescue"})
+    with pytest.raises(InventoryError, match="also the MAC of host 'db1'"):
+        inv.add({"name": "db4", "mac": "52:54:00:00:00:02"})
+
+
+def test_a_host_whose_target_cannot_render_for_it_is_refused(store: SqliteStore) -> None:
+    cfg = parse_config(BASE + '\n[targets.disk]\nkernel = "k"\ncmdline = "{% if host %}root={{ vars.disk }}{% endif %}"\n')
+    inventory = Inventory(store.host_store(), cfg)
     with pytest.raises(InventoryError) as exc:
-        inv.sync_config(smaller)
-    assert "host 'db1' target: no target or menu named 'rescue'" in exc.value.render()
+        inventory.add({"name": "nodisk", "mac": "52:54:00:00:00:09", "target": "disk"})
+    assert "targets.disk.cmdline" in exc.value.render() and "disk" in exc.value.render()
+    inventory.add({"name": "disk", "mac": "52:54:00:00:00:08", "target": "disk", "vars": {"disk": "sda"}})
+
+
+def test_config_changes_that_clash_with_stored_hosts_skip_instead_of_refusing(inv: Inventory) -> None:
+    inv.add({"name": "db1", "mac": "52:54:00:00:00:02"})
     clash = config(CONFIG_HOST + '\n[[host]]\nname = "db1"\nmac = "52:54:00:00:00:07"\n')
-    with pytest.raises(InventoryError) as exc:
-        inv.sync_config(clash)
-    assert "also added through CLI/API" in exc.value.render()
+    inv.sync_config(clash)
+    snap = inv.snapshot()
+    assert {h.name: h.macs for h in snap.hosts}["db1"] == ("52:54:00:00:00:02",)  # the stored one stays
+    assert any("bootwright hosts remove db1" in p.message for p in snap.report.warnings)
     moved = config(CONFIG_HOST.replace("52:54:00:00:00:01", "52:54:00:00:00:02"))
-    with pytest.raises(InventoryError) as exc:
-        inv.sync_config(moved)
-    assert "52:54:00:00:00:02 is also the MAC of host 'db1'" in exc.value.render()
-    assert inv.tables.transact(lambda tx: tx.generation()) == generation
-    assert inv.config is not smaller and inv.view("web1").host.macs == ("52:54:00:00:00:01",)
+    inv.sync_config(moved)  # the config host takes the MAC; the stored host is skipped
+    snap = inv.snapshot()
+    assert [h.name for h in snap.hosts] == ["web1"] and set(snap.report.skipped) == {"db1"}
 
 
 def test_every_change_bumps_the_generation(inv: Inventory) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import struct
 from ipaddress import IPv4Address, IPv4Interface
@@ -18,12 +19,15 @@ from bootwright.model import Lease
 from bootwright.net.dhcp4 import (
     IP_PKTINFO,
     Dhcp4Service,
+    OptionNames,
     _Port,
     broadcast_addresses,
     create_service,
     destination_was_broadcast,
+    option_names,
 )
-from bootwright.net.linklayer import InterfaceInfo, checksum, udp_datagram
+from bootwright.net.host import InterfaceInfo
+from bootwright.net.linklayer import checksum, udp_datagram
 from bootwright.runtime.events import EventSink
 from bootwright.wire.dhcp4 import Dhcp4Message, decode, encode
 
@@ -300,5 +304,109 @@ def test_read_loop_tells_renewing_from_rebinding(dst: str | None, state: str) ->
         ack = [e for e in events if e.kind == "dhcp4.ack"]
         assert len(ack) == 1 and ack[0].detail["state"] == state, events
         assert sock.sent[-1][1] == ("192.0.2.100", 68)  # RFC 2131 §4.1: to ciaddr either way
+
+    asyncio.run(main())
+
+
+# --------------------------------------------------------------------------- host names in options
+
+
+class FakeResolver:
+    """A resolver whose answers the test sets: a tuple of addresses, or an exception to raise."""
+
+    def __init__(self, **answers: Any) -> None:
+        self.answers: dict[str, Any] = {k.replace("_", "."): v for k, v in answers.items()}
+        self.asked: list[str] = []
+
+    async def __call__(self, name: str) -> tuple[IPv4Address, ...]:
+        self.asked.append(name)
+        answer = self.answers.get(name, OSError("Name or service not known"))
+        if isinstance(answer, BaseException):
+            raise answer
+        return tuple(IPv4Address(a) for a in answer)
+
+
+def test_names_are_re_resolved_and_a_failure_keeps_the_last_good_addresses(caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> None:
+        fake = FakeResolver(ntp_example=("192.0.2.50",))
+        names = OptionNames(fake)
+        assert await names.refresh(["ntp.example"]) == {"ntp.example": (IPv4Address("192.0.2.50"),)}
+        fake.answers["ntp.example"] = ("192.0.2.51", "192.0.2.52")  # the record moved
+        assert await names.refresh(["ntp.example"]) == {
+            "ntp.example": (IPv4Address("192.0.2.51"), IPv4Address("192.0.2.52"))}
+        fake.answers["ntp.example"] = TimeoutError()  # the DNS server is down
+        with caplog.at_level(logging.WARNING, logger="bootwright.dhcp4"):
+            for _ in range(3):
+                got = await names.refresh(["ntp.example"])
+                assert got == {"ntp.example": (IPv4Address("192.0.2.51"), IPv4Address("192.0.2.52"))}
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and "keeping 192.0.2.51, 192.0.2.52" in warnings[0]  # once, not per refresh
+        fake.answers["ntp.example"] = ("192.0.2.53",)
+        assert await names.refresh(["ntp.example"]) == {"ntp.example": (IPv4Address("192.0.2.53"),)}
+        fake.answers["ntp.example"] = OSError("SERVFAIL")  # a new outage warns again
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="bootwright.dhcp4"):
+            await names.refresh(["ntp.example"])
+        assert len(caplog.records) == 1
+        assert await names.refresh([]) == {}  # a name no longer configured is forgotten
+
+    asyncio.run(main())
+
+
+def test_a_name_that_never_resolved_is_left_out() -> None:
+    async def main() -> None:
+        names = OptionNames(FakeResolver(good=("192.0.2.7",)))
+        assert await names.refresh(["good", "bad.example"]) == {"good": (IPv4Address("192.0.2.7"),)}
+
+    asyncio.run(main())
+
+
+def test_option_names_are_the_non_addresses_of_ntp_servers() -> None:
+    cfg = parse_config(CONFIG.replace("[dhcp4]\n", '[dhcp4]\nntp_servers = ["192.0.2.5", "ntp.example"]\n')
+                       + 'ntp_servers = ["ntp.example", "time.local"]\n')
+    assert option_names(cfg) == ["ntp.example", "time.local"]
+
+
+NTP_CONFIG = CONFIG.replace("[dhcp4]\n", '[dhcp4]\nntp_servers = ["ntp.example"]\n')
+
+
+def ntp_of(sock: FakeSock) -> bytes | None:
+    return decode(sock.sent[-1][0]).options.get(42)
+
+
+def test_names_follow_a_reload_and_the_periodic_refresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reload naming a new server resolves it; the periodic refresh picks up a moved record."""
+    async def main() -> None:
+        fake = FakeResolver(ntp_example=("192.0.2.50",), ntp2_example=("192.0.2.60",))
+        runtime = FakeRuntime(FakeStore())
+        runtime.config = parse_config(NTP_CONFIG)
+        runtime.policy = BootPolicy.from_config(runtime.config)
+        svc = Dhcp4Service(runtime, resolve=fake)  # type: ignore[arg-type]
+        svc.engine = Dhcp4Engine(runtime.policy, names=await svc.names.refresh(option_names(runtime.config)))
+        info = InterfaceInfo("srv0", 2, b"\x02" * 6, 1500, (IPv4Interface("192.0.2.1/24"),))
+        sock = FakeSock([])
+        rx = RxContext("srv0", (IPv4Address("192.0.2.1"),), 1500)
+        svc.ports = [_Port(info, sock, FakeRaw(), rx, broadcast_addresses(info))]  # type: ignore[arg-type]
+        discover = dhcp(1, 1, flags=0x8000, options={55: bytes([1, 3, 42])})
+
+        def offer() -> bytes | None:
+            sock.inbox.append(discover)
+            svc._readable(svc.ports[0])
+            return ntp_of(sock)
+
+        assert offer() == IPv4Address("192.0.2.50").packed
+        runtime.policy = BootPolicy.from_config(parse_config(NTP_CONFIG.replace("ntp.example", "ntp2.example")))
+        offer()  # the reload is noticed here; the look-up runs in the background
+        await asyncio.sleep(0.01)
+        assert "ntp2.example" in fake.asked and offer() == IPv4Address("192.0.2.60").packed
+        fake.answers["ntp2.example"] = ("192.0.2.61",)
+        monkeypatch.setattr("bootwright.net.dhcp4.NAMES_REFRESH", 0.01)
+        keeper = asyncio.create_task(svc._keep_names())
+        await asyncio.sleep(0.05)
+        keeper.cancel()
+        assert offer() == IPv4Address("192.0.2.61").packed  # the cached reply was not reused
+        fake.answers["ntp2.example"] = OSError("down")
+        await svc.refresh_names()
+        assert offer() == IPv4Address("192.0.2.61").packed
 
     asyncio.run(main())

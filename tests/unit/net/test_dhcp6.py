@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bootwright.config import parse_config
-from bootwright.net.dhcp6 import DUID_META_KEY, load_server_duid
-from bootwright.net.host import LinkAddress, interface_addresses, ra_links, served_links
+from bootwright.net.dhcp6 import DUID_META_KEY, load_server_duid, served_links
+from bootwright.net.host import LinkAddress, interface_addresses
+from bootwright.net.ra import ra_links
 from bootwright.store.sqlite import SqliteStore
 from bootwright.wire.dhcp6 import DuidLLT, DuidUUID, decode_duid
 

@@ -675,6 +675,80 @@ def test_unknown_mac_config_is_not_found(tmp_path: Path) -> None:
     run(tmp_path, check)
 
 
+def test_http_and_tftp_serve_the_same_documents(tmp_path: Path) -> None:
+    """Both transports ask boot.documents: the same name gives the same bytes, and TFTP events get its MAC."""
+    from bootwright.web.service import HttpService
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        http_port = s.getsockname()[1]
+    names = [
+        "boot.ipxe",
+        f"boot/{MAC.replace(':', '-')}.ipxe",
+        "menu.ipxe",
+        f"menu.ipxe-{MAC}",
+        f"pxelinux.cfg/01-{MAC.replace(':', '-')}",
+        f"efi/grub.cfg-01-{MAC.replace(':', '-')}",
+    ]
+
+    async def check(service: TftpService, rt: Runtime, events: list[Event]) -> None:
+        http = HttpService(rt)
+        task = asyncio.create_task(http.run())
+        try:
+            await asyncio.wait_for(http.started.wait(), 5)
+            for name in names:
+                client = Client(service.port)
+                try:
+                    over_tftp, error, _ = await in_thread(client.get, name)
+                finally:
+                    client.close()
+                assert error is None and over_tftp is not None, name
+                reader, writer = await asyncio.open_connection("127.0.0.1", http_port)
+                writer.write(f"GET /{name} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+                head, _, over_http = (await asyncio.wait_for(reader.read(), 5)).partition(b"\r\n\r\n")
+                writer.close()
+                assert head.startswith(b"HTTP/1.1 200") and over_http == over_tftp, name
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        starts = [e for e in events if e.kind == "tftp.start" and e.detail["file"] == f"menu.ipxe-{MAC}"]
+        assert starts and starts[0].mac == MAC and starts[0].host == "pc1"  # from the name: no lease, no neighbour
+
+    extra = f"""
+[http]
+port = {http_port}
+listen = ["127.0.0.1"]
+scripts = {{ "/menu.ipxe" = "linux" }}
+"""
+    rt, events = make_runtime(tmp_path, "", extra)
+    own_target = BASE_CONFIG.replace(f'mac = "{MAC}"', f'mac = "{MAC}"\ntarget = "linux"')  # for menu.ipxe-<mac>
+    rt.config = parse_config(own_target + f"\n[tftp]\nport = {rt.config.tftp.port}\n" + extra)
+    rt.policy = BootPolicy.from_config(rt.config)
+
+    async def main() -> None:
+        async with serving(rt) as service:
+            await check(service, rt, events)
+
+    asyncio.run(main())
+
+
+def test_a_broken_template_is_refused_with_its_reason(tmp_path: Path) -> None:
+    async def check(service: TftpService, rt: Runtime, events: list[Event]) -> None:
+        client = Client(service.port)
+        try:
+            _, error, _ = await in_thread(client.get, "boot/52-54-00-00-00-0b.ipxe")
+        finally:
+            client.close()
+        assert error is not None and error.code == ErrorCode.NOT_DEFINED
+        assert error.message.startswith("cannot render broken"), error.message  # not "Internal error"
+        failed = [e for e in events if e.kind == "tftp.failed"]
+        assert failed and failed[0].detail["outcome"].startswith("refused: cannot render broken")
+
+    extra = '[targets.broken]\nkernel = "{{ vars.missing }}"\n[[host]]\nname = "b"\nmac = "52:54:00:00:00:0b"\n'
+    run(tmp_path, check, extra=extra + 'target = "broken"\n')
+
+
 # -- reload, factory ------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""The pieces of the TFTP transport: admission, dispatcher, sockets, uploads, neighbours, engine extras."""
+"""The pieces of the TFTP transport: admission, dispatcher, sockets, uploads, engine extras."""
 
 from __future__ import annotations
 
@@ -12,16 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bootwright.boot.policy import BootPolicy
-from bootwright.config import parse_config
 from bootwright.engine.tftp.paths import PathRefused
 from bootwright.engine.tftp.source import InMemorySource
 from bootwright.engine.tftp.transfer import OutcomeKind, ReadTransfer, TftpSettings, TransferOutcome, negotiate
-from bootwright.net.tftp import neigh as tftp_neigh
 from bootwright.net.tftp import poll as tftp_poll
-from bootwright.net.tftp.dynamic import DynamicFiles
 from bootwright.net.tftp.limits import Admission
-from bootwright.net.tftp.neigh import NeighbourTable
 from bootwright.net.tftp.poll import Dispatcher
 from bootwright.net.tftp.sockets import (
     Arrival,
@@ -313,58 +308,6 @@ def test_full_send_buffer_parks_then_sends_or_closes_cleanly(release: bool) -> N
     asyncio.run(main())
 
 
-# -- neighbours -------------------------------------------------------------------------------
-
-
-def test_neighbour_table_caches_and_rate_limits_dumps(monkeypatch: pytest.MonkeyPatch) -> None:
-    dumps: list[int] = []
-    table_now = {"192.0.2.10": "02:00:00:00:00:0a"}
-
-    def fake_dump(timeout: float = 0.5) -> dict[str, str]:
-        dumps.append(1)
-        return dict(table_now)
-
-    now = [100.0]
-    monkeypatch.setattr(tftp_neigh, "dump_neighbours", fake_dump)
-    table = NeighbourTable(min_interval=1.0, max_age=30.0, clock=lambda: now[0])
-    assert table.mac("192.0.2.10") == "02:00:00:00:00:0a"
-    assert table.mac("192.0.2.10") == "02:00:00:00:00:0a" and len(dumps) == 1
-    assert table.mac("192.0.2.99") is None and len(dumps) == 1  # a miss within min_interval: no dump
-    now[0] += 2
-    assert table.mac("192.0.2.99") is None and len(dumps) == 2
-    table_now["192.0.2.10"] = "02:00:00:00:00:0b"
-    now[0] += 31
-    assert table.mac("192.0.2.10") == "02:00:00:00:00:0b"  # a stale snapshot is refreshed
-
-
-def test_neighbour_table_refreshes_a_snapshot_older_than_the_talk(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A transfer's first reply resolves an IPv6 client: a snapshot taken before it cannot know the MAC."""
-    dumps: list[int] = []
-    table_now: dict[str, str] = {}
-
-    def fake_dump(timeout: float = 0.5) -> dict[str, str]:
-        dumps.append(1)
-        return dict(table_now)
-
-    now = [100.0]
-    monkeypatch.setattr(tftp_neigh, "dump_neighbours", fake_dump)
-    table = NeighbourTable(min_interval=1.0, clock=lambda: now[0])
-    assert table.mac("2001:db8::2") is None and len(dumps) == 1  # the transfer's start: not resolved yet
-    table_now["2001:db8::2"] = "02:00:00:00:00:0a"
-    now[0] = 100.25
-    assert table.mac("2001:db8::2", since=99.0) is None and len(dumps) == 1  # snapshot newer than the start
-    assert table.mac("2001:db8::2", since=100.05) == "02:00:00:00:00:0a" and len(dumps) == 2
-    assert table.mac("2001:db8::3", since=100.05) is None and len(dumps) == 2  # once per start, not per miss
-    now[0] = 100.3
-    assert table.mac("2001:db8::4", since=100.28) is None and len(dumps) == 2  # 50 ms after the last dump: no
-    now[0] = 100.4
-    assert table.mac("2001:db8::4", since=100.28) is None and len(dumps) == 3  # 150 ms: over a tenth of 1 s
-
-
-def test_dump_neighbours_runs() -> None:
-    assert isinstance(tftp_neigh.dump_neighbours(), dict)
-
-
 # -- engine additions: read-ahead, burst, window cap ----------------------------------------
 
 
@@ -414,21 +357,3 @@ def test_window_bytes_are_capped() -> None:
     assert neg.windowsize == 16 and neg.oack["windowsize"] == "16"
     neg = negotiate(_rrq(blksize="1468", windowsize="64"), TftpSettings(), 10**9)
     assert neg.windowsize == 64
-
-
-# -- dynamic files ----------------------------------------------------------------------------
-
-
-def test_dynamic_names() -> None:
-    cfg = parse_config(
-        '[boot]\ndefault = "t"\n[targets.t]\nkernel = "{{ http }}/k"\n'
-        '[[host]]\nname = "h"\nmac = "02:00:00:00:00:01"\n[server]\naddress4 = "192.0.2.1"\n'
-    )
-    dyn = DynamicFiles(cfg, BootPolicy.from_config(cfg))
-    script = dyn.render("boot/02-00-00-00-00-01.ipxe", "192.0.2.1", None)
-    assert script is not None and b"kernel http://192.0.2.1/k" in script and b"(h)" in script
-    assert dyn.render("boot/not-a-mac.ipxe", "192.0.2.1", None) is None
-    assert dyn.render("vmlinuz", "192.0.2.1", None) is None
-    assert dyn.render("pxelinux.cfg/default", "192.0.2.1", None) is None
-    v6 = dyn.render("boot.ipxe", "2001:db8::1", None)
-    assert v6 is not None and b"http://[2001:db8::1]/boot/" in v6

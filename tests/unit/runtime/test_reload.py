@@ -7,13 +7,11 @@ import os
 import signal
 from pathlib import Path
 
-import pytest
-
-from bootwright.app import run_services
+from bootwright.app import _start_hot_reload
 from bootwright.boot.policy import BootPolicy
 from bootwright.config import load_config, parse_config
 from bootwright.inventory import Inventory
-from bootwright.runtime import Runtime, ServiceError
+from bootwright.runtime import Runtime
 from bootwright.runtime.events import EventSink
 from bootwright.runtime.reload import HotReload, restart_needed
 from bootwright.store.sqlite import SqliteStore
@@ -105,19 +103,25 @@ def test_a_bad_file_is_refused_and_the_running_config_stays(tmp_path: Path) -> N
     run(rt, body)
 
 
-def test_a_file_that_does_not_fit_the_stored_hosts_is_refused(tmp_path: Path) -> None:
+def test_a_file_that_no_longer_fits_a_stored_host_is_applied_and_the_host_skipped(tmp_path: Path) -> None:
     rt = runtime(tmp_path)
 
     async def body(reloader: HotReload) -> None:
         await asyncio.to_thread(reloader.inventory.add, {"name": "db1", "mac": "52:54:00:00:00:09",
                                                          "target": "rescue"})
         await reloader.refresh()
-        result = await reloader.reload("test")
-        assert result.ok
+        assert "db1" in rt.policy.hosts.by_name
         rewrite(rt.config_path, SITE.replace('[targets.rescue]\nkernel = "rescue/vmlinuz"\n', ""))
         result = await reloader.reload("test")
-        assert not result.ok and any("host 'db1' target: no target or menu named 'rescue'" in e for e in result.errors)
-        assert "rescue" in rt.config.targets
+        assert result.ok and "rescue" not in rt.config.targets
+        assert any("host 'db1' (added through CLI/API)" in w and "no target or menu named 'rescue'" in w
+                   for w in result.warnings)
+        assert "db1" not in rt.policy.hosts.by_name and "web1" in rt.policy.hosts.by_name
+        assert set(reloader.report.skipped) == {"db1"}
+        # repaired through the inventory: served again
+        await asyncio.to_thread(reloader.inventory.update, "db1", {"target": "local"})
+        await reloader.refresh()
+        assert rt.policy.hosts.by_name["db1"].target == "local" and not reloader.report.skipped
 
     run(rt, body)
 
@@ -168,7 +172,7 @@ def test_restart_needed_names_socket_settings() -> None:
     assert restart_needed(a, b) == ["http.port"]
 
 
-def test_serve_refuses_to_start_when_stored_hosts_do_not_fit(tmp_path: Path) -> None:
+def test_serve_starts_and_skips_stored_hosts_that_do_not_fit(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "state.db")
     store.open()
     Inventory(store.host_store(), parse_config(SITE)).add({"name": "db1", "mac": "52:54:00:00:00:09",
@@ -180,8 +184,10 @@ def test_serve_refuses_to_start_when_stored_hosts_do_not_fit(tmp_path: Path) -> 
 
     async def main() -> None:
         try:
-            with pytest.raises(ServiceError, match="host 'db1' target: no target or menu named 'rescue'"):
-                await run_services(rt)  # refused before any service binds a socket
+            reloader = _start_hot_reload(rt)  # what run_services does before any service binds
+            assert "web1" in rt.policy.hosts.by_name and "db1" not in rt.policy.hosts.by_name
+            assert set(reloader.report.skipped) == {"db1"}
+            await reloader.aclose()
         finally:
             await rt.store.aclose()
 

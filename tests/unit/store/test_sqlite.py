@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
+import stat
 from pathlib import Path
+
+import pytest
 
 from bootwright.model import Event, Lease
 from bootwright.store.sqlite import SqliteStore
@@ -65,3 +70,54 @@ def test_meta_and_events(tmp_path: Path) -> None:
     assert [e.kind for e in store.events("52:54:00:00:00:01")] == ["dhcp4.offer"]
     assert store.events()[0].detail == {"yiaddr": "192.0.2.10"}
     store.close()
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_state_files_are_private_in_a_private_directory(tmp_path: Path) -> None:
+    """A new state directory is 0700 and state.db, -wal and -shm 0600, whatever the umask."""
+    old = os.umask(0o022)
+    try:
+        store = SqliteStore(tmp_path / "var" / "state" / "state.db")
+        store.open()
+        asyncio.run(store.put_leases([lease(1)]))
+        db = tmp_path / "var" / "state" / "state.db"
+        assert _mode(db.parent) == 0o700
+        for path in (db, db.with_name("state.db-wal"), db.with_name("state.db-shm")):
+            assert path.exists() and _mode(path) == 0o600, path
+        store.close()
+    finally:
+        os.umask(old)
+
+
+def test_existing_loose_files_are_tightened_but_an_existing_directory_only_warned(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Files bootwright owns (an older version made them 0644) become 0600; the admin's directory is not chmodded."""
+    state = tmp_path / "state"
+    state.mkdir()
+    state.chmod(0o755)
+    db = state / "state.db"
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        (state / name).touch()
+        (state / name).chmod(0o644)
+    store = SqliteStore(db)
+    with caplog.at_level(logging.WARNING, logger="bootwright.store"):
+        store.open()
+    store.close()
+    assert _mode(state) == 0o755
+    assert any("chmod 700" in r.getMessage() and str(state) in r.getMessage() for r in caplog.records)
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        if (state / name).exists():
+            assert _mode(state / name) == 0o600, name
+
+
+def test_a_private_existing_directory_gives_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "state").mkdir(mode=0o700)
+    store = SqliteStore(tmp_path / "state" / "state.db")
+    with caplog.at_level(logging.WARNING, logger="bootwright.store"):
+        store.open()
+    store.close()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

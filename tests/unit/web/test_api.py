@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import stat
 import urllib.error
 import urllib.request
@@ -23,6 +24,7 @@ from bootwright.runtime import Runtime
 from bootwright.runtime.events import EventSink
 from bootwright.runtime.reload import HotReload
 from bootwright.store.sqlite import SqliteStore
+from bootwright.web.api.auth import ensure_token
 from bootwright.web.api.routes import make_api_app, mount_api
 from bootwright.web.openapi import openapi_spec
 from bootwright.web.service import HttpService
@@ -105,6 +107,27 @@ def test_token_file_is_created_private_and_kept(tmp_path: Path) -> None:
         assert (tmp_path / "api-token").read_text().strip() == token
 
     run(tmp_path, body)
+
+
+def test_token_in_a_new_directory_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    """``[api] token_file`` in a directory that does not exist yet: directory 0700, token 0600."""
+    old = os.umask(0o022)
+    try:
+        token = ensure_token(tmp_path / "etc" / "api-token")
+    finally:
+        os.umask(old)
+    assert len(token) >= 40
+    assert stat.S_IMODE((tmp_path / "etc").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "etc" / "api-token").stat().st_mode) == 0o600
+
+
+def test_a_readable_token_is_tightened_and_kept(tmp_path: Path) -> None:
+    """A token another user could read (an older version wrote it under the umask) becomes 0600, same value."""
+    path = tmp_path / "api-token"
+    path.write_text("s3cret-token-value\n")
+    path.chmod(0o644)
+    assert ensure_token(path) == "s3cret-token-value"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_hosts_and_one_shot_boots(tmp_path: Path) -> None:

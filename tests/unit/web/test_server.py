@@ -22,7 +22,6 @@ from bootwright.config import parse_config
 from bootwright.model import Event
 from bootwright.runtime import Runtime
 from bootwright.runtime.events import EventSink
-from bootwright.web.neighbours import MacLookup
 from bootwright.web.service import build_app, install_fast_path, runner_options
 
 BASE = """
@@ -70,6 +69,16 @@ mac = "52:54:00:00:00:02"
 KERNEL = bytes(range(256)) * 4096  # 1 MiB, every offset identifiable
 
 
+class Neighbours:
+    """Host facts with a fixed neighbour table (the kernel's would hold nothing for loopback)."""
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+
+    def neighbour_mac(self, address: str, since: float | None = None) -> str | None:
+        return self.table.get(address)
+
+
 class Harness:
     """A runtime around a config and a root, collecting events."""
 
@@ -85,11 +94,6 @@ class Harness:
         (tmp_path / "outside").write_text("secret")
         os.symlink(tmp_path / "outside", self.root / "escape")
         os.symlink("vmlinuz", self.root / "kernel-link")
-        self.arp = tmp_path / "arp"
-        self.arp.write_text(
-            "IP address       HW type     Flags       HW address            Mask     Device\n"
-            "127.0.0.1        0x1         0x2         52:54:00:00:00:02     *        lo\n"
-        )
         cfg = parse_config(config if config is not None else BASE.replace("{extra_http}", extra_http))
         self.events: list[Event] = []
         sink = EventSink(None)
@@ -103,6 +107,7 @@ class Harness:
             events=sink,
             policy=BootPolicy.from_config(cfg),
         )
+        self.runtime.host = Neighbours({"127.0.0.1": "52:54:00:00:00:02"})
 
     def kinds(self, kind: str) -> list[Event]:
         return [e for e in self.events if e.kind == kind]
@@ -118,10 +123,9 @@ class Harness:
 
 @asynccontextmanager
 async def serving(h: Harness, host: str = "127.0.0.1") -> AsyncIterator[TestClient[Any, Any]]:
-    macs = MacLookup(arp_path=str(h.arp), ip6=False)
-    app, handler = build_app(h.runtime, macs, h.root, 8080)
+    app, handler = build_app(h.runtime, h.root, 8080)
     server = TestServer(app, host=host)
-    await server.start_server(**runner_options(h.runtime, macs))
+    await server.start_server(**runner_options(h.runtime))
     assert server.runner is not None
     install_fast_path(server.runner, app, handler)
     client = TestClient(server)
@@ -351,7 +355,7 @@ def test_seed002_style_menu_and_per_mac_fallback(h: Harness) -> None:
     async def body(c: TestClient[Any, Any]) -> None:
         r = await c.get("/script.ipxe")
         text = await r.text()
-        # The MAC came from the neighbour table (our fake /proc/net/arp): host "plain".
+        # The MAC came from the neighbour table (the harness's runtime.host): host "plain".
         assert r.status == 200 and "# bootwright: menu for 52:54:00:00:00:02 (plain)" in text
         assert "chain --autofree http://${next-server}/script.ipxe-${netX/mac} && goto menu || goto menu" in text
         r = await c.get("/script.ipxe-52:54:00:00:00:01")  # host with its own target

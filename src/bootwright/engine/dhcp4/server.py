@@ -57,6 +57,7 @@ from typing import Any, Final
 
 from bootwright.boot.policy import BootPolicy
 from bootwright.boot.reply import plan_reply
+from bootwright.boot.subnets import on_link4, select4
 from bootwright.engine.dhcp4.leases import BOUND, DECLINED, OFFERED, LeaseRecord, LeaseTable
 from bootwright.engine.dhcp4.ratelimit import MacRateLimiter
 from bootwright.engine.dhcp4.reply import (
@@ -72,8 +73,8 @@ from bootwright.engine.dhcp4.reply import (
     render_rfc951,
     render_slow,
 )
-from bootwright.engine.dhcp4.subnets import SubnetRuntime, compile_subnets, find_subnet, select_subnet
-from bootwright.model import ClientInfo, Host, Lease, normalize_mac
+from bootwright.engine.dhcp4.subnets import SubnetRuntime, compile_subnets, find_subnet
+from bootwright.model import BootAnswer, ClientInfo, Host, Lease, normalize_mac
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp4 import (
     BOOTREQUEST,
@@ -142,6 +143,7 @@ class Outcome:
     destination: Destination | None = None
     writes: list[Lease] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
+    answer: BootAnswer | None = None  # the boot answer the reply carries (``bootwright explain`` reports it)
 
 
 @dataclass(slots=True)
@@ -251,6 +253,12 @@ class Dhcp4Engine:
     def _new_table(self) -> LeaseTable:
         return LeaseTable(self.subnets, self.reserved, self.excluded)
 
+    def set_names(self, names: Mapping[str, tuple[IPv4Address, ...]]) -> None:
+        """Use newly resolved addresses for host names in options (the transport re-resolves them)."""
+        self.names = dict(names)
+        self._plans.clear()  # cached plans hold option 42 encoded with the old addresses
+        self._blocks.clear()
+
     def set_policy(self, policy: BootPolicy, now: float) -> list[str]:
         """Follow a configuration reload (``runtime.policy`` swapped): keep every lease.
 
@@ -336,8 +344,7 @@ class Dhcp4Engine:
     def _link(self, rx: RxContext) -> _Link:
         link = self._links.get(id(rx))
         if link is None or link.rx is not rx:
-            named = [s for s in self.subnets if rx.interface is not None and s.config.interface == rx.interface]
-            addressed = [s for s in self.subnets if any(int(a) in s for a in rx.addresses) and s not in named]
+            served = on_link4(self.subnets, rx.interface, [int(a) for a in rx.addresses])
             address: dict[int, bytes | None] = {}
             first = rx.addresses[0].packed if rx.addresses else None
             for sub in self.subnets:
@@ -346,7 +353,7 @@ class Dhcp4Engine:
                 else:
                     mine = [a.packed for a in rx.addresses if int(a) in sub]
                     address[sub.index] = mine[0] if mine else first
-            link = self._links[id(rx)] = _Link(rx, (*named, *addressed), address, first)
+            link = self._links[id(rx)] = _Link(rx, served, address, first)
             self.own |= {a.packed for a in rx.addresses}
         return link
 
@@ -363,9 +370,9 @@ class Dhcp4Engine:
             if giaddr in self._relay_subnet:
                 sub = self._relay_subnet[giaddr]
             else:
-                sub = self._relay_subnet[giaddr] = select_subnet(self.subnets, link.subnets, giaddr, 0, None, None)
+                sub = self._relay_subnet[giaddr] = select4(self.subnets, link.subnets, giaddr, 0, None, None)
         else:
-            sub = select_subnet(self.subnets, link.subnets, giaddr, ciaddr, relay_info, selection)
+            sub = select4(self.subnets, link.subnets, giaddr, ciaddr, relay_info, selection)
         host_addr = self._reservation(host, mac, sub)
         return _Client(msg, key, mac, host, host_addr, sub, rx, link, giaddr, ciaddr, broadcast)
 
@@ -412,7 +419,7 @@ class Dhcp4Engine:
             family=4, mac=mac, arches=tuple(arches), vendor_class=vendor, user_classes=tuple(users),
             interface=c.rx.interface,
         )
-        plan = plan_reply(self.policy, client, hint=str(sub.config.subnet), host=c.host)
+        plan = plan_reply(self.policy, client, sub.config, host=c.host)
         encoded, problems = encode_plan_options(plan.options, self.names)
         for p in problems:
             log.warning("dhcp4: subnet %s: %s", sub.label, p)
@@ -581,7 +588,7 @@ class Dhcp4Engine:
         self.stats["offer"] += 1
         answer = entry.answer
         events = self._event("dhcp4.offer", c, yiaddr=rec.address, bootfile=answer.bootfile, rule=answer.rule)
-        return Outcome(sent[0], sent[1], [], events)
+        return Outcome(sent[0], sent[1], [], events, answer)
 
     # ------------------------------------------------------------------ REQUEST
 
@@ -642,7 +649,7 @@ class Dhcp4Engine:
         events = self._event(
             "dhcp4.ack", c, yiaddr=rec.address, bootfile=answer.bootfile, lease=lease, state=state, **named
         )
-        return Outcome(sent[0], sent[1], writes, events)
+        return Outcome(sent[0], sent[1], writes, events, answer)
 
     @staticmethod
     def _extending_state(c: _Client) -> str:
@@ -675,18 +682,18 @@ class Dhcp4Engine:
 
         A REBINDING request is broadcast, so it was heard on the client's own
         link, and "the DHCP server SHOULD check 'ciaddr' for correctness
-        before replying". The subnet was chosen from ciaddr (as for RENEWING,
-        where the server "will trust the value in 'ciaddr'"); when that subnet
-        is not one served on this link, the request is answered in the link's
-        subnet instead, where ciaddr is then on the wrong network (NAK if
-        authoritative, silence otherwise, as for INIT-REBOOT). Option 118
-        (RFC 3011 §3) names the subnet explicitly and is left alone.
+        before replying". The subnet is chosen again with ciaddr untrusted
+        (:func:`~bootwright.boot.subnets.select4`): when ciaddr's subnet is not
+        served on this link, the link's subnet answers, where ciaddr is then on
+        the wrong network (NAK if authoritative, silence otherwise, as for
+        INIT-REBOOT). Option 118 (RFC 3011 §3) names the subnet explicitly and
+        still wins.
         """
-        on_link = c.link.subnets
-        if not on_link or c.subnet in on_link or 118 in c.msg.options:
-            return
-        c.subnet = on_link[0]
-        c.host_addr = self._reservation(c.host, c.mac, c.subnet)
+        opts = c.msg.options
+        sub = select4(self.subnets, c.link.subnets, 0, c.ciaddr, opts.get(82), opts.get(118), trust_ciaddr=False)
+        if sub is not c.subnet:
+            c.subnet = sub
+            c.host_addr = self._reservation(c.host, c.mac, sub)
 
     def _verify(self, c: _Client, requested: int, state: str, now: float) -> tuple[str, str]:
         """``("ack"|"nak"|"ignore", reason)`` for a REQUEST of ``requested`` (RFC 2131 §4.3.2)."""
@@ -779,7 +786,7 @@ class Dhcp4Engine:
             return self._silent("dhcp4.inform", c, "reply does not fit", ciaddr=ciaddr)
         self.stats["inform"] += 1
         events = self._event("dhcp4.inform", c, ciaddr=ciaddr, bootfile=entry.answer.bootfile)
-        return Outcome(sent[0], sent[1], [], events)
+        return Outcome(sent[0], sent[1], [], events, entry.answer)
 
     def _bootp(self, msg: Dhcp4Message, rx: RxContext, now: float, broadcast: bool | None) -> Outcome | None:
         if not self.allow_bootp:
@@ -802,7 +809,7 @@ class Dhcp4Engine:
         self.stats["bootp"] += 1
         rfc951 = {"rfc951": True} if msg.vend is not None else {}  # no magic cookie: no vendor extensions sent
         events = self._event("dhcp4.ack", c, yiaddr=rec.address, bootfile=entry.answer.bootfile, bootp=True, **rfc951)
-        return Outcome(sent[0], sent[1], writes, events)
+        return Outcome(sent[0], sent[1], writes, events, entry.answer)
 
 
 def find_lease_subnet(engine: Dhcp4Engine, address: str) -> SubnetRuntime | None:

@@ -1,11 +1,10 @@
-"""DHCPv4 subnets as the engine sees them, and which one a request is answered in.
+"""DHCPv4 subnets as the engine sees them: compiled to integers, with their pools' state.
 
 :class:`SubnetRuntime` is one ``[[subnet4]]`` compiled to integers (network,
 mask, pools) with its scoped settings resolved (ISC dhcpd scoping: the
-subnet's value, else ``[dhcp4]``'s). :func:`select_subnet` picks the subnet
-for a request in the order of RFC 3527 §4 and RFC 3011 §3 (link selection,
-then subnet selection, then ``giaddr``, RFC 2131 §4.3.1), falling back to the
-client's own address and then to the link the request arrived on.
+subnet's value, else ``[dhcp4]``'s). Which subnet a request is answered in is
+not decided here: :func:`bootwright.boot.subnets.select4` does that, on these
+objects, for the engine and ``bootwright explain`` alike.
 """
 
 from __future__ import annotations
@@ -13,22 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Final
 
+from bootwright.boot.reply import DEFAULT_LEASE_TIME, server_context
+from bootwright.boot.subnets import find4
 from bootwright.config import Config, Subnet4
 
 __all__ = [
-    "DEFAULT_LEASE_TIME",
     "PoolRuntime",
     "SubnetRuntime",
     "compile_subnets",
     "find_subnet",
-    "link_selection",
-    "select_subnet",
 ]
-
-DEFAULT_LEASE_TIME: Final = 43200  # ISC dhcpd default-lease-time (answer.DEFAULT_LEASE_TIME)
-_LINK_SELECTION: Final = 5  # RFC 3527 §3: relay agent information sub-option 5
 
 
 @dataclass(slots=True)
@@ -71,6 +65,11 @@ class SubnetRuntime:
     label: str = field(default="")
     warned_at: float = -1e18  # last "no address" warning (logged once per interval)
 
+    @property
+    def interface(self) -> str | None:
+        """The ``interface`` the subnet names in the config (:class:`bootwright.boot.subnets.Subnet4Key`)."""
+        return self.config.interface
+
     def __contains__(self, addr: int) -> bool:
         """Whether an address (as an integer) is inside this subnet."""
         return (addr & self.mask) == self.network
@@ -85,8 +84,6 @@ class SubnetRuntime:
 
 def compile_subnets(config: Config) -> list[SubnetRuntime]:
     """Compile every ``[[subnet4]]`` of a validated config."""
-    from bootwright.boot.reply import server_context
-
     g = config.dhcp4
     out: list[SubnetRuntime] = []
     for i, sub in enumerate(config.subnet4):
@@ -113,63 +110,5 @@ def compile_subnets(config: Config) -> list[SubnetRuntime]:
 
 
 def find_subnet(subnets: Sequence[SubnetRuntime], addr: int) -> SubnetRuntime | None:
-    """The subnet containing ``addr`` (config validation rules out overlaps)."""
-    for sub in subnets:
-        if (addr & sub.mask) == sub.network:
-            return sub
-    return None
-
-
-def link_selection(relay_info: bytes) -> int | None:
-    """The RFC 3527 link selection address inside option 82 octets, or ``None``.
-
-    Sub-options are ``code, length, value`` with no PAD/END (RFC 3046 §2.0);
-    malformed octets yield ``None`` (the option is then ignored).
-    """
-    i, n = 0, len(relay_info)
-    while i + 2 <= n:
-        code, length = relay_info[i], relay_info[i + 1]
-        j = i + 2 + length
-        if j > n:
-            return None
-        if code == _LINK_SELECTION:
-            return int.from_bytes(relay_info[i + 2 : j], "big") if length == 4 else None
-        i = j
-    return None
-
-
-def select_subnet(
-    subnets: Sequence[SubnetRuntime],
-    on_link: Sequence[SubnetRuntime],
-    giaddr: int,
-    ciaddr: int,
-    relay_info: bytes | None,
-    subnet_selection: bytes | None,
-) -> SubnetRuntime | None:
-    """The subnet a request is answered in, or ``None`` (stay silent).
-
-    1. Option 82 link selection, only from a relay (``giaddr`` set; RFC 3527 §3).
-    2. Option 118 subnet selection (RFC 3011 §3).
-    3. ``giaddr``: the relay's link (RFC 2131 §4.3.1).
-    4. ``ciaddr`` inside one of our subnets (a client renewing or informing from
-       a routed network, as ISC dhcpd locates it).
-    5. The first subnet of the receiving link (``on_link``).
-
-    A selector that names an address outside every subnet ends the search
-    with ``None``: the request is for a network we do not serve.
-    """
-    if giaddr and relay_info:
-        link = link_selection(relay_info)
-        if link is not None:
-            return find_subnet(subnets, link)
-    if subnet_selection is not None:
-        if len(subnet_selection) != 4:
-            return None
-        return find_subnet(subnets, int.from_bytes(subnet_selection, "big"))
-    if giaddr:
-        return find_subnet(subnets, giaddr)
-    if ciaddr:
-        sub = find_subnet(subnets, ciaddr)
-        if sub is not None:
-            return sub
-    return on_link[0] if on_link else None
+    """The subnet containing ``addr`` (:func:`bootwright.boot.subnets.find4`)."""
+    return find4(subnets, addr)

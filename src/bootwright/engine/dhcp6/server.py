@@ -6,8 +6,9 @@ an :class:`Outcome`: the reply payload and port, the leases that must be durable
 *before* the reply is sent (RFC 8415 §18.3.2), and the protocol events. Bad input
 never raises: it is counted in :attr:`Dhcp6Engine.counters` and logged at debug.
 
-Every boot answer comes from :func:`bootwright.boot.reply.plan_reply`, the function
-behind ``bootwright explain``, so the server sends what ``explain`` prints.
+Every boot answer comes from :func:`bootwright.boot.reply.plan_reply` in the subnet
+:func:`bootwright.boot.subnets.select6` chooses; ``bootwright explain`` runs this engine,
+so the server sends what ``explain`` prints.
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ import struct
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Address
 from typing import Any, Final, TypeVar
 
 from bootwright.boot.policy import BootPolicy
 from bootwright.boot.reply import ReplyPlan, dhcp6_lifetimes, plan_reply
+from bootwright.boot.subnets import select6
 from bootwright.config import Subnet6
 from bootwright.engine.dhcp6.client import HttpBootMemory, client_info, link_address, option_index, wire_options
 from bootwright.engine.dhcp6.decode import ServerDecoder
 from bootwright.engine.dhcp6.leases import LeaseTable6, PoolSet, ia_key
-from bootwright.model import ClientInfo, Host, Lease
+from bootwright.model import BootAnswer, ClientInfo, Host, Lease
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp6 import (
     CLIENT_PORT,
@@ -122,6 +124,7 @@ class Outcome:
     port: int
     leases: tuple[Lease, ...] = ()
     events: tuple[EventRecord, ...] = ()
+    answer: BootAnswer | None = None  # the boot answer the reply carries (``bootwright explain`` reports it)
 
 
 class _Drop(Exception):
@@ -172,6 +175,7 @@ class _Answer:
     tail: _Tail
     leases: list[Lease]
     event: EventRecord | None
+    plan: ReplyPlan | None = None
 
 
 class Dhcp6Engine:
@@ -219,15 +223,12 @@ class Dhcp6Engine:
         self.policy = policy
         self.config = config = policy.config
         self.link_subnets = dict(link_subnets)
-        self.subnets = {s.prefix: s for s in config.subnet6}
         self.pools = {id(s): PoolSet((p.start, p.end) for p in s.pools) for s in config.subnet6}
         self.table.reserved = frozenset(int(IPv6Address(h.ipv6)) for h in policy.hosts.by_name.values() if h.ipv6)
         self._tail_cache: dict[tuple[object, ...], _Tail] = {}
         self._tail_by_plan: dict[tuple[int, int], tuple[ReplyPlan, _Tail]] = {}
         self._plan_cache: dict[tuple[object, ...], ReplyPlan] = {}
         self._lifetimes = {id(s): dhcp6_lifetimes(config, s) for s in config.subnet6}
-        self._subnet_of: dict[int, Subnet6] = {}
-        self._link_hints = {name: str(s.prefix) for name, s in self.link_subnets.items() if s is not None}
         self._rapid_commit = config.dhcp6.rapid_commit
         rules = config.rule
         self._mac_dependent = any(r.match.mac for r in rules) or any("{mac}" in (r.bootfile or "") for r in rules)
@@ -319,7 +320,8 @@ class Dhcp6Engine:
             head = _HEAD.pack(answer.msg_type << 24 | xid) + (_OPT_HDR.pack(1, len(duid)) + duid if duid else b"")
             data, port = head + encode_options(answer.options) + answer.tail.wire, CLIENT_PORT
         events = (answer.event,) if answer.event is not None else ()
-        return Outcome(data, port, tuple(answer.leases), events)
+        boot = answer.plan.answer if answer.plan is not None else None
+        return Outcome(data, port, tuple(answer.leases), events, boot)
 
     def _client(self, msg: Dhcp6Message, layers: list[Dhcp6Relay], duid: bytes | None, rx: Received,
                 index: dict[type, list[Any]]) -> ClientInfo:  # fmt: skip
@@ -370,20 +372,14 @@ class Dhcp6Engine:
     # ------------------------------------------------------------------ planning
 
     def _plan(self, ctx: _Ctx, stateless: bool) -> tuple[ReplyPlan, Subnet6 | None]:
+        """The reply plan in the subnet :func:`~bootwright.boot.subnets.select6` chooses."""
         if ctx.layers:
-            hint = None if link_address(ctx.layers) is not None else "::"
+            subnet = select6(self.config.subnet6, True, link_address(ctx.layers), None)
         else:
-            # "::" matches no subnet: a link without a subnet6 gets only global options.
-            hint = self._link_hints.get(ctx.rx.interface or "", "::")
-        plan = self._plan_cached(ctx, hint, stateless)
-        subnet = self._subnet_of.get(id(plan.subnet))
-        if subnet is None and isinstance(plan.subnet, IPv6Network):
-            subnet = self.subnets.get(plan.subnet)
-            if subnet is not None and subnet.prefix is plan.subnet:  # the config's own object: id is stable
-                self._subnet_of[id(plan.subnet)] = subnet
-        return plan, subnet
+            subnet = select6(self.config.subnet6, False, None, self.link_subnets.get(ctx.rx.interface or ""))
+        return self._plan_cached(ctx, subnet, stateless), subnet
 
-    def _plan_cached(self, ctx: _Ctx, hint: str | None, stateless: bool) -> ReplyPlan:
+    def _plan_cached(self, ctx: _Ctx, subnet: Subnet6 | None, stateless: bool) -> ReplyPlan:
         """:func:`plan_reply`, memoised for clients whose answer cannot depend on who they are.
 
         Without a host record, and with no rule matching MAC prefixes or filling ``{mac}``,
@@ -392,12 +388,13 @@ class Dhcp6Engine:
         """
         c = ctx.client
         if ctx.host is not None or self._mac_dependent:
-            return plan_reply(self.policy, c, hint=hint, host=ctx.host, stateless=stateless)
-        key = (c.arches, c.vendor_class, c.vendor_enterprise, c.user_classes, c.relay, c.interface, hint, stateless)
+            return plan_reply(self.policy, c, subnet, host=ctx.host, stateless=stateless)
+        key = (c.arches, c.vendor_class, c.vendor_enterprise, c.user_classes, c.relay, c.interface, id(subnet),
+               stateless)  # fmt: skip
         plan = self._plan_cache.get(key)
         if plan is None:
             anonymous = replace(c, mac=None, duid=None)
-            plan = plan_reply(self.policy, anonymous, hint=hint, host=None, stateless=stateless)
+            plan = plan_reply(self.policy, anonymous, subnet, host=None, stateless=stateless)
             if len(self._plan_cache) >= _CACHE_MAX:
                 self._plan_cache.clear()
             self._plan_cache[key] = plan
@@ -473,7 +470,7 @@ class Dhcp6Engine:
         """RFC 8415 §18.3.6: configuration only (seed 000's stateless mode)."""
         plan, subnet = self._plan(ctx, stateless=True)
         tail = self._tail(plan, _INFO, subnet)
-        return _Answer(MessageType.REPLY, [], tail, [], self._event("dhcp6.reply", ctx, plan))
+        return _Answer(MessageType.REPLY, [], tail, [], self._event("dhcp6.reply", ctx, plan), plan)
 
     def _confirm(self, ctx: _Ctx) -> _Answer:
         """RFC 8415 §18.3.3: are the client's addresses on this link?"""
@@ -572,4 +569,4 @@ class Dhcp6Engine:
             options.append(RapidCommit())  # RFC 8415 §18.3.1: the Reply says it is committed
         kind = "dhcp6.reply" if commit else "dhcp6.advertise"
         tail = self._tail(plan, reply_type, subnet)
-        return _Answer(reply_type, options, tail, leases, self._event(kind, ctx, plan, first))
+        return _Answer(reply_type, options, tail, leases, self._event(kind, ctx, plan, first), plan)

@@ -17,15 +17,18 @@ Listening (what a deployment gets):
   leaves from that address, so multi-homed hosts and secondary addresses work.
 
 Per request, in order: decode (malformed RRQ/WRQ → ERROR 4), drop a repeated
-request of a transfer already running, admission (:mod:`.tftp_limits`:
+request of a transfer already running, admission (:mod:`.limits`:
 rate with pause, total, per client → ERROR 0 naming the reason), refusal of
 mail mode / uploads (:func:`bootwright.engine.tftp.transfer.refusal`), remap rules
 (tftp-hpa ``-m`` syntax from ``[tftp] remap``), the root sandbox
 (:mod:`bootwright.engine.tftp.paths`, :mod:`bootwright.net.tftp.files`),
-then the file, or a dynamic file (:mod:`.tftp_dynamic`) when none exists.
+then the file, or a document (:meth:`bootwright.boot.documents.Documents.lookup`,
+the module HTTP asks too) when none exists: a real file always wins over TFTP,
+so an operator can override one machine by hand.
 
 Each transfer reports ``tftp.start`` and then one ``tftp.done`` or
-``tftp.failed`` event with client, MAC (neighbour table), file, size,
+``tftp.failed`` event with client, MAC (``Runtime.client_mac``: leases, then
+the neighbour table; or the one the document's name carries), file, size,
 blksize, windowsize, duration and outcome.  Packet-level oddities are
 counted in :attr:`TftpService.counters` and logged at debug level.
 """
@@ -42,7 +45,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from bootwright.boot.ipxe import RenderError
+from bootwright.boot.documents import Document, Documents, Transport
 from bootwright.boot.policy import BootPolicy
 from bootwright.engine.tftp.paths import (
     PathRefused,
@@ -64,10 +67,8 @@ from bootwright.engine.tftp.transfer import (
     refusal,
 )
 from bootwright.engine.tftp.write import WriteTransfer
-from bootwright.net.tftp.dynamic import DynamicFiles
 from bootwright.net.tftp.files import open_in_root
 from bootwright.net.tftp.limits import Admission
-from bootwright.net.tftp.neigh import NeighbourTable
 from bootwright.net.tftp.poll import Dispatcher, native_pump
 from bootwright.net.tftp.sockets import Arrival, listening_socket, path_mtu, recv_request, send_from, transfer_sockets
 from bootwright.net.tftp.transfer import Engine, Transfer
@@ -83,7 +84,7 @@ log = logging.getLogger("bootwright.tftp")
 REQUESTS_PER_WAKEUP: Final = 64
 """Requests read from one listening socket per loop wakeup (bounded work per callback)."""
 BUSY_POLL: Final = 0.0002
-"""Seconds to keep polling transfer sockets after the last event before sleeping (:mod:`.tftp_poll`)."""
+"""Seconds to keep polling transfer sockets after the last event before sleeping (:mod:`.poll`)."""
 _REQUEST_OPCODES: Final = (bytes([0, Opcode.RRQ]), bytes([0, Opcode.WRQ]))
 _monotonic = time.monotonic
 
@@ -101,7 +102,6 @@ class TftpService:
         self.dispatcher = Dispatcher(BUSY_POLL, pump=native_pump())
         self._pump_send_errors = 0  # the pump's count already folded into counters["send_error"]
         self.admission = Admission(cfg.per_client, cfg.max_transfers, cfg.rate, cfg.rate_pause)
-        self.neighbours = NeighbourTable()
         self.counters: dict[str, int] = {}
         """Packet-level oddities and refusals by kind (all logged at debug level)."""
         self.transfers: dict[tuple[Any, ...], Transfer] = {}
@@ -111,6 +111,8 @@ class TftpService:
         self._listeners: list[socket.socket] = []
         self._settings_by_mtu: dict[int, TftpSettings] = {}
         self._policy: BootPolicy | None = None
+        self.documents = Documents(runtime.policy)
+        """The names served from memory when no file has them (followed to each new policy)."""
         try:
             self._apply(runtime.policy)
         except RemapSyntaxError as exc:
@@ -120,7 +122,7 @@ class TftpService:
         """Take settings from ``policy.config`` (start-up, and after a hot reload).
 
         Everything but the listening sockets follows a reload: root, limits,
-        options, remap rules, upload directories, dynamic files.  Raises
+        options, remap rules, upload directories, documents.  Raises
         :class:`RemapSyntaxError` for broken remap rules.
         """
         cfg = policy.config.tftp
@@ -139,7 +141,7 @@ class TftpService:
         adm.per_client, adm.max_transfers, adm.rate, adm.rate_pause = (
             cfg.per_client, cfg.max_transfers, cfg.rate, cfg.rate_pause,
         )  # fmt: skip
-        self.dynamic = DynamicFiles(policy.config, policy)
+        self.documents = self.documents.for_policy(policy)
         self._settings_by_mtu.clear()
         self._policy = policy
 
@@ -157,16 +159,8 @@ class TftpService:
             self._policy = policy
 
     def _mac(self, client: str, since: float | None = None) -> str | None:
-        """The client's MAC: DHCP leases first (``runtime.mac_for_address``), then the neighbour table.
-
-        ``since``: when the transfer started (see :meth:`NeighbourTable.mac`).
-        """
-        lookup = self.runtime.mac_for_address
-        if lookup is not None:
-            mac = lookup(client)
-            if mac:
-                return mac
-        return self.neighbours.mac(client, since)
+        """The client's MAC (:meth:`Runtime.client_mac`); ``since``: when the transfer started."""
+        return self.runtime.client_mac(client, since)
 
     def _host(self, mac: str | None) -> str | None:
         host = self.runtime.policy.hosts.by_mac.get(mac) if mac else None
@@ -297,13 +291,13 @@ class TftpService:
             return
         try:
             self._start(request, data, arrival)
-        except (OSError, PathRefused, RenderError) as exc:
-            err = error_for_exception(exc) if not isinstance(exc, RenderError) else None
+        except DocumentError as exc:  # logged where it was rendered (boot.documents)
+            send_from(sock, encode_error(ErrorCode.NOT_DEFINED, _ascii(exc.reason)), arrival)
+            self._refused(request, arrival, exc.reason)
+        except (OSError, PathRefused) as exc:
+            err = error_for_exception(exc)
             code, message = (err.code, err.message) if err else (ErrorCode.NOT_DEFINED, "Internal error")
-            if isinstance(exc, RenderError):
-                log.error("tftp: rendering %r failed: %s", request.filename, exc)
-            else:
-                log.debug("tftp: %r from %s refused: %s", request.filename, arrival.peer, exc)
+            log.debug("tftp: %r from %s refused: %s", request.filename, arrival.peer, exc)
             send_from(sock, encode_error(code, message), arrival)
             self._refused(request, arrival, _reason(exc, message))
 
@@ -328,10 +322,11 @@ class TftpService:
                     source = resource = open_in_root(self.root, relative)
                     undo.append(resource.close)
                 except FileNotFoundError:
-                    body = self.dynamic.render(relative, arrival.local, mac)
-                    if body is None:
+                    doc = self.documents.lookup(relative, Transport.TFTP, arrival.local, mac=mac)
+                    if doc is None or doc.status == 404:
                         raise
-                    source = InMemorySource(body)
+                    source = InMemorySource(_served(doc))
+                    mac = mac or doc.mac
             conn, stranger = transfer_sockets(arrival)
             undo += [conn.close, stranger.close]
             settings = self._settings_for(conn)
@@ -460,6 +455,21 @@ class TftpService:
             outcome=f"refused: {reason}",
             write=True if request.is_write else None,
         )
+
+
+class DocumentError(Exception):
+    """A document that could not be rendered (a broken template): refused with its reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _served(doc: Document) -> bytes:
+    """The body of a document TFTP can serve; raises :class:`DocumentError` for a failed render."""
+    if doc.status != 200:
+        raise DocumentError(doc.error or f"cannot render {doc.target or 'the document'}")
+    return doc.body
 
 
 def _ascii(text: str) -> str:

@@ -11,7 +11,6 @@ file rotates it without a restart.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import ipaddress
 import logging
@@ -22,6 +21,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bootwright.runtime import Runtime
+from bootwright.store.files import FILE_MODE, private_dir, tighten
 from bootwright.web.api.common import ApiError
 
 log = logging.getLogger("bootwright.api")
@@ -35,13 +35,22 @@ def token_path(runtime: Runtime) -> Path:
 
 
 def ensure_token(path: Path) -> str:
-    """The API token, created (random, 256 bits, mode 0600) if the file does not exist yet."""
-    with contextlib.suppress(FileExistsError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    """The API token, created (random, 256 bits, mode 0600) if the file does not exist yet.
+
+    A token found readable by group or others is tightened to 0600 (a secret, as
+    OpenSSH treats private keys); a missing directory is created 0700.
+    """
+    if not path.parent.is_dir():
+        private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        tighten(path)
+    else:
         with os.fdopen(fd, "w") as fh:
+            os.fchmod(fd, FILE_MODE)  # exact, whatever the umask
             fh.write(secrets.token_urlsafe(32) + "\n")
-        log.info("API token created in %s (mode 0600)", path)
+        log.info("API token created in %s (mode %04o)", path, FILE_MODE)
     return path.read_text(encoding="utf-8").strip()
 
 

@@ -1,0 +1,311 @@
+"""One validation of a configuration together with the host inventory (pure).
+
+Rule: every decision "can this configuration and these hosts be served" is
+made here. ``bootwright check``, ``serve`` (start), hot reload, ``hosts
+add/set/import`` and the REST API all call :func:`validate` (or, for one
+changed host, :func:`host_problems`), so "check passes" means "serve starts
+and reload accepts it". ``config.check_semantics`` holds the model's own
+cross-field errors; this module adds templates, warnings and the inventory.
+
+Errors stop the configuration (the file is wrong). A host of the inventory
+that does not fit the configuration (its target was removed, its address
+left every subnet, a config-file host took its MAC) is *skipped*: reported as
+a warning naming the host, where it came from and why, and left out of the
+boot policy; the server serves everyone else. Config-file hosts are part of
+the file: their problems are errors, with the ``host[i]`` key path.
+
+Warnings follow what the peers do with the same configuration: radvd warns
+about ``AdvAutonomousFlag`` on a prefix that is not /64, ISC dhcpd logs a
+warning for a fixed address inside a dynamic range, Kea accepts both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from pathlib import PurePath
+
+from bootwright.boot.ipxe import host_template_problems, template_problems
+from bootwright.boot.policy import hosts_from_config
+from bootwright.config import (
+    HOST_NAME,
+    HOST_NAME_RULE,
+    Config,
+    Problem,
+    Rule,
+    address_problem,
+    check_paths,
+    check_placeholders,
+    check_semantics,
+    with_lines,
+)
+from bootwright.model import Host
+
+__all__ = ["LOCAL_ORIGIN", "InventoryHost", "Report", "host_problems", "validate"]
+
+LOCAL_ORIGIN = "added through CLI/API"
+"""How a host of the inventory that is not in the config file is named in warnings."""
+
+# SLAAC forms an address from the prefix and a 64-bit interface identifier (RFC 4862 §5.5.3 d,
+# RFC 4291 §2.5.1); radvd warns "AdvAutonomousFlag … prefix length is not 64".
+SLAAC_PREFIX_LENGTH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryHost:
+    """A host of the inventory as the store would serve it, and where it came from."""
+
+    host: Host
+    origin: str = ""  # "config file", "config file, changed through CLI/API: target", "hosts.csv line 3"; "" local
+    from_config: bool = False  # a ``[[host]]`` of the config file (maybe with CLI/API overrides)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything wrong with a configuration and its inventory: errors, warnings, skipped hosts."""
+
+    errors: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    # Inventory hosts left out of the policy, by name, with what is wrong with each.
+    skipped: Mapping[str, tuple[Problem, ...]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing stops the configuration (warnings and skipped hosts do not)."""
+        return not self.errors
+
+    def usable(self, hosts: Iterable[Host]) -> list[Host]:
+        """``hosts`` without the skipped ones: what the boot policy gets."""
+        return [h for h in hosts if h.name not in self.skipped]
+
+
+def validate(
+    config: Config,
+    inventory: Sequence[InventoryHost] | None = None,
+    *,
+    text: str | None = None,
+    root: PurePath | None = None,
+    state_dir: PurePath | None = None,
+    rendered: MutableMapping[Host, tuple[Problem, ...]] | None = None,
+) -> Report:
+    """Validate ``config`` with ``inventory`` (None: the config file's own hosts only); every problem at once.
+
+    ``text`` (the TOML source) adds line numbers; ``root``/``state_dir`` are the
+    paths the server will really use (command-line flags); ``rendered`` caches
+    per-host template results between calls with the same ``config``.
+    """
+    errors = list(check_semantics(config))
+    if root is not None or state_dir is not None:
+        known = {str(p) for p in errors}
+        errors += [p for p in check_paths(root, state_dir, config) if str(p) not in known]
+    templates = template_problems(config)
+    errors += templates
+    config_hosts = hosts_from_config(config)
+    entries = list(inventory) if inventory is not None else [
+        InventoryHost(h, "config file", True) for h in config_hosts
+    ]
+    by_name = {h.name: h for h in config_hosts}
+    pure = [e for e in entries if e.from_config and by_name.get(e.host.name) == e.host]
+    pure_names = {e.host.name for e in pure}
+    if not templates:
+        for host in (e.host for e in pure):
+            errors += host_template_problems(config, host)
+    warnings = list(config_warnings(config))
+    index = {h.name: i for i, h in enumerate(config.host)}
+    local_names = {e.host.name for e in entries if not e.from_config}
+    for name in sorted(set(by_name) & local_names):
+        warnings.append(Problem(f"host[{index[name]}]", f"host {name!r} of the config file is skipped: a host of "
+                                f"that name was {LOCAL_ORIGIN}; remove one (bootwright hosts remove {name})"))
+    others = [e for e in entries if e.host.name not in pure_names]
+    problems = host_problems(config, pure + others, render=not templates, rendered=rendered)
+    skipped = {name: tuple(found) for name, found in problems.items() if name not in pure_names and found}
+    origin = {e.host.name: e.origin for e in entries}
+    for name, found in skipped.items():
+        who = f"host {name!r} ({origin.get(name) or LOCAL_ORIGIN})"
+        reasons = "; ".join(_reason(p, name) for p in found)
+        warnings.append(Problem(who, f"skipped (not served) until fixed: {reasons} "
+                                f"(bootwright hosts set {name} … or bootwright hosts remove {name})"))
+    warnings += _in_pool_warnings(config, entries, index, pure_names)
+    return Report(tuple(with_lines(errors, text)), tuple(with_lines(warnings, text)), skipped)
+
+
+def _reason(problem: Problem, name: str) -> str:
+    """A problem of host ``name`` without the repeated ``host 'name' (origin)`` prefix."""
+    path = problem.path
+    prefix = f"host {name!r}"
+    if path.startswith(prefix):
+        path = path[len(prefix):]
+        if path.startswith(" ("):
+            path = path[path.find(")") + 1:]
+        path = path.strip()
+    return f"{path}: {problem.message}" if path else problem.message
+
+
+def _where(name: str, origin: Mapping[str, str]) -> str:
+    src = origin.get(name)
+    return f"host {name!r}" + (f" ({src})" if src else "")
+
+
+def host_problems(
+    config: Config,
+    entries: Sequence[InventoryHost],
+    *,
+    render: bool = True,
+    only: Collection[str] | None = None,
+    rendered: MutableMapping[Host, tuple[Problem, ...]] | None = None,
+) -> dict[str, list[Problem]]:
+    """Problems of each host of ``entries`` under ``config``, by name; a clash is the later host's.
+
+    Unique names, MACs, DUIDs and addresses; fixed addresses inside a subnet;
+    targets that exist; boot file placeholders; and (``render``) every script
+    rendered for the host. ``only`` limits the per-host checks to those names
+    (a change: the hosts it touches); clashes are still found against all.
+    """
+    origin = {e.host.name: e.origin for e in entries}
+    scripts = config.script_names()
+    out: dict[str, list[Problem]] = {}
+    names: set[str] = set()
+    macs: dict[str, str] = {}
+    duids: dict[bytes, str] = {}
+    addresses: dict[str, str] = {}
+    for entry in entries:
+        host = entry.host
+        where = _where(host.name, origin)
+        found = out.setdefault(host.name, [])
+
+        def add(key: str, message: str, where: str = where, found: list[Problem] = found) -> None:
+            found.append(Problem(f"{where} {key}" if key else where, message))
+
+        if host.name in names:
+            add("name", "the name is used twice")
+        names.add(host.name)
+        for mac in host.macs:
+            other = macs.setdefault(mac, host.name)
+            if other != host.name:
+                add("mac", f"{mac} is also the MAC of {_where(other, origin)}")
+        if host.duid is not None:
+            other = duids.setdefault(host.duid, host.name)
+            if other != host.name:
+                add("duid", f"{host.duid.hex(':')} is also the DUID of {_where(other, origin)}")
+        for key in ("ipv4", "ipv6"):
+            value = getattr(host, key)
+            if value is None:
+                continue
+            addr = ip_address(value)
+            other = addresses.setdefault(str(addr), host.name)
+            if other != host.name:
+                add(key, f"{addr} is also the address of {_where(other, origin)}")
+            elif only is None or host.name in only:
+                message = address_problem(config, addr)
+                if message:
+                    add(key, message)
+        if only is not None and host.name not in only:
+            continue
+        if not HOST_NAME.match(host.name):
+            add("name", HOST_NAME_RULE)
+        if not host.macs and host.duid is None:
+            add("", "a host needs a 'mac' or a 'duid' to be recognised")
+        if host.target is not None and host.target not in scripts:
+            known = ", ".join(sorted(scripts)) or "none defined"
+            add("target", f"no target or menu named {host.target!r} ({known})")
+        for p in check_placeholders("bootfile", host.bootfile):
+            add(p.path, p.message)
+        if render and not found:
+            cached = rendered.get(host) if rendered is not None else None
+            if cached is None:
+                cached = tuple(host_template_problems(config, host))
+                if rendered is not None:
+                    rendered[host] = cached
+            for p in cached:
+                add("target", f"{p.path}: {p.message}")
+    return out
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+def config_warnings(config: Config) -> Iterator[Problem]:
+    """What the peers accept with a warning: pools over our own addresses, SLAAC off /64, dead rules."""
+    yield from _pool_address_warnings(config)
+    for i, sub in enumerate(config.subnet6):
+        ra = sub.ra
+        if ra is not None and ra.enabled and ra.autonomous and sub.prefix.prefixlen != SLAAC_PREFIX_LENGTH:
+            yield Problem(f"subnet6[{i}].ra.autonomous",
+                          f"SLAAC needs a /64 (RFC 4862 §5.5.3, 64-bit interface identifiers); hosts ignore the "
+                          f"A flag on {sub.prefix}: set autonomous = false or use a /64 (radvd warns the same)")
+    yield from _unreachable_rules(config.rule)
+
+
+def _pool_address_warnings(config: Config) -> Iterator[Problem]:
+    """A pool holding our own or the router's address: never leased (the engines exclude them), say so."""
+    for i, sub4 in enumerate(config.subnet4):
+        own4: list[tuple[str, IPv4Address | None]] = [("server", sub4.server), ("server.address4",
+                                                      config.server.address4)]
+        own4 += [(f"routers[{j}]", r) for j, r in enumerate(sub4.routers or config.dhcp4.routers or [])]
+        for j, pool in enumerate(sub4.pools):
+            for key, addr in own4:
+                if addr is not None and pool.start <= addr <= pool.end:
+                    yield Problem(f"subnet4[{i}].pools[{j}]", f"contains {addr} ({key}); it is never leased: "
+                                  "shrink the pool so it does not include it")
+    for i, sub6 in enumerate(config.subnet6):
+        own6: list[tuple[str, IPv6Address | None]] = [("server", sub6.server), ("server.address6",
+                                                      config.server.address6)]
+        for j, pool6 in enumerate(sub6.pools):
+            for key, addr6 in own6:
+                if addr6 is not None and pool6.start <= addr6 <= pool6.end:
+                    yield Problem(f"subnet6[{i}].pools[{j}]", f"contains {addr6} ({key}); shrink the pool so it "
+                                  "does not include our own address")
+
+
+def _catch_all(rule: Rule) -> bool:
+    """A final rule whose only condition (if any) is the address family."""
+    conditions = rule.match.model_dump(exclude={"family"})
+    return rule.final and all(v is None for v in conditions.values())
+
+
+def _unreachable_rules(rules: Sequence[Rule]) -> Iterator[Problem]:
+    """Rules after a final catch-all (of their family) never match: the first final match wins."""
+    for i, rule in enumerate(rules):
+        if not _catch_all(rule):
+            continue
+        for j in range(i + 1, len(rules)):
+            later = rules[j]
+            if rule.match.family is None or later.match.family == rule.match.family:
+                yield Problem(f"rule[{j}]", f"rule {later.name!r} is never used: rule[{i}] ({rule.name!r}) "
+                              "matches every client first and is final; move it up or set final = false")
+        return
+
+
+def _in_pool_warnings(
+    config: Config, entries: Sequence[InventoryHost], index: Mapping[str, int], pure: Collection[str]
+) -> Iterator[Problem]:
+    """Fixed addresses inside a dynamic pool (ISC dhcpd warns; the engines keep them for their host)."""
+    for entry in entries:
+        host = entry.host
+        for key in ("ipv4", "ipv6"):
+            value = getattr(host, key)
+            if value is None:
+                continue
+            addr = ip_address(value)
+            pool = _pool_of(config, addr)
+            if pool is None:
+                continue
+            where = f"host[{index[host.name]}].{key}" if host.name in pure else \
+                f"{_where(host.name, {host.name: entry.origin or LOCAL_ORIGIN})} {key}"
+            yield Problem(where, f"{addr} of host {host.name!r} is inside the dynamic pool {pool}; it is kept for "
+                          "this host, but a fixed address outside the pools is clearer (ISC dhcpd warns too)")
+
+
+def _pool_of(config: Config, addr: IPv4Address | IPv6Address) -> str | None:
+    if isinstance(addr, IPv4Address):
+        for i, sub4 in enumerate(config.subnet4):
+            for j, pool in enumerate(sub4.pools):
+                if pool.start <= addr <= pool.end:
+                    return f"subnet4[{i}].pools[{j}] ({pool.start}-{pool.end})"
+        return None
+    for i, sub6 in enumerate(config.subnet6):
+        for j, pool6 in enumerate(sub6.pools):
+            if pool6.start <= addr <= pool6.end:
+                return f"subnet6[{i}].pools[{j}] ({pool6.start}-{pool6.end})"
+    return None

@@ -1,0 +1,104 @@
+"""``bootwright check``: the validation serve and reload run, with the inventory, every problem at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from bootwright.cli.main import app
+
+runner = CliRunner()
+
+SITE = """
+[[subnet4]]
+subnet = "192.0.2.0/24"
+pools = ["192.0.2.100-192.0.2.199"]
+
+[targets.local]
+exit = true
+
+[targets.inst]
+kernel = "inst/vmlinuz"
+"""
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr.replace("\n", "")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "site.toml"
+    path.write_text(text)
+    return path
+
+
+def test_an_unknown_option_name_fails_check_with_file_line_and_key(tmp_path: Path) -> None:
+    path = write(tmp_path, SITE.replace('pools = ["192.0.2.100-192.0.2.199"]\n',
+                                        'pools = ["192.0.2.100-192.0.2.199"]\noptions = { "abc" = "y" }\n'))
+    code, _, err = run("check", "-c", str(path), "--state-dir", str(tmp_path / "state"))
+    assert code == 2 and f"{path}:5: subnet4[0].options.abc: 'abc' is not an option code" in err
+    code, _, err = run("explain", "-c", str(path), "-f", "4", "--mac", "52:54:00:00:00:01")
+    assert code == 2 and "internal error" not in err and "subnet4[0].options.abc" in err
+
+
+def test_config_hosts_serve_would_reject_fail_check(tmp_path: Path) -> None:
+    path = write(tmp_path, SITE + '\n[[host]]\nname = "bad name!"\nmac = "52:54:00:00:00:01"\nipv4 = "192.0.2.255"\n')
+    code, _, err = run("check", "-c", str(path), "--state-dir", str(tmp_path))
+    assert code == 2 and "host[0].name" in err and "host[0].ipv4: 192.0.2.255 is the network or broadcast" in err
+
+
+def test_template_arithmetic_is_an_error_not_an_internal_error(tmp_path: Path) -> None:
+    path = write(tmp_path, SITE + '\n[targets.bad]\nkernel = "k"\ncmdline = "x={{ 7 // 0 }}"\n'
+                 '\n[targets.big]\nipxe = ["{% for i in range(10**9) %}x{% endfor %}"]\n')
+    code, _, err = run("check", "-c", str(path), "--state-dir", str(tmp_path))
+    assert code == 2 and "internal error" not in err
+    assert f"{path}:14: targets.bad.cmdline: template error: integer division" in err
+    assert "targets.big.ipxe[0]" in err
+
+
+def test_check_reads_the_inventory_and_warns_about_a_stale_host(tmp_path: Path) -> None:
+    path = write(tmp_path, SITE)
+    state = tmp_path / "state"
+    code, _, _ = run("hosts", "add", "stale", "--mac", "52:54:00:00:00:09", "--target", "inst",
+                     "-c", str(path), "--state-dir", str(state))
+    assert code == 0
+    write(tmp_path, SITE.replace('[targets.inst]\nkernel = "inst/vmlinuz"\n', ""))
+    code, out, err = run("check", "-c", str(path), "--state-dir", str(state))
+    assert code == 0 and "ok" in out
+    assert "warning:" in err and "host 'stale' (added through CLI/API)" in err and "no target or menu named 'inst'" in err
+    # every hosts command still works, and shows the host as skipped
+    code, out, _ = run("hosts", "list", "-c", str(path), "--state-dir", str(state))
+    assert code == 0 and "local, skipped" in out and "skipped stale" in out and "1 skipped" in out
+    code, out, _ = run("hosts", "list", "--json", "-c", str(path), "--state-dir", str(state))
+    [host] = json.loads(out)
+    assert host["name"] == "stale" and "no target or menu named 'inst'" in host["skipped"][0]
+    code, _, _ = run("hosts", "add", "ok", "--mac", "52:54:00:00:00:08", "-c", str(path), "--state-dir", str(state))
+    assert code == 0
+    code, _, err = run("hosts", "add", "new", "--mac", "52:54:00:00:00:07", "--target", "inst",
+                       "-c", str(path), "--state-dir", str(state))
+    assert code == 2 and "no target or menu named 'inst'" in err  # new changes that do not fit: refused
+    code, _, _ = run("hosts", "set", "stale", "--target", "local", "-c", str(path), "--state-dir", str(state))
+    assert code == 0
+    code, _, err = run("check", "-c", str(path), "--state-dir", str(state))
+    assert code == 0 and "warning" not in err
+
+
+def test_check_never_creates_a_state_store(tmp_path: Path) -> None:
+    state = tmp_path / "nowhere"
+    path = write(tmp_path, f'state_dir = "{state}"\n' + SITE)
+    code, _, _ = run("check", "-c", str(path))
+    assert code == 0 and not state.exists()
+
+
+def test_state_dir_inside_root_is_refused_by_check_and_serve(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    path = write(tmp_path, f'root = "{root}"\nstate_dir = "{root / "state"}"\n' + SITE)
+    code, _, err = run("check", "-c", str(path))
+    assert code == 2 and "state_dir:" in err and "would publish state.db" in err
+    path = write(tmp_path, SITE)
+    code, _, err = run("serve", "-c", str(path), "--root", str(root), "--state-dir", str(root / "state"))
+    assert code == 2 and "would publish state.db" in err and not (root / "state").exists()
