@@ -21,8 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from bootwright.model import InvalidMac, normalize_mac
-from bootwright.wire.dhcp4_codecs import StringCodec
-from bootwright.wire.dhcp4_options import encode_option, option_name, option_spec, parse_option_text
+from bootwright.wire.dhcp4_options import encode_option, option_name, parse_config_value
 from bootwright.wire.dhcp4_structs import encode_domain_list
 from bootwright.wire.ipxe_options import IPXE_OPTIONS_BY_NAME, ipxe_option_problem
 
@@ -686,19 +685,6 @@ def check_semantics(config: Config) -> Iterator[Problem]:
     yield from check_paths(config.root, config.state_dir, config)
 
 
-def option_text_value(code: int, text: str) -> Any:
-    """The value of DHCPv4 option ``code`` written as ``text`` under ``options``.
-
-    Text options are taken as they are; every other option is parsed by its
-    codec (``wire.dhcp4_options.parse_option_text``: addresses, integers, hex
-    for codes the table does not know, ``name=hex`` for option 43), as the
-    DHCPv4 engine does before encoding. Raises ``ValueError`` naming the form.
-    """
-    if isinstance(option_spec(code).codec, StringCodec):
-        return text
-    return parse_option_text(code, text)
-
-
 def option_problem(key: str, text: str) -> str | None:
     """Why ``options = { key = text }`` would not be sent (the engine would drop it), or None."""
     if not key.isdigit():
@@ -709,7 +695,7 @@ def option_problem(key: str, text: str) -> str | None:
     if code in SERVER_OPTIONS:
         return f"option {code} ({option_name(code)}): {SERVER_OPTIONS[code]}"
     try:
-        encode_option(code, option_text_value(code, text))
+        encode_option(code, parse_config_value(code, text))
     except (ValueError, TypeError) as exc:
         return str(exc)
     return None

@@ -222,3 +222,12 @@ def files_resolver(config: Config, target_name: str, host: Host) -> Callable[[Pl
         return target_files(target, render, platform)
 
     return files
+
+
+def hosts_with_oneshots(hosts: list[Host], active_targets: dict[str, str]) -> list[Host]:
+    """The hosts as the policy serves them: an active one-shot's target in place of the host's own.
+
+    ``active_targets`` is host name → target (``OneShotTracker.active_targets``);
+    ``serve`` (hot reload) and ``explain`` both build their policy from this.
+    """
+    return [replace(h, target=active_targets[h.name]) if h.name in active_targets else h for h in hosts]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Network, IPv6Network
-from typing import Literal
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
 from bootwright.config import Config, Rule, Subnet4
@@ -35,8 +35,8 @@ HOST_SCRIPT_PREFIX = "boot/"
 # Vendor class (DHCPv4 option 60 / DHCPv6 option 16) prefixes of booting firmware:
 # PXE (Intel PXE 2.1 §2.4, "PXEClient:Arch:xxxxx:UNDI:yyyzzz") and UEFI HTTP boot
 # (UEFI 2.x §24.7, "HTTPClient:Arch:xxxxx:UNDI:yyyzzz").
-PXE_CLIENT = "PXEClient"
-HTTP_CLIENT = "HTTPClient"
+PXE_CLIENT: Final = "PXEClient"
+HTTP_CLIENT: Final = "HTTPClient"
 
 Stack = Literal["pcbios", "efi", "uboot", "other"]
 

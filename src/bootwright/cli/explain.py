@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,7 +27,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bootwright.boot.ipxe import RenderError, render_entry_script, render_script
-from bootwright.boot.oneshot import OneShot
+from bootwright.boot.oneshot import OneShot, hosts_with_oneshots
 from bootwright.boot.policy import ARCH_TABLE, BootPolicy
 from bootwright.boot.reply import server_context
 from bootwright.boot.subnets import local_subnet, select6, subnet4_of_address, subnet6_of_address
@@ -170,9 +170,7 @@ def _policy(cfg: Config, inventory: _Inventory) -> BootPolicy:
 
     tracker = OneShotTracker(None, lambda old, new: None)
     tracker.reset(cfg, inventory.hosts, inventory.oneshots)
-    active = tracker.active_targets()
-    hosts = [replace(h, target=active[h.name]) if h.name in active else h for h in inventory.hosts]
-    return BootPolicy(cfg, hosts=hosts)
+    return BootPolicy(cfg, hosts=hosts_with_oneshots(inventory.hosts, tracker.active_targets()))
 
 
 # ---------------------------------------------------------------------- running the engine

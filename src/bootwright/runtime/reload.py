@@ -29,10 +29,10 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from bootwright.boot.oneshot import OneShot
+from bootwright.boot.oneshot import OneShot, hosts_with_oneshots
 from bootwright.boot.policy import BootPolicy
 from bootwright.boot.validation import Report, validate
 from bootwright.config import Config, ConfigError, read_config
@@ -241,8 +241,7 @@ class HotReload:
 
     def apply(self) -> None:
         """Rebuild ``runtime.policy``: stored hosts, with active one-shot targets in place of their own."""
-        active = self.tracker.active_targets()
-        hosts = [replace(h, target=active[h.name]) if h.name in active else h for h in self.base_hosts]
+        hosts = hosts_with_oneshots(self.base_hosts, self.tracker.active_targets())
         self.runtime.policy = BootPolicy(self.runtime.config, hosts=hosts)
 
     def _on_oneshot(self, old: OneShot, new: OneShot) -> None:

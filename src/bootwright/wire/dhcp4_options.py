@@ -34,6 +34,7 @@ from bootwright.wire.dhcp4_codecs import (
     U32,
     Codec,
     EnumCodec,
+    StringCodec,
     format_hex,
 )
 from bootwright.wire.dhcp4_structs import (
@@ -113,6 +114,7 @@ __all__ = [
     "option_code",
     "option_name",
     "option_spec",
+    "parse_config_value",
     "parse_option_text",
 ]
 
@@ -384,6 +386,20 @@ def parse_option_text(code: int, text: str) -> Any:
         return spec.codec.parse(text)
     except ValueError as e:
         raise ValueError(f"option {code} ({spec.name}): {e}") from None
+
+
+def parse_config_value(code: int, text: str) -> Any:
+    """The value of option ``code`` written as ``text`` in a config file.
+
+    Text options (host names, URLs, class strings) are taken as they are; every
+    other option is parsed by its codec (:func:`parse_option_text`: addresses,
+    integers, hex for codes the table does not know, ``name=hex`` for option 43).
+    Config validation and the DHCPv4 engine both call this, so ``bootwright
+    check`` fails exactly when the server would drop the option.
+    """
+    if isinstance(option_spec(code).codec, StringCodec):
+        return text
+    return parse_option_text(code, text)
 
 
 def describe_option(code: int, raw: bytes) -> str:

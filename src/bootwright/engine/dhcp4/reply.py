@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any, Final
 
+from bootwright.boot.reply import T1_FRACTION, T2_FRACTION
 from bootwright.model import BootAnswer, IpxeSetting
 from bootwright.wire.dhcp4 import (
     BOOTREPLY,
@@ -41,8 +42,7 @@ from bootwright.wire.dhcp4 import (
     EncodeError,
     encode,
 )
-from bootwright.wire.dhcp4_codecs import StringCodec
-from bootwright.wire.dhcp4_options import IPXE_ENCAP, encode_option, option_spec, parse_option_text
+from bootwright.wire.dhcp4_options import IPXE_ENCAP, encode_option, parse_config_value
 from bootwright.wire.ipxe_options import encode_ipxe_value
 
 __all__ = [
@@ -67,8 +67,6 @@ HEADER: Final = struct.Struct("!BBBBIHH4s4s4s4s16s")
 _FIXED: Final = 240  # header + sname + file + cookie (RFC 2131 §2, §3)
 _END: Final = b"\xff"  # RFC 2132 §3.2
 _ZERO4: Final = bytes(4)
-T1_FRACTION: Final = 0.5  # RFC 2131 §4.4.5: T1 defaults to 0.5 × lease
-T2_FRACTION: Final = 0.875  # RFC 2131 §4.4.5: T2 defaults to 0.875 × lease
 INFINITE: Final = 0xFFFFFFFF  # RFC 2132 §9.2: an infinite lease
 
 #: Sent whether or not the client asked: message type, server id, lease times (RFC 2131 §4.3.1
@@ -123,8 +121,8 @@ def encode_plan_options(
                     continue
                 raw = encode_option(42, addrs)
             else:
-                if isinstance(value, str) and not isinstance(option_spec(code).codec, StringCodec):
-                    value = parse_option_text(code, value)
+                if isinstance(value, str):
+                    value = parse_config_value(code, value)
                 raw = encode_option(code, value)
         except (ValueError, TypeError) as e:
             problems.append(f"option {code}: {e}; left out")

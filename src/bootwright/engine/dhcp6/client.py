@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv6Address
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
+from bootwright.boot.policy import HTTP_CLIENT  # UEFI HTTP boot's vendor class prefix, echoed in option 16
 from bootwright.model import ClientInfo, RelayInfo
 from bootwright.wire.dhcp6 import (
     HW_TYPE_ETHERNET,
@@ -45,8 +46,6 @@ T = TypeVar("T")
 
 log = logging.getLogger("bootwright.dhcp6")
 
-HTTP_CLIENT: Final = "HTTPClient"
-"""Vendor class prefix of UEFI HTTP boot (UEFI 2.x §24.7.1), echoed back in option 16."""
 
 
 def _text(raw: bytes) -> str:
