@@ -25,7 +25,6 @@ from bootwright.model import Event
 from bootwright.net.tftp.poll import PUMP_ENV
 from bootwright.net.tftp.service import TftpService, create_service
 from bootwright.runtime import Runtime
-from bootwright.runtime.events import EventSink
 from bootwright.wire.tftp import (
     Ack,
     Data,
@@ -40,6 +39,7 @@ from bootwright.wire.tftp import (
     encode_ack,
     encode_error,
 )
+from tests import helpers
 
 MAC = "52:54:00:12:34:56"
 BASE_CONFIG = f"""
@@ -167,20 +167,8 @@ class Client:
 def make_runtime(tmp_path: Path, tftp: str = "", extra: str = "") -> tuple[Runtime, list[Event]]:
     root = tmp_path / "root"
     root.mkdir(exist_ok=True)
-    cfg = parse_config(f"{BASE_CONFIG}\n[tftp]\nport = {free_port()}\n{tftp}\n{extra}")
-    events: list[Event] = []
-    sink = EventSink(None)
-    sink.listeners.append(events.append)
-    rt = Runtime(
-        config=cfg,
-        config_path=tmp_path / "c.toml",
-        root=root,
-        state_dir=tmp_path,
-        store=None,  # type: ignore[arg-type]
-        events=sink,
-        policy=BootPolicy.from_config(cfg),
-    )
-    return rt, events
+    rt = helpers.make_runtime(tmp_path, f"{BASE_CONFIG}\n[tftp]\nport = {free_port()}\n{tftp}\n{extra}", root=root)
+    return rt, helpers.recorded(rt)
 
 
 @pytest.fixture(autouse=True, params=["native", "python"])

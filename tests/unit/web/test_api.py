@@ -17,17 +17,14 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bootwright.boot.policy import BootPolicy
-from bootwright.config import load_config
 from bootwright.model import Lease
 from bootwright.runtime import Runtime
-from bootwright.runtime.events import EventSink
 from bootwright.runtime.reload import HotReload
-from bootwright.store.sqlite import SqliteStore
 from bootwright.web.api.auth import ensure_token
 from bootwright.web.api.routes import make_api_app, mount_api
 from bootwright.web.openapi import openapi_spec
 from bootwright.web.service import HttpService
+from tests import helpers
 
 SITE = """
 [[subnet4]]
@@ -57,12 +54,8 @@ MAC1 = "52:54:00:00:00:01"
 @asynccontextmanager
 async def api(tmp_path: Path, extra: str = "") -> AsyncIterator[tuple[TestClient[Any, Any], Runtime, str]]:
     """A started runtime with the API mounted at /api/ and a test client on loopback."""
-    path = tmp_path / "site.toml"
-    path.write_text(extra + SITE)
-    config = load_config(path)
-    store = SqliteStore(tmp_path / "state.db")
-    store.open()
-    rt = Runtime(config, path, tmp_path, tmp_path, store, EventSink(store), BootPolicy.from_config(config))
+    rt = helpers.make_runtime(tmp_path, extra + SITE, with_store=True)
+    store = rt.store
     reloader = HotReload(rt)
     reloader.start()
     app = web.Application()

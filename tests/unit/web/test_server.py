@@ -18,11 +18,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bootwright.boot.policy import BootPolicy
-from bootwright.config import parse_config
 from bootwright.model import Event
-from bootwright.runtime import Runtime
-from bootwright.runtime.events import EventSink
 from bootwright.web.service import build_app, install_fast_path, runner_options
+from tests import helpers
 
 BASE = """
 [server]
@@ -94,19 +92,11 @@ class Harness:
         (tmp_path / "outside").write_text("secret")
         os.symlink(tmp_path / "outside", self.root / "escape")
         os.symlink("vmlinuz", self.root / "kernel-link")
-        cfg = parse_config(config if config is not None else BASE.replace("{extra_http}", extra_http))
-        self.events: list[Event] = []
-        sink = EventSink(None)
-        sink.listeners.append(self.events.append)
-        self.runtime = Runtime(
-            config=cfg,
-            config_path=tmp_path / "bootwright.toml",
-            root=self.root,
-            state_dir=tmp_path / "state",
-            store=None,  # type: ignore[arg-type]
-            events=sink,
-            policy=BootPolicy.from_config(cfg),
+        text = config if config is not None else BASE.replace("{extra_http}", extra_http)
+        self.runtime = helpers.make_runtime(
+            tmp_path, text, root=self.root, state_dir=tmp_path / "state", config_name="bootwright.toml"
         )
+        self.events: list[Event] = helpers.recorded(self.runtime)
         self.runtime.host = Neighbours({"127.0.0.1": "52:54:00:00:00:02"})
 
     def kinds(self, kind: str) -> list[Event]:

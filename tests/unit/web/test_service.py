@@ -11,12 +11,10 @@ from pathlib import Path
 import pytest
 
 from bootwright.app import SERVICE_FACTORIES
-from bootwright.boot.policy import BootPolicy
-from bootwright.config import parse_config
 from bootwright.model import Event
 from bootwright.runtime import Runtime, ServiceError
-from bootwright.runtime.events import EventSink
 from bootwright.web.service import HttpService, bind_sockets, create_service
+from tests import helpers
 
 
 def has_ipv6_loopback() -> bool:
@@ -37,20 +35,10 @@ def runtime(tmp_path: Path, http: str = "") -> tuple[Runtime, list[Event]]:
     (root / "file").write_bytes(b"0123456789")
     with open(root / "big.img", "wb") as f:
         f.truncate(512 * 1024 * 1024)  # sparse
-    cfg = parse_config(f'[http]\nlisten = {LISTEN}\n{http}\n[boot]\ndefault = "t"\n[targets.t]\nexit = true\n')
-    events: list[Event] = []
-    sink = EventSink(None)
-    sink.listeners.append(events.append)
-    rt = Runtime(
-        config=cfg,
-        config_path=tmp_path / "c.toml",
-        root=root,
-        state_dir=tmp_path,
-        store=None,  # type: ignore[arg-type]
-        events=sink,
-        policy=BootPolicy.from_config(cfg),
+    rt = helpers.make_runtime(
+        tmp_path, f'[http]\nlisten = {LISTEN}\n{http}\n[boot]\ndefault = "t"\n[targets.t]\nexit = true\n', root=root
     )
-    return rt, events
+    return rt, helpers.recorded(rt)
 
 
 def serve(rt: Runtime, body: Callable[[HttpService], Awaitable[None]]) -> None:
