@@ -3,12 +3,20 @@
 These are frozen dataclasses with no behaviour beyond small derived values, so
 the wire codecs, engines, policy, renderer and store can all exchange them
 without importing each other.
+
+The vocabulary the layers exchange is typed here too: :class:`EventKind`
+(every event kind any part of bootwright emits, one home) and
+:class:`RequestState` (the client states of a DHCPREQUEST). Both are
+:class:`~enum.StrEnum`: a member *is* its string, so the stored, logged and
+JSON forms of events are the same strings as before, and events read back from
+the store (plain strings) compare equal to the members.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 Family = Literal[4, 6]
@@ -37,6 +45,65 @@ def normalize_mac(text: str) -> str:
 def mac_from_bytes(raw: bytes) -> str:
     """Format six link-layer address bytes as ``aa:bb:cc:dd:ee:ff``."""
     return ":".join(f"{b:02x}" for b in raw)
+
+
+class EventKind(StrEnum):
+    """Every event kind bootwright emits: ``<service>.<step>`` (docs/hosts.md lists the detail keys).
+
+    The value is the stored and serialised form (the SQLite event history,
+    ``--log-format json``'s ``event``, ``bootwright events``, the API): a
+    contract, never renamed. Emitters pass members; consumers (the boot
+    timeline, one-shot tracking, the lab) compare against members.
+    """
+
+    # DHCPv4 (engine/dhcp4/server.py; RFC 2131 §4.3). A request answered is reported by its reply's kind;
+    # one left unanswered by its own kind with a ``reason``.
+    DHCP4_DISCOVER = "dhcp4.discover"  # a DHCPDISCOVER was not answered (no subnet, no free address); reason=
+    DHCP4_OFFER = "dhcp4.offer"  # a DHCPOFFER was sent (§4.3.1): yiaddr=, bootfile=, rule=
+    DHCP4_REQUEST = "dhcp4.request"  # a DHCPREQUEST was not answered (§4.3.2 silence, another server chosen)
+    DHCP4_ACK = "dhcp4.ack"  # a DHCPACK (or a BOOTP reply, bootp=true) bound an address: yiaddr=, state=
+    DHCP4_NAK = "dhcp4.nak"  # a DHCPNAK refused a DHCPREQUEST (§4.3.2): requested=, reason=, state=
+    DHCP4_DECLINE = "dhcp4.decline"  # a client declined its address, now quarantined (§4.3.3), or was ignored
+    DHCP4_RELEASE = "dhcp4.release"  # a client released its lease (§4.3.4), or the release was ignored
+    DHCP4_INFORM = "dhcp4.inform"  # a DHCPINFORM got configuration without a lease (§4.3.5), or none
+    DHCP4_BOOTP = "dhcp4.bootp"  # a BOOTP request (RFC 951) was not answered; answered ones are dhcp4.ack
+    # DHCPv6 (engine/dhcp6/server.py; RFC 8415 §18.3): msg= names the client's message.
+    DHCP6_ADVERTISE = "dhcp6.advertise"  # an Advertise answered a Solicit (§18.3.1): address=, bootfile=
+    DHCP6_REPLY = "dhcp6.reply"  # a Reply answered a Request/Renew/Rebind/Confirm/Release/Decline/Info-request
+    # Router advertisements (net/ra.py; RFC 4861 §6.2).
+    RA_SENT = "ra.sent"  # a multicast Router Advertisement was sent: interface=, flags=
+    RA_FINAL = "ra.final"  # a final RA with router lifetime 0 was sent on shutdown (§6.2.5)
+    RA_SOLICITED = "ra.solicited"  # an RA answered one host's Router Solicitation (§6.2.6): source=, delay=
+    # TFTP (net/tftp/service.py; RFC 1350).
+    TFTP_START = "tftp.start"  # a read (or write) request was accepted: file=, blksize=, windowsize=
+    TFTP_DONE = "tftp.done"  # a transfer completed: file=, size=, duration=, outcome=
+    TFTP_FAILED = "tftp.failed"  # a transfer failed or a request was refused: file=, outcome=
+    # HTTP (web/events.py).
+    HTTP_REQUEST = "http.request"  # one HTTP request answered: method=, path=, status=, bytes=, script=
+    HTTP_SCRIPT = "http.script"  # an iPXE script was rendered (live listeners only, never stored): script=
+    HTTP_DOWNLOAD_COMPLETE = "http.download_complete"  # a whole file body was sent: path=, bytes=, outcome=ok
+    HTTP_DOWNLOAD_FAILED = "http.download_failed"  # a file body was cut short: path=, bytes=, error=
+    HTTP_READY = "http.ready"  # the lab's reference HTTP server (lab/refhttp.py) listens: port=
+    # One-shot boots (runtime/reload.py, boot/oneshot.py): the state a host's one-shot boot moved to.
+    ONESHOT_PENDING = "oneshot.pending"  # waiting for the target's script to be served
+    ONESHOT_BOOTING = "oneshot.booting"  # the target's script was served; its files are being fetched
+    ONESHOT_DONE = "oneshot.done"  # every file of the target was fetched: the host boots its own target again
+    ONESHOT_FAILED = "oneshot.failed"  # a download failed or timed out: the host boots its own target again
+    # Configuration (runtime/reload.py).
+    CONFIG_RELOADED = "config.reloaded"  # a reload applied a new configuration: reason=, hosts=
+    CONFIG_RELOAD_FAILED = "config.reload_failed"  # a reload was refused, the previous config runs on: error=
+
+
+class RequestState(StrEnum):
+    """The client state a DHCPREQUEST is sent in, as a server tells it (RFC 2131 §4.3.2, figure 5).
+
+    The ``state`` detail of ``dhcp4.request``, ``dhcp4.ack`` and ``dhcp4.nak`` events.
+    """
+
+    SELECTING = "selecting"  # server identifier (option 54) present: answering a DHCPOFFER
+    INIT_REBOOT = "init-reboot"  # requested address (option 50), no server identifier, ciaddr 0
+    RENEWING = "renewing"  # ciaddr set, unicast to the server that granted the lease (T1)
+    REBINDING = "rebinding"  # ciaddr set, broadcast (or relayed) to any server (T2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +226,7 @@ class Event:
     """
 
     at: float
-    kind: str
+    kind: str  # an :class:`EventKind` value (events read from the store hold the plain string)
     mac: str | None = None
     host: str | None = None
     detail: dict[str, str | int | float | None] = field(default_factory=dict)

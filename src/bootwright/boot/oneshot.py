@@ -26,17 +26,24 @@ from bootwright.boot.policy import ENTRY_SCRIPT
 from bootwright.boot.reply import server_context
 from bootwright.boot.timeline import classify_path
 from bootwright.config import Config, Target
-from bootwright.model import ClientInfo, Event, Host, OneShotRow, Platform
+from bootwright.model import ClientInfo, Event, EventKind, Host, OneShotRow, Platform
 
 OneShotState = Literal["pending", "booting", "done", "failed"]
 ACTIVE_STATES = frozenset({"pending", "booting"})
 DEFAULT_TIMEOUT = 1800.0  # seconds from "booting" to a complete download before "failed"
 
 # Event kinds consumed here. Services emit them with mac= and these detail keys:
-SCRIPT_EVENTS = frozenset({"http.script"})  # script=<target or menu name>, platform=efi|pcbios (optional)
+SCRIPT_EVENTS = frozenset({EventKind.HTTP_SCRIPT})  # script=<target or menu name>, platform=efi|pcbios (optional)
 # …or an ``http.request`` answered 200 for a script path (``*.ipxe``, ``script.ipxe-<mac>``), script= optional.
-COMPLETE_EVENTS = frozenset({"http.download_complete", "tftp.done"})  # path=<path as requested>, outcome=ok
-FAILED_EVENTS = frozenset({"http.download_failed", "tftp.error", "tftp.failed"})  # path=…, error=…
+COMPLETE_EVENTS = frozenset({EventKind.HTTP_DOWNLOAD_COMPLETE, EventKind.TFTP_DONE})  # path=<as requested>, outcome=ok
+FAILED_EVENTS = frozenset({EventKind.HTTP_DOWNLOAD_FAILED, EventKind.TFTP_FAILED})  # path=…, error=…
+# The event reporting that a one-shot boot entered a state (``runtime.reload`` emits it on every change).
+STATE_EVENTS: dict[OneShotState, EventKind] = {
+    "pending": EventKind.ONESHOT_PENDING,
+    "booting": EventKind.ONESHOT_BOOTING,
+    "done": EventKind.ONESHOT_DONE,
+    "failed": EventKind.ONESHOT_FAILED,
+}
 OK_OUTCOMES = frozenset({"ok", "complete", "completed", "done", "success"})
 
 FileSets = tuple[tuple[str, ...], ...]
@@ -149,7 +156,7 @@ def script_served(event: Event) -> bool:
     """True when ``event`` says a per-host iPXE script was sent (not the shared entry script)."""
     if event.kind in SCRIPT_EVENTS:
         return True
-    if event.kind != "http.request" or event.detail.get("status") != 200:
+    if event.kind != EventKind.HTTP_REQUEST or event.detail.get("status") != 200:
         return False
     if event.detail.get("script"):
         return True

@@ -16,8 +16,9 @@ the step is shown but does not move the stage.
 The stage reached last names the likely stop point of a stalled boot —
 "offer sent, no request", "boot program fetched, no script request",
 "kernel fetched, no initrd fetched" — and a failed transfer or a NAK names
-itself. Event kinds and detail keys are those the services emit (see
-docs/hosts.md); unknown kinds still show, as ``kind key=value``.
+itself. Event kinds are :class:`~bootwright.model.EventKind` members, detail
+keys those the services emit (see docs/hosts.md); unknown kinds still show, as
+``kind key=value``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from bootwright.boot.policy import ENTRY_SCRIPT
-from bootwright.model import Event
+from bootwright.model import Event, EventKind, RequestState
 
 ATTEMPT_GAP = 300.0  # seconds of silence that end an attempt
 STALL_AFTER = 60.0  # seconds of silence after which an unfinished boot counts as stalled
@@ -170,51 +171,72 @@ def _with(text: str, event: Event, *keys: tuple[str, str]) -> str:
     return text
 
 
+_FILE_DONE = frozenset({EventKind.TFTP_DONE, EventKind.HTTP_DOWNLOAD_COMPLETE})
+_FILE_FAILED = frozenset({EventKind.TFTP_FAILED, EventKind.HTTP_DOWNLOAD_FAILED})
+_PROTOCOL: dict[str, str] = {
+    EventKind.TFTP_DONE: "TFTP", EventKind.TFTP_FAILED: "TFTP",
+    EventKind.HTTP_DOWNLOAD_COMPLETE: "HTTP", EventKind.HTTP_DOWNLOAD_FAILED: "HTTP",
+}  # fmt: skip
+_ONESHOT: dict[str, str] = {
+    EventKind.ONESHOT_PENDING: "pending", EventKind.ONESHOT_BOOTING: "booting",
+    EventKind.ONESHOT_DONE: "done", EventKind.ONESHOT_FAILED: "failed",
+}  # fmt: skip
+_DHCP4_OTHER: dict[str, str] = {
+    EventKind.DHCP4_DECLINE: "decline", EventKind.DHCP4_RELEASE: "release", EventKind.DHCP4_INFORM: "inform",
+}  # fmt: skip
+# REQUEST states that start an exchange (RFC 2131 §4.3.2): the others extend a lease already bound.
+_REQUEST_STAGE_STATES = frozenset({None, RequestState.SELECTING, RequestState.INIT_REBOOT})
+
+
 def step(event: Event) -> Step:
     """The readable step of one event (stage classification without context)."""
     kind = event.kind
     d = event.detail
-    if kind == "dhcp4.discover":
+    if kind == EventKind.DHCP4_DISCOVER:
         return Step(event.at, kind, _with("DHCPv4 discover", event, ("relay", "via relay"), ("interface", "on")),
                     "discover")
-    if kind == "dhcp4.offer":
+    if kind == EventKind.DHCP4_OFFER:
         text = _with(f"DHCPv4 offer of {d.get('yiaddr') or d.get('address')}", event, ("bootfile", "boot file"))
         return Step(event.at, kind, text, "offer")
-    if kind == "dhcp4.request":
+    if kind == EventKind.DHCP4_REQUEST:
         state = d.get("state")
         text = "DHCPv4 request" + (f" for {d['requested']}" if d.get("requested") else "")
         text += f" ({state})" if state else ""
-        if d.get("ignored"):
-            text += f", ignored: {d['ignored']}"
-        if state == "selecting another server":
+        if d.get("reason"):
+            text += f", not answered: {d['reason']}"
+        if state == RequestState.SELECTING and d.get("server_id"):  # the client chose another server's offer
             return Step(event.at, kind, text, "other-server", problem=True)
-        return Step(event.at, kind, text, "request" if state in (None, "selecting", "init-reboot") else None)
-    if kind in ("dhcp4.ack", "dhcp4.bootp"):
+        return Step(event.at, kind, text, "request" if state in _REQUEST_STAGE_STATES else None)
+    if kind in (EventKind.DHCP4_ACK, EventKind.DHCP4_BOOTP):
         text = _with(f"DHCPv4 ack of {d.get('yiaddr') or d.get('address')}", event, ("bootfile", "boot file"))
-        return Step(event.at, kind, text, "ack" if kind == "dhcp4.ack" else "discover")
-    if kind == "dhcp4.nak":
+        return Step(event.at, kind, text, "ack" if kind == EventKind.DHCP4_ACK else "discover")
+    if kind == EventKind.DHCP4_NAK:
         return Step(event.at, kind, f"DHCPv4 NAK: {d.get('reason') or 'refused'}", "nak", problem=True)
-    if kind in ("dhcp6.advertise", "dhcp6.reply"):
+    if kind in _DHCP4_OTHER:  # RFC 2131 §4.3.3-§4.3.5: no stage; a DECLINE means an address conflict
+        text = f"DHCPv4 {_DHCP4_OTHER[kind]}"
+        text += f" of {d['address']}" if d.get("address") else (f" from {d['ciaddr']}" if d.get("ciaddr") else "")
+        text = _with(text, event, ("bootfile", "boot file"))
+        if d.get("reason"):
+            text += f", not answered: {d['reason']}"
+        return Step(event.at, kind, text, problem=kind == EventKind.DHCP4_DECLINE)
+    if kind in (EventKind.DHCP6_ADVERTISE, EventKind.DHCP6_REPLY):
         msg = d.get("msg") or "?"
         text = f"DHCPv6 {kind.split('.')[1]} to {msg}"
         text = _with(text, event, ("address", "address"), ("bootfile", "boot file"))
-        stage = "offer" if kind == "dhcp6.advertise" else ("ack" if msg in ("solicit", "request",
-                                                                            "information-request") else None)
+        stage = "offer" if kind == EventKind.DHCP6_ADVERTISE else ("ack" if msg in ("solicit", "request",
+                                                                                    "information-request") else None)
         return Step(event.at, kind, text, stage)
-    if kind in ("dhcp6.solicit",):
-        return Step(event.at, kind, "DHCPv6 solicit", "discover")
-    if kind == "tftp.start":
+    if kind == EventKind.TFTP_START:
         return Step(event.at, kind, f"TFTP read request for {_path(event)}" + _with("", event, ("blksize", "blksize"),
                                                                                   ("windowsize", "windowsize")))
-    if kind in ("tftp.done", "http.download_complete"):
-        proto = "TFTP" if kind.startswith("tftp") else "HTTP"
+    if kind in _FILE_DONE:
         path = _path(event)
-        return Step(event.at, kind, f"{proto} sent {path}{_size(event)}", "file", path=path)
-    if kind in ("tftp.failed", "tftp.error", "http.download_failed"):
-        proto = "TFTP" if kind.startswith("tftp") else "HTTP"
+        return Step(event.at, kind, f"{_PROTOCOL[kind]} sent {path}{_size(event)}", "file", path=path)
+    if kind in _FILE_FAILED:
         why = d.get("outcome") or d.get("error") or "failed"
-        return Step(event.at, kind, f"{proto} transfer of {_path(event)} failed: {why}", "failed", True, _path(event))
-    if kind == "http.request":
+        return Step(event.at, kind, f"{_PROTOCOL[kind]} transfer of {_path(event)} failed: {why}", "failed", True,
+                    _path(event))
+    if kind == EventKind.HTTP_REQUEST:
         status = d.get("status")
         path = _path(event)
         text = f"HTTP {d.get('method') or 'GET'} {path} → {status}"
@@ -229,23 +251,23 @@ def step(event: Event) -> Step:
             return Step(event.at, kind, f"iPXE script {path} served" + (f" ({d['script']})" if d.get("script") else ""),
                         "script", path=path)
         return Step(event.at, kind, text, path=path)
-    if kind == "http.script":
+    if kind == EventKind.HTTP_SCRIPT:
         return Step(event.at, kind, f"iPXE script {d.get('script') or _path(event)} served", "script")
-    if kind == "ra.solicited":
+    if kind == EventKind.RA_SOLICITED:
         flags = str(d.get("flags") or "-")
         text = f"router solicitation from {d.get('source') or '?'} answered"
         if isinstance(d.get("delay"), int | float):
             text += f" after {d['delay']:.2f} s"
         text += f": RA {_RA_FLAGS.get(flags, f'flags {flags}')}"
         return Step(event.at, kind, text, "ra")
-    if kind in ("ra.sent", "ra.final"):
-        what = "final router advertisement (lifetime 0)" if kind == "ra.final" else "router advertisement"
+    if kind in (EventKind.RA_SENT, EventKind.RA_FINAL):
+        what = "final router advertisement (lifetime 0)" if kind == EventKind.RA_FINAL else "router advertisement"
         return Step(event.at, kind, _with(f"{what} sent", event, ("interface", "on"), ("flags", "flags")))
-    if kind.startswith("oneshot."):
-        text = f"one-shot boot of {d.get('target')}: {kind.split('.', 1)[1]}"
+    if kind in _ONESHOT:
+        text = f"one-shot boot of {d.get('target')}: {_ONESHOT[kind]}"
         if d.get("reason"):
             text += f" ({d['reason']})"
-        return Step(event.at, kind, text, problem=kind == "oneshot.failed")
+        return Step(event.at, kind, text, problem=kind == EventKind.ONESHOT_FAILED)
     extra = " ".join(f"{k}={v}" for k, v in d.items() if v is not None)
     return Step(event.at, kind, f"{kind} {extra}".strip())
 
@@ -343,9 +365,9 @@ def render(attempt: Attempt, now: float, stall_after: float = STALL_AFTER) -> li
     if attempt.host:
         who = f"{attempt.host} ({who})"
     lines = [f"{who}: boot attempt at {_clock(attempt.started)}"]
-    completed = {s.path for s in attempt.steps if s.kind == "http.download_complete"}
+    completed = {s.path for s in attempt.steps if s.kind == EventKind.HTTP_DOWNLOAD_COMPLETE}
     for s in attempt.steps:
-        if s.kind == "http.request" and s.stage is None and s.path in completed:
+        if s.kind == EventKind.HTTP_REQUEST and s.stage is None and s.path in completed:
             continue  # the download_complete line says it better
         mark = "!" if s.problem else " "
         lines.append(f" {mark} +{s.at - attempt.started:8.3f}s  {s.text}")

@@ -18,6 +18,8 @@ import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bootwright.model import EventKind
+
 
 class _Handler(SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as iPXE and UEFI HTTP boot expect of nginx
@@ -25,7 +27,7 @@ class _Handler(SimpleHTTPRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         record = {
             "at": round(time.time(), 6),
-            "event": "http.request",
+            "event": EventKind.HTTP_REQUEST,
             "mac": None,
             "host": None,
             "client": self.client_address[0],
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     handler = functools.partial(_Handler, directory=args.root)
     with _DualStackServer(("::", args.port), handler) as server:
-        sys.stderr.write(json.dumps({"at": time.time(), "event": "http.ready", "port": args.port}) + "\n")
+        sys.stderr.write(json.dumps({"at": time.time(), "event": EventKind.HTTP_READY, "port": args.port}) + "\n")
         sys.stderr.flush()
         server.serve_forever()
 

@@ -29,6 +29,7 @@ from typing import Final
 
 from bootwright.config import Config, Subnet6
 from bootwright.engine.ra import RouterAdvertiser, Solicitation, ra_settings
+from bootwright.model import EventKind
 from bootwright.net.host import LinkAddress, carries, interface_addresses, link_local, mac_address
 from bootwright.net.icmp6 import open_nd_socket, receive_solicitation, send_from
 from bootwright.runtime import Runtime, ServiceError
@@ -261,7 +262,7 @@ class RaService:
             return False
         ra = link.adv.settings.advertisement
         self.runtime.events.emit(
-            "ra.final" if final else "ra.sent",
+            EventKind.RA_FINAL if final else EventKind.RA_SENT,
             interface=link.name,
             source=str(link.src),
             router_lifetime=0 if final else ra.router_lifetime,
@@ -296,7 +297,7 @@ class RaService:
         for s in solicitations:
             host = hosts.get(s.mac) if s.mac else None
             emit(
-                "ra.solicited",
+                EventKind.RA_SOLICITED,
                 mac=s.mac,
                 host=host.name if host is not None else None,
                 interface=link.name,

@@ -42,7 +42,11 @@ class EventSink:
         self.counts: dict[str, int] = {}
 
     def emit(self, kind: str, mac: str | None = None, host: str | None = None, **detail: Any) -> Event:
-        """Record one protocol step; ``detail`` values should be short scalars."""
+        """Record one protocol step; ``detail`` values should be short scalars.
+
+        ``kind`` is an :class:`~bootwright.model.EventKind` member (a plain string equal to one is
+        accepted alike: it is stored, logged and counted as that string).
+        """
         event = Event(self.clock(), kind, mac, host, detail)
         self.counts[kind] = self.counts.get(kind, 0) + 1
         if log.isEnabledFor(logging.INFO):

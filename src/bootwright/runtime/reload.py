@@ -32,12 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bootwright.boot.oneshot import OneShot, hosts_with_oneshots
+from bootwright.boot.oneshot import STATE_EVENTS, OneShot, hosts_with_oneshots
 from bootwright.boot.policy import BootPolicy
 from bootwright.boot.validation import Report, validate
 from bootwright.config import Config, ConfigError, read_config
 from bootwright.inventory.service import Inventory, InventoryError, Snapshot
-from bootwright.model import Host
+from bootwright.model import EventKind, Host
 from bootwright.runtime import Runtime
 from bootwright.runtime.oneshots import OneShotTracker
 
@@ -204,7 +204,9 @@ class HotReload:
                 for line in errors:
                     log.error("reload refused (%s): %s", reason, line)
                 log.error("reload refused: still running the previous configuration of %s", path)
-                self.runtime.events.emit("config.reload_failed", reason=reason, error=errors[0] if errors else None)
+                self.runtime.events.emit(
+                    EventKind.CONFIG_RELOAD_FAILED, reason=reason, error=errors[0] if errors else None
+                )
                 return ReloadResult(False, reason, errors)
             old = self.runtime.config
             self.runtime.config = config  # the swap: config and policy together, no await in between
@@ -217,7 +219,7 @@ class HotReload:
                 log.warning("%s", warning)
             warnings += tuple(p.located(str(path)) for p in snapshot.report.warnings)
             log.info("configuration reloaded from %s (%s)", path, reason)
-            self.runtime.events.emit("config.reloaded", reason=reason, hosts=len(snapshot.hosts))
+            self.runtime.events.emit(EventKind.CONFIG_RELOADED, reason=reason, hosts=len(snapshot.hosts))
             return ReloadResult(True, reason, (), warnings)
 
     async def refresh(self) -> None:
@@ -248,7 +250,7 @@ class HotReload:
         if old.state != new.state:
             host = next((h for h in self.base_hosts if h.name == new.host), None)
             mac = host.macs[0] if host is not None and host.macs else None
-            self.runtime.events.emit(f"oneshot.{new.state}", mac=mac, host=new.host, target=new.target,
+            self.runtime.events.emit(STATE_EVENTS[new.state], mac=mac, host=new.host, target=new.target,
                                      reason=new.reason)
         if old.active != new.active:
             self.apply()

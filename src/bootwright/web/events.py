@@ -32,7 +32,7 @@ from collections.abc import Callable
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from bootwright.model import Event
+from bootwright.model import Event, EventKind
 from bootwright.runtime.events import EventSink
 from bootwright.runtime.hostfacts import MacResolver
 from bootwright.web.files import FileSend
@@ -78,13 +78,13 @@ class RequestEvents:
         script = getattr(response, "script", None)
         if script is None:
             emit(
-                "http.request", mac=mac, host=host, method=method, path=path, status=status, bytes=sent,
+                EventKind.HTTP_REQUEST, mac=mac, host=host, method=method, path=path, status=status, bytes=sent,
                 duration=round(duration, 6), client=remote, agent=agent,
             )  # fmt: skip
         else:
             platform = getattr(response, "platform", None)
             event = emit(
-                "http.request", mac=mac, host=host, method=method, path=path, status=status, bytes=sent,
+                EventKind.HTTP_REQUEST, mac=mac, host=host, method=method, path=path, status=status, bytes=sent,
                 duration=round(duration, 6), client=remote, agent=agent, script=script, platform=platform,
                 script_kind=getattr(response, "kind", None),
             )  # fmt: skip
@@ -93,7 +93,7 @@ class RequestEvents:
                 # Its content is already in the http.request event: live listeners (one-shot
                 # boots) get it as its own kind, without a second log line and stored row.
                 facts = {"script": script, "platform": platform, "path": path}
-                notice = Event(event.at, "http.script", mac, host, facts)
+                notice = Event(event.at, EventKind.HTTP_SCRIPT, mac, host, facts)
                 for listener in listeners:
                     listener(notice)
             return
@@ -101,7 +101,7 @@ class RequestEvents:
             if response.complete:
                 if status == 200:
                     emit(
-                        "http.download_complete",
+                        EventKind.HTTP_DOWNLOAD_COMPLETE,
                         mac=mac,
                         host=host,
                         path=path,
@@ -112,7 +112,10 @@ class RequestEvents:
                     )
             else:
                 error = response.error or "connection closed before the whole body was sent"
-                emit("http.download_failed", mac=mac, host=host, path=path, bytes=sent, client=remote, error=error)
+                emit(
+                    EventKind.HTTP_DOWNLOAD_FAILED,
+                    mac=mac, host=host, path=path, bytes=sent, client=remote, error=error,
+                )
 
 
 class EventAccessLogger(AbstractAccessLogger):

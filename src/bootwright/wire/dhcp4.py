@@ -64,6 +64,7 @@ __all__ = [
     "Destination",
     "Dhcp4Message",
     "EncodeError",
+    "MessageType",
     "Options",
     "client_key",
     "decode",

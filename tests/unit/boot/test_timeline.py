@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from bootwright.boot.timeline import attempts, render, step
 from bootwright.cli.main import app
-from bootwright.model import Event
+from bootwright.model import Event, EventKind, RequestState
 from bootwright.store.sqlite import SqliteStore
 
 MAC = "52:54:00:12:34:56"
@@ -109,7 +109,8 @@ def test_failures_name_themselves() -> None:
     assert tftp.stop == "TFTP transfer of undionly.kpxe failed: error: file not found"
     [http] = attempts([*FULL[:12], ev(3.5, "http.request", method="GET", path="/vmlinuz", status=404)])
     assert http.stop == "HTTP GET /vmlinuz → 404" and http.steps[-1].problem
-    [other] = attempts([*FULL[:2], ev(1.0, "dhcp4.request", state="selecting another server")])
+    [other] = attempts([*FULL[:2], ev(1.0, "dhcp4.request", state="selecting", server_id="192.0.2.99",
+                                        reason="the client chose another server")])
     assert other.stop.startswith("the client took another DHCP server's offer")
 
 
@@ -237,3 +238,42 @@ def test_events_command_shows_the_router_solicitation(tmp_path: Path) -> None:
     text = " ".join(result.stdout.split())  # long steps may wrap at the terminal width
     ra = text.index("router solicitation from fe80::5054:ff:fe12:3456 answered after 0.31 s")
     assert ra < text.index("DHCPv6 advertise to solicit")
+
+
+# --------------------------------------------------------------------------- typed event kinds
+
+# Kinds that are no boot step: the timeline shows them as ``kind key=value``.
+NOT_BOOT_STEPS = {EventKind.CONFIG_RELOADED, EventKind.CONFIG_RELOAD_FAILED, EventKind.HTTP_READY}
+DETAIL: dict[str, object] = {"yiaddr": "192.0.2.100", "state": "selecting", "msg": "solicit", "file": "x.efi",
+                             "path": "/x.efi", "method": "GET", "status": 200, "target": "rescue", "reason": "r"}
+
+
+@pytest.mark.parametrize("kind", sorted(set(EventKind) - NOT_BOOT_STEPS))
+def test_every_boot_kind_is_classified_through_the_enum(kind: EventKind) -> None:
+    plain = step(Event(T0, kind.value, MAC, None, dict(DETAIL)))  # type: ignore[arg-type]  # as read back: a str
+    typed = step(Event(T0, kind, MAC, None, dict(DETAIL)))  # type: ignore[arg-type]  # as emitted live: the member
+    assert plain == typed
+    fallback = f"{kind.value} " + " ".join(f"{k}={v}" for k, v in DETAIL.items())
+    assert plain.text != fallback, f"{kind} falls through to the generic step"
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_BOOT_STEPS))
+def test_kinds_that_are_not_boot_steps_still_show(kind: EventKind) -> None:
+    assert step(ev(0.0, kind.value, reason="requested")).text == f"{kind.value} reason=requested"
+
+
+def test_the_engines_other_server_event_names_the_stop_point() -> None:
+    from bootwright.engine.dhcp4.server import Dhcp4Engine  # engine → timeline, as `bootwright events` sees it
+    from tests.unit.engine.test_dhcp4 import RX, engine, request
+    from tests.unit.engine.test_dhcp4 import T0 as E0
+
+    eng: Dhcp4Engine = engine()
+    eng.handle(request(1), RX, E0)
+    out = eng.handle(request(3, raw={50: bytes([192, 0, 2, 100]), 54: bytes([192, 0, 2, 99])}), RX, E0)
+    assert out is not None and out.reply is None
+    [(kind, mac, host, detail)] = out.events
+    assert kind is EventKind.DHCP4_REQUEST and detail["state"] is RequestState.SELECTING
+    assert mac == "52:54:00:00:00:01"
+    [attempt] = attempts([*FULL[:2], Event(T0 + 1.0, kind, MAC, host, detail)])
+    assert attempt.stage == "other-server" and attempt.status(T0 + 2) == "failed"
+    assert attempt.stop.startswith("the client took another DHCP server's offer")

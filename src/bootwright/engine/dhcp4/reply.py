@@ -40,6 +40,7 @@ from bootwright.wire.dhcp4 import (
     VEND_SIZE,
     Dhcp4Message,
     EncodeError,
+    MessageType,
     encode,
 )
 from bootwright.wire.dhcp4_options import IPXE_ENCAP, encode_option, parse_config_value
@@ -178,7 +179,7 @@ class Block:
 
 def make_block(
     entry: PlanEntry,
-    msg_type: int | None,
+    msg_type: MessageType | None,
     prl: bytes,
     lease_time: int | None,
     server_id: bytes | None,
@@ -219,7 +220,7 @@ def make_block(
 
 def nak_block(server_id: bytes | None, text: str | None) -> Block:
     """A DHCPNAK's options (RFC 2131 Table 3): 53, 54 and a message (option 56) saying why."""
-    order: list[tuple[int, bytes]] = [(53, b"\x06")]
+    order: list[tuple[int, bytes]] = [(53, bytes((MessageType.NAK,)))]
     if server_id is not None:
         order.append((54, server_id))
     if text:

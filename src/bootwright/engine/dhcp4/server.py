@@ -51,6 +51,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import lru_cache
 from ipaddress import IPv4Address
 from typing import Any, Final
@@ -74,7 +75,7 @@ from bootwright.engine.dhcp4.reply import (
     render_slow,
 )
 from bootwright.engine.dhcp4.subnets import SubnetRuntime, compile_subnets, find_subnet
-from bootwright.model import BootAnswer, ClientInfo, Host, Lease, normalize_mac
+from bootwright.model import BootAnswer, ClientInfo, EventKind, Host, Lease, RequestState, normalize_mac
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp4 import (
     BOOTREQUEST,
@@ -82,6 +83,7 @@ from bootwright.wire.dhcp4 import (
     DEFAULT_MAX_SIZE,
     Destination,
     Dhcp4Message,
+    MessageType,
     reply_destination,
 )
 from bootwright.wire.dhcp4_options import CLIENT_ARCH, USER_CLASS_OPTION, VENDOR_CLASS
@@ -93,6 +95,7 @@ __all__ = [
     "EventRecord",
     "Outcome",
     "RxContext",
+    "Verdict",
 ]
 
 log = logging.getLogger("bootwright.dhcp4")
@@ -119,11 +122,16 @@ _CACHE_MAX: Final = 4096  # entries per reply cache before it is cleared
 _ZERO4: Final = bytes(4)
 _ZERO_ADDR: Final = IPv4Address(0)
 
-# Option 53 values (RFC 2132 §9.6).
-DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM = 1, 2, 3, 4, 5, 6, 7, 8
-
 #: One event for ``runtime.events.emit(kind, mac=..., host=..., **detail)``.
-EventRecord = tuple[str, str | None, str | None, dict[str, Any]]
+EventRecord = tuple[EventKind, str | None, str | None, dict[str, Any]]
+
+
+class Verdict(StrEnum):
+    """What a server does with a DHCPREQUEST it has a subnet for (RFC 2131 §4.3.2)."""
+
+    ACK = "ack"  # the address is the client's: DHCPACK
+    NAK = "nak"  # the address is known not to be the client's (or on the wrong network): DHCPNAK
+    IGNORE = "ignore"  # no record of the client, not authoritative: "remain silent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,12 +212,13 @@ class Dhcp4Engine:
         self._blocks: dict[tuple[Any, ...], Block] = {}
         self._configure(policy)
         self.table = self._new_table()
+        # Option 53 (RFC 2132 §9.6) → handler; looked up with the option's octet (an int: no enum built per packet).
         self._handlers: dict[int, Callable[[_Client, float], Outcome | None]] = {
-            DISCOVER: self._discover,
-            REQUEST: self._request,
-            DECLINE: self._decline,
-            RELEASE: self._release,
-            INFORM: self._inform,
+            MessageType.DISCOVER: self._discover,
+            MessageType.REQUEST: self._request,
+            MessageType.DECLINE: self._decline,
+            MessageType.RELEASE: self._release,
+            MessageType.INFORM: self._inform,
         }
 
     def _configure(self, policy: BootPolicy) -> None:
@@ -433,7 +442,7 @@ class Dhcp4Engine:
         return new
 
     def _block(
-        self, entry: PlanEntry, msg_type: int | None, prl: bytes, lease: int | None, sid: bytes | None
+        self, entry: PlanEntry, msg_type: MessageType | None, prl: bytes, lease: int | None, sid: bytes | None
     ) -> Block:
         key = (id(entry), msg_type, prl, lease, sid)
         block = self._blocks.get(key)
@@ -447,7 +456,7 @@ class Dhcp4Engine:
         self,
         c: _Client,
         entry: PlanEntry | None,
-        msg_type: int | None,
+        msg_type: MessageType | None,
         yiaddr: int,
         lease: int | None,
         nak_text: str | None = None,
@@ -455,7 +464,7 @@ class Dhcp4Engine:
         """Render a reply and its destination (RFC 2131 §4.1, Table 3)."""
         msg = c.msg
         opts = msg.options
-        is_nak = msg_type == NAK
+        is_nak = msg_type == MessageType.NAK
         yi = _address(yiaddr)
         if c.giaddr:  # to the relay: the same destination for every reply through it
             dest = self._relay_dest.get((c.giaddr, is_nak))
@@ -479,7 +488,7 @@ class Dhcp4Engine:
             )
             return plain, dest
         # RFC 2131 Table 3: ciaddr is echoed in ACKs (to RENEWING/REBINDING and INFORM), 0 otherwise.
-        ack = msg_type == ACK
+        ack = msg_type == MessageType.ACK
         ciaddr = msg.ciaddr if ack else _ZERO_ADDR
         sid = self._server_id(c)
         if entry is None:
@@ -558,13 +567,13 @@ class Dhcp4Engine:
             kind = "dynamic-bootp pool" if bootp else "pool"
             log.warning("dhcp4: subnet %s has no %s (and %s has no reservation); no offer", sub.label, kind, who)
 
-    def _event(self, kind: str, c: _Client, **detail: Any) -> list[EventRecord]:
+    def _event(self, kind: EventKind, c: _Client, **detail: Any) -> list[EventRecord]:
         """The one event of a request: the reply's kind, or the request's kind and why it went unanswered."""
         if c.giaddr:
             detail["relay"] = _dotted(c.giaddr)
         return [(kind, c.mac, c.host.name if c.host is not None else None, detail)]
 
-    def _silent(self, kind: str, c: _Client, reason: str, **detail: Any) -> Outcome:
+    def _silent(self, kind: EventKind, c: _Client, reason: str, **detail: Any) -> Outcome:
         """No answer; the event says why (``bootwright events`` shows the reason)."""
         self.stats["unanswered"] += 1
         if log.isEnabledFor(logging.DEBUG):
@@ -574,20 +583,20 @@ class Dhcp4Engine:
     def _discover(self, c: _Client, now: float) -> Outcome | None:
         sub = c.subnet
         if sub is None:
-            return self._silent("dhcp4.discover", c, "no subnet4 serves this link or relay")
+            return self._silent(EventKind.DHCP4_DISCOVER, c, "no subnet4 serves this link or relay")
         addr, exhausted = self._choose(c, now, False)
         if addr is None:
             self._exhausted(c, exhausted, now, False)
-            return self._silent("dhcp4.discover", c, "no free address")
+            return self._silent(EventKind.DHCP4_DISCOVER, c, "no free address")
         entry = self._plan(c)
         lease = self._lease_time(sub, c.msg)
         rec = self.table.hold(sub, addr, c.key, c.mac, now + OFFER_HOLD, None)
-        sent = self._reply(c, entry, OFFER, addr, lease)
+        sent = self._reply(c, entry, MessageType.OFFER, addr, lease)
         if sent is None:
-            return self._silent("dhcp4.discover", c, "reply does not fit the client's maximum message size")
+            return self._silent(EventKind.DHCP4_DISCOVER, c, "reply does not fit the client's maximum message size")
         self.stats["offer"] += 1
         answer = entry.answer
-        events = self._event("dhcp4.offer", c, yiaddr=rec.address, bootfile=answer.bootfile, rule=answer.rule)
+        events = self._event(EventKind.DHCP4_OFFER, c, yiaddr=rec.address, bootfile=answer.bootfile, rule=answer.rule)
         return Outcome(sent[0], sent[1], [], events, answer)
 
     # ------------------------------------------------------------------ REQUEST
@@ -604,8 +613,11 @@ class Dhcp4Engine:
             if sid not in self.own:
                 if c.subnet is not None:
                     self.table.drop_offer(c.subnet, c.key)
-                return self._silent("dhcp4.request", c, "the client chose another server", state="selecting")
-            state = "selecting"
+                return self._silent(
+                    EventKind.DHCP4_REQUEST, c, "the client chose another server", state=RequestState.SELECTING,
+                    server_id=_dotted(int.from_bytes(sid, "big")),
+                )
+            state = RequestState.SELECTING
             if req is not None and len(req) == 4:
                 requested = int.from_bytes(req, "big")
             elif ciaddr:
@@ -615,44 +627,44 @@ class Dhcp4Engine:
         elif req is not None:  # INIT-REBOOT
             if len(req) != 4:
                 return self._drop(msg, "option 50 is not 4 octets")
-            state = "init-reboot"
+            state = RequestState.INIT_REBOOT
             requested = int.from_bytes(req, "big")
         elif ciaddr:
             state = self._extending_state(c)
             requested = ciaddr
         else:
             return self._drop(msg, "REQUEST with no server id, requested address or ciaddr (RFC 2131 §4.3.2)")
-        if state == "rebinding" and not c.giaddr:
+        if state is RequestState.REBINDING and not c.giaddr:
             self._rebinding_link_check(c)
         sub = c.subnet
         if sub is None:
-            return self._silent("dhcp4.request", c, "no subnet4 serves this link or relay", state=state)
+            return self._silent(EventKind.DHCP4_REQUEST, c, "no subnet4 serves this link or relay", state=state)
         verdict, reason = self._verify(c, requested, state, now)
-        if verdict == "ignore":
+        if verdict is Verdict.IGNORE:
             return self._silent(
-                "dhcp4.request", c, reason, state=state, requested=_text(IPv4Address(requested))
+                EventKind.DHCP4_REQUEST, c, reason, state=state, requested=_text(IPv4Address(requested))
             )
-        if verdict == "nak":
+        if verdict is Verdict.NAK:
             return self._nak(c, reason, state, requested)
         entry = self._plan(c)
         lease = self._lease_time(sub, msg)
         hostname = _sanitize_hostname(opts.get(12)) or (c.host.name if c.host is not None else None)
         rec = self.table.bind(sub, requested, c.key, c.mac, now + lease, hostname)
         writes = [rec.to_lease()]
-        sent = self._reply(c, entry, ACK, requested, lease)
+        sent = self._reply(c, entry, MessageType.ACK, requested, lease)
         if sent is None:
             return Outcome(writes=writes, events=self._event(
-                "dhcp4.request", c, reason="reply does not fit the client's maximum message size", state=state))
+                EventKind.DHCP4_REQUEST, c, reason="reply does not fit the client's maximum message size", state=state))
         self.stats["ack"] += 1
         answer = entry.answer
         named = {"hostname": hostname} if hostname else {}  # absent, not null, when the client sent none
         events = self._event(
-            "dhcp4.ack", c, yiaddr=rec.address, bootfile=answer.bootfile, lease=lease, state=state, **named
+            EventKind.DHCP4_ACK, c, yiaddr=rec.address, bootfile=answer.bootfile, lease=lease, state=state, **named
         )
         return Outcome(sent[0], sent[1], writes, events, answer)
 
     @staticmethod
-    def _extending_state(c: _Client) -> str:
+    def _extending_state(c: _Client) -> RequestState:
         """RENEWING or REBINDING, for a REQUEST with ciaddr and neither option 50 nor 54 (RFC 2131 §4.3.2).
 
         RFC 2131 §4.3.2 / §4.4.5: RENEWING is unicast to the server that
@@ -674,8 +686,8 @@ class Dhcp4Engine:
         destinations were known.
         """
         if c.giaddr:
-            return "rebinding"
-        return "rebinding" if c.broadcast else "renewing"
+            return RequestState.REBINDING
+        return RequestState.REBINDING if c.broadcast else RequestState.RENEWING
 
     def _rebinding_link_check(self, c: _Client) -> None:
         """REBINDING on a link: the link, not ciaddr, names the network (RFC 2131 §4.3.2).
@@ -695,48 +707,50 @@ class Dhcp4Engine:
             c.subnet = sub
             c.host_addr = self._reservation(c.host, c.mac, sub)
 
-    def _verify(self, c: _Client, requested: int, state: str, now: float) -> tuple[str, str]:
-        """``("ack"|"nak"|"ignore", reason)`` for a REQUEST of ``requested`` (RFC 2131 §4.3.2)."""
+    def _verify(self, c: _Client, requested: int, state: RequestState, now: float) -> tuple[Verdict, str]:
+        """The :class:`Verdict` and its reason for a REQUEST of ``requested`` (RFC 2131 §4.3.2)."""
         sub, key, table = c.subnet, c.key, self.table
         assert sub is not None
-        selecting = state == "selecting"
+        selecting = state is RequestState.SELECTING
         if requested not in sub:
             # RFC 2131 §4.3.2 INIT-REBOOT: "SHOULD send a DHCPNAK ... if the client ... is on the wrong network".
             if selecting or sub.authoritative:
-                return "nak", f"{IPv4Address(requested)} is not on network {sub.label}"
-            return "ignore", f"not on network {sub.label} and not authoritative"
+                return Verdict.NAK, f"{IPv4Address(requested)} is not on network {sub.label}"
+            return Verdict.IGNORE, f"not on network {sub.label} and not authoritative"
         if c.host_addr is not None:
             if requested == c.host_addr:
-                return "ack", "reserved"
-            return "nak", f"this client's address is {IPv4Address(c.host_addr)} (reservation)"
+                return Verdict.ACK, "reserved"
+            return Verdict.NAK, f"this client's address is {IPv4Address(c.host_addr)} (reservation)"
         if requested in table.reserved:
-            return "nak", f"{IPv4Address(requested)} is reserved for another client"
+            return Verdict.NAK, f"{IPv4Address(requested)} is reserved for another client"
         rec = table.by_addr.get(requested)
         if rec is not None and rec.key == key:
             if rec.state == DECLINED:
-                return "nak", "the client declined this address"
+                return Verdict.NAK, "the client declined this address"
             if not table.allocatable(sub, requested, False):
-                return "nak", f"{IPv4Address(requested)} is no longer in a pool"
-            return "ack", "the client's lease"
+                return Verdict.NAK, f"{IPv4Address(requested)} is no longer in a pool"
+            return Verdict.ACK, "the client's lease"
         if rec is not None and rec.state in (OFFERED, BOUND, DECLINED) and rec.expires > now:
-            return "nak", f"{IPv4Address(requested)} is in use by another client"
+            return Verdict.NAK, f"{IPv4Address(requested)} is in use by another client"
         mine = table.binding(sub, key)
         if mine is not None and mine.state in (OFFERED, BOUND) and mine.expires > now:
-            return "nak", f"this client's address is {mine.address}"
+            return Verdict.NAK, f"this client's address is {mine.address}"
         if selecting and table.allocatable(sub, requested, False):
-            return "ack", "free address, offer forgotten"
+            return Verdict.ACK, "free address, offer forgotten"
         # RFC 2131 §4.3.2 REBINDING: "A DHCP server MAY extend a client's lease only if it has local
         # administrative authority to do so" - ours is this lease table (no lease sharing between
         # servers), so an address it holds no record of is never ACKed, whatever the state.
         if sub.authoritative:
-            return "nak", "no lease for this client here (authoritative)"
-        return "ignore", "no record of this client (RFC 2131 §4.3.2: remain silent)"
+            return Verdict.NAK, "no lease for this client here (authoritative)"
+        return Verdict.IGNORE, "no record of this client (RFC 2131 §4.3.2: remain silent)"
 
-    def _nak(self, c: _Client, reason: str, state: str, requested: int) -> Outcome:
+    def _nak(self, c: _Client, reason: str, state: RequestState, requested: int) -> Outcome:
         self.stats["nak"] += 1
-        sent = self._reply(c, None, NAK, 0, None, nak_text=reason)
+        sent = self._reply(c, None, MessageType.NAK, 0, None, nak_text=reason)
         log.info("dhcp4: NAK to %s for %s: %s", c.mac or c.key.hex(":"), IPv4Address(requested), reason)
-        events = self._event("dhcp4.nak", c, requested=_text(IPv4Address(requested)), reason=reason, state=state)
+        events = self._event(
+            EventKind.DHCP4_NAK, c, requested=_text(IPv4Address(requested)), reason=reason, state=state
+        )
         if sent is None:
             return Outcome(events=events)
         return Outcome(sent[0], sent[1], [], events)
@@ -755,37 +769,37 @@ class Dhcp4Engine:
         text = _text(IPv4Address(addr))
         rec = self.table.by_addr.get(addr)
         if not self._ours(c) or rec is None or rec.key != c.key or rec.state not in (BOUND, OFFERED):
-            return self._silent("dhcp4.decline", c, "not this client's lease", address=text)
+            return self._silent(EventKind.DHCP4_DECLINE, c, "not this client's lease", address=text)
         self.table.decline(rec, now + DECLINE_PROBATION)
         self.stats["decline"] += 1
         log.warning(
             "dhcp4: %s declined %s (in use by another machine?); quarantined for %d s",
             c.mac, text, int(DECLINE_PROBATION),
         )
-        return Outcome(writes=[rec.to_lease()], events=self._event("dhcp4.decline", c, address=text))
+        return Outcome(writes=[rec.to_lease()], events=self._event(EventKind.DHCP4_DECLINE, c, address=text))
 
     def _release(self, c: _Client, now: float) -> Outcome | None:
         addr = int(c.msg.ciaddr)
         text = _text(c.msg.ciaddr)
         rec = self.table.by_addr.get(addr)
         if not self._ours(c) or rec is None or rec.key != c.key or rec.state != BOUND:
-            return self._silent("dhcp4.release", c, "not this client's lease", address=text)
+            return self._silent(EventKind.DHCP4_RELEASE, c, "not this client's lease", address=text)
         self.table.release(rec, now)
         self.stats["release"] += 1
-        return Outcome(writes=[rec.to_lease()], events=self._event("dhcp4.release", c, address=text))
+        return Outcome(writes=[rec.to_lease()], events=self._event(EventKind.DHCP4_RELEASE, c, address=text))
 
     # ------------------------------------------------------------------ INFORM, BOOTP
 
     def _inform(self, c: _Client, now: float) -> Outcome | None:
         ciaddr = _text(c.msg.ciaddr)
         if c.subnet is None:
-            return self._silent("dhcp4.inform", c, "no subnet4 serves this link or relay", ciaddr=ciaddr)
+            return self._silent(EventKind.DHCP4_INFORM, c, "no subnet4 serves this link or relay", ciaddr=ciaddr)
         entry = self._plan(c)
-        sent = self._reply(c, entry, ACK, 0, None)  # RFC 2131 §4.3.5: no lease time, yiaddr 0
+        sent = self._reply(c, entry, MessageType.ACK, 0, None)  # RFC 2131 §4.3.5: no lease time, yiaddr 0
         if sent is None:
-            return self._silent("dhcp4.inform", c, "reply does not fit", ciaddr=ciaddr)
+            return self._silent(EventKind.DHCP4_INFORM, c, "reply does not fit", ciaddr=ciaddr)
         self.stats["inform"] += 1
-        events = self._event("dhcp4.inform", c, ciaddr=ciaddr, bootfile=entry.answer.bootfile)
+        events = self._event(EventKind.DHCP4_INFORM, c, ciaddr=ciaddr, bootfile=entry.answer.bootfile)
         return Outcome(sent[0], sent[1], [], events, entry.answer)
 
     def _bootp(self, msg: Dhcp4Message, rx: RxContext, now: float, broadcast: bool | None) -> Outcome | None:
@@ -794,21 +808,23 @@ class Dhcp4Engine:
         c = self._client(msg, rx, broadcast)
         sub = c.subnet
         if sub is None:
-            return self._silent("dhcp4.bootp", c, "no subnet4 serves this link or relay")
+            return self._silent(EventKind.DHCP4_BOOTP, c, "no subnet4 serves this link or relay")
         addr, exhausted = self._choose(c, now, True)
         if addr is None:
             self._exhausted(c, exhausted, now, True)
-            return self._silent("dhcp4.bootp", c, "no free dynamic-bootp address")
+            return self._silent(EventKind.DHCP4_BOOTP, c, "no free dynamic-bootp address")
         entry = self._plan(c)
         host = c.host.name if c.host is not None else None
         rec = self.table.bind(sub, addr, c.key, c.mac, now + INFINITE, host)  # RFC 1534 §4: no expiry
         writes = [rec.to_lease()]
         sent = self._reply(c, entry, None, addr, None)
         if sent is None:
-            return Outcome(writes=writes, events=self._event("dhcp4.bootp", c, reason="reply does not fit"))
+            return Outcome(writes=writes, events=self._event(EventKind.DHCP4_BOOTP, c, reason="reply does not fit"))
         self.stats["bootp"] += 1
         rfc951 = {"rfc951": True} if msg.vend is not None else {}  # no magic cookie: no vendor extensions sent
-        events = self._event("dhcp4.ack", c, yiaddr=rec.address, bootfile=entry.answer.bootfile, bootp=True, **rfc951)
+        events = self._event(
+            EventKind.DHCP4_ACK, c, yiaddr=rec.address, bootfile=entry.answer.bootfile, bootp=True, **rfc951
+        )
         return Outcome(sent[0], sent[1], writes, events, entry.answer)
 
 

@@ -18,6 +18,7 @@ import struct
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from ipaddress import IPv6Address
 from typing import Any, Final, TypeVar
 
@@ -28,7 +29,7 @@ from bootwright.config import Subnet6
 from bootwright.engine.dhcp6.client import HttpBootMemory, client_info, link_address, option_index, wire_options
 from bootwright.engine.dhcp6.decode import ServerDecoder
 from bootwright.engine.dhcp6.leases import LeaseTable6, PoolSet, ia_key
-from bootwright.model import BootAnswer, ClientInfo, Host, Lease
+from bootwright.model import BootAnswer, ClientInfo, EventKind, Host, Lease
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp6 import (
     CLIENT_PORT,
@@ -59,7 +60,7 @@ from bootwright.wire.dhcp6 import (
     relay_reply,
 )
 
-__all__ = ["MAX_MESSAGE", "Dhcp6Engine", "EventRecord", "Outcome", "Received"]
+__all__ = ["MAX_MESSAGE", "Dhcp6Engine", "DropReason", "EventRecord", "Outcome", "Received"]
 
 log = logging.getLogger("bootwright.dhcp6")
 T = TypeVar("T")
@@ -75,20 +76,45 @@ _IA_NA_ONE: Final = struct.Struct("!IIIHH16sII")
 _HEAD: Final = struct.Struct("!I")  # msg-type and 24-bit transaction-id (RFC 8415 §8)
 _OPT_HDR: Final = struct.Struct("!HH")  # option-code, option-len (RFC 8415 §21.1)
 
-_SOLICIT, _REQUEST, _CONFIRM = MessageType.SOLICIT, MessageType.REQUEST, MessageType.CONFIRM
-_RENEW, _REBIND, _RELEASE = MessageType.RENEW, MessageType.REBIND, MessageType.RELEASE
-_DECLINE, _INFO = MessageType.DECLINE, MessageType.INFORMATION_REQUEST
-_ADVERTISE, _REPLY = MessageType.ADVERTISE, MessageType.REPLY
+# Per-message-type facts as tables keyed by the wire enum, looked up once per message (a member is
+# an int: no enum is built per datagram, and a set or dict lookup is cheaper than attribute access).
+# The message names (events' ``msg``, the rx./tx. counters) are RFC 8415 §7.3's, from the enum.
+_SERVED: Final = (
+    MessageType.SOLICIT, MessageType.REQUEST, MessageType.CONFIRM, MessageType.RENEW, MessageType.REBIND,
+    MessageType.RELEASE, MessageType.DECLINE, MessageType.INFORMATION_REQUEST,
+)  # fmt: skip
+_NAMES: Final[dict[int, str]] = {t: t.name.lower().replace("_", "-") for t in _SERVED}
+_RX: Final = {t: "rx." + n for t, n in _NAMES.items()}  # counter names (Dhcp6Engine.counters), not event kinds
+_TX: Final = {t: "tx." + n for t, n in _NAMES.items()}
 # RFC 8415 §16: messages a server must discard when sent to it by unicast; the others
 # (Request, Renew, Release, Decline) get UseMulticast, as this server never sends Server
 # Unicast (§18.3.2, §18.3.4, §18.3.7, §18.3.8).
-_NO_UNICAST: Final = frozenset({_SOLICIT, _CONFIRM, _REBIND, _INFO})
-_NAMES: Final[dict[int, str]] = {
-    _SOLICIT: "solicit", _REQUEST: "request", _CONFIRM: "confirm", _RENEW: "renew", _REBIND: "rebind",
-    _RELEASE: "release", _DECLINE: "decline", _INFO: "information-request",
-}  # fmt: skip
-_RX: Final = {t: "rx." + n for t, n in _NAMES.items()}
-_TX: Final = {t: "tx." + n for t, n in _NAMES.items()}
+_NO_UNICAST: Final = frozenset({MessageType.SOLICIT, MessageType.CONFIRM, MessageType.REBIND,
+                                MessageType.INFORMATION_REQUEST})  # fmt: skip
+# RFC 8415 §16.2, §16.5, §16.7: sent to all servers, so they MUST NOT carry a Server Identifier.
+_NO_SERVER_ID: Final = frozenset({MessageType.SOLICIT, MessageType.CONFIRM, MessageType.REBIND})
+# RFC 8415 §18.3.4, §18.3.5: a Renew or Rebind for an IA the server has no binding for gets NoBinding.
+_EXTENDING: Final = frozenset({MessageType.RENEW, MessageType.REBIND})
+# RFC 8415 §18.3.2, §18.3.4, §18.3.5: addresses the client asked for and may no longer use get lifetimes 0.
+_ZERO_LIFETIMES: Final = frozenset({MessageType.REQUEST, MessageType.RENEW, MessageType.REBIND})
+
+
+class DropReason(StrEnum):
+    """Why a datagram got no answer: counted as ``dropped.<reason>`` in :attr:`Dhcp6Engine.counters`."""
+
+    OVERSIZED = "oversized"  # larger than MAX_MESSAGE: not read
+    MALFORMED = "malformed"  # the codec refused it (RFC 8415 §16: discard)
+    RELAY_REPLY_RECEIVED = "relay-reply-received"  # a Relay-reply sent to a server (RFC 8415 §19.1)
+    RELAY_HOP_LIMIT = "relay-hop-limit"  # a relay layer's hop count exceeds HOP_COUNT_LIMIT (RFC 8415 §19.1.1)
+    NOT_FOR_SERVER = "not-for-server"  # Advertise, Reply, Reconfigure or an unknown type (RFC 8415 §16)
+    UNICAST = "unicast"  # a Solicit, Confirm, Rebind or Information-request sent by unicast (RFC 8415 §16)
+    OTHER_SERVER = "other-server"  # a Server Identifier that is not ours (RFC 8415 §16.4, §16.6, §16.8, §16.9)
+    IA_IN_INFORMATION_REQUEST = "ia-in-information-request"  # an IA option in an Information-request (§16.12)
+    NO_CLIENT_ID = "no-client-id"  # no Client Identifier where RFC 8415 §16 requires one
+    SERVER_ID_PRESENT = "server-id-present"  # a Server Identifier in Solicit/Confirm/Rebind (§16.2, §16.5, §16.7)
+    NO_SERVER_ID = "no-server-id"  # no Server Identifier in Request/Renew/Release/Decline (§16.4, §16.6, §16.8)
+    CONFIRM_UNKNOWN = "confirm-unknown"  # a Confirm the server cannot judge: no reply (RFC 8415 §18.3.3)
+    NO_SUBNET = "no-subnet"  # no subnet6 serves the client's link: another server may (RFC 8415 §18.3.1)
 
 
 @dataclass(slots=True)
@@ -110,7 +136,7 @@ class Received:
 class EventRecord:
     """A protocol step for :meth:`bootwright.runtime.events.EventSink.emit`."""
 
-    kind: str
+    kind: EventKind
     mac: str | None
     host: str | None
     detail: dict[str, str | int | float | None] = field(default_factory=dict)
@@ -130,7 +156,7 @@ class Outcome:
 class _Drop(Exception):
     """Internal: discard the message, counting ``reason``."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: DropReason) -> None:
         super().__init__(reason)
         self.reason = reason
 
@@ -170,7 +196,7 @@ class _Tail:
 
 @dataclass(slots=True)
 class _Answer:
-    msg_type: int
+    msg_type: MessageType
     options: list[Dhcp6Option]
     tail: _Tail
     leases: list[Lease]
@@ -203,6 +229,13 @@ class Dhcp6Engine:
         self._clients: dict[tuple[bytes, str | None, tuple[int, ...]], ClientInfo] = {}
         self.counters: Counter[str] = Counter()
         self._bare_tail = _Tail((self.server_id,), encode_options((self.server_id,)))
+        # RFC 8415 §18.3: the message types not answered by :meth:`_assign` (Solicit, Request, Renew, Rebind).
+        self._handlers: dict[int, Callable[[_Ctx], _Answer]] = {
+            MessageType.INFORMATION_REQUEST: self._information,  # §18.3.6
+            MessageType.CONFIRM: self._confirm,  # §18.3.3
+            MessageType.RELEASE: self._release_or_decline,  # §18.3.7
+            MessageType.DECLINE: self._release_or_decline,  # §18.3.8
+        }
         self.link_subnets: dict[str, Subnet6 | None] = {}
         self.set_policy(policy, link_subnets or {})
         self.table.load(leases, now)
@@ -263,7 +296,7 @@ class Dhcp6Engine:
         self.counters["received"] += 1
         try:
             if len(rx.data) > MAX_MESSAGE:
-                raise _Drop("oversized")
+                raise _Drop(DropReason.OVERSIZED)
             return self._handle(rx, now)
         except _Drop as d:
             self.counters["dropped." + d.reason] += 1
@@ -271,7 +304,7 @@ class Dhcp6Engine:
                 log.debug("DHCPv6 from %s%%%s dropped: %s", rx.src, rx.interface, d.reason)
             return None
         except DecodeError as e:
-            self.counters["dropped.malformed"] += 1
+            self.counters["dropped." + DropReason.MALFORMED] += 1
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("DHCPv6 from %s%%%s malformed: %s", rx.src, rx.interface, e)
             return None
@@ -284,17 +317,17 @@ class Dhcp6Engine:
         outer = self._decoder.decode(rx.data)
         if isinstance(outer, Dhcp6Relay):
             if outer.msg_type != MessageType.RELAY_FORW:
-                raise _Drop("relay-reply-received")
+                raise _Drop(DropReason.RELAY_REPLY_RECEIVED)
             msg, layers = innermost(outer)
             if any(r.hop_count > HOP_COUNT_LIMIT for r in layers):
-                raise _Drop("relay-hop-limit")  # RFC 8415 §19.1.1
+                raise _Drop(DropReason.RELAY_HOP_LIMIT)  # RFC 8415 §19.1.1
         else:
             msg, layers = outer, []
         t = msg.msg_type
         counters = self.counters
         counters[_RX.get(t, "rx.other")] += 1
         if t not in _NAMES:
-            raise _Drop("not-for-server")  # Advertise, Reply, Reconfigure, unknown (RFC 8415 §16)
+            raise _Drop(DropReason.NOT_FOR_SERVER)  # Advertise, Reply, Reconfigure, unknown (RFC 8415 §16)
         index = option_index(msg)
         found = index.get(ClientId)
         cid: ClientId | None = found[0] if found else None
@@ -304,7 +337,7 @@ class Dhcp6Engine:
         ctx = _Ctx(msg, layers, rx, now, cid, duid, client, host, index)
         if not layers and not rx.multicast:
             if t in _NO_UNICAST:
-                raise _Drop("unicast")
+                raise _Drop(DropReason.UNICAST)
             answer = self._use_multicast(ctx)
         else:
             self._validate(ctx)
@@ -353,21 +386,21 @@ class Dhcp6Engine:
         """RFC 8415 §16: Client and Server Identifier rules per message type."""
         t = ctx.msg.msg_type
         sid = ctx.first(ServerId)
-        if t == _INFO:
+        if t == MessageType.INFORMATION_REQUEST:
             if sid is not None and sid != self.server_id:
-                raise _Drop("other-server")  # §16.12
+                raise _Drop(DropReason.OTHER_SERVER)  # §16.12
             if ctx.first(IaNa) or ctx.first(IaTa) or ctx.first(IaPd):
-                raise _Drop("ia-in-information-request")
+                raise _Drop(DropReason.IA_IN_INFORMATION_REQUEST)
             return
         if ctx.client_id is None:
-            raise _Drop("no-client-id")
-        if t in (_SOLICIT, _CONFIRM, _REBIND):
+            raise _Drop(DropReason.NO_CLIENT_ID)
+        if t in _NO_SERVER_ID:
             if sid is not None:
-                raise _Drop("server-id-present")  # §16.2, §16.5, §16.7
+                raise _Drop(DropReason.SERVER_ID_PRESENT)  # §16.2, §16.5, §16.7
         elif sid is None:
-            raise _Drop("no-server-id")  # §16.4, §16.6, §16.8, §16.9
+            raise _Drop(DropReason.NO_SERVER_ID)  # §16.4, §16.6, §16.8, §16.9
         elif sid != self.server_id:
-            raise _Drop("other-server")
+            raise _Drop(DropReason.OTHER_SERVER)
 
     # ------------------------------------------------------------------ planning
 
@@ -400,7 +433,7 @@ class Dhcp6Engine:
             self._plan_cache[key] = plan
         return plan
 
-    def _tail(self, plan: ReplyPlan | None, msg_type: int, subnet: Subnet6 | None) -> _Tail:
+    def _tail(self, plan: ReplyPlan | None, msg_type: MessageType, subnet: Subnet6 | None) -> _Tail:
         """Server Identifier plus the plan's options for a reply of ``msg_type`` (cached)."""
         if plan is None:
             return self._bare_tail
@@ -419,7 +452,7 @@ class Dhcp6Engine:
                     # RFC 8415 §21.8: Preference only in Advertise; §21.23: refresh time only
                     # in a Reply to Information-request.
                     if not (isinstance(o, Preference) and msg_type != MessageType.ADVERTISE)
-                    and not (isinstance(o, InfoRefreshTime) and msg_type != _INFO)
+                    and not (isinstance(o, InfoRefreshTime) and msg_type != MessageType.INFORMATION_REQUEST)
                 ),
             )  # fmt: skip
             tail = _Tail(opts, encode_options(opts))
@@ -431,7 +464,7 @@ class Dhcp6Engine:
         self._tail_by_plan[(id(plan), msg_type)] = (plan, tail)  # holds the plan: its id stays unique
         return tail
 
-    def _event(self, kind: str, ctx: _Ctx, plan: ReplyPlan | None, address: str | None = None) -> EventRecord:
+    def _event(self, kind: EventKind, ctx: _Ctx, plan: ReplyPlan | None, address: str | None = None) -> EventRecord:
         detail: dict[str, str | int | float | None] = {
             "msg": _NAMES.get(ctx.msg.msg_type),
             "xid": f"{ctx.msg.transaction_id:06x}",
@@ -449,19 +482,13 @@ class Dhcp6Engine:
     # ------------------------------------------------------------------ dispatch
 
     def _dispatch(self, ctx: _Ctx) -> _Answer:
-        t = ctx.msg.msg_type
-        if t == _INFO:
-            return self._information(ctx)
-        if t == _CONFIRM:
-            return self._confirm(ctx)
-        if t in (_RELEASE, _DECLINE):
-            return self._release_or_decline(ctx)
-        return self._assign(ctx)
+        handler = self._handlers.get(ctx.msg.msg_type)
+        return handler(ctx) if handler is not None else self._assign(ctx)
 
     def _use_multicast(self, ctx: _Ctx) -> _Answer:
         """RFC 8415 §18.3.2/§18.3.4/§18.3.7/§18.3.8: unicast without Server Unicast."""
         if ctx.client_id is None:
-            raise _Drop("no-client-id")
+            raise _Drop(DropReason.NO_CLIENT_ID)
         self.counters["tx.use-multicast"] += 1
         status = StatusCodeOption(StatusCode.USE_MULTICAST, "send to ff02::1:2")
         return _Answer(MessageType.REPLY, [status], self._bare_tail, [], None)
@@ -469,15 +496,15 @@ class Dhcp6Engine:
     def _information(self, ctx: _Ctx) -> _Answer:
         """RFC 8415 §18.3.6: configuration only (seed 000's stateless mode)."""
         plan, subnet = self._plan(ctx, stateless=True)
-        tail = self._tail(plan, _INFO, subnet)
-        return _Answer(MessageType.REPLY, [], tail, [], self._event("dhcp6.reply", ctx, plan), plan)
+        tail = self._tail(plan, MessageType.INFORMATION_REQUEST, subnet)
+        return _Answer(MessageType.REPLY, [], tail, [], self._event(EventKind.DHCP6_REPLY, ctx, plan), plan)
 
     def _confirm(self, ctx: _Ctx) -> _Answer:
         """RFC 8415 §18.3.3: are the client's addresses on this link?"""
         plan, subnet = self._plan(ctx, stateless=False)
         addrs = [a.address for ia in (*ctx.all(IaNa), *ctx.all(IaTa)) for a in ia.get_all(IaAddr)]
         if subnet is None or not addrs:
-            raise _Drop("confirm-unknown")  # the server MUST NOT reply when it cannot tell
+            raise _Drop(DropReason.CONFIRM_UNKNOWN)  # the server MUST NOT reply when it cannot tell
         ok = all(a in subnet.prefix for a in addrs)
         status = (
             StatusCodeOption(StatusCode.SUCCESS, "all addresses on link")
@@ -485,12 +512,12 @@ class Dhcp6Engine:
             else StatusCodeOption(StatusCode.NOT_ON_LINK, "not on this link")
         )
         tail = self._tail(plan, MessageType.REPLY, subnet)
-        return _Answer(MessageType.REPLY, [status], tail, [], self._event("dhcp6.reply", ctx, plan))
+        return _Answer(MessageType.REPLY, [status], tail, [], self._event(EventKind.DHCP6_REPLY, ctx, plan))
 
     def _release_or_decline(self, ctx: _Ctx) -> _Answer:
         """RFC 8415 §18.3.7 (Release) and §18.3.8 (Decline)."""
         assert ctx.duid is not None
-        decline = ctx.msg.msg_type == _DECLINE
+        decline = ctx.msg.msg_type == MessageType.DECLINE
         leases: list[Lease] = []
         ias: list[Dhcp6Option] = []
         for ia in ctx.all(IaNa):
@@ -507,7 +534,7 @@ class Dhcp6Engine:
         word = "declined" if decline else "released"
         status = StatusCodeOption(StatusCode.SUCCESS, f"{len(leases)} address(es) {word}")
         first = leases[0].address if leases else None
-        event = self._event("dhcp6.reply", ctx, None, first)
+        event = self._event(EventKind.DHCP6_REPLY, ctx, None, first)
         return _Answer(MessageType.REPLY, [status, *ias], self._bare_tail, leases, event)
 
     def _assign(self, ctx: _Ctx) -> _Answer:
@@ -516,9 +543,10 @@ class Dhcp6Engine:
         t = ctx.msg.msg_type
         plan, subnet = self._plan(ctx, stateless=False)
         if subnet is None:
-            raise _Drop("no-subnet")  # no link we serve: another server may
-        rapid = t == _SOLICIT and self._rapid_commit and ctx.first(RapidCommit) is not None
-        commit = t != _SOLICIT or rapid
+            raise _Drop(DropReason.NO_SUBNET)  # no link we serve: another server may
+        solicit = t == MessageType.SOLICIT
+        rapid = solicit and self._rapid_commit and ctx.first(RapidCommit) is not None
+        commit = not solicit or rapid
         t1, t2, preferred, valid = self._lifetimes[id(subnet)]
         fixed = None
         if ctx.host is not None and ctx.host.ipv6:
@@ -551,11 +579,11 @@ class Dhcp6Engine:
                 ia_t1, ia_t2 = t1, t2
             else:
                 ia_t1 = ia_t2 = 0
-                if t in (_RENEW, _REBIND) and not asked:
+                if t in _EXTENDING and not asked:
                     inner.append(StatusCodeOption(StatusCode.NO_BINDING, "no binding for this IA"))
                 else:
                     inner.append(StatusCodeOption(StatusCode.NO_ADDRS_AVAIL, "no addresses available"))
-            if t in (_REQUEST, _RENEW, _REBIND):
+            if t in _ZERO_LIFETIMES:
                 # RFC 8415 §18.3.4/§18.3.5: addresses the client may no longer use get lifetimes 0.
                 inner += [IaAddr(a, 0, 0) for a in asked if int(a) != addr]
             ias.append(IaNa(ia.iaid, ia_t1, ia_t2, tuple(inner)))
@@ -563,10 +591,10 @@ class Dhcp6Engine:
             ias.append(IaTa(ta.iaid, (StatusCodeOption(StatusCode.NO_ADDRS_AVAIL, "no temporary addresses"),)))
         for pd in ctx.all(IaPd):  # nor prefix delegation
             ias.append(IaPd(pd.iaid, 0, 0, (StatusCodeOption(StatusCode.NO_PREFIX_AVAIL, "no prefixes"),)))
-        reply_type = _REPLY if commit else _ADVERTISE
+        reply_type = MessageType.REPLY if commit else MessageType.ADVERTISE
         options = ias
         if rapid:
             options.append(RapidCommit())  # RFC 8415 §18.3.1: the Reply says it is committed
-        kind = "dhcp6.reply" if commit else "dhcp6.advertise"
+        kind = EventKind.DHCP6_REPLY if commit else EventKind.DHCP6_ADVERTISE
         tail = self._tail(plan, reply_type, subnet)
         return _Answer(reply_type, options, tail, leases, self._event(kind, ctx, plan, first), plan)

@@ -67,6 +67,7 @@ from bootwright.engine.tftp.transfer import (
     refusal,
 )
 from bootwright.engine.tftp.write import WriteTransfer
+from bootwright.model import EventKind
 from bootwright.net.tftp.files import open_in_root
 from bootwright.net.tftp.limits import Admission
 from bootwright.net.tftp.poll import Dispatcher, native_pump
@@ -372,7 +373,7 @@ class TftpService:
         self.admission.started(client)
         neg = engine.negotiated
         self.runtime.events.emit(
-            "tftp.start",
+            EventKind.TFTP_START,
             mac=mac,
             host=self._host(mac),
             client=client,
@@ -420,7 +421,7 @@ class TftpService:
                 client, info["file"], stats.duplicate_acks, stats.ignored,
             )  # fmt: skip
         self.runtime.events.emit(
-            "tftp.done" if ok else "tftp.failed",
+            EventKind.TFTP_DONE if ok else EventKind.TFTP_FAILED,
             mac=mac,
             host=self._host(mac),
             client=client,
@@ -443,7 +444,7 @@ class TftpService:
     def _refused(self, request: Request, arrival: Arrival, reason: str) -> None:
         mac = self._mac(arrival.client_ip)
         self.runtime.events.emit(
-            "tftp.failed",
+            EventKind.TFTP_FAILED,
             mac=mac,
             host=self._host(mac),
             client=arrival.client_ip,
