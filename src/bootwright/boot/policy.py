@@ -24,7 +24,7 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
-from bootwright.config import Config, Rule, Subnet4
+from bootwright.config import Config, HostEntry, Rule, Subnet4
 from bootwright.model import BootAnswer, ClientInfo, Host, IpxeSetting, Platform, normalize_mac
 from bootwright.wire.ipxe_options import lookup_ipxe_option
 
@@ -197,23 +197,25 @@ class HostIndex:
         return None
 
 
+def host_from_entry(entry: HostEntry) -> Host:
+    """A validated ``[[host]]`` entry (or an inventory record parsed as one) as a :class:`Host`."""
+    return Host(
+        name=entry.name,
+        macs=tuple(entry.mac),
+        ipv4=str(entry.ipv4) if entry.ipv4 else None,
+        ipv6=str(entry.ipv6) if entry.ipv6 else None,
+        duid=bytes.fromhex(entry.duid) if entry.duid else None,
+        groups=tuple(entry.groups),
+        target=entry.target,
+        next_server=str(entry.next_server) if entry.next_server else None,
+        bootfile=entry.bootfile,
+        variables=tuple(sorted(entry.vars.items())),
+    )
+
+
 def hosts_from_config(config: Config) -> list[Host]:
     """The config file's ``[[host]]`` entries as :class:`Host` records."""
-    return [
-        Host(
-            name=h.name,
-            macs=tuple(h.mac),
-            ipv4=str(h.ipv4) if h.ipv4 else None,
-            ipv6=str(h.ipv6) if h.ipv6 else None,
-            duid=bytes.fromhex(h.duid) if h.duid else None,
-            groups=tuple(h.groups),
-            target=h.target,
-            next_server=str(h.next_server) if h.next_server else None,
-            bootfile=h.bootfile,
-            variables=tuple(sorted(h.vars.items())),
-        )
-        for h in config.host
-    ]
+    return [host_from_entry(h) for h in config.host]
 
 
 @dataclass(frozen=True, slots=True)

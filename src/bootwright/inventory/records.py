@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bootwright.boot.policy import host_from_entry
 from bootwright.config import HostEntry, Problem, _pydantic_problems
 from bootwright.model import Host
 
@@ -26,22 +27,6 @@ class HostInputError(ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("; ".join(str(p) for p in problems))
-
-
-def host_from_entry(entry: HostEntry) -> Host:
-    """A validated config entry as a :class:`Host`."""
-    return Host(
-        name=entry.name,
-        macs=tuple(entry.mac),
-        ipv4=str(entry.ipv4) if entry.ipv4 else None,
-        ipv6=str(entry.ipv6) if entry.ipv6 else None,
-        duid=bytes.fromhex(entry.duid) if entry.duid else None,
-        groups=tuple(entry.groups),
-        target=entry.target,
-        next_server=str(entry.next_server) if entry.next_server else None,
-        bootfile=entry.bootfile,
-        variables=tuple(sorted(entry.vars.items())),
-    )
 
 
 def host_from_dict(data: Any, where: str = "") -> Host:

@@ -22,6 +22,7 @@ from pathlib import PurePath
 from typing import Any
 
 from bootwright.boot.oneshot import OneShot
+from bootwright.boot.policy import host_from_entry
 from bootwright.boot.validation import InventoryHost, Report, host_problems, validate
 from bootwright.config import Config, Problem
 from bootwright.inventory.records import (
@@ -29,7 +30,6 @@ from bootwright.inventory.records import (
     apply_changes,
     check_change_keys,
     host_from_dict,
-    host_from_entry,
     host_to_dict,
 )
 from bootwright.inventory.source import ImportedHost
