@@ -34,7 +34,7 @@ from bootwright.inventory.records import (
 )
 from bootwright.inventory.source import ImportedHost
 from bootwright.model import Host, HostRow, OneShotRow
-from bootwright.store.base import HostStore, HostTransaction
+from bootwright.store.base import HostStore, HostTransaction, NotFound
 
 log = logging.getLogger("bootwright.inventory")
 
@@ -175,6 +175,14 @@ def validate_rows(
         report = Report(report.errors, (*report.warnings, *warnings),
                         {**report.skipped, **{n: tuple(found) for n, found in broken.items()}})
     return report, report.usable(by_name[r.name] for r in rows if r.name in by_name)
+
+
+def _stored(tx: HostTransaction, name: str) -> HostRow:
+    """The stored host ``name``; :class:`InventoryError` 404 when there is none."""
+    try:
+        return tx.host(name)
+    except NotFound:
+        raise InventoryError(f"no host named {name!r}", status=404) from None
 
 
 def _save_job(shot: OneShot) -> Callable[[HostTransaction], bool]:
@@ -350,9 +358,7 @@ class Inventory:
         """Remove a host added through CLI/API; a config host must be removed from the file (409)."""
 
         def job(tx: HostTransaction) -> None:
-            row = next((r for r in tx.hosts() if r.name == name), None)
-            if row is None:
-                raise InventoryError(f"no host named {name!r}", status=404)
+            row = _stored(tx, name)
             if row.source == CONFIG:
                 raise InventoryError(f"host {name!r} is defined in the config file; remove it there", status=409)
             tx.delete_host(name)
@@ -413,8 +419,7 @@ class Inventory:
         shot = OneShot(host=name, target=target, state="pending", requested=now, updated=now)
 
         def job(tx: HostTransaction) -> None:
-            if not any(r.name == name for r in tx.hosts()):
-                raise InventoryError(f"no host named {name!r}", status=404)
+            _stored(tx, name)
             tx.put_oneshot(shot.to_row())
             tx.bump_generation()
 

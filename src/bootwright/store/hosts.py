@@ -191,10 +191,13 @@ class _Transaction:
 
     def host(self, name: str) -> HostRow:
         """One host; :class:`NotFound` when there is none of that name."""
-        for row in read_hosts(self.conn):
-            if row.name == name:
-                return row
-        raise NotFound(f"no host named {name!r}")
+        found = self.conn.execute(
+            "SELECT name, source, record, overrides, updated FROM hosts WHERE name = ?", (name,)
+        ).fetchone()
+        if found is None:
+            raise NotFound(f"no host named {name!r}")
+        n, s, r, o, u = found
+        return HostRow(n, s, json.loads(r), json.loads(o), u)
 
     def put_host(self, row: HostRow) -> None:
         """Insert or replace one host."""
