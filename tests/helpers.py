@@ -1,20 +1,28 @@
-"""What many tests need, once (h11's ``tests/helpers.py``): a runtime as ``serve`` builds it, its events.
+"""What many tests need, once (h11's ``tests/helpers.py``): a runtime as ``serve`` builds it, its events,
+and one driver for every sans-I/O engine (bytes in, :class:`~bootwright.engine.Outcome` out, a clock).
 
 Import as ``from tests.helpers import …``. Nothing here opens a socket.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from bootwright.boot.policy import BootPolicy
 from bootwright.config import Config, load_config, parse_config
-from bootwright.model import Event
+from bootwright.engine import Engine, EventRecord, Outcome
+from bootwright.model import Event, Lease
 from bootwright.runtime import Runtime
 from bootwright.runtime.events import EventSink
 from bootwright.store.sqlite import SqliteStore
 
-__all__ = ["make_runtime", "recorded"]
+__all__ = ["Driver", "datagrams", "make_runtime", "recorded", "sent_octets"]
+
+M = TypeVar("M")
+T = TypeVar("T")
 
 
 def make_runtime(
@@ -60,3 +68,71 @@ def recorded(runtime: Runtime) -> list[Event]:
     events: list[Event] = []
     runtime.events.listeners.append(events.append)
     return events
+
+
+def datagrams(out: Outcome[Any] | None) -> list[bytes | memoryview]:
+    """The octets of an Outcome's replies (none for ``None``), as a transport sends them."""
+    return [] if out is None else [r.data for r in out.replies]
+
+
+@dataclass
+class Driver(Generic[M, T]):
+    """A transport without sockets for any :class:`~bootwright.engine.Engine` (h11's ``ConnectionPair`` idea).
+
+    It does what every transport in ``net/`` does and nothing more: hand over
+    octets with their ``meta``, apply the :class:`~bootwright.engine.Outcome`
+    in the contract's order (store ``writes``/``forget``, then send ``replies``,
+    then report ``events``), and keep one timer on ``next_deadline()``. What it
+    "sent" is copied (a TFTP reply is a view of the engine's buffer).
+    """
+
+    engine: Engine[M, T]
+    now: float = 0.0
+    sent: list[tuple[bytes, T]] = field(default_factory=list)
+    stored: list[Lease] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)  # "store", "send", "report": as applied
+
+    def feed(self, datagram: bytes, meta: M) -> Outcome[T] | None:
+        """One datagram in; the Outcome applied and returned."""
+        out = self.engine.handle(datagram, meta, self.now)
+        if out is not None:
+            self.apply(out)
+        return out
+
+    def apply(self, out: Outcome[T]) -> list[tuple[bytes, T]]:
+        """Store, then send, then report (``Outcome``'s rule); returns what was sent now."""
+        if out.writes or out.forget:
+            self.stored += out.writes
+            self.forgotten += out.forget
+            self.order.append("store")
+        now_sent = [(bytes(r.data), r.to) for r in out.replies]
+        if now_sent:
+            self.sent += now_sent
+            self.order.append("send")
+        if out.events:
+            self.events += out.events
+            self.order.append("report")
+        return now_sent
+
+    def advance(self, seconds: float, limit: int = 10_000) -> int:
+        """Move the clock ``seconds`` on, calling ``on_timer`` at every deadline on the way; returns the calls."""
+        end = self.now + seconds
+        fired = 0
+        while (due := self.engine.next_deadline()) is not None and due <= end and fired < limit:
+            self.now = max(self.now, due)
+            self.apply(self.engine.on_timer(self.now))
+            fired += 1
+        self.now = end
+        return fired
+
+    def take(self) -> list[tuple[bytes, T]]:
+        """What was sent since the last ``take``, oldest first."""
+        out, self.sent = self.sent, []
+        return out
+
+
+def sent_octets(sent: Sequence[tuple[bytes, Any]]) -> list[bytes]:
+    """The payloads of :meth:`Driver.take`."""
+    return [data for data, _ in sent]

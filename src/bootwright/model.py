@@ -94,6 +94,16 @@ class EventKind(StrEnum):
     CONFIG_RELOAD_FAILED = "config.reload_failed"  # a reload was refused, the previous config runs on: error=
 
 
+class LeaseState(StrEnum):
+    """Where an address stands with its client (RFC 2131 §4.3, RFC 8415 §18.3); the stored form is the value."""
+
+    OFFERED = "offered"  # held between OFFER/Advertise and REQUEST (RFC 2131 §4.3.1, RFC 8415 §18.3.1)
+    BOUND = "bound"  # leased until ``expires`` (RFC 2131 §4.3.2, RFC 8415 §18.3.2)
+    RELEASED = "released"  # given back by the client (RFC 2131 §4.3.4, RFC 8415 §18.3.7), remembered for it
+    DECLINED = "declined"  # in use by another machine: quarantined (RFC 2131 §4.3.3, RFC 8415 §18.3.8)
+    EXPIRED = "expired"  # ran out unrenewed; free, remembered for its last client (RFC 2131 §4.3.1)
+
+
 class RequestState(StrEnum):
     """The client state a DHCPREQUEST is sent in, as a server tells it (RFC 2131 §4.3.2, figure 5).
 
@@ -214,7 +224,7 @@ class Lease:
     mac: str | None
     expires: float
     hostname: str | None = None
-    state: Literal["offered", "bound", "released", "declined", "expired"] = "bound"
+    state: LeaseState = LeaseState.BOUND
 
 
 @dataclass(slots=True)

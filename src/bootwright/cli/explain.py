@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from pathlib import Path
 from typing import Annotated, Any
@@ -292,10 +292,10 @@ def _run4(cfg: Config, policy: BootPolicy, inventory: _Inventory, mac: str, clie
         now = time.time()  # the stored leases' clock
         engine = Dhcp4Engine(policy, names=names)
         engine.load(inventory.leases4, now)
-        outcome = engine.handle(wire4.decode(data), rx, now, broadcast=relay is None)
+        outcome = engine.handle(data, replace(rx, broadcast=relay is None), now)
     result = _Result(warnings=[r.getMessage() for r in logged.records if r.levelno >= logging.WARNING])
     if outcome is None or outcome.reply is None:
-        events = [e[3] for e in outcome.events] if outcome is not None else []
+        events = [e.detail for e in outcome.events] if outcome is not None else []
         result.warnings.append(f"no reply: {_silence(logged.records, events)}")
         return result
     reply = wire4.decode(outcome.reply)
@@ -374,9 +374,9 @@ def _run6(cfg: Config, policy: BootPolicy, inventory: _Inventory, client: Client
     with _engine_log("bootwright.dhcp6") as logged:
         now = time.time()  # the stored leases' clock
         engine = Dhcp6Engine(policy, _FAKE_DUID, {"explain": link}, inventory.leases6, now)
-        outcome = engine.handle(Received(data, src, "explain" if relay is None else None, True), now)
+        outcome = engine.handle(data, Received(src, "explain" if relay is None else None, True), now)
     result = _Result(warnings=[r.getMessage() for r in logged.records if r.levelno >= logging.WARNING])
-    if outcome is None:
+    if outcome is None or outcome.reply is None:
         result.warnings.append(f"no reply: {_silence(logged.records, [])} (see the DHCPv6 rules in docs/ipv6.md)")
         return result
     decoded = wire6.decode(outcome.reply)

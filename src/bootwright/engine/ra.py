@@ -1,14 +1,20 @@
 """Sans-I/O router advertiser for one interface (RFC 4861 §6.2, the radvd / BIRD radv role).
 
-The I/O layer owns the raw ICMPv6 socket and the clock::
+Rule: every decision about when and to whom an RA goes is made here; the I/O
+layer owns the raw ICMPv6 socket, the clock and the random source, and drives the
+:class:`~bootwright.engine.Engine` shape::
 
-    adv = RouterAdvertiser(ra_settings(config, subnets, mac))
-    adv.start(now)
-    at adv.next_deadline():      send adv.on_timer(now, random())      -> multicast RAs to ff02::1
-    on a Router Solicitation:    adv.on_solicit(data, src, hop_limit, now, random())
-    after on_timer sent an RA:   adv.answered                           -> the solicitations it answers
-    and then:                    adv.due_unicast(now)                   -> solicitors to send adv.payload to
-    on shutdown:                 send adv.final()                       -> router lifetime 0
+    adv = RouterAdvertiser(ra_settings(config, subnets, mac), random.random)
+    adv.start(now)                                   the interface advertises (§6.2.4)
+    on a Router Solicitation:  adv.handle(data, RsContext(src, hop_limit), now)  (schedules; no reply now)
+    at adv.next_deadline():    out = adv.on_timer(now)
+                               send each out.replies (to ff02::1 or a solicitor), report out.events
+    on shutdown:               send adv.final()      router lifetime 0
+
+``handle`` and ``on_timer`` draw their random number from the ``rand`` given
+at construction and call the same steps with it as an argument
+(:meth:`~RouterAdvertiser.on_solicit`, :meth:`~RouterAdvertiser.advertise`,
+:meth:`~RouterAdvertiser.due_unicast`), which the tests drive directly.
 
 Unsolicited RAs go out between MinRtrAdvInterval and MaxRtrAdvInterval, the first
 MAX_INITIAL_RTR_ADVERTISEMENTS no more than MAX_INITIAL_RTR_ADVERT_INTERVAL apart
@@ -25,23 +31,25 @@ own unicast one, so the advertiser remembers who asked (the source
 address, and the MAC from the Source Link-Layer Address option, RFC 4861 §4.1)
 and hands them over as :attr:`RouterAdvertiser.answered` with that RA: the I/O
 layer records one event per host, which puts "router solicitation answered" in
-that host's boot timeline. Randomness (``u`` in [0, 1)) and time are arguments;
-nothing here sleeps or touches a socket.
+that host's boot timeline. Randomness (``u`` in [0, 1), or the ``rand`` callable)
+and time are arguments; nothing here sleeps or touches a socket.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from ipaddress import IPv6Address
 from typing import Final
 
 from bootwright.config import Config, Subnet6
-from bootwright.model import mac_from_bytes
+from bootwright.engine import EventRecord, Outcome, Reply
+from bootwright.model import EventKind, mac_from_bytes
 from bootwright.wire import DecodeError
 from bootwright.wire.ndp import (
+    ALL_NODES,
     MAX_RA_DELAY_TIME,
     MIN_DELAY_BETWEEN_RAS,
     ND_HOP_LIMIT,
@@ -62,7 +70,7 @@ from bootwright.wire.ndp import (
     unsolicited_ra_interval,
 )
 
-__all__ = ["MAX_WAITING", "RaSettings", "RouterAdvertiser", "Solicitation", "ra_settings"]
+__all__ = ["MAX_WAITING", "OutcomeRa", "RaSettings", "RouterAdvertiser", "RsContext", "Solicitation", "ra_settings"]
 
 log = logging.getLogger("bootwright.ra")
 
@@ -71,6 +79,9 @@ _PREFERENCE: Final = {
     "medium": RouterPreference.MEDIUM,
     "high": RouterPreference.HIGH,
 }  # RFC 4191 §2.2
+
+OutcomeRa = Outcome[IPv6Address]
+"""What the advertiser returns: RAs addressed to ff02::1 (all nodes) or to one solicitor."""
 
 MAX_WAITING: Final = 64  # solicitors remembered for the next RA; beyond that a flood is only counted
 _ETHERNET_ADDRESS_LEN: Final = 6  # RFC 2464 §6: the link-layer option of Ethernet carries a 6-octet MAC
@@ -150,6 +161,14 @@ def ra_settings(config: Config, subnets: Sequence[Subnet6], mac: bytes | None = 
 
 
 @dataclass(frozen=True, slots=True)
+class RsContext:
+    """What the socket knew about a Router Solicitation: the ``meta`` of :meth:`RouterAdvertiser.handle`."""
+
+    src: IPv6Address  # the IPv6 source address (``::`` from a host without an address yet)
+    hop_limit: int | None  # the IP hop limit (RFC 4861 §6.1.1: must be 255); None when the socket cannot tell
+
+
+@dataclass(frozen=True, slots=True)
 class Solicitation:
     """A valid Router Solicitation waiting for (or answered by) a multicast RA.
 
@@ -169,10 +188,12 @@ def _solicitor_mac(rs: RouterSolicitation) -> str | None:
 
 
 class RouterAdvertiser:
-    """Timers and rate limits of one advertising interface; returns RA payloads to multicast."""
+    """Timers and rate limits of one advertising interface; returns the RAs to send."""
 
-    def __init__(self, settings: RaSettings) -> None:
+    def __init__(self, settings: RaSettings, rand: Callable[[], float]) -> None:
+        """``rand``: uniform numbers in [0, 1) for the RFC 4861 §6.2.4/§6.2.6 random delays (``random.random``)."""
         self.settings = settings
+        self.rand = rand
         self.payload = encode(settings.advertisement)  # checksum left to the kernel (RFC 3542 §3.1)
         self.initial_sent = 0  # unsolicited RAs since the interface became advertising (§6.2.4)
         self.last_multicast: float | None = None
@@ -225,8 +246,46 @@ class RouterAdvertiser:
             self.counters["ra.unicast"] += len(due)
         return [s for _, s in sorted(due, key=lambda d: d[0])]
 
-    def on_timer(self, now: float, u: float) -> list[bytes]:
-        """Send what is due: at most one multicast RA. ``u`` is uniform in [0, 1).
+    def handle(self, datagram: bytes, meta: RsContext, now: float) -> OutcomeRa | None:
+        """Take a Router Solicitation (see :meth:`on_solicit`); the answer comes from :meth:`on_timer`.
+
+        Always ``None``: an RA never leaves at once (§6.2.6 delays it); the
+        transport re-reads :meth:`next_deadline` after the call.
+        """
+        self.on_solicit(datagram, meta.src, meta.hop_limit, now, self.rand())
+        return None
+
+    def on_timer(self, now: float) -> OutcomeRa:
+        """What is due at ``now``: the multicast RA and the unicast RAs, and their events.
+
+        Events: ``ra.sent`` for a multicast RA, and one ``ra.solicited`` per
+        solicitation it (or a unicast RA) answers, keyed by the solicitor's MAC;
+        the transport adds the interface, its source address and host names,
+        and reports only what it could send.
+        """
+        flags = ("M" if self.settings.advertisement.managed else "") + (
+            "O" if self.settings.advertisement.other else ""
+        ) or "-"
+        replies: list[Reply[IPv6Address]] = []
+        events: list[EventRecord] = []
+        for payload in self.advertise(now, self.rand()):
+            replies.append(Reply(payload, ALL_NODES))
+            events.append(
+                EventRecord(
+                    EventKind.RA_SENT,
+                    None,
+                    None,
+                    {"router_lifetime": self.settings.advertisement.router_lifetime, "flags": flags},
+                )
+            )
+            events += (_solicited(s, now, flags, False) for s in self.answered)
+        for s in self.due_unicast(now):  # RFC 4861 §6.2.6, RFC 7772 §5.1.1: straight to the solicitor
+            replies.append(Reply(self.payload, s.source))
+            events.append(_solicited(s, now, flags, True))
+        return Outcome(replies, events=events)
+
+    def advertise(self, now: float, u: float) -> list[bytes]:
+        """The multicast step of :meth:`on_timer`: at most one RA to ff02::1. ``u`` is uniform in [0, 1).
 
         The RA answers every solicitation received since the previous one (whether
         it scheduled this RA or was absorbed into it): they are in :attr:`answered`
@@ -332,3 +391,9 @@ class RouterAdvertiser:
         self._unicast.clear()
         self.answered = ()
         return encode(replace(self.settings.advertisement, router_lifetime=0))
+
+
+def _solicited(s: Solicitation, now: float, flags: str, unicast: bool) -> EventRecord:
+    """The ``ra.solicited`` event of an answered solicitation (the host's boot timeline shows it)."""
+    detail = {"source": str(s.source), "delay": round(max(0.0, now - s.at), 3), "flags": flags, "unicast": unicast}
+    return EventRecord(EventKind.RA_SOLICITED, s.mac, None, detail)

@@ -12,15 +12,16 @@ engine learns whether the client broadcast the request (255.255.255.255 or
 the link's directed broadcast) or unicast it to us: RFC 2131 §4.3.2 tells a
 REBINDING client (broadcast) from a RENEWING one (unicast) exactly so.
 
-Each readable event drains up to :data:`BURST` datagrams: decode, hand to the
-engine, send OFFERs/NAKs at once, and collect the ACKs whose leases must be
-stored first. Those leases go to the store in one ``put_leases`` call (the
+Each readable event drains up to :data:`BURST` datagrams: hand the octets to the
+engine (which decodes them), send OFFERs/NAKs at once, and collect the ACKs whose
+leases must be stored first. Those leases go to the store in one ``put_leases`` call (the
 store group-commits concurrent calls into one fsync), and the ACKs leave when
 it resolves: an ACK is never sent for a lease that is not on disk.
 
-Undecodable datagrams are dropped and counted (``engine.stats["undecodable"]``)
-and logged at debug level; an unexpected error while handling one packet is
-logged and the loop goes on.
+Undecodable datagrams are dropped and counted by the engine
+(``engine.stats["undecodable"]``); an unexpected error while handling one packet
+is logged and the loop goes on. The one timer is the sweep every
+:data:`EXPIRE_EVERY` seconds: ``engine.on_timer(now)``, its writes stored.
 """
 
 from __future__ import annotations
@@ -33,19 +34,19 @@ import socket
 import struct
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from ipaddress import IPv4Address
 from typing import Final
 
 from bootwright.config import Config
-from bootwright.engine.dhcp4.server import Dhcp4Engine, Outcome, RxContext
+from bootwright.engine import Reply
+from bootwright.engine.dhcp4.server import Dhcp4Engine, Outcome4, RxContext
 from bootwright.model import Lease
 from bootwright.net.host import InterfaceInfo, discover_interfaces
 from bootwright.net.linklayer import RawSender, udp_datagram
 from bootwright.runtime import Runtime, ServiceError
-from bootwright.wire import DecodeError
-from bootwright.wire.dhcp4 import decode
+from bootwright.wire.dhcp4 import Destination
 
 __all__ = [
     "BURST",
@@ -118,6 +119,11 @@ class _Port:
     raw: RawSender | None
     rx: RxContext
     broadcasts: frozenset[bytes] = frozenset((_LIMITED_BROADCAST,))  # see broadcast_addresses()
+    by_destination: dict[bool | None, RxContext] = field(default_factory=dict)  # rx per IP destination kind
+
+    def __post_init__(self) -> None:
+        """One :class:`RxContext` per destination kind (broadcast, ours, unknown), built once."""
+        self.by_destination = {b: replace(self.rx, broadcast=b) for b in (True, False, None)}
 
 
 def _open_socket(name: str, port: int) -> socket.socket:
@@ -236,7 +242,7 @@ class Dhcp4Service:
         self.ports: list[_Port] = []
         self._tasks: set[asyncio.Task[None]] = set()
         # ACKs waiting for their leases to be durable, and the rows to commit (see _committer)
-        self._waiting: list[tuple[_Port, Outcome]] = []
+        self._waiting: list[tuple[_Port, Outcome4]] = []
         self._rows: list[Lease] = []
         self._wake: asyncio.Event | None = None
         self._error_logged_at = -1e18
@@ -344,31 +350,23 @@ class Dhcp4Service:
         now = time.time()
         if self.runtime.policy is not engine.policy:
             self._follow_reload(now)
-        sock, rx, stats, broadcasts = port.sock, port.rx, engine.stats, port.broadcasts
+        sock, stats, broadcasts, by_destination = port.sock, engine.stats, port.broadcasts, port.by_destination
         queued = False
         for _ in range(BURST):
             try:
-                data, ancdata, _flags, _peer = sock.recvmsg(65536, _CMSG_SPACE)
+                data, ancdata, _flags, peer = sock.recvmsg(65536, _CMSG_SPACE)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as e:
                 self._error(f"dhcp4: receive on {port.info.name} failed: {e}")
                 break
             try:
-                msg = decode(data)
-            except DecodeError as e:
-                stats["undecodable"] += 1
-                if log.isEnabledFor(logging.DEBUG):
-                    log.debug("dhcp4: dropped undecodable datagram on %s (%d octets): %s", port.info.name,
-                              len(data), e)
-                continue
-            try:
-                out = engine.handle(msg, rx, now, destination_was_broadcast(ancdata, broadcasts))
+                out = engine.handle(data, by_destination[destination_was_broadcast(ancdata, broadcasts)], now)
             except Exception:  # a bug: report it, keep serving
                 stats["errors"] += 1
                 if now - self._bug_logged_at >= _ERROR_LOG_INTERVAL:
                     self._bug_logged_at = now
-                    log.exception("dhcp4: internal error handling a request from %s", msg.chaddr.hex(":"))
+                    log.exception("dhcp4: internal error handling a request from %s", peer[0])
                 continue
             if out is None:
                 continue
@@ -377,8 +375,8 @@ class Dhcp4Service:
                 self._waiting.append((port, out))
                 queued = True
                 continue
-            if out.reply is not None:
-                self._send(port, out)
+            for reply in out.replies:
+                self._send(port, reply)
             self._emit(out)
         if queued:
             if self._wake is None:  # not running under run() (tests): commit this burst alone
@@ -414,34 +412,34 @@ class Dhcp4Service:
         except Exception as e:
             if self.engine is not None:
                 self.engine.stats["store_errors"] += 1
-            withheld = sum(out.reply is not None for _, out in waiting)
+            withheld = sum(len(out.replies) for _, out in waiting)
             self._error(f"dhcp4: leases not stored ({e}); {withheld} ACK(s) withheld")
             return
         for port, out in waiting:
-            if out.reply is not None and port.sock.fileno() >= 0:
-                self._send(port, out)
+            if port.sock.fileno() >= 0:
+                for reply in out.replies:
+                    self._send(port, reply)
             self._emit(out)
 
-    def _send(self, port: _Port, out: Outcome) -> None:
-        dest = out.destination
-        assert dest is not None and out.reply is not None
+    def _send(self, port: _Port, reply: Reply[Destination]) -> None:
+        data, dest = reply
         try:
             if dest.link_layer and port.raw is not None:
                 src = port.info.address_for(dest.address)
                 if src is None:
                     raise OSError("the interface has no IPv4 address to send from")
                 sport, dport = self.engine.ports if self.engine else (67, 68)
-                port.raw.send(udp_datagram(out.reply, src, dest.address, sport, dport), dest.chaddr)
+                port.raw.send(udp_datagram(bytes(data), src, dest.address, sport, dport), dest.chaddr)
             elif dest.link_layer:  # no AF_PACKET: broadcast instead (RFC 2131 §4.1 allows it)
-                port.sock.sendto(out.reply, ("255.255.255.255", dest.port))
+                port.sock.sendto(data, ("255.255.255.255", dest.port))
             else:
-                port.sock.sendto(out.reply, (_text(int(dest.address)), dest.port))
+                port.sock.sendto(data, (_text(int(dest.address)), dest.port))
         except OSError as e:
             if self.engine is not None:
                 self.engine.stats["send_errors"] += 1
             self._error(f"dhcp4: sending to {dest.address}:{dest.port} ({dest.reason}) failed: {e}")
 
-    def _emit(self, out: Outcome) -> None:
+    def _emit(self, out: Outcome4) -> None:
         emit = self.runtime.events.emit
         for kind, mac, host, detail in out.events:
             emit(kind, mac=mac, host=host, **detail)
@@ -483,13 +481,13 @@ class Dhcp4Service:
         now = time.time()
         if self.runtime.policy is not engine.policy:
             self._follow_reload(now)
-        writes, deletes = engine.expire(now)
+        out = engine.on_timer(now)
         store = self.runtime.store
-        if writes:
-            log.debug("dhcp4: %d lease(s) expired", len(writes))
-            self._background(store.put_leases(writes))
-        if deletes:
-            self._background(store.delete_leases(4, deletes))
+        if out.writes:
+            log.debug("dhcp4: %d lease(s) expired", len(out.writes))
+            self._background(store.put_leases(list(out.writes)))
+        if out.forget:
+            self._background(store.delete_leases(4, list(out.forget)))
 
     def _background(self, coro: object) -> None:
         async def run() -> None:

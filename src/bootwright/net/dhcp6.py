@@ -18,12 +18,12 @@ import socket
 import struct
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from ipaddress import IPv6Address
 from typing import Final
 
 from bootwright.config import Config, Subnet6
-from bootwright.engine.dhcp6.server import Dhcp6Engine, Outcome, Received
+from bootwright.engine.dhcp6.server import Dhcp6Engine, Outcome6, Received
 from bootwright.model import Lease
 from bootwright.net.host import LinkAddress, carries, interface_addresses, mac_address
 from bootwright.runtime import Runtime, ServiceError
@@ -147,7 +147,7 @@ class Dhcp6Service:
         self.engine: Dhcp6Engine | None = None
         self._socks: dict[str, socket.socket] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._waiting: list[tuple[socket.socket, Outcome, tuple[str, int, int, int]]] = []
+        self._waiting: list[tuple[socket.socket, Outcome6, tuple[str, int, int, int]]] = []
         self._committing = False
         self._addresses: dict[str, IPv6Address] = {}
         self.send_errors = 0
@@ -215,13 +215,13 @@ class Dhcp6Service:
             return
         if self.runtime.policy is not engine.policy:
             self._follow_reload()
-        writes, deletes = engine.expire(time.time())
-        if writes or deletes:
-            task = asyncio.get_running_loop().create_task(self._store_expired(writes, deletes))
+        out = engine.on_timer(time.time())
+        if out.writes or out.forget:
+            task = asyncio.get_running_loop().create_task(self._store_expired(out.writes, out.forget))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _store_expired(self, writes: list[Lease], deletes: list[str]) -> None:
+    async def _store_expired(self, writes: Sequence[Lease], deletes: Sequence[str]) -> None:
         try:
             if writes:
                 await self.runtime.store.put_leases(writes)
@@ -237,7 +237,7 @@ class Dhcp6Service:
         assert engine is not None
         if self.runtime.policy is not engine.policy:
             self._follow_reload()
-        pending: list[tuple[socket.socket, Outcome, tuple[str, int, int, int]]] = []
+        pending: list[tuple[socket.socket, Outcome6, tuple[str, int, int, int]]] = []
         emit = self.runtime.events.emit
         handle, sendto, addresses = engine.handle, sock.sendto, self._addresses
         now = time.time()
@@ -258,17 +258,18 @@ class Dhcp6Service:
                 if len(addresses) >= 4096:
                     addresses.clear()
                 src = addresses[host] = IPv6Address(host)
-            out = handle(Received(data, src, name, _to_multicast(anc)), now)
+            out = handle(data, Received(src, name, _to_multicast(anc)), now)
             if out is None:
                 continue
-            dest = (host, out.port, 0, addr[3])
-            if out.leases:
+            dest = (host, out.replies[0].to, 0, addr[3]) if out.replies else (host, 0, 0, addr[3])
+            if out.writes:
                 pending.append((sock, out, dest))  # events once the Reply is sent
                 continue
-            try:
-                sendto(out.reply, dest)
-            except OSError as e:
-                self._send_failed(dest, e)
+            for reply in out.replies:  # to the source, at the port the engine says (RFC 8415 §18.3.10, §19.3)
+                try:
+                    sendto(reply.data, dest)
+                except OSError as e:
+                    self._send_failed(dest, e)
             for ev in out.events:
                 emit(ev.kind, ev.mac, ev.host, **ev.detail)
         if pending:
@@ -291,7 +292,7 @@ class Dhcp6Service:
                 # thread's hand-overs): gather what arrives in the next COMMIT_WINDOW first.
                 await asyncio.sleep(COMMIT_WINDOW)
                 pending, self._waiting = self._waiting, []
-                leases: list[Lease] = [lease for _, out, _ in pending for lease in out.leases]
+                leases: list[Lease] = [lease for _, out, _ in pending for lease in out.writes]
                 try:
                     await self.runtime.store.put_leases(leases)
                 except StoreError as e:
@@ -301,13 +302,14 @@ class Dhcp6Service:
                     continue
                 emit = self.runtime.events.emit
                 for sock, out, dest in pending:
-                    self._send(sock, out.reply, dest)
+                    for reply in out.replies:
+                        self._send(sock, reply.data, dest)
                     for ev in out.events:
                         emit(ev.kind, ev.mac, ev.host, **ev.detail)
         finally:
             self._committing = False
 
-    def _send(self, sock: socket.socket, data: bytes, dest: tuple[str, int, int, int]) -> None:
+    def _send(self, sock: socket.socket, data: bytes | memoryview, dest: tuple[str, int, int, int]) -> None:
         try:
             sock.sendto(data, dest)
         except OSError as e:

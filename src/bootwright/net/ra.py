@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Final
 
 from bootwright.config import Config, Subnet6
-from bootwright.engine.ra import RouterAdvertiser, Solicitation, ra_settings
+from bootwright.engine import EventRecord
+from bootwright.engine.ra import OutcomeRa, RouterAdvertiser, RsContext, ra_settings
 from bootwright.model import EventKind
 from bootwright.net.host import LinkAddress, carries, interface_addresses, link_local, mac_address
 from bootwright.net.icmp6 import open_nd_socket, receive_solicitation, send_from
@@ -141,7 +142,7 @@ class RaService:
                     raise ServiceError("RA: a raw ICMPv6 socket needs root (CAP_NET_RAW)") from None
                 except OSError as e:
                     raise ServiceError(f"RA: cannot open a raw ICMPv6 socket on {name}: {e.strerror}") from None
-                link = self.links[name] = _Link(name, ifindex, sock, RouterAdvertiser(settings))
+                link = self.links[name] = _Link(name, ifindex, sock, RouterAdvertiser(settings, random.random))
                 asyncio.get_running_loop().add_reader(sock.fileno(), self._readable, link)
                 self._poll(link)
             self._check_forwarding(self.links)
@@ -221,20 +222,14 @@ class RaService:
             link.timer = loop.call_later(POLL_INTERVAL, self._poll, link)
             return
         link.src = ll.address
-        now = loop.time()
-        for payload in link.adv.on_timer(now, random.random()):
-            if self._send(link, payload):
-                self._answered(link, link.adv.answered, now)
-        unicast = link.adv.due_unicast(now)
-        if unicast:
-            self._send_unicast(link, unicast, now)
+        self._deliver(link, link.adv.on_timer(loop.time()))
         self._arm(link)
 
     # ------------------------------------------------------------------ packets
 
     def _readable(self, link: _Link) -> None:
         loop = asyncio.get_running_loop()
-        scheduled = False
+        handle = link.adv.handle
         for _ in range(BATCH):
             try:
                 got = receive_solicitation(link.sock)
@@ -245,8 +240,9 @@ class RaService:
             if got is None:
                 break
             data, src, hop = got
-            scheduled |= link.adv.on_solicit(data, src, hop, loop.time(), random.random())
-        if scheduled and link.src is not None:
+            handle(data, RsContext(src, hop), loop.time())  # schedules; the RA comes from on_timer
+        due = link.adv.next_deadline()
+        if link.src is not None and due is not None and (link.timer is None or due < link.timer.when()):
             self._arm(link)
 
     def _send(self, link: _Link, payload: bytes, final: bool = False) -> bool:
@@ -260,52 +256,59 @@ class RaService:
             if e.errno in (errno.EADDRNOTAVAIL, errno.ENETDOWN, errno.ENXIO):
                 link.src = None
             return False
-        ra = link.adv.settings.advertisement
-        self.runtime.events.emit(
-            EventKind.RA_FINAL if final else EventKind.RA_SENT,
-            interface=link.name,
-            source=str(link.src),
-            router_lifetime=0 if final else ra.router_lifetime,
-            flags=_flags(link),
-        )
+        if final:  # the engine's Outcome reports the others (``ra.sent``)
+            self.runtime.events.emit(
+                EventKind.RA_FINAL, interface=link.name, source=str(link.src), router_lifetime=0, flags=_flags(link)
+            )
         return True
 
-    def _send_unicast(self, link: _Link, solicitations: list[Solicitation], now: float) -> None:
-        """The RA straight to each solicitor's address (RFC 4861 §6.2.6, RFC 7772 §5.1.1)."""
-        assert link.src is not None
-        sent: list[Solicitation] = []
-        for s in solicitations:
-            try:
-                send_from(link.sock, link.adv.payload, link.src, s.source, link.ifindex)
-            except OSError as e:
-                self.send_errors += 1
-                link.adv.counters["ra.send-error"] += 1
-                log.debug("RA: unicast to %s on %s: %s", s.source, link.name, e)
-                continue
-            sent.append(s)
-        self._answered(link, tuple(sent), now, unicast=True)
+    def _deliver(self, link: _Link, out: OutcomeRa) -> None:
+        """Send the engine's RAs, then report the events of those that left.
 
-    def _answered(
-        self, link: _Link, solicitations: tuple[Solicitation, ...], now: float, unicast: bool = False
-    ) -> None:
-        """One ``ra.solicited`` per host whose Router Solicitation the RA just sent answers."""
-        if not solicitations:
-            return
+        ``ra.sent`` gets the interface and our source address; ``ra.solicited``
+        the interface and the host name the inventory knows for the MAC.
+        """
+        failed: set[str] = set()
+        for data, to in out.replies:
+            if link.src is None:
+                ok = False
+            elif to == ALL_NODES:
+                ok = self._send(link, bytes(data))
+            else:
+                ok = self._send_to(link, bytes(data), to)
+            if not ok:
+                failed.add(str(to))
         hosts = self.runtime.policy.hosts.by_mac
         emit = self.runtime.events.emit
-        flags = _flags(link)
-        for s in solicitations:
-            host = hosts.get(s.mac) if s.mac else None
-            emit(
-                EventKind.RA_SOLICITED,
-                mac=s.mac,
-                host=host.name if host is not None else None,
-                interface=link.name,
-                source=str(s.source),
-                delay=round(max(0.0, now - s.at), 3),
-                flags=flags,
-                unicast=unicast,
-            )
+        multicast = str(ALL_NODES)
+        for ev in out.events:
+            if ev.kind is EventKind.RA_SENT:
+                if multicast not in failed:
+                    emit(ev.kind, interface=link.name, source=str(link.src), **ev.detail)
+                continue
+            if _to(ev) in failed:
+                continue
+            host = hosts.get(ev.mac) if ev.mac else None
+            emit(ev.kind, mac=ev.mac, host=host.name if host is not None else None, interface=link.name,
+                 **ev.detail)  # fmt: skip
+
+    def _send_to(self, link: _Link, payload: bytes, to: IPv6Address) -> bool:
+        """One RA straight to a solicitor's address (RFC 4861 §6.2.6, RFC 7772 §5.1.1)."""
+        if link.src is None:  # lost with a failed send just before
+            return False
+        try:
+            send_from(link.sock, payload, link.src, to, link.ifindex)
+        except OSError as e:
+            self.send_errors += 1
+            link.adv.counters["ra.send-error"] += 1
+            log.debug("RA: unicast to %s on %s: %s", to, link.name, e)
+            return False
+        return True
+
+
+def _to(ev: EventRecord) -> str:
+    """Where the RA answering an ``ra.solicited`` event went: the solicitor, or all nodes."""
+    return str(ev.detail["source"]) if ev.detail.get("unicast") else str(ALL_NODES)
 
 
 def _flags(link: _Link) -> str:

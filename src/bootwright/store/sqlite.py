@@ -20,9 +20,9 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from bootwright.model import Event, Lease
+from bootwright.model import Event, Lease, LeaseState
 from bootwright.store.base import LoadReport, StoreError
 from bootwright.store.files import private_dir, private_file, tighten
 from bootwright.store.hosts import SqliteHostStore
@@ -57,7 +57,7 @@ CREATE INDEX IF NOT EXISTS events_mac ON events (mac, at);
 # One encoder for every event's details (json.dumps builds a new one per call with default=).
 _DETAIL_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
 
-_LEASE_STATES = {"offered", "bound", "released", "declined", "expired"}
+_LEASE_STATES: Final = frozenset(LeaseState)  # the stored strings are the enum values
 
 
 _STOP = object()
@@ -263,7 +263,7 @@ class SqliteStore:
                 leases.append(
                     Lease(
                         family=fam, address=str(addr), client_key=key, mac=mac, expires=float(expires),
-                        hostname=hostname, state=state,
+                        hostname=hostname, state=LeaseState(state),
                     )
                 )
             except (ValueError, TypeError) as exc:

@@ -264,12 +264,12 @@ def test_kinds_that_are_not_boot_steps_still_show(kind: EventKind) -> None:
 
 def test_the_engines_other_server_event_names_the_stop_point() -> None:
     from bootwright.engine.dhcp4.server import Dhcp4Engine  # engine → timeline, as `bootwright events` sees it
-    from tests.unit.engine.test_dhcp4 import RX, engine, request
+    from tests.unit.engine.test_dhcp4 import RX, engine, handle, request
     from tests.unit.engine.test_dhcp4 import T0 as E0
 
     eng: Dhcp4Engine = engine()
-    eng.handle(request(1), RX, E0)
-    out = eng.handle(request(3, raw={50: bytes([192, 0, 2, 100]), 54: bytes([192, 0, 2, 99])}), RX, E0)
+    handle(eng, request(1), RX, E0)
+    out = handle(eng, request(3, raw={50: bytes([192, 0, 2, 100]), 54: bytes([192, 0, 2, 99])}), RX, E0)
     assert out is not None and out.reply is None
     [(kind, mac, host, detail)] = out.events
     assert kind is EventKind.DHCP4_REQUEST and detail["state"] is RequestState.SELECTING

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
@@ -195,7 +195,7 @@ def test_explain4_equals_the_engine(server: Server, mac: str, kwargs: dict[str, 
                                     subnet: str) -> None:  # fmt: skip
     engine = Dhcp4Engine(server.policy)
     msg = discover(mac, **kwargs)
-    outcome = engine.handle(msg, ETH0, 1000.0, broadcast=msg.giaddr == IPv4Address(0))
+    outcome = engine.handle(wire4.encode(msg), replace(ETH0, broadcast=msg.giaddr == IPv4Address(0)), 1000.0)
     assert outcome is not None and outcome.reply is not None
     offer = wire4.decode(outcome.reply)
     got = explain(server, 4, mac, *_flags(kwargs), *flags)
@@ -281,7 +281,7 @@ def test_explain6_equals_the_engine(server: Server, mac: str, relay: str | None,
     config = server.policy.config
     engine = Dhcp6Engine(server.policy, bytes.fromhex("00030001020000000001"), {"eth0": config.subnet6[0]})
     data, src = solicit(mac, relay=relay)
-    outcome = engine.handle(Received(data, src, "eth0", True), 1000.0)
+    outcome = engine.handle(data, Received(src, "eth0", True), 1000.0)
     assert outcome is not None
     reply, _ = wire6.innermost(wire6.decode(outcome.reply))
     got = explain(server, 6, mac, "--arch", "7", *flags)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,10 @@ import pytest
 
 from bootwright.boot.policy import BootPolicy
 from bootwright.config import parse_config
-from bootwright.engine.dhcp4.server import DECLINE_PROBATION, OFFER_HOLD, Dhcp4Engine, Outcome, RxContext
-from bootwright.wire.dhcp4 import BROADCAST_FLAG, Dhcp4Message, decode, encode
+from bootwright.engine.dhcp4.server import DECLINE_PROBATION, OFFER_HOLD, Dhcp4Engine, RxContext
+from bootwright.engine.dhcp4.server import Outcome4 as Outcome
+from bootwright.model import Lease
+from bootwright.wire.dhcp4 import BROADCAST_FLAG, Destination, Dhcp4Message, decode, encode
 from bootwright.wire.dhcp4_options import encode_options
 
 BASE = """
@@ -85,6 +87,24 @@ def request(mtype: int | None, mac: bytes = MAC1, *, xid: int = 0x1234, flags: i
     return decode(encode(msg))  # what the transport hands over
 
 
+def handle(eng: Dhcp4Engine, msg: Dhcp4Message | bytes, rx: RxContext, now: float,
+           broadcast: bool | None = None) -> Outcome | None:  # fmt: skip
+    """What the transport does: the octets, and the link with the IP destination kind."""
+    data = msg if isinstance(msg, bytes) else encode(msg)
+    return eng.handle(data, replace(rx, broadcast=broadcast), now)
+
+
+def expire(eng: Dhcp4Engine, now: float) -> tuple[list[Lease], list[str]]:
+    """The timer: leases to store as expired, rows to forget."""
+    out = eng.on_timer(now)
+    return list(out.writes), list(out.forget)
+
+
+def destination(out: Outcome) -> Destination | None:
+    """Where the reply goes (RFC 2131 §4.1)."""
+    return out.replies[0].to if out.replies else None
+
+
 @dataclass
 class Client:
     """A scripted client: sends messages to an engine, remembers the last reply."""
@@ -99,7 +119,7 @@ class Client:
     def send(self, mtype: int | None, *, broadcast: bool | None = None, **kw: Any) -> Dhcp4Message | None:
         """``broadcast``: the IP destination as the transport saw it (None: unknown)."""
         kw.setdefault("giaddr", self.giaddr)
-        out = self.eng.handle(request(mtype, self.mac, **kw), self.rx, self.now, broadcast)
+        out = handle(self.eng, request(mtype, self.mac, **kw), self.rx, self.now, broadcast)
         if out is not None:
             self.outcomes.append(out)
         if out is None or out.reply is None:
@@ -141,7 +161,7 @@ def test_discover_offers_a_pool_address_with_the_configured_options() -> None:
     assert o[3] == IPv4Address("192.0.2.1").packed and o[6] == IPv4Address("192.0.2.53").packed
     assert o[15] == b"example.test" and o[28] == IPv4Address("192.0.2.255").packed
     assert 67 not in o  # in the file field; option 67 only when asked for (RFC 2132 §9.5)
-    assert c.last.writes == []  # offers are not persisted
+    assert c.last.writes == ()  # offers are not persisted
     assert [e[0] for e in c.last.events] == ["dhcp4.offer"]
     assert c.last.events[0][3]["yiaddr"] == "192.0.2.100"
 
@@ -159,7 +179,7 @@ def test_offer_destination(flags: int, giaddr: str, address: str, port: int, lin
     c = Client(engine(), giaddr=giaddr)
     offer = c.send(1, flags=flags)
     assert offer is not None
-    dest = c.last.destination
+    dest = destination(c.last)
     assert dest is not None
     assert (str(dest.address), dest.port, dest.link_layer) == (address, port, link_layer)
     assert bool(offer.flags & BROADCAST_FLAG) == bcast_flag
@@ -289,7 +309,7 @@ def test_offer_hold_lapses() -> None:
     assert a.send(1) is not None
     assert b.send(1) is None
     b.now = T0 + OFFER_HOLD + 1
-    eng.expire(b.now)
+    expire(eng, b.now)
     assert b.send(1) is not None
 
 
@@ -336,14 +356,14 @@ def test_request_states(case: str, auth: bool, setup: str, kw: dict[str, Any], e
         assert reply is not None
         assert reply.yiaddr == IPv4Address(0) and reply.ciaddr == IPv4Address(0)
         assert 51 not in reply.options and 56 in reply.options  # RFC 2131 Table 3: message SHOULD
-        assert c.last.destination is not None and str(c.last.destination.address) == "255.255.255.255"
+        assert destination(c.last) is not None and str(destination(c.last).address) == "255.255.255.255"
         assert c.last.events[0][0] == "dhcp4.nak"
     if expect == 5 and "ciaddr" in kw:
         assert reply is not None and reply.ciaddr == IPv4Address(kw["ciaddr"])
-        dest = c.last.destination
+        dest = destination(c.last)
         assert dest is not None and (str(dest.address), dest.port) == (kw["ciaddr"], 68)  # RFC 2131 §4.1
     if expect is None:
-        assert c.last.events[0][0] == "dhcp4.request" and c.last.writes == []
+        assert c.last.events[0][0] == "dhcp4.request" and c.last.writes == ()
 
 
 def test_renewal_extends_the_lease() -> None:
@@ -378,7 +398,7 @@ def test_renewing_and_rebinding_are_told_by_the_destination(broadcast: bool | No
     [(kind, _, _, detail)] = c.last.events
     assert kind == "dhcp4.ack" and detail["state"] == state
     assert c.last.writes[0].expires == T0 + 400 + 600
-    dest = c.last.destination
+    dest = destination(c.last)
     expected = (giaddr, 67) if giaddr != "0.0.0.0" else (str(addr), 68)  # RFC 2131 §4.1
     assert dest is not None and (str(dest.address), dest.port) == expected
 
@@ -400,7 +420,7 @@ def test_renewing_trusts_ciaddr_from_another_network() -> None:
     assert mtype(ack) == 5 and ack is not None and ack.yiaddr == addr
     assert ack.options[54] == IPv4Address("198.51.100.1").packed  # the lease's subnet answers
     assert c.last.events[0][3]["state"] == "renewing"
-    dest = c.last.destination
+    dest = destination(c.last)
     assert dest is not None and (str(dest.address), dest.port) == (str(addr), 68)
 
 
@@ -411,12 +431,12 @@ def test_rebinding_checks_ciaddr_against_the_link(auth: bool) -> None:
     c = Client(eng, now=T0 + 400)  # broadcast heard on srv0, whose network is 192.0.2.0/24
     reply = c.send(3, ciaddr=str(addr), broadcast=True)
     [(kind, _, _, detail)] = c.last.events
-    assert detail["state"] == "rebinding" and c.last.writes == []
+    assert detail["state"] == "rebinding" and c.last.writes == ()
     if auth:  # wrong network: NAK, broadcast (RFC 2131 §4.1, §4.3.2), as for INIT-REBOOT
         assert mtype(reply) == 6 and reply is not None
         assert kind == "dhcp4.nak" and "not on network 192.0.2.0/24" in detail["reason"]
         assert reply.options[54] == SID  # the link's subnet speaks
-        dest = c.last.destination
+        dest = destination(c.last)
         assert dest is not None and str(dest.address) == "255.255.255.255"
     else:
         assert reply is None and kind == "dhcp4.request" and "not on network 192.0.2.0/24" in detail["reason"]
@@ -437,7 +457,7 @@ def test_nak_via_relay_sets_the_broadcast_flag() -> None:
     nak = c.send(3, raw={50: IPv4Address("192.0.2.100").packed})  # wrong network for this relay
     assert mtype(nak) == 6 and nak is not None
     assert nak.flags & BROADCAST_FLAG  # RFC 2131 §4.3.2: the relay must broadcast it
-    dest = c.last.destination
+    dest = destination(c.last)
     assert dest is not None and (str(dest.address), dest.port) == ("198.51.100.2", 67)
 
 
@@ -465,7 +485,7 @@ def test_decline_quarantines_the_address() -> None:
     assert other is not None and other.yiaddr != addr  # never offered while quarantined
     again = a.send(1)
     assert again is not None and again.yiaddr != addr
-    _, deletes = eng.expire(T0 + DECLINE_PROBATION + 1)
+    _, deletes = expire(eng, T0 + DECLINE_PROBATION + 1)
     assert deletes == [str(addr)]
     assert eng.table.is_free_for(int(addr), b"\x01" + MAC2, T0 + DECLINE_PROBATION + 1)
 
@@ -475,7 +495,7 @@ def test_decline_of_someone_elses_address_is_ignored() -> None:
     addr = Client(eng, MAC1).lease()
     b = Client(eng, MAC2)
     assert b.send(4, raw={50: addr.packed, 54: SID}) is None
-    assert b.last.writes == [] and b.last.events[0][3]["reason"] == "not this client's lease"
+    assert b.last.writes == () and b.last.events[0][3]["reason"] == "not this client's lease"
 
 
 def test_release_frees_the_address_and_remembers_the_client() -> None:
@@ -494,7 +514,7 @@ def test_release_of_another_clients_lease_is_ignored() -> None:
     addr = Client(eng, MAC1).lease()
     b = Client(eng, MAC2)
     assert b.send(7, ciaddr=str(addr)) is None
-    assert b.last.writes == []
+    assert b.last.writes == ()
 
 
 def test_inform_gets_configuration_without_a_lease() -> None:
@@ -504,9 +524,9 @@ def test_inform_gets_configuration_without_a_lease() -> None:
     assert ack.yiaddr == IPv4Address(0) and ack.ciaddr == IPv4Address("192.0.2.33")
     assert not {51, 58, 59} & set(ack.options)  # RFC 2131 §4.3.5
     assert ack.options[3] == IPv4Address("192.0.2.1").packed
-    dest = c.last.destination
+    dest = destination(c.last)
     assert dest is not None and (str(dest.address), dest.port, dest.link_layer) == ("192.0.2.33", 68, False)
-    assert c.last.writes == [] and c.last.events[0][0] == "dhcp4.inform"
+    assert c.last.writes == () and c.last.events[0][0] == "dhcp4.inform"
 
 
 # --------------------------------------------------------------------------- BOOTP
@@ -537,7 +557,7 @@ next_server = "192.0.2.1"
 def test_bootp_gets_a_dynamic_bootp_address_and_no_dhcp_options() -> None:
     eng = Dhcp4Engine(BootPolicy.from_config(parse_config(BOOTP)))
     c = Client(eng)
-    out = eng.handle(request(None), RX, T0)
+    out = handle(eng, request(None), RX, T0)
     assert out is not None and out.reply is not None
     reply = decode(out.reply)
     assert reply.yiaddr == IPv4Address("192.0.2.150")  # only dynamic-bootp pools
@@ -578,13 +598,13 @@ def test_rfc951_client_without_cookie_gets_a_plain_bootreply(vend: bytes) -> Non
     assert len(raw) == 300
     msg = decode(raw)
     assert msg.vend == vend and msg.options == {}
-    out = eng.handle(msg, RX_SEED004, T0)
+    out = handle(eng, msg, RX_SEED004, T0)
     assert out is not None and out.reply is not None
     assert out.reply == rfc951_reply(MAC1, xid=0x0BEEF001, yiaddr="10.1.1.10", siaddr="10.1.1.1",
                                      file=b"undionly.kpxe")
     assert len(out.reply) == 300  # RFC 1542 §2.1, and exactly RFC 951's 300
     assert out.reply[236:] == bytes(64)  # no magic cookie, no RFC 1048 options
-    dest = out.destination  # RFC 2131 §4.1 / RFC 1542 §5.4: no ciaddr, no broadcast bit: unicast at chaddr
+    dest = destination(out)  # RFC 2131 §4.1 / RFC 1542 §5.4: no ciaddr, no broadcast bit: unicast at chaddr
     assert dest is not None and (str(dest.address), dest.port, dest.link_layer, dest.chaddr) == (
         "10.1.1.10", 68, True, MAC1)
     [lease] = out.writes
@@ -593,40 +613,40 @@ def test_rfc951_client_without_cookie_gets_a_plain_bootreply(vend: bytes) -> Non
     assert kind == "dhcp4.ack" and mac == "52:54:00:00:00:01"
     assert detail["bootp"] is True and detail["rfc951"] is True and detail["bootfile"] == "undionly.kpxe"
     # the same client with the cookie later keeps its address (one client key: htype + chaddr)
-    again = eng.handle(request(None), RX_SEED004, T0 + 1)
+    again = handle(eng, request(None), RX_SEED004, T0 + 1)
     assert again is not None and again.reply is not None and decode(again.reply).yiaddr == IPv4Address("10.1.1.10")
 
 
 def test_rfc951_client_relayed_and_reserved() -> None:
     config = BOOTP + '\n[[host]]\nname = "old-sun"\nmac = "52:54:00:00:00:02"\nipv4 = "192.0.2.60"\n'
     eng = Dhcp4Engine(BootPolicy.from_config(parse_config(config)))
-    out = eng.handle(decode(rfc951_request(MAC2, xid=7, giaddr="192.0.2.254", flags=0x8000)), RX_OTHER, T0)
+    out = handle(eng, decode(rfc951_request(MAC2, xid=7, giaddr="192.0.2.254", flags=0x8000)), RX_OTHER, T0)
     assert out is not None and out.reply is not None
     assert out.reply == rfc951_reply(MAC2, xid=7, yiaddr="192.0.2.60", siaddr="192.0.2.1", file=b"pxelinux.0",
                                      giaddr="192.0.2.254", flags=0x8000)
-    dest = out.destination
+    dest = destination(out)
     assert dest is not None and (str(dest.address), dest.port) == ("192.0.2.254", 67)  # RFC 1542 §4.1.2
     assert out.events[0][2] == "old-sun"
 
 
 def test_rfc951_client_is_dropped_unless_bootp_is_allowed() -> None:
     eng = engine()
-    assert eng.handle(decode(rfc951_request()), RX, T0) is None
+    assert handle(eng, decode(rfc951_request()), RX, T0) is None
     assert eng.stats["dropped"] == 1
 
 
 def test_bootp_is_dropped_unless_allowed() -> None:
     eng = engine()
-    assert eng.handle(request(None), RX, T0) is None
+    assert handle(eng, request(None), RX, T0) is None
     assert eng.stats["dropped"] == 1
 
 
 def test_bootp_pool_exhaustion_is_reported(caplog: pytest.LogCaptureFixture) -> None:
     eng = Dhcp4Engine(BootPolicy.from_config(parse_config(BOOTP)))
     for i in range(2):
-        assert eng.handle(request(None, bytes([2, 0, 0, 0, 0, i])), RX, T0) is not None
+        assert handle(eng, request(None, bytes([2, 0, 0, 0, 0, i])), RX, T0) is not None
     with caplog.at_level(logging.WARNING):
-        out = eng.handle(request(None, bytes([2, 0, 0, 0, 0, 9])), RX, T0)
+        out = handle(eng, request(None, bytes([2, 0, 0, 0, 0, 9])), RX, T0)
     assert out is not None and out.reply is None
     assert "192.0.2.150-192.0.2.151" in caplog.text
 
@@ -664,7 +684,7 @@ def test_reserved_host_under_another_client_id_keeps_its_lease() -> None:
     pxe = Client(eng, FIXED, now=T0 + 5)
     offer = pxe.send(1, raw={61: b"\x00firmware-id"})  # same NIC, another client id (firmware vs OS)
     assert offer is not None and offer.yiaddr == addr
-    eng.expire(T0 + 5 + OFFER_HOLD + 1)  # the offer lapses; the bound lease must not
+    expire(eng, T0 + 5 + OFFER_HOLD + 1)  # the offer lapses; the bound lease must not
     assert eng.mac_for_ip(str(addr), T0 + 40) == "52:54:00:00:00:aa"
 
 
@@ -693,7 +713,7 @@ def test_expired_leases_are_reclaimed() -> None:
     addr = a.lease()
     b = Client(eng, MAC2, now=T0 + 100)
     assert b.send(1) is None
-    writes, deletes = eng.expire(T0 + 601)
+    writes, deletes = expire(eng, T0 + 601)
     assert [(w.address, w.state) for w in writes] == [(str(addr), "expired")] and deletes == []
     b.now = T0 + 602
     offer = b.send(1)
@@ -704,7 +724,7 @@ def test_expired_lease_is_given_back_to_its_client_first() -> None:
     eng = engine()
     a = Client(eng, MAC1)
     addr = a.lease()
-    eng.expire(T0 + 700)
+    expire(eng, T0 + 700)
     a.now = T0 + 701
     offer = a.send(1)
     assert offer is not None and offer.yiaddr == addr
@@ -826,14 +846,14 @@ def test_reply_options_match_explain() -> None:
 def test_per_mac_rate_limit(caplog: pytest.LogCaptureFixture) -> None:
     eng = engine(base=BASE.replace("per_mac_rate = 1000", "per_mac_rate = 2"))
     with caplog.at_level(logging.WARNING, logger="bootwright.dhcp4"):
-        answered = sum(eng.handle(request(1, xid=i), RX, T0) is not None for i in range(20))
-        other = eng.handle(request(1, MAC2), RX, T0)
+        answered = sum(handle(eng, request(1, xid=i), RX, T0) is not None for i in range(20))
+        other = handle(eng, request(1, MAC2), RX, T0)
     assert answered == 4  # the burst (max(rate, 4)); then dropped
     assert other is not None  # another client is not affected
     assert eng.stats["rate_limited"] == 16
     floods = [r for r in caplog.records if "exceeds" in r.getMessage()]
     assert len(floods) == 1  # logged once per interval
-    later = eng.handle(request(1, xid=99), RX, T0 + 5)
+    later = handle(eng, request(1, xid=99), RX, T0 + 5)
     assert later is not None  # tokens refill
 
 
@@ -853,7 +873,7 @@ def test_per_mac_rate_limit(caplog: pytest.LogCaptureFixture) -> None:
 )
 def test_bad_requests_are_dropped_and_counted(msg: Dhcp4Message, why: str) -> None:
     eng = engine()
-    assert eng.handle(msg, RX, T0) is None, why
+    assert handle(eng, msg, RX, T0) is None, why
     assert eng.stats["dropped"] == 1
 
 

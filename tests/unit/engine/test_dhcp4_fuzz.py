@@ -12,6 +12,7 @@ cookie-less request is a 300-octet BOOTREPLY with a zero ``vend``).
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from ipaddress import IPv4Address
 
 from hypothesis import HealthCheck, given, settings
@@ -19,8 +20,8 @@ from hypothesis import strategies as st
 
 from bootwright.boot.policy import BootPolicy
 from bootwright.config import parse_config
-from bootwright.engine.dhcp4.leases import BOUND, OFFERED
 from bootwright.engine.dhcp4.server import Dhcp4Engine, RxContext
+from bootwright.model import LeaseState
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp4 import MAGIC_COOKIE, Dhcp4Message, decode, encode
 
@@ -88,7 +89,7 @@ def test_random_octets(data: bytes) -> None:
         msg = decode(data)
     except DecodeError:
         return
-    out = ENGINE.handle(msg, RX, 1000.0)
+    out = ENGINE.handle(data, RX, 1000.0)
     if out is not None:
         check_reply(out.reply, msg)
 
@@ -102,7 +103,7 @@ def test_random_octets_after_a_valid_header(tail: bytes, cookie: bool) -> None:
     except DecodeError:
         assert cookie or len(tail) < 64 or tail[:4] == MAGIC_COOKIE
         return
-    out = ENGINE.handle(msg, RX, 1000.0)
+    out = ENGINE.handle(header + tail, RX, 1000.0)
     if out is not None:
         check_reply(out.reply, msg)
 
@@ -125,7 +126,7 @@ def test_rfc951_requests_without_cookie(
                       bytes(128)) + vend
     msg = decode(raw)
     assert msg.vend == vend and not msg.options
-    out = make_engine().handle(msg, RX, 1000.0, broadcast)
+    out = make_engine().handle(raw, replace(RX, broadcast=broadcast), 1000.0)
     if out is not None:
         check_reply(out.reply, msg)
 
@@ -152,9 +153,10 @@ def test_framed_messages_with_arbitrary_options(
     opts = dict(options)
     if mtype is not None:
         opts[53] = bytes((mtype,))
-    msg = decode(encode(Dhcp4Message(op=op, xid=1, chaddr=chaddr, htype=htype, flags=flags,
-                                     ciaddr=IPv4Address(ciaddr), giaddr=IPv4Address(giaddr), options=opts)))
-    out = ENGINE.handle(msg, RX, 2000.0)
+    data = encode(Dhcp4Message(op=op, xid=1, chaddr=chaddr, htype=htype, flags=flags,
+                               ciaddr=IPv4Address(ciaddr), giaddr=IPv4Address(giaddr), options=opts))
+    msg = decode(data)
+    out = ENGINE.handle(data, RX, 2000.0)
     if out is not None:
         check_reply(out.reply, msg)
         for lease in out.writes:
@@ -199,20 +201,20 @@ def test_conversations_keep_the_lease_invariants(
         elif mtype in (7, 8):
             ciaddr = addr
         vend = bytes(64) if kind == "rfc951" else None
-        msg = decode(encode(Dhcp4Message(op=1, xid=who, chaddr=mac, ciaddr=IPv4Address(ciaddr), options=opts,
-                                         vend=vend)))
-        out = eng.handle(msg, RX, now, broadcast)
+        data = encode(Dhcp4Message(op=1, xid=who, chaddr=mac, ciaddr=IPv4Address(ciaddr), options=opts, vend=vend))
+        msg = decode(data)
+        out = eng.handle(data, replace(RX, broadcast=broadcast), now)
         if out is not None:
             check_reply(out.reply, msg)
         now += wait
-        eng.expire(now)
+        eng.on_timer(now)
         live: dict[int, bytes] = {}
         for a, rec in eng.table.by_addr.items():
-            if rec.state in (BOUND, OFFERED) and rec.expires > now:
+            if rec.state in (LeaseState.BOUND, LeaseState.OFFERED) and rec.expires > now:
                 assert a not in live, "two live bindings on one address"
                 live[a] = rec.key
             owner = eng.table.reserved.get(a)
-            if owner is not None and rec.state in (BOUND, OFFERED):
+            if owner is not None and rec.state in (LeaseState.BOUND, LeaseState.OFFERED):
                 assert rec.mac == owner.hex(":"), "a reserved address was given to another client"
         for binds in eng.table.bindings:
             for key, rec in binds.items():

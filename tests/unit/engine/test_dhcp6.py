@@ -11,7 +11,8 @@ from bootwright.boot.reply import plan_reply
 from bootwright.config import Config, parse_config
 from bootwright.engine.dhcp6.client import wire_options
 from bootwright.engine.dhcp6.leases import ia_key
-from bootwright.engine.dhcp6.server import MAX_MESSAGE, Dhcp6Engine, Outcome, Received
+from bootwright.engine.dhcp6.server import MAX_MESSAGE, Dhcp6Engine, Received
+from bootwright.engine.dhcp6.server import Outcome6 as Outcome
 from bootwright.model import ClientInfo, Lease
 from bootwright.wire.dhcp6 import (
     HW_TYPE_ETHERNET,
@@ -116,7 +117,7 @@ def msg(t: MessageType, *options: Dhcp6Option, xid: int = 0x123456) -> Dhcp6Mess
 
 def send(engine: Dhcp6Engine, m: Dhcp6Message | Dhcp6Relay, now: float = NOW, multicast: bool = True,
          src: IPv6Address = LL, iface: str = "eth0") -> Outcome | None:  # fmt: skip
-    return engine.handle(Received(m.encode(), src, iface, multicast), now)
+    return engine.handle(m.encode(), Received(src, iface, multicast), now)
 
 
 def reply(out: Outcome | None) -> Dhcp6Message:
@@ -149,7 +150,7 @@ def test_solicit_gets_advertise_with_pool_address_and_options() -> None:
     e = make()
     out = send(e, msg(MessageType.SOLICIT, cid(), IaNa(7), OptionRequest((23, 24, 59))))
     adv = reply(out)
-    assert out is not None and out.port == 546 and out.leases == ()  # nothing committed on Advertise
+    assert out is not None and out.replies[0].to == 546 and not out.writes  # nothing committed on Advertise
     assert adv.msg_type == MessageType.ADVERTISE and adv.transaction_id == 0x123456
     assert adv.get(ClientId) == cid() and adv.get(ServerId) == SID
     ia = adv.get(IaNa)
@@ -169,7 +170,7 @@ def test_request_binds_the_advertised_address_durably() -> None:
     rep, out = exchange(e, cid(), iaid=7)
     assert rep.msg_type == MessageType.REPLY
     assert rep.get(Preference) is None  # RFC 8415 §21.8: Advertise only
-    (lease,) = out.leases
+    (lease,) = out.writes
     assert lease.family == 6 and lease.state == "bound" and lease.address == str(ia_address(rep))
     assert lease.client_key == ia_key(cid().duid.encode(), 7) and lease.mac == "52:54:00:12:34:56"
     assert lease.expires == NOW + 4000
@@ -220,7 +221,7 @@ def test_rapid_commit_binds_on_solicit_and_can_be_disabled() -> None:
     out = send(e, msg(MessageType.SOLICIT, cid(), IaNa(1), RapidCommit()))
     rep = reply(out)
     assert rep.msg_type == MessageType.REPLY and rep.get(RapidCommit) is not None
-    assert out is not None and len(out.leases) == 1 and out.events[0].kind == "dhcp6.reply"
+    assert out is not None and len(out.writes) == 1 and out.events[0].kind == "dhcp6.reply"
     off = make(CONFIG.replace("info_refresh_time = 3600", "info_refresh_time = 3600\nrapid_commit = false"))
     assert reply(send(off, msg(MessageType.SOLICIT, cid(), IaNa(1), RapidCommit()))).msg_type == MessageType.ADVERTISE
 
@@ -235,7 +236,7 @@ def test_renew_extends_and_rebind_too() -> None:
     later = NOW + 1500
     renew = msg(MessageType.RENEW, cid(), SID, IaNa(1, 0, 0, (IaAddr(addr, 0, 0),)))
     out = send(e, renew, now=later)
-    assert ia_address(reply(out)) == addr and out is not None and out.leases[0].expires == later + 4000
+    assert ia_address(reply(out)) == addr and out is not None and out.writes[0].expires == later + 4000
     rebind = msg(MessageType.REBIND, cid(), IaNa(1, 0, 0, (IaAddr(addr, 0, 0),)))
     assert ia_address(reply(send(e, rebind, now=later + 900))) == addr
 
@@ -269,7 +270,7 @@ def test_release_frees_and_reports_nobinding() -> None:
     assert r.get(StatusCodeOption) is not None and r.get(StatusCodeOption).status == StatusCode.SUCCESS  # type: ignore[union-attr]
     (nb,) = r.get_all(IaNa)
     assert nb.iaid == 9 and nb.get(StatusCodeOption).status == StatusCode.NO_BINDING  # type: ignore[union-attr]
-    assert out is not None and out.leases[0].state == "released" and out.leases[0].address == str(addr)
+    assert out is not None and out.writes[0].state == "released" and out.writes[0].address == str(addr)
     assert e.table.holder(addr) is None
 
 
@@ -278,7 +279,7 @@ def test_decline_keeps_address_out_of_use() -> None:
     rep, _ = exchange(e, cid())
     bad = ia_address(rep)
     out = send(e, msg(MessageType.DECLINE, cid(), SID, IaNa(1, 0, 0, (IaAddr(bad, 0, 0),))))
-    assert out is not None and out.leases[0].state == "declined"
+    assert out is not None and out.writes[0].state == "declined"
     got = {ia_address(exchange(e, cid(bytes([2, 0, 0, 0, 0, i])))[0]) for i in range(1)}
     assert bad not in got
     # The pool has two addresses, one declined, one now bound: the next client gets none.
@@ -302,7 +303,7 @@ def test_information_request_is_stateless() -> None:
     assert rep.msg_type == MessageType.REPLY and rep.get(IaNa) is None
     assert rep.get(InfoRefreshTime) == InfoRefreshTime(3600)
     assert rep.get(DnsServers) == DnsServers((A("2001:db8::53"),))
-    assert out is not None and out.leases == ()
+    assert out is not None and not out.writes
     anonymous = msg(MessageType.INFORMATION_REQUEST, OptionRequest((23,)))  # Client Identifier optional
     assert reply(send(e, anonymous)).get(DnsServers) is not None
 
@@ -360,7 +361,7 @@ def test_relay_forward_gets_relay_reply_from_link_address_subnet() -> None:
     e = make()
     fwd = relayed(msg(MessageType.SOLICIT, cid(), IaNa(1)), "2001:db8:2::1", 0, InterfaceId(b"port7"))
     out = send(e, fwd, multicast=False, src=A("2001:db8:1::ffff"))
-    assert out is not None and out.port == 547  # RFC 8415 §19.3: to the relay's server port
+    assert out is not None and out.replies[0].to == 547  # RFC 8415 §19.3: to the relay's server port
     r = decode(out.reply)
     assert isinstance(r, Dhcp6Relay) and r.msg_type == MessageType.RELAY_REPL
     assert r.interface_id == b"port7" and r.peer_address == LL and r.link_address == A("2001:db8:2::1")
@@ -492,7 +493,7 @@ def test_leases_survive_a_restart_and_offers_do_not() -> None:
     e = make()
     rep, out = exchange(e, cid())
     send(e, msg(MessageType.SOLICIT, cid(b"\x02" * 6), IaNa(1)))  # offered only
-    again = make(leases=out.leases)
+    again = make(leases=out.writes)
     assert len(again.table) == 1
     renew = msg(MessageType.RENEW, cid(), SID, IaNa(1, 0, 0, (IaAddr(ia_address(rep), 0, 0),)))
     assert ia_address(reply(send(again, renew))) == ia_address(rep)
@@ -503,7 +504,8 @@ def test_expire_and_mac_lookup() -> None:
     rep, _ = exchange(e, cid())
     addr = str(ia_address(rep))
     assert e.mac_for_ip(addr, NOW) == "52:54:00:12:34:56"
-    writes, deletes = e.expire(NOW + 4001)
+    timer = e.on_timer(NOW + 4001)
+    writes, deletes = list(timer.writes), list(timer.forget)
     assert [w.state for w in writes] == ["expired"] and deletes == []
     assert e.mac_for_ip(addr, NOW + 4001) is None and len(e.table) == 0
 
@@ -520,9 +522,9 @@ def test_set_policy_keeps_bindings() -> None:
 
 def test_oversized_and_garbage_are_counted() -> None:
     e = make()
-    assert e.handle(Received(b"\x01" * (MAX_MESSAGE + 1), LL, "eth0"), NOW) is None
-    assert e.handle(Received(b"\x01\x00", LL, "eth0"), NOW) is None
-    assert e.handle(Received(b"", LL, "eth0"), NOW) is None
+    assert e.handle(b"\x01" * (MAX_MESSAGE + 1), Received(LL, "eth0"), NOW) is None
+    assert e.handle(b"\x01\x00", Received(LL, "eth0"), NOW) is None
+    assert e.handle(b"", Received(LL, "eth0"), NOW) is None
     assert e.counters["dropped.oversized"] == 1 and e.counters["dropped.malformed"] == 2
     assert e.counters["internal_error"] == 0
 

@@ -80,7 +80,7 @@ GOLDEN = [
 
 
 def _check(e: Dhcp6Engine, data: bytes, multicast: bool = True) -> None:
-    out = e.handle(Received(data, LL, "eth0", multicast), 1e6)
+    out = e.handle(data, Received(LL, "eth0", multicast), 1e6)
     assert e.counters["internal_error"] == 0
     if out is not None:
         decode(out.reply)  # whatever goes out is well-formed
@@ -147,7 +147,7 @@ def test_structured_messages_direct_and_relayed(msg: Dhcp6Message, multicast: bo
     if relay:
         lla = ClientLinkLayerAddr(HW_TYPE_ETHERNET, b"RT\x00\xaa\xbb\xcc")
         wire = Dhcp6Relay(12, hops, IPv6Address("2001:db8:2::1"), LL, (lla, RelayMessage(msg)))
-    out = e.handle(Received(wire.encode(), LL, "eth0", multicast), 1e6)
+    out = e.handle(wire.encode(), Received(LL, "eth0", multicast), 1e6)
     assert e.counters["internal_error"] == 0
     if out is None:
         return
@@ -158,7 +158,7 @@ def test_structured_messages_direct_and_relayed(msg: Dhcp6Message, multicast: bo
     assert isinstance(inner, Dhcp6Message) and inner.transaction_id == msg.transaction_id
     assert inner.get(ServerId) == ServerId(SERVER_DUID)
     assert inner.get(ClientId) == msg.get(ClientId)
-    assert all(lease.family == 6 for lease in out.leases)
+    assert all(lease.family == 6 for lease in out.writes)
 
 
 READ = {1, 2, 3, 4, 14, 15, 16, 25, 61}  # the options the engine reads from a client message

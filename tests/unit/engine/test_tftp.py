@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -36,7 +37,22 @@ from bootwright.wire.tftp import (
     encode_ack,
     encode_error,
 )
+from tests.helpers import datagrams
 
+
+def start(engine: Any, now: float) -> list[Datagram]:
+    """The first datagrams of a transfer."""
+    return datagrams(engine.start(now))
+
+
+def receive(engine: Any, datagram: bytes | memoryview, now: float) -> list[Datagram]:
+    """One datagram from the client's TID (the Engine contract's ``handle``), as a list of datagrams."""
+    return datagrams(engine.handle(datagram, None, now))
+
+
+def timer(engine: Any, now: float) -> list[Datagram]:
+    """The transfer's timer fired."""
+    return datagrams(engine.on_timer(now))
 
 def rrq(mode: TransferMode = TransferMode.OCTET, **options: object) -> Request:
     return Request(Opcode.RRQ, "f", mode, {k: str(v) for k, v in options.items()})
@@ -69,14 +85,14 @@ def payload(n: int) -> bytes:
 def test_lockstep_transfer() -> None:
     body = payload(1300)
     x = ReadTransfer(rrq(), InMemorySource(body))
-    out = x.start(10.0)
+    out = start(x, 10.0)
     assert data_blocks(out) == [(1, body[:512])]
     assert x.next_deadline() == 11.0
-    assert data_blocks(x.receive(encode_ack(1), 10.1)) == [(2, body[512:1024])]
+    assert data_blocks(receive(x, encode_ack(1), 10.1)) == [(2, body[512:1024])]
     assert x.next_deadline() == pytest.approx(11.1)
-    assert data_blocks(x.receive(encode_ack(2), 10.2)) == [(3, body[1024:])]
+    assert data_blocks(receive(x, encode_ack(2), 10.2)) == [(3, body[1024:])]
     assert not x.done
-    assert x.receive(encode_ack(3), 10.3) == []
+    assert receive(x, encode_ack(3), 10.3) == []
     assert x.done
     assert x.outcome is not None and x.outcome.kind is OutcomeKind.COMPLETE
     assert str(x.outcome) == "complete"
@@ -88,8 +104,8 @@ def test_lockstep_transfer() -> None:
 
 def test_datagrams_are_zero_copy_views() -> None:
     x = ReadTransfer(rrq(windowsize=4), InMemorySource(payload(3000)))
-    x.start(0)
-    out = x.receive(encode_ack(0), 0)
+    start(x, 0)
+    out = receive(x, encode_ack(0), 0)
     assert all(isinstance(d, memoryview) for d in out)
     assert bytes(out[0][:4]) == b"\x00\x03\x00\x01"
 
@@ -97,23 +113,23 @@ def test_datagrams_are_zero_copy_views() -> None:
 def test_oack_then_ack0() -> None:
     body = payload(1300)
     x = ReadTransfer(rrq(blksize=1024, tsize=0), InMemorySource(body))
-    out = x.start(0.0)
+    out = start(x, 0.0)
     assert out == [b"\x00\x06blksize\x001024\x00tsize\x001300\x00"]
     assert x.next_deadline() == 1.0
-    assert x.receive(encode_ack(1), 0.1) == []  # only ACK 0 acknowledges an OACK
+    assert receive(x, encode_ack(1), 0.1) == []  # only ACK 0 acknowledges an OACK
     assert x.stats.ignored == 1
-    assert data_blocks(x.receive(encode_ack(0), 0.2)) == [(1, body[:1024])]
-    assert data_blocks(x.receive(encode_ack(0), 0.3)) == []  # duplicate ACK 0: no burst
-    assert data_blocks(x.receive(encode_ack(1), 0.4)) == [(2, body[1024:])]
-    x.receive(encode_ack(2), 0.5)
+    assert data_blocks(receive(x, encode_ack(0), 0.2)) == [(1, body[:1024])]
+    assert data_blocks(receive(x, encode_ack(0), 0.3)) == []  # duplicate ACK 0: no burst
+    assert data_blocks(receive(x, encode_ack(1), 0.4)) == [(2, body[1024:])]
+    receive(x, encode_ack(2), 0.5)
     assert x.done and x.stats.tsize == 1300
 
 
 def test_oack_retransmitted_by_timer() -> None:
     x = ReadTransfer(rrq(tsize=0), InMemorySource(b"abc"))
-    first = x.start(0.0)
-    assert x.on_timer(0.5) == []
-    assert x.on_timer(1.0) == first
+    first = start(x, 0.0)
+    assert timer(x, 0.5) == []
+    assert timer(x, 1.0) == first
     assert x.stats.retransmits == 1
 
 
@@ -175,66 +191,66 @@ def test_wrq_tsize_is_echoed() -> None:
 def windowed(size: int, window: int, blksize: int = 512) -> tuple[ReadTransfer, bytes]:
     body = payload(size)
     x = ReadTransfer(rrq(windowsize=window, blksize=blksize), InMemorySource(body))
-    x.start(0.0)
+    start(x, 0.0)
     return x, body
 
 
 def test_windowsize_4_with_lost_block() -> None:
     x, body = windowed(5220, 4)  # 10 full blocks + 100 octets = 11 blocks
-    assert numbers(x.receive(encode_ack(0), 0.0)) == [1, 2, 3, 4]
+    assert numbers(receive(x, encode_ack(0), 0.0)) == [1, 2, 3, 4]
     # Block 2 lost: the client (RFC 7440) acks the last in-order block, 1.
-    out = x.receive(encode_ack(1), 0.1)
+    out = receive(x, encode_ack(1), 0.1)
     assert data_blocks(out) == [(n, body[(n - 1) * 512 : n * 512]) for n in (2, 3, 4, 5)]
-    assert numbers(x.receive(encode_ack(5), 0.2)) == [6, 7, 8, 9]
-    assert x.receive(encode_ack(5), 0.21) == []  # duplicate: no burst
-    last = x.receive(encode_ack(9), 0.3)
+    assert numbers(receive(x, encode_ack(5), 0.2)) == [6, 7, 8, 9]
+    assert receive(x, encode_ack(5), 0.21) == []  # duplicate: no burst
+    last = receive(x, encode_ack(9), 0.3)
     assert data_blocks(last) == [(10, body[4608:5120]), (11, body[5120:])]
-    assert x.receive(encode_ack(12), 0.4) == []  # never sent
-    x.receive(encode_ack(11), 0.5)
+    assert receive(x, encode_ack(12), 0.4) == []  # never sent
+    receive(x, encode_ack(11), 0.5)
     assert x.done and x.stats.file_bytes == 5220
     assert x.stats.duplicate_acks == 1 and x.stats.ignored == 1
 
 
 def test_windowsize_16_lost_window_retransmitted_by_timer() -> None:
     x, _ = windowed(100 * 512 + 1, 16)
-    first = x.receive(encode_ack(0), 0.0)
+    first = receive(x, encode_ack(0), 0.0)
     assert numbers(first) == list(range(1, 17))
     sent = [bytes(d) for d in first]
-    assert x.on_timer(0.99) == []
-    again = x.on_timer(1.0)  # nothing came back: resend the same window
+    assert timer(x, 0.99) == []
+    again = timer(x, 1.0)  # nothing came back: resend the same window
     assert [bytes(d) for d in again] == sent
     assert x.stats.retransmits == 16
     # A late ACK in the middle slides the window; the retry counter resets.
-    assert numbers(x.receive(encode_ack(7), 1.5)) == list(range(8, 24))
+    assert numbers(receive(x, encode_ack(7), 1.5)) == list(range(8, 24))
     assert x.next_deadline() == pytest.approx(2.5)
 
 
 def test_duplicate_acks_never_trigger_retransmission() -> None:
     x = ReadTransfer(rrq(), InMemorySource(payload(5000)))
-    x.start(0.0)
-    assert numbers(x.receive(encode_ack(1), 0.1)) == [2]
+    start(x, 0.0)
+    assert numbers(receive(x, encode_ack(1), 0.1)) == [2]
     for t in range(10):
-        assert x.receive(encode_ack(1), 0.2 + t / 100) == []  # Sorcerer's Apprentice guard
+        assert receive(x, encode_ack(1), 0.2 + t / 100) == []  # Sorcerer's Apprentice guard
     assert x.stats.duplicate_acks == 10
     assert x.stats.blocks_sent == 2
-    assert numbers(x.on_timer(1.1)) == [2]  # only the timer resends
+    assert numbers(timer(x, 1.1)) == [2]  # only the timer resends
 
 
 def test_ack_outside_window_ignored() -> None:
     x, _ = windowed(10000, 4)
-    x.receive(encode_ack(0), 0.0)  # 1-4 sent
+    receive(x, encode_ack(0), 0.0)  # 1-4 sent
     for block in (5, 9, 100, 65535):
-        assert x.receive(encode_ack(block), 0.1) == []
+        assert receive(x, encode_ack(block), 0.1) == []
     assert x.stats.ignored == 4
-    assert numbers(x.receive(encode_ack(4), 0.2)) == [5, 6, 7, 8]
-    assert x.receive(encode_ack(2), 0.3) == []  # stale, from before the window
+    assert numbers(receive(x, encode_ack(4), 0.2)) == [5, 6, 7, 8]
+    assert receive(x, encode_ack(2), 0.3) == []  # stale, from before the window
     assert x.stats.ignored == 5
 
 
 def test_ack_with_trailing_octets_accepted() -> None:
     x = ReadTransfer(rrq(), InMemorySource(payload(600)))
-    x.start(0.0)
-    assert numbers(x.receive(encode_ack(1) + b"\0\0", 0.1)) == [2]
+    start(x, 0.0)
+    assert numbers(receive(x, encode_ack(1) + b"\0\0", 0.1)) == [2]
 
 
 @pytest.mark.parametrize("window", [1, 16])
@@ -242,15 +258,15 @@ def test_block_numbers_roll_over_to_zero(window: int) -> None:
     blksize, count = 8, 70_000
     body = payload(blksize * count - 3)
     x = ReadTransfer(rrq(blksize=blksize, windowsize=window), InMemorySource(body))
-    x.start(0.0)
-    out = x.receive(encode_ack(0), 0.0)
+    start(x, 0.0)
+    out = receive(x, encode_ack(0), 0.0)
     got = bytearray()
     seen: list[int] = []
     while out:
         for d in out:
             seen.append((d[2] << 8) | d[3])
             got += d[4:]
-        out = x.receive(bytes(out[-1][:4]).replace(b"\x00\x03", b"\x00\x04", 1), 0.0)
+        out = receive(x, bytes(out[-1][:4]).replace(b"\x00\x03", b"\x00\x04", 1), 0.0)
     assert x.done and x.outcome is not None and x.outcome.kind is OutcomeKind.COMPLETE
     assert bytes(got) == body
     assert seen[65534:65537] == [65535, 0, 1]
@@ -263,8 +279,8 @@ def test_lockstep_fast_path_counts_and_bursts(blksize: int, size: int) -> None:
     every counter, the burst of every answer, across read-ahead reloads and the final block."""
     body = payload(size)
     x = ReadTransfer(rrq(blksize=blksize), InMemorySource(body))
-    x.start(0.0)
-    out = x.receive(encode_ack(0), 0.0)
+    start(x, 0.0)
+    out = receive(x, encode_ack(0), 0.0)
     got = bytearray()
     sent = 0
     while out:
@@ -275,7 +291,7 @@ def test_lockstep_fast_path_counts_and_bursts(blksize: int, size: int) -> None:
         if sent % 97 == 0:  # counters read mid-transfer include everything sent so far
             assert (x.stats.blocks_sent, x.stats.datagrams_sent) == (sent, sent + 1)
             assert x.stats.bytes_sent == len(got)
-        out = x.receive(bytes(out[0][:4]).replace(b"\x00\x03", b"\x00\x04", 1), 0.0)
+        out = receive(x, bytes(out[0][:4]).replace(b"\x00\x03", b"\x00\x04", 1), 0.0)
     assert x.done and bytes(got) == body
     s = x.stats
     assert (s.blocks_sent, s.datagrams_sent, s.bytes_sent) == (size // blksize + 1, size // blksize + 2, size)
@@ -286,17 +302,17 @@ def test_lockstep_fast_path_after_retransmission() -> None:
     """A timer retransmission leaves the fast path until the next ACK resets the interval."""
     body = payload(512 * 10)
     x = ReadTransfer(rrq(), InMemorySource(body), TftpSettings(backoff=2.0))
-    x.start(0.0)
-    x.receive(encode_ack(1), 0.1)
-    x.receive(encode_ack(2), 0.2)  # block 3 out, deadline 1.2
-    again = x.on_timer(1.2)
+    start(x, 0.0)
+    receive(x, encode_ack(1), 0.1)
+    receive(x, encode_ack(2), 0.2)  # block 3 out, deadline 1.2
+    again = timer(x, 1.2)
     assert numbers(again) == [3]  # retransmitted, interval doubled
     assert bytes(x.burst) == bytes(again[0])
     assert x.next_deadline() == pytest.approx(3.2)
-    assert x.receive(encode_ack(2), 1.3) == []  # duplicate: never resent (RFC 1123 §4.2.3.1)
-    assert numbers(x.receive(encode_ack(3), 1.4)) == [4]
+    assert receive(x, encode_ack(2), 1.3) == []  # duplicate: never resent (RFC 1123 §4.2.3.1)
+    assert numbers(receive(x, encode_ack(3), 1.4)) == [4]
     assert x.next_deadline() == pytest.approx(2.4)  # back to the negotiated interval
-    assert numbers(x.receive(encode_ack(4), 1.5)) == [5]
+    assert numbers(receive(x, encode_ack(4), 1.5)) == [5]
     s = x.stats
     assert (s.blocks_sent, s.retransmits, s.duplicate_acks) == (6, 1, 1)
 
@@ -331,14 +347,14 @@ def test_lockstep_runs_equal_ack_by_ack(blksize: int, blocks: int, extra: int, c
     options = {"blksize": blksize} if oack else {}
     ref = ReadTransfer(rrq(**options), InMemorySource(body))
     x = ReadTransfer(rrq(**options), InMemorySource(body))
-    expected = [bytes(d) for d in ref.start(0.0)]
-    first = x.start(0.0)
+    expected = [bytes(d) for d in start(ref, 0.0)]
+    first = start(x, 0.0)
     sent = [bytes(d) for d in first]
-    out = ref.receive(encode_ack(0), 0.0) if oack else ref.receive(ack_for(expected[-1]), 0.0)
+    out = receive(ref, encode_ack(0), 0.0) if oack else receive(ref, ack_for(expected[-1]), 0.0)
     while out:
         expected += [bytes(d) for d in out]
-        out = ref.receive(ack_for(out[-1]), 1.0)
-    last = x.receive(encode_ack(0), 0.0) if oack else x.receive(ack_for(sent[-1]), 0.0)
+        out = receive(ref, ack_for(out[-1]), 1.0)
+    last = receive(x, encode_ack(0), 0.0) if oack else receive(x, ack_for(sent[-1]), 0.0)
     cuts = list(cuts)
     while last:
         sent += [bytes(d) for d in last]
@@ -349,7 +365,7 @@ def test_lockstep_runs_equal_ack_by_ack(blksize: int, blocks: int, extra: int, c
             take = min(len(views), cuts.pop(0)) if cuts else len(views)
             sent += views[:take]
             x.lockstep_advance(take, 1.0)
-        last = x.receive(ack_for(sent[-1]), 1.0)
+        last = receive(x, ack_for(sent[-1]), 1.0)
     assert sent == expected
     assert x.done and x.outcome is not None and x.outcome.kind is OutcomeKind.COMPLETE
     a, b = x.stats, ref.stats
@@ -364,10 +380,10 @@ def test_lockstep_runs_equal_ack_by_ack(blksize: int, blocks: int, extra: int, c
 def test_lockstep_run_across_rollover() -> None:
     """Runs carry 16-bit ACK numbers: block 65536 goes out as 0 (RFC 1350 leaves it open; tftp-hpa rolls to 0)."""
     x = ReadTransfer(rrq(blksize=8), InMemorySource(payload(8 * 70_000)))
-    x.start(0.0)
-    out = x.receive(encode_ack(0), 0.0)
+    start(x, 0.0)
+    out = receive(x, encode_ack(0), 0.0)
     while numbers(out)[-1] < 65500:
-        out = x.receive(ack_for(out[0]), 0.0)
+        out = receive(x, ack_for(out[0]), 0.0)
     seen: list[int] = []
     while len(seen) < 200:
         planned = run_datagrams(x)
@@ -376,7 +392,7 @@ def test_lockstep_run_across_rollover() -> None:
         assert ack == numbers(out)[-1]
         seen += numbers(views)
         x.lockstep_advance(len(views), 0.0)
-        out = x.receive(ack_for(views[-1]), 0.0)
+        out = receive(x, ack_for(views[-1]), 0.0)
         seen += numbers(out)
     assert 65535 in seen and seen[seen.index(65535) + 1] == 0
 
@@ -384,26 +400,26 @@ def test_lockstep_run_across_rollover() -> None:
 def test_lockstep_run_only_in_plain_lockstep() -> None:
     """No run while the OACK waits for ACK 0, with windows, during retries, for the final block, when done."""
     x = ReadTransfer(rrq(blksize=512), InMemorySource(payload(512 * 10)))
-    x.start(0.0)
+    start(x, 0.0)
     assert x.lockstep_run() is None  # the OACK is outstanding
-    x.receive(encode_ack(0), 0.0)
+    receive(x, encode_ack(0), 0.0)
     run = x.lockstep_run()
     assert run is not None and (run.ack, run.blocks) == (1, 9)  # blocks 2..10; the final 11th is the engine's
-    assert x.on_timer(5.0)  # a retransmission: the engine is in charge until an ACK resets it
+    assert timer(x, 5.0)  # a retransmission: the engine is in charge until an ACK resets it
     assert x.lockstep_run() is None
-    x.receive(encode_ack(1), 5.1)
+    receive(x, encode_ack(1), 5.1)
     run = x.lockstep_run()
     assert run is not None and (run.ack, run.blocks) == (2, 8)
     x.lockstep_advance(8, 5.2)
     assert x.next_deadline() == pytest.approx(5.2 + x.negotiated.timeout)
     assert x.stats.blocks_sent == 11 and x.lockstep_run() is None  # block 10 out, 11 is the final one
-    assert numbers(x.receive(encode_ack(10), 5.3)) == [11]
+    assert numbers(receive(x, encode_ack(10), 5.3)) == [11]
     assert x.lockstep_run() is None
-    x.receive(encode_ack(11), 5.4)
+    receive(x, encode_ack(11), 5.4)
     assert x.done and x.lockstep_run() is None
     w = ReadTransfer(rrq(windowsize=4), InMemorySource(payload(512 * 10)))
-    w.start(0.0)
-    w.receive(encode_ack(0), 0.0)
+    start(w, 0.0)
+    receive(w, encode_ack(0), 0.0)
     assert w.lockstep_run() is None
     w.lockstep_advance(0, 1.0)  # nothing sent: nothing changes
     assert w.next_deadline() == pytest.approx(w.negotiated.timeout)
@@ -411,17 +427,17 @@ def test_lockstep_run_only_in_plain_lockstep() -> None:
 
 def test_timeout_after_retries() -> None:
     x = ReadTransfer(rrq(), InMemorySource(payload(100)), TftpSettings(max_retries=3, backoff=2.0))
-    first = bytes(x.start(0.0)[0])
+    first = bytes(start(x, 0.0)[0])
     deadlines = []
     for _ in range(3):
         deadline = x.next_deadline()
         assert deadline is not None
         deadlines.append(deadline)
-        assert [bytes(d) for d in x.on_timer(deadline)] == [first]
+        assert [bytes(d) for d in timer(x, deadline)] == [first]
     deadline = x.next_deadline()
     assert deadline is not None
     deadlines.append(deadline)
-    assert x.on_timer(deadline) == []
+    assert timer(x, deadline) == []
     assert x.done and x.outcome is not None and str(x.outcome) == "timeout"
     assert deadlines == [1.0, 3.0, 7.0, 15.0]  # 1, 2, 4, 8 s intervals
     assert x.stats.retransmits == 3 and x.stats.timer_expiries == 4
@@ -429,31 +445,31 @@ def test_timeout_after_retries() -> None:
 
 def test_negotiated_timeout_sets_interval() -> None:
     x = ReadTransfer(rrq(timeout=5), InMemorySource(b"x"))
-    x.start(100.0)
+    start(x, 100.0)
     assert x.next_deadline() == 105.0
 
 
 def test_client_error_ends_transfer() -> None:
     x = ReadTransfer(rrq(), InMemorySource(payload(2000)))
-    x.start(0.0)
-    assert x.receive(encode_error(ErrorCode.DISK_FULL, "disk full"), 0.5) == []
+    start(x, 0.0)
+    assert receive(x, encode_error(ErrorCode.DISK_FULL, "disk full"), 0.5) == []
     assert x.done and str(x.outcome) == "client error: disk full"
-    assert x.receive(encode_ack(1), 0.6) == [] and x.on_timer(5.0) == []
+    assert receive(x, encode_ack(1), 0.6) == [] and timer(x, 5.0) == []
 
 
 def test_client_refuses_oack() -> None:
     x = ReadTransfer(rrq(blksize=1024), InMemorySource(b"x"))
-    x.start(0.0)
-    x.receive(encode_error(ErrorCode.OPTION_REFUSED), 0.1)
+    start(x, 0.0)
+    receive(x, encode_error(ErrorCode.OPTION_REFUSED), 0.1)
     assert x.outcome is not None and x.outcome.kind is OutcomeKind.CLIENT_ERROR
     assert x.outcome.message == "code 8"
 
 
 def test_empty_file() -> None:
     x = ReadTransfer(rrq(windowsize=8), InMemorySource(b""))
-    x.start(0.0)
-    assert data_blocks(x.receive(encode_ack(0), 0.0)) == [(1, b"")]
-    x.receive(encode_ack(1), 0.1)
+    start(x, 0.0)
+    assert data_blocks(receive(x, encode_ack(0), 0.0)) == [(1, b"")]
+    receive(x, encode_ack(1), 0.1)
     assert x.done and x.stats.file_bytes == 0
 
 
@@ -461,12 +477,12 @@ def test_empty_file() -> None:
 def test_exact_multiple_ends_with_empty_block(window: int) -> None:
     body = payload(1024)
     x = ReadTransfer(rrq(windowsize=window), InMemorySource(body))
-    x.start(0.0)
-    out = x.receive(encode_ack(0), 0.0)
+    start(x, 0.0)
+    out = receive(x, encode_ack(0), 0.0)
     blocks: list[tuple[int, bytes]] = []
     while out:
         blocks += data_blocks(out)
-        out = x.receive(encode_ack(blocks[-1][0]), 0.0)
+        out = receive(x, encode_ack(blocks[-1][0]), 0.0)
     assert blocks == [(1, body[:512]), (2, body[512:]), (3, b"")]
     assert x.done
 
@@ -488,17 +504,17 @@ class FailingSource:
 
 def test_read_error_sends_error_0() -> None:
     x = ReadTransfer(rrq(), FailingSource())
-    x.start(0.0)
-    out = x.receive(encode_ack(1), 0.1)
+    start(x, 0.0)
+    out = receive(x, encode_ack(1), 0.1)
     assert [decode(d) for d in out] == [ErrorPacket(0, "Read error")]
     assert x.outcome is not None and x.outcome.kind is OutcomeKind.SERVER_ERROR
 
 
 def test_unexpected_packets_ignored() -> None:
     x = ReadTransfer(rrq(), InMemorySource(payload(600)))
-    x.start(0.0)
+    start(x, 0.0)
     for junk in (b"", b"\x00", b"\x00\x03\x00\x01abc", encode(Oack({})), b"\x00\x01f\x00octet\x00", b"\xff" * 9):
-        assert x.receive(junk, 0.1) == []
+        assert receive(x, junk, 0.1) == []
     assert x.stats.ignored == 6 and not x.done
 
 
@@ -514,11 +530,11 @@ def test_constructor_refuses_wrq_and_mail() -> None:
 def test_receive_arbitrary_bytes_never_raises(junk: list[bytes], with_options: bool) -> None:
     request = rrq(windowsize=4, tsize=0) if with_options else rrq()
     x = ReadTransfer(request, InMemorySource(payload(5000)))
-    x.start(0.0)
+    start(x, 0.0)
     for i, d in enumerate(junk):
-        out = x.receive(d, i / 10)
+        out = receive(x, d, i / 10)
         assert isinstance(out, list)
-        x.on_timer(i / 10)
+        timer(x, i / 10)
 
 
 # -- netascii -------------------------------------------------------------------------
@@ -527,14 +543,14 @@ def test_receive_arbitrary_bytes_never_raises(junk: list[bytes], with_options: b
 def test_netascii_transfer() -> None:
     text = b"line1\nline2\r\nbare\rcr\n"
     x = ReadTransfer(rrq(TransferMode.NETASCII, blksize=8, tsize=0), InMemorySource(text))
-    out = x.start(0.0)
+    out = start(x, 0.0)
     assert out == [b"\x00\x06blksize\x008\x00"]  # no tsize: translated size unknown
-    out = x.receive(encode_ack(0), 0.0)
+    out = receive(x, encode_ack(0), 0.0)
     got = b""
     while out:
         blocks = data_blocks(out)
         got += b"".join(p for _, p in blocks)
-        out = x.receive(encode_ack(blocks[-1][0]), 0.0)
+        out = receive(x, encode_ack(blocks[-1][0]), 0.0)
     assert got == b"line1\r\nline2\r\0\r\nbare\r\0cr\r\n"
     assert x.done and x.stats.file_bytes == len(got)
 
@@ -641,13 +657,13 @@ def test_upload_lockstep() -> None:
     sink = InMemorySink()
     body = payload(1100)
     x = WriteTransfer(wrq(), sink, TftpSettings(writable_dirs=("up",)))
-    assert x.start(0.0) == [encode_ack(0)]
-    assert x.receive(encode(Data(1, body[:512])), 0.1) == [encode_ack(1)]
-    assert x.receive(encode(Data(1, body[:512])), 0.2) == [encode_ack(1)]  # duplicate re-acked
-    assert x.receive(encode(Data(2, body[512:1024])), 0.3) == [encode_ack(2)]
-    assert x.receive(encode(Data(3, body[1024:])), 0.4) == [encode_ack(3)]
+    assert start(x, 0.0) == [encode_ack(0)]
+    assert receive(x, encode(Data(1, body[:512])), 0.1) == [encode_ack(1)]
+    assert receive(x, encode(Data(1, body[:512])), 0.2) == [encode_ack(1)]  # duplicate re-acked
+    assert receive(x, encode(Data(2, body[512:1024])), 0.3) == [encode_ack(2)]
+    assert receive(x, encode(Data(3, body[1024:])), 0.4) == [encode_ack(3)]
     assert x.done and sink.data == body and x.stats.file_bytes == 1100
-    assert x.receive(encode(Data(3, body[1024:])), 0.5) == [encode_ack(3)]  # dally
+    assert receive(x, encode(Data(3, body[1024:])), 0.5) == [encode_ack(3)]  # dally
     assert x.next_deadline() is None
 
 
@@ -655,13 +671,13 @@ def test_upload_with_options_and_window() -> None:
     sink = InMemorySink()
     body = payload(8 * 10 + 3)
     x = WriteTransfer(wrq(blksize=8, windowsize=4, tsize=len(body)), sink)
-    assert x.start(0.0) == [b"\x00\x06blksize\x008\x00windowsize\x004\x00tsize\x0083\x00"]
+    assert start(x, 0.0) == [b"\x00\x06blksize\x008\x00windowsize\x004\x00tsize\x0083\x00"]
     blocks = [encode(Data(i + 1, body[i * 8 : i * 8 + 8])) for i in range(11)]
-    assert [x.receive(b, 0.0) for b in blocks[:4]] == [[], [], [], [encode_ack(4)]]
-    assert x.receive(blocks[5], 0.1) == [encode_ack(4)]  # block 5 lost: ack last in order
-    assert x.receive(blocks[6], 0.1) == []  # once per gap
-    assert [x.receive(b, 0.2) for b in blocks[4:8]] == [[], [], [], [encode_ack(8)]]
-    assert [x.receive(b, 0.3) for b in blocks[8:]] == [[], [], [encode_ack(11)]]
+    assert [receive(x, b, 0.0) for b in blocks[:4]] == [[], [], [], [encode_ack(4)]]
+    assert receive(x, blocks[5], 0.1) == [encode_ack(4)]  # block 5 lost: ack last in order
+    assert receive(x, blocks[6], 0.1) == []  # once per gap
+    assert [receive(x, b, 0.2) for b in blocks[4:8]] == [[], [], [], [encode_ack(8)]]
+    assert [receive(x, b, 0.3) for b in blocks[8:]] == [[], [], [encode_ack(11)]]
     assert x.done and sink.data == body
 
 
@@ -669,9 +685,9 @@ def test_upload_netascii() -> None:
     sink = InMemorySink()
     wire = netascii_encode(b"a\nb\rc\r\n")
     x = WriteTransfer(wrq(TransferMode.NETASCII, blksize=8), sink)
-    x.start(0.0)
+    start(x, 0.0)
     for i in range(0, len(wire) + 1, 8):
-        x.receive(encode(Data(i // 8 + 1, wire[i : i + 8])), 0.0)
+        receive(x, encode(Data(i // 8 + 1, wire[i : i + 8])), 0.0)
     assert x.done and bytes(sink.data) == b"a\nb\rc\r\n"
     assert netascii_decode(b"x\r", final=False) == (b"x", b"\r")
     assert netascii_decode(b"x\r", final=True) == (b"x\r", b"")
@@ -679,9 +695,9 @@ def test_upload_netascii() -> None:
 
 def test_upload_timeout_and_errors() -> None:
     x = WriteTransfer(wrq(), InMemorySink(), TftpSettings(max_retries=1))
-    x.start(0.0)
-    assert x.on_timer(1.0) == [encode_ack(0)]
-    assert x.on_timer(2.0) == []
+    start(x, 0.0)
+    assert timer(x, 1.0) == [encode_ack(0)]
+    assert timer(x, 2.0) == []
     assert x.done and str(x.outcome) == "timeout"
 
     class Full:
@@ -689,14 +705,14 @@ def test_upload_timeout_and_errors() -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
 
     y = WriteTransfer(wrq(), Full())
-    y.start(0.0)
-    assert y.receive(encode(Data(1, b"x")), 0.1) == [encode_error(3, "Disk full or allocation exceeded")]
+    start(y, 0.0)
+    assert receive(y, encode(Data(1, b"x")), 0.1) == [encode_error(3, "Disk full or allocation exceeded")]
     assert y.outcome is not None and y.outcome.kind is OutcomeKind.SERVER_ERROR
 
     z = WriteTransfer(wrq(), InMemorySink())
-    z.start(0.0)
-    assert z.receive(b"junk", 0.1) == [] and z.receive(encode(Data(1, b"x" * 513)), 0.1) == []
-    z.receive(encode_error(0, "bye"), 0.2)
+    start(z, 0.0)
+    assert receive(z, b"junk", 0.1) == [] and receive(z, encode(Data(1, b"x" * 513)), 0.1) == []
+    receive(z, encode_error(0, "bye"), 0.2)
     assert str(z.outcome) == "client error: bye"
     with pytest.raises(ValueError):
         WriteTransfer(rrq(), InMemorySink())

@@ -223,11 +223,11 @@ def test_a_bug_in_the_engine_does_not_stop_the_loop(monkeypatch: pytest.MonkeyPa
         real = svc.engine.handle
         calls = []
 
-        def flaky(msg: Any, rx: Any, now: float, broadcast: bool | None = None) -> Any:
+        def flaky(datagram: bytes, rx: Any, now: float) -> Any:
             calls.append(1)
             if len(calls) == 1:
                 raise RuntimeError("boom")
-            return real(msg, rx, now, broadcast)
+            return real(datagram, rx, now)
 
         monkeypatch.setattr(svc.engine, "handle", flaky)
         svc._readable(svc.ports[0])

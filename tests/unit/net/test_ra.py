@@ -13,7 +13,7 @@ import pytest
 
 from bootwright.boot.policy import HostIndex
 from bootwright.config import parse_config
-from bootwright.engine.ra import RouterAdvertiser, ra_settings
+from bootwright.engine.ra import RouterAdvertiser, RsContext, ra_settings
 from bootwright.model import Event, Host
 from bootwright.net.ra import RaService, _Link, forwarding_warning, read_forwarding
 from bootwright.runtime.events import EventSink
@@ -31,7 +31,9 @@ MAC = "52:54:00:b0:00:04"
 LL = IPv6Address("fe80::5054:ff:feb0:4")
 
 
-def test_solicited_ra_events_name_mac_and_host() -> None:
+def test_solicited_ra_events_name_mac_and_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's Outcome (handle, then on_timer) delivered: interface, source and host names added."""
+    monkeypatch.setattr("bootwright.net.ra.send_from", lambda *a: None)
     cfg = parse_config(CONFIG)
     events: list[Event] = []
     sink = EventSink()
@@ -39,16 +41,16 @@ def test_solicited_ra_events_name_mac_and_host() -> None:
     hosts = HostIndex.build([Host("web1", (MAC,))])
     runtime: Any = SimpleNamespace(config=cfg, policy=SimpleNamespace(config=cfg, hosts=hosts), events=sink)
     service = RaService(runtime)
-    adv = RouterAdvertiser(replace(ra_settings(cfg, cfg.subnet6), solicited_unicast=False))
-    link = _Link("tap0", 7, None, adv)  # type: ignore[arg-type]
+    adv = RouterAdvertiser(replace(ra_settings(cfg, cfg.subnet6), solicited_unicast=False), lambda: 0.5)
+    link = _Link("tap0", 7, None, adv, LL)  # type: ignore[arg-type]
     adv.start(0.0)
-    adv.on_timer(0.0, 0.5)
-    adv.on_solicit(encode(RouterSolicitation((SourceLinkLayerAddress(bytes.fromhex("525400b00004")),))),
-                   LL, 255, 10.0, 0.5)
-    adv.on_solicit(encode(RouterSolicitation()), IPv6Address("::"), 255, 10.1, 0.5)
-    adv.on_timer(10.25, 0.5)
-    service._answered(link, adv.answered, 10.25)
-    named, anonymous = events
+    adv.on_timer(0.0)
+    adv.handle(encode(RouterSolicitation((SourceLinkLayerAddress(bytes.fromhex("525400b00004")),))),
+               RsContext(LL, 255), 10.0)
+    adv.handle(encode(RouterSolicitation()), RsContext(IPv6Address("::"), 255), 10.1)
+    service._deliver(link, adv.on_timer(10.25))
+    sent, named, anonymous = events
+    assert (sent.kind, sent.detail["interface"], sent.detail["source"]) == ("ra.sent", "tap0", str(LL))
     assert (named.kind, named.mac, named.host) == ("ra.solicited", MAC, "web1")
     assert named.detail == {"interface": "tap0", "source": str(LL), "delay": 0.25, "flags": "MO", "unicast": False}
     assert (anonymous.mac, anonymous.host, anonymous.detail["source"]) == (None, None, "::")
@@ -88,14 +90,14 @@ def test_service_warns_at_start_with_the_effective_lifetime(
     cfg = parse_config(CONFIG)
     runtime: Any = SimpleNamespace(config=cfg, policy=SimpleNamespace(config=cfg), events=EventSink())
     service = RaService(runtime)
-    service.links["tap0"] = _Link("tap0", 7, None, RouterAdvertiser(ra_settings(cfg, cfg.subnet6)))  # type: ignore[arg-type]
+    service.links["tap0"] = _Link("tap0", 7, None, RouterAdvertiser(ra_settings(cfg, cfg.subnet6), lambda: 0.5))  # type: ignore[arg-type]
     monkeypatch.setattr("bootwright.net.ra.read_forwarding", lambda: 0)
     with caplog.at_level(logging.WARNING, logger="bootwright.ra"):
         service._check_forwarding(["tap0"])
     assert [r.getMessage() for r in caplog.records if "does not forward" in r.getMessage()]
     caplog.clear()
     quiet = parse_config(CONFIG + "router_lifetime = 0\n")
-    service.links["tap0"] = _Link("tap0", 7, None, RouterAdvertiser(ra_settings(quiet, quiet.subnet6)))  # type: ignore[arg-type]
+    service.links["tap0"] = _Link("tap0", 7, None, RouterAdvertiser(ra_settings(quiet, quiet.subnet6), lambda: 0.5))  # type: ignore[arg-type]
     with caplog.at_level(logging.WARNING, logger="bootwright.ra"):
         service._check_forwarding(["tap0"])
     assert not caplog.records

@@ -9,12 +9,20 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bootwright.engine.tftp.paths import PathRefused
 from bootwright.engine.tftp.source import InMemorySource
-from bootwright.engine.tftp.transfer import OutcomeKind, ReadTransfer, TftpSettings, TransferOutcome, negotiate
+from bootwright.engine.tftp.transfer import (
+    Datagram,
+    OutcomeKind,
+    ReadTransfer,
+    TftpSettings,
+    TransferOutcome,
+    negotiate,
+)
 from bootwright.net.tftp import poll as tftp_poll
 from bootwright.net.tftp.limits import Admission
 from bootwright.net.tftp.poll import Dispatcher
@@ -31,9 +39,25 @@ from bootwright.net.tftp.sockets import (
 from bootwright.net.tftp.transfer import Transfer
 from bootwright.net.tftp.upload import open_upload
 from bootwright.wire.tftp import Opcode, Request, TransferMode, decode, encode_ack
+from tests.helpers import datagrams
 
 # -- admission ---------------------------------------------------------------------------
 
+
+
+def start(engine: Any, now: float) -> list[Datagram]:
+    """The first datagrams of a transfer."""
+    return datagrams(engine.start(now))
+
+
+def receive(engine: Any, datagram: bytes | memoryview, now: float) -> list[Datagram]:
+    """One datagram from the client's TID (the Engine contract's ``handle``), as a list of datagrams."""
+    return datagrams(engine.handle(datagram, None, now))
+
+
+def timer(engine: Any, now: float) -> list[Datagram]:
+    """The transfer's timer fired."""
+    return datagrams(engine.on_timer(now))
 
 def test_admission_limits_in_order() -> None:
     adm = Admission(per_client=2, max_transfers=3, rate=100, rate_pause=2)
@@ -329,12 +353,12 @@ def test_lockstep_reads_ahead() -> None:
     data = os.urandom(512 * 200 + 7)
     src = CountingSource(data)
     x = ReadTransfer(_rrq(), src)
-    out = x.start(0.0)
+    out = start(x, 0.0)
     got = bytearray()
     while out:
         got += bytes(out[0][4:])
         block = (out[0][2] << 8) | out[0][3]
-        out = x.receive(encode_ack(block), 0.0)
+        out = receive(x, encode_ack(block), 0.0)
     assert bytes(got) == data and x.done
     assert src.reads <= 200 // 63 + 2  # one read per buffer of 63+ blocks, not one per block
 
@@ -342,13 +366,13 @@ def test_lockstep_reads_ahead() -> None:
 def test_burst_is_the_window_back_to_back() -> None:
     data = os.urandom(1468 * 40 + 100)
     x = ReadTransfer(_rrq(blksize="1468", windowsize="16"), InMemorySource(data))
-    x.start(0.0)
-    out = x.receive(encode_ack(0), 0.0)
+    start(x, 0.0)
+    out = receive(x, encode_ack(0), 0.0)
     while out:
         assert bytes(x.burst) == b"".join(bytes(d) for d in out)
         assert all(len(d) == x.segment_size for d in out[:-1])
         last = decode(bytes(out[-1]))
-        out = x.receive(encode_ack(last.block), 0.0)  # type: ignore[union-attr]
+        out = receive(x, encode_ack(last.block), 0.0)  # type: ignore[union-attr]
     assert x.done
 
 

@@ -296,8 +296,9 @@ def _replay(family: int) -> list[tuple[Path, Datagram, bytes | None]]:
         eng4 = Dhcp4Engine(policy)
         rx = RxContext("tap0", (IPv4Address("192.0.2.1"),), 1500)
         for d, p in packets:
-            o4 = eng4.handle(dhcp4.decode(d.payload), rx, d.time, d.dst == IPv4Address("255.255.255.255"))
-            out.append((p, d, o4.reply if o4 is not None else None))
+            meta = RxContext(rx.interface, rx.addresses, rx.mtu, d.dst == IPv4Address("255.255.255.255"))
+            o4 = eng4.handle(d.payload, meta, d.time)  # the octets as captured: the engine decodes
+            out.append((p, d, bytes(o4.reply) if o4 is not None and o4.reply is not None else None))
         return out
     from bootwright.engine.dhcp6.server import Dhcp6Engine, Received
 
@@ -307,8 +308,8 @@ def _replay(family: int) -> list[tuple[Path, Datagram, bytes | None]]:
     eng6 = Dhcp6Engine(policy, sids.pop(), {"tap0": config.subnet6[0]}, (), packets[0][0].time)
     for d, p in packets:
         assert isinstance(d.src, IPv6Address)
-        o6 = eng6.handle(Received(d.payload, d.src, "tap0", d.dst.is_multicast), d.time)
-        out.append((p, d, o6.reply if o6 is not None else None))
+        o6 = eng6.handle(d.payload, Received(d.src, "tap0", d.dst.is_multicast), d.time)
+        out.append((p, d, bytes(o6.reply) if o6 is not None and o6.reply is not None else None))
     return out
 
 

@@ -3,7 +3,7 @@
 Pure and in memory; the transport persists what :class:`LeaseTable` reports
 (:meth:`LeaseRecord.to_lease`) and loads the store back with :meth:`LeaseTable.load`.
 
-States (``model.Lease.state``):
+States (:class:`~bootwright.model.LeaseState`):
 
 - ``offered``: held for a client between OFFER and REQUEST (RFC 2131 §4.3.1
   "the server SHOULD... reserve the offered address"); in memory only.
@@ -25,30 +25,17 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Final, Literal
+from typing import Final
 
 from bootwright.engine.dhcp4.subnets import PoolRuntime, SubnetRuntime, find_subnet
-from bootwright.model import Lease
+from bootwright.model import Lease, LeaseState
 
-__all__ = [
-    "BOUND",
-    "DECLINED",
-    "EXPIRED",
-    "OFFERED",
-    "RELEASED",
-    "LeaseRecord",
-    "LeaseTable",
-]
+__all__ = ["LeaseRecord", "LeaseTable"]
 
 log = logging.getLogger("bootwright.dhcp4")
 
-State = Literal["offered", "bound", "released", "declined", "expired"]
-OFFERED: Final = "offered"
-BOUND: Final = "bound"
-RELEASED: Final = "released"
-DECLINED: Final = "declined"
-EXPIRED: Final = "expired"
-_ACTIVE: Final = frozenset((OFFERED, BOUND, DECLINED))  # hold the address until `expires`
+# States that hold the address until ``expires`` (RFC 2131 §4.3.1 offers, §4.3.2 leases, §4.3.3 quarantine).
+_ACTIVE: Final = frozenset((LeaseState.OFFERED, LeaseState.BOUND, LeaseState.DECLINED))
 
 
 @dataclass(slots=True, eq=False)
@@ -59,7 +46,7 @@ class LeaseRecord:
     key: bytes  # client identifier (option 61) or htype + chaddr, RFC 2131 §4.2
     mac: str | None
     expires: float
-    state: State
+    state: LeaseState
     hostname: str | None = None
     subnet: int = 0  # SubnetRuntime.index
     queued: float | None = None  # time under which the record sits in the expiry heap
@@ -117,14 +104,14 @@ class LeaseTable:
     def is_free_for(self, addr: int, key: bytes, now: float) -> bool:
         """Whether ``addr`` may be given to client ``key`` now (reservations aside)."""
         rec = self.by_addr.get(addr)
-        if rec is None or (rec.key == key and rec.state != DECLINED):
+        if rec is None or (rec.key == key and rec.state != LeaseState.DECLINED):
             return True
         return rec.state not in _ACTIVE or rec.expires <= now
 
     def owner_mac(self, addr: int, now: float) -> str | None:
         """The MAC of the client holding ``addr`` (offered or bound, not expired)."""
         rec = self.by_addr.get(addr)
-        if rec is None or rec.state not in (OFFERED, BOUND) or rec.expires <= now:
+        if rec is None or rec.state not in (LeaseState.OFFERED, LeaseState.BOUND) or rec.expires <= now:
             return None
         return rec.mac
 
@@ -171,12 +158,13 @@ class LeaseTable:
     ) -> LeaseRecord:
         """Mark ``addr`` offered to ``key`` until ``until`` (not persisted)."""
         rec = self.by_addr.get(addr)
-        if rec is not None and rec.state == BOUND and (rec.key == key or (mac is not None and rec.mac == mac)):
+        mine = rec is not None and (rec.key == key or (mac is not None and rec.mac == mac))
+        if rec is not None and mine and rec.state == LeaseState.BOUND:
             return rec  # the client's own lease (or its host's, under another client id): keep it as it is
-        if rec is not None and rec.key == key and rec.state == OFFERED:
+        if rec is not None and rec.key == key and rec.state == LeaseState.OFFERED:
             rec.expires = until  # a repeated DISCOVER refreshes the hold
         else:
-            rec = LeaseRecord(addr, key, mac, until, OFFERED, hostname, sub.index)
+            rec = LeaseRecord(addr, key, mac, until, LeaseState.OFFERED, hostname, sub.index)
             self._install(sub, rec)
         self._schedule(rec)
         return rec
@@ -193,10 +181,10 @@ class LeaseTable:
         """Bind ``addr`` to ``key`` until ``expires``; returns the record to persist."""
         rec = self.by_addr.get(addr)
         if rec is None or rec.key != key:
-            rec = LeaseRecord(addr, key, mac, expires, BOUND, hostname, sub.index)
+            rec = LeaseRecord(addr, key, mac, expires, LeaseState.BOUND, hostname, sub.index)
             self._install(sub, rec)
         else:
-            rec.state = BOUND
+            rec.state = LeaseState.BOUND
             rec.expires = expires
             rec.mac = mac
             rec.subnet = sub.index
@@ -208,7 +196,7 @@ class LeaseTable:
 
     def release(self, rec: LeaseRecord, now: float) -> LeaseRecord:
         """RFC 2131 §4.3.4: the address is free again; the client is remembered."""
-        rec.state = RELEASED
+        rec.state = LeaseState.RELEASED
         rec.expires = now
         self._freed(rec.addr)
         return rec
@@ -218,7 +206,7 @@ class LeaseTable:
         sub = self.subnets[rec.subnet]
         if self.bindings[sub.index].get(rec.key) is rec:
             del self.bindings[sub.index][rec.key]
-        rec.state = DECLINED
+        rec.state = LeaseState.DECLINED
         rec.expires = until
         self._schedule(rec)
         return rec
@@ -226,7 +214,7 @@ class LeaseTable:
     def drop_offer(self, sub: SubnetRuntime, key: bytes) -> bool:
         """Forget an offer the client turned down (it chose another server, RFC 2131 §4.3.2)."""
         rec = self.binding(sub, key)
-        if rec is None or rec.state != OFFERED:
+        if rec is None or rec.state != LeaseState.OFFERED:
             return False
         del self.by_addr[rec.addr]
         del self.bindings[sub.index][key]
@@ -280,17 +268,17 @@ class LeaseTable:
             if rec.expires > now:  # renewed since it was queued
                 self._schedule(rec)
                 continue
-            if rec.state == OFFERED:
+            if rec.state == LeaseState.OFFERED:
                 del by_addr[addr]
                 binds = self.bindings[rec.subnet]
                 if binds.get(rec.key) is rec:
                     del binds[rec.key]
-            elif rec.state == DECLINED:
+            elif rec.state == LeaseState.DECLINED:
                 del by_addr[addr]
-                rec.state = EXPIRED
+                rec.state = LeaseState.EXPIRED
                 out.append(rec)
             else:
-                rec.state = EXPIRED
+                rec.state = LeaseState.EXPIRED
                 out.append(rec)
             self._freed(addr)
         return out
@@ -318,13 +306,14 @@ class LeaseTable:
                     f"{owner.hex(':')}; ignored"
                 )
                 continue
-            state: State = lease.state if lease.state != OFFERED else EXPIRED
+            state: LeaseState = lease.state if lease.state != LeaseState.OFFERED else LeaseState.EXPIRED
             rec = LeaseRecord(addr, lease.client_key, lease.mac, lease.expires, state, lease.hostname, sub.index)
             self.by_addr[addr] = rec
             binds = self.bindings[sub.index]
             prev = binds.get(rec.key)
-            rank = (state == BOUND, rec.expires)
-            if state != DECLINED and (prev is None or (prev.state == BOUND, prev.expires) <= rank):
+            rank = (state == LeaseState.BOUND, rec.expires)
+            newer = prev is None or (prev.state == LeaseState.BOUND, prev.expires) <= rank
+            if state != LeaseState.DECLINED and newer:
                 binds[rec.key] = rec
             if state in _ACTIVE:
                 self._schedule(rec)

@@ -1,19 +1,23 @@
 """Sans-I/O DHCPv4 server (RFC 2131, RFC 2132; BOOTP per RFC 951/1534/1542).
 
-The transport decodes a datagram and calls::
+Rule: every DHCPv4 decision is made here (the choice of subnet is
+:mod:`bootwright.boot.subnets`, what a client boots :mod:`bootwright.boot.policy`);
+the transport only moves octets. It calls, per datagram (the
+:class:`~bootwright.engine.Engine` shape)::
 
-    outcome = engine.handle(msg, rx, now, broadcast=...)
+    outcome = engine.handle(datagram, rx, now)
 
-``rx`` says which link the datagram arrived on (:class:`RxContext`), ``now``
-is the wall clock in seconds, ``broadcast`` whether the datagram's IP
-destination was a broadcast address (``True``), one of our addresses
-(``False``) or is unknown (``None``; the transport reads it from
-``IP_PKTINFO``). The :class:`Outcome` holds at most one reply
-(octets and its RFC 2131 §4.1 :class:`~bootwright.wire.dhcp4.Destination`),
-the leases to persist, and the events to report. **A reply that comes with
-leases must only be sent after those leases are durably stored** (an ACK
-promises the address; RFC 2131 §4.3.2). Every second or so the transport
-calls :meth:`Dhcp4Engine.expire` and persists what it returns.
+``datagram`` is the UDP payload as received (decoded here: an undecodable one
+is counted as ``undecodable`` and logged at debug level), ``rx`` says which
+link it arrived on and whether its IP destination was a broadcast address
+(:class:`RxContext`; the transport reads it from ``IP_PKTINFO``), ``now`` is
+the wall clock in seconds. The :class:`~bootwright.engine.Outcome` holds at
+most one reply (octets and its RFC 2131 §4.1
+:class:`~bootwright.wire.dhcp4.Destination`), the leases to persist, and the
+events to report. **A reply that comes with leases must only be sent after
+those leases are durably stored** (an ACK promises the address; RFC 2131
+§4.3.2). About every second the transport calls :meth:`Dhcp4Engine.on_timer`
+and persists what it returns (expired leases; quarantines that ended).
 
 Per message type (RFC 2131 §4.3):
 
@@ -50,7 +54,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from ipaddress import IPv4Address
@@ -59,7 +63,8 @@ from typing import Any, Final
 from bootwright.boot.policy import BootPolicy
 from bootwright.boot.reply import plan_reply
 from bootwright.boot.subnets import on_link4, select4
-from bootwright.engine.dhcp4.leases import BOUND, DECLINED, OFFERED, LeaseRecord, LeaseTable
+from bootwright.engine import EventRecord, Outcome, Reply
+from bootwright.engine.dhcp4.leases import LeaseRecord, LeaseTable
 from bootwright.engine.dhcp4.ratelimit import MacRateLimiter
 from bootwright.engine.dhcp4.reply import (
     INFINITE,
@@ -75,7 +80,7 @@ from bootwright.engine.dhcp4.reply import (
     render_slow,
 )
 from bootwright.engine.dhcp4.subnets import SubnetRuntime, compile_subnets, find_subnet
-from bootwright.model import BootAnswer, ClientInfo, EventKind, Host, Lease, RequestState, normalize_mac
+from bootwright.model import ClientInfo, EventKind, Host, Lease, LeaseState, RequestState, normalize_mac
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp4 import (
     BOOTREQUEST,
@@ -84,6 +89,7 @@ from bootwright.wire.dhcp4 import (
     Destination,
     Dhcp4Message,
     MessageType,
+    decode,
     reply_destination,
 )
 from bootwright.wire.dhcp4_options import CLIENT_ARCH, USER_CLASS_OPTION, VENDOR_CLASS
@@ -92,8 +98,7 @@ __all__ = [
     "DECLINE_PROBATION",
     "OFFER_HOLD",
     "Dhcp4Engine",
-    "EventRecord",
-    "Outcome",
+    "Outcome4",
     "RxContext",
     "Verdict",
 ]
@@ -121,9 +126,10 @@ POOL_WARN_INTERVAL: Final = 60.0  # seconds between "pool exhausted" warnings pe
 _CACHE_MAX: Final = 4096  # entries per reply cache before it is cleared
 _ZERO4: Final = bytes(4)
 _ZERO_ADDR: Final = IPv4Address(0)
+_HOLDING: Final = frozenset((LeaseState.OFFERED, LeaseState.BOUND, LeaseState.DECLINED))  # RFC 2131 §4.3.1-3
 
-#: One event for ``runtime.events.emit(kind, mac=..., host=..., **detail)``.
-EventRecord = tuple[EventKind, str | None, str | None, dict[str, Any]]
+Outcome4 = Outcome[Destination]
+"""What :meth:`Dhcp4Engine.handle` returns: replies addressed by RFC 2131 §4.1 :class:`Destination`."""
 
 
 class Verdict(StrEnum):
@@ -136,22 +142,18 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RxContext:
-    """The link a request arrived on, as the transport knows it."""
+    """What the transport knows of a datagram: the link it arrived on and its IP destination.
+
+    The ``meta`` of :meth:`Dhcp4Engine.handle`. A transport keeps one per link
+    and destination kind (three per link), so none is built per datagram.
+    """
 
     interface: str | None = None
     addresses: tuple[IPv4Address, ...] = ()  # our IPv4 addresses on that link
     mtu: int = 1500  # largest IP datagram the link carries (caps option 57)
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What to do about one request: send ``reply`` to ``destination`` after ``writes`` are durable."""
-
-    reply: bytes | None = None
-    destination: Destination | None = None
-    writes: list[Lease] = field(default_factory=list)
-    events: list[EventRecord] = field(default_factory=list)
-    answer: BootAnswer | None = None  # the boot answer the reply carries (``bootwright explain`` reports it)
+    # The IP destination was a broadcast address (True) or one of ours (False); None: unknown.
+    # Tells a RENEWING request from a REBINDING one (RFC 2131 §4.3.2).
+    broadcast: bool | None = None
 
 
 @dataclass(slots=True)
@@ -213,7 +215,7 @@ class Dhcp4Engine:
         self._configure(policy)
         self.table = self._new_table()
         # Option 53 (RFC 2132 §9.6) → handler; looked up with the option's octet (an int: no enum built per packet).
-        self._handlers: dict[int, Callable[[_Client, float], Outcome | None]] = {
+        self._handlers: dict[int, Callable[[_Client, float], Outcome4 | None]] = {
             MessageType.DISCOVER: self._discover,
             MessageType.REQUEST: self._request,
             MessageType.DECLINE: self._decline,
@@ -290,20 +292,20 @@ class Dhcp4Engine:
             log.warning("dhcp4: %s", w)
         return warnings
 
-    def expire(self, now: float) -> tuple[list[Lease], list[str]]:
-        """Reclaim what is due: leases to store as expired, and addresses to delete from the store."""
+    def on_timer(self, now: float) -> Outcome4:
+        """Reclaim what is due: leases to store as expired (``writes``), rows to delete (``forget``)."""
         writes: list[Lease] = []
-        deletes: list[str] = []
+        forget: list[str] = []
         for rec in self.table.expire(now):
             if self.table.by_addr.get(rec.addr) is rec:
                 writes.append(rec.to_lease())
             else:
-                deletes.append(rec.address)  # quarantine over: forget the row
+                forget.append(rec.address)  # quarantine over: forget the row
         self.limiter.prune(now)
-        return writes, deletes
+        return Outcome(writes=writes, forget=forget)
 
     def next_deadline(self) -> float | None:
-        """When :meth:`expire` next has work."""
+        """When :meth:`on_timer` next has work."""
         return self.table.next_deadline()
 
     def mac_for_ip(self, address: str, now: float) -> str | None:
@@ -314,16 +316,22 @@ class Dhcp4Engine:
             return None
         return self.table.owner_mac(addr, now)
 
-    def handle(self, msg: Dhcp4Message, rx: RxContext, now: float, broadcast: bool | None = None) -> Outcome | None:
-        """Answer one decoded request. ``None``: nothing to send, store or report.
+    def handle(self, datagram: bytes, meta: RxContext, now: float) -> Outcome4 | None:
+        """Answer one datagram (the UDP payload). ``None``: nothing to send, store or report.
 
-        ``broadcast``: whether the datagram was sent to a broadcast address
-        (``True``) or unicast to us (``False``), as the transport learnt from
-        the IP header; ``None`` when it cannot tell. It tells a RENEWING
-        request from a REBINDING one (RFC 2131 §4.3.2).
+        ``meta``: the receiving link and whether the datagram was broadcast
+        (:class:`RxContext`). Undecodable octets are counted and dropped here.
         """
         stats = self.stats
         stats["received"] += 1
+        try:
+            msg = decode(datagram)
+        except DecodeError as e:  # RFC 2131 §4.1: a malformed message is not answered
+            stats["undecodable"] += 1
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("dhcp4: dropped undecodable datagram on %s (%d octets): %s", meta.interface,
+                          len(datagram), e)  # fmt: skip
+            return None
         if msg.op != BOOTREQUEST:
             return self._drop(msg, "op is not BOOTREQUEST (RFC 2131 §2)")
         if not self.limiter.allow(msg.chaddr, now):
@@ -332,19 +340,19 @@ class Dhcp4Engine:
         raw = msg.options.get(53)
         try:
             if raw is None:
-                return self._bootp(msg, rx, now, broadcast)
+                return self._bootp(msg, meta, now)
             if len(raw) != 1:
                 return self._drop(msg, f"option 53 has {len(raw)} octets (RFC 2132 §9.6: 1)")
             handler = self._handlers.get(raw[0])
             if handler is None:
                 return self._drop(msg, f"message type {raw[0]} is not one a server answers")
-            return handler(self._client(msg, rx, broadcast), now)
+            return handler(self._client(msg, meta), now)
         except (DecodeError, ValueError) as e:
             return self._drop(msg, str(e))
 
     # ------------------------------------------------------------------ gathering
 
-    def _drop(self, msg: Dhcp4Message, reason: str) -> Outcome | None:
+    def _drop(self, msg: Dhcp4Message, reason: str) -> Outcome4 | None:
         self.stats["dropped"] += 1
         if log.isEnabledFor(logging.DEBUG):
             log.debug("dhcp4: dropped request from %s: %s", msg.chaddr.hex(":") or "?", reason)
@@ -366,7 +374,7 @@ class Dhcp4Engine:
             self.own |= {a.packed for a in rx.addresses}
         return link
 
-    def _client(self, msg: Dhcp4Message, rx: RxContext, broadcast: bool | None = None) -> _Client:
+    def _client(self, msg: Dhcp4Message, rx: RxContext) -> _Client:
         opts = msg.options
         cid = opts.get(61)
         key = bytes(cid) if cid else bytes((msg.htype,)) + msg.chaddr  # RFC 2131 §4.2, RFC 2132 §9.14
@@ -383,7 +391,7 @@ class Dhcp4Engine:
         else:
             sub = select4(self.subnets, link.subnets, giaddr, ciaddr, relay_info, selection)
         host_addr = self._reservation(host, mac, sub)
-        return _Client(msg, key, mac, host, host_addr, sub, rx, link, giaddr, ciaddr, broadcast)
+        return _Client(msg, key, mac, host, host_addr, sub, rx, link, giaddr, ciaddr, rx.broadcast)
 
     def _reservation(self, host: Host | None, mac: str | None, sub: SubnetRuntime | None) -> int | None:
         """The host's reserved address when it lies inside ``sub``."""
@@ -460,7 +468,7 @@ class Dhcp4Engine:
         yiaddr: int,
         lease: int | None,
         nak_text: str | None = None,
-    ) -> tuple[bytes, Destination] | None:
+    ) -> Reply[Destination] | None:
         """Render a reply and its destination (RFC 2131 §4.1, Table 3)."""
         msg = c.msg
         opts = msg.options
@@ -486,7 +494,7 @@ class Dhcp4Engine:
             plain = render_rfc951(
                 entry, msg.xid, msg.htype, msg.chaddr, flags, yiaddr.to_bytes(4, "big"), c.giaddr.to_bytes(4, "big")
             )
-            return plain, dest
+            return Reply(plain, dest)
         # RFC 2131 Table 3: ciaddr is echoed in ACKs (to RENEWING/REBINDING and INFORM), 0 otherwise.
         ack = msg_type == MessageType.ACK
         ciaddr = msg.ciaddr if ack else _ZERO_ADDR
@@ -515,7 +523,7 @@ class Dhcp4Engine:
             if out is None:
                 log.warning("dhcp4: no reply to %s: its options do not fit %d octets", c.mac, max_size)
                 return None
-        return out, dest
+        return Reply(out, dest)
 
     @staticmethod
     def _max_size(msg: Dhcp4Message, rx: RxContext, bootp: bool) -> int:
@@ -539,7 +547,7 @@ class Dhcp4Engine:
             log.warning("dhcp4: reserved address %s of host %s is declined or held; using a pool address",
                         IPv4Address(c.host_addr), c.host.name if c.host else "?")
         rec = table.binding(sub, key)
-        if rec is not None and rec.state != DECLINED and table.allocatable(sub, rec.addr, bootp):
+        if rec is not None and rec.state != LeaseState.DECLINED and table.allocatable(sub, rec.addr, bootp):
             return rec.addr, []
         req = c.msg.options.get(50)
         if req is not None and len(req) == 4:
@@ -550,7 +558,7 @@ class Dhcp4Engine:
 
     def _owned_by_host(self, c: _Client) -> bool:
         rec = self.table.by_addr.get(c.host_addr or -1)
-        return rec is not None and rec.state != DECLINED and rec.mac == c.mac
+        return rec is not None and rec.state != LeaseState.DECLINED and rec.mac == c.mac
 
     def _exhausted(self, c: _Client, pools: list[str], now: float, bootp: bool) -> None:
         """No address for a client: warn, naming the pools, once per interval per subnet."""
@@ -571,16 +579,16 @@ class Dhcp4Engine:
         """The one event of a request: the reply's kind, or the request's kind and why it went unanswered."""
         if c.giaddr:
             detail["relay"] = _dotted(c.giaddr)
-        return [(kind, c.mac, c.host.name if c.host is not None else None, detail)]
+        return [EventRecord(kind, c.mac, c.host.name if c.host is not None else None, detail)]
 
-    def _silent(self, kind: EventKind, c: _Client, reason: str, **detail: Any) -> Outcome:
+    def _silent(self, kind: EventKind, c: _Client, reason: str, **detail: Any) -> Outcome4:
         """No answer; the event says why (``bootwright events`` shows the reason)."""
         self.stats["unanswered"] += 1
         if log.isEnabledFor(logging.DEBUG):
             log.debug("dhcp4: %s from %s not answered: %s", kind, c.mac or c.key.hex(":"), reason)
         return Outcome(events=self._event(kind, c, reason=reason, **detail))
 
-    def _discover(self, c: _Client, now: float) -> Outcome | None:
+    def _discover(self, c: _Client, now: float) -> Outcome4 | None:
         sub = c.subnet
         if sub is None:
             return self._silent(EventKind.DHCP4_DISCOVER, c, "no subnet4 serves this link or relay")
@@ -597,11 +605,11 @@ class Dhcp4Engine:
         self.stats["offer"] += 1
         answer = entry.answer
         events = self._event(EventKind.DHCP4_OFFER, c, yiaddr=rec.address, bootfile=answer.bootfile, rule=answer.rule)
-        return Outcome(sent[0], sent[1], [], events, answer)
+        return Outcome((sent,), (), (), events, answer)
 
     # ------------------------------------------------------------------ REQUEST
 
-    def _request(self, c: _Client, now: float) -> Outcome | None:
+    def _request(self, c: _Client, now: float) -> Outcome4 | None:
         msg = c.msg
         opts = msg.options
         sid = opts.get(54)
@@ -661,7 +669,7 @@ class Dhcp4Engine:
         events = self._event(
             EventKind.DHCP4_ACK, c, yiaddr=rec.address, bootfile=answer.bootfile, lease=lease, state=state, **named
         )
-        return Outcome(sent[0], sent[1], writes, events, answer)
+        return Outcome((sent,), writes, (), events, answer)
 
     @staticmethod
     def _extending_state(c: _Client) -> RequestState:
@@ -725,15 +733,15 @@ class Dhcp4Engine:
             return Verdict.NAK, f"{IPv4Address(requested)} is reserved for another client"
         rec = table.by_addr.get(requested)
         if rec is not None and rec.key == key:
-            if rec.state == DECLINED:
+            if rec.state == LeaseState.DECLINED:
                 return Verdict.NAK, "the client declined this address"
             if not table.allocatable(sub, requested, False):
                 return Verdict.NAK, f"{IPv4Address(requested)} is no longer in a pool"
             return Verdict.ACK, "the client's lease"
-        if rec is not None and rec.state in (OFFERED, BOUND, DECLINED) and rec.expires > now:
+        if rec is not None and rec.state in _HOLDING and rec.expires > now:
             return Verdict.NAK, f"{IPv4Address(requested)} is in use by another client"
         mine = table.binding(sub, key)
-        if mine is not None and mine.state in (OFFERED, BOUND) and mine.expires > now:
+        if mine is not None and mine.state in (LeaseState.OFFERED, LeaseState.BOUND) and mine.expires > now:
             return Verdict.NAK, f"this client's address is {mine.address}"
         if selecting and table.allocatable(sub, requested, False):
             return Verdict.ACK, "free address, offer forgotten"
@@ -744,7 +752,7 @@ class Dhcp4Engine:
             return Verdict.NAK, "no lease for this client here (authoritative)"
         return Verdict.IGNORE, "no record of this client (RFC 2131 §4.3.2: remain silent)"
 
-    def _nak(self, c: _Client, reason: str, state: RequestState, requested: int) -> Outcome:
+    def _nak(self, c: _Client, reason: str, state: RequestState, requested: int) -> Outcome4:
         self.stats["nak"] += 1
         sent = self._reply(c, None, MessageType.NAK, 0, None, nak_text=reason)
         log.info("dhcp4: NAK to %s for %s: %s", c.mac or c.key.hex(":"), IPv4Address(requested), reason)
@@ -753,7 +761,7 @@ class Dhcp4Engine:
         )
         if sent is None:
             return Outcome(events=events)
-        return Outcome(sent[0], sent[1], [], events)
+        return Outcome((sent,), (), (), events)
 
     # ------------------------------------------------------------------ DECLINE, RELEASE
 
@@ -761,14 +769,15 @@ class Dhcp4Engine:
         sid = c.msg.options.get(54)
         return sid is None or sid in self.own
 
-    def _decline(self, c: _Client, now: float) -> Outcome | None:
+    def _decline(self, c: _Client, now: float) -> Outcome4 | None:
         req = c.msg.options.get(50)
         if req is None or len(req) != 4:
             return self._drop(c.msg, "DECLINE without option 50 (RFC 2131 §4.3.3)")
         addr = int.from_bytes(req, "big")
         text = _text(IPv4Address(addr))
         rec = self.table.by_addr.get(addr)
-        if not self._ours(c) or rec is None or rec.key != c.key or rec.state not in (BOUND, OFFERED):
+        held = rec is not None and rec.state in (LeaseState.BOUND, LeaseState.OFFERED)
+        if not self._ours(c) or rec is None or rec.key != c.key or not held:
             return self._silent(EventKind.DHCP4_DECLINE, c, "not this client's lease", address=text)
         self.table.decline(rec, now + DECLINE_PROBATION)
         self.stats["decline"] += 1
@@ -778,11 +787,11 @@ class Dhcp4Engine:
         )
         return Outcome(writes=[rec.to_lease()], events=self._event(EventKind.DHCP4_DECLINE, c, address=text))
 
-    def _release(self, c: _Client, now: float) -> Outcome | None:
+    def _release(self, c: _Client, now: float) -> Outcome4 | None:
         addr = int(c.msg.ciaddr)
         text = _text(c.msg.ciaddr)
         rec = self.table.by_addr.get(addr)
-        if not self._ours(c) or rec is None or rec.key != c.key or rec.state != BOUND:
+        if not self._ours(c) or rec is None or rec.key != c.key or rec.state != LeaseState.BOUND:
             return self._silent(EventKind.DHCP4_RELEASE, c, "not this client's lease", address=text)
         self.table.release(rec, now)
         self.stats["release"] += 1
@@ -790,7 +799,7 @@ class Dhcp4Engine:
 
     # ------------------------------------------------------------------ INFORM, BOOTP
 
-    def _inform(self, c: _Client, now: float) -> Outcome | None:
+    def _inform(self, c: _Client, now: float) -> Outcome4 | None:
         ciaddr = _text(c.msg.ciaddr)
         if c.subnet is None:
             return self._silent(EventKind.DHCP4_INFORM, c, "no subnet4 serves this link or relay", ciaddr=ciaddr)
@@ -800,12 +809,12 @@ class Dhcp4Engine:
             return self._silent(EventKind.DHCP4_INFORM, c, "reply does not fit", ciaddr=ciaddr)
         self.stats["inform"] += 1
         events = self._event(EventKind.DHCP4_INFORM, c, ciaddr=ciaddr, bootfile=entry.answer.bootfile)
-        return Outcome(sent[0], sent[1], [], events, entry.answer)
+        return Outcome((sent,), (), (), events, entry.answer)
 
-    def _bootp(self, msg: Dhcp4Message, rx: RxContext, now: float, broadcast: bool | None) -> Outcome | None:
+    def _bootp(self, msg: Dhcp4Message, rx: RxContext, now: float) -> Outcome4 | None:
         if not self.allow_bootp:
             return self._drop(msg, "BOOTP request and dhcp4.allow_bootp is off")
-        c = self._client(msg, rx, broadcast)
+        c = self._client(msg, rx)
         sub = c.subnet
         if sub is None:
             return self._silent(EventKind.DHCP4_BOOTP, c, "no subnet4 serves this link or relay")
@@ -825,7 +834,7 @@ class Dhcp4Engine:
         events = self._event(
             EventKind.DHCP4_ACK, c, yiaddr=rec.address, bootfile=entry.answer.bootfile, bootp=True, **rfc951
         )
-        return Outcome(sent[0], sent[1], writes, events, entry.answer)
+        return Outcome((sent,), writes, (), events, entry.answer)
 
 
 def find_lease_subnet(engine: Dhcp4Engine, address: str) -> SubnetRuntime | None:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from ipaddress import IPv6Address
-from typing import Final, Literal
+from typing import Final
 
-from bootwright.model import Lease
+from bootwright.model import Lease, LeaseState
 
 __all__ = [
     "DECLINE_PROBATION",
@@ -42,9 +42,6 @@ HASH_PROBES: Final = 32
 SCAN_LIMIT: Final = 65536
 """Pools with at most this many addresses are scanned exhaustively when hashing finds none free."""
 
-State = Literal["offered", "bound", "declined"]
-
-
 def ia_key(duid: bytes, iaid: int) -> bytes:
     """The binding key of an IA (RFC 8415 §12): DUID octets then the 4-octet IAID."""
     return duid + iaid.to_bytes(4)
@@ -64,13 +61,13 @@ class Binding:
 
     __slots__ = ("a", "expires", "hostname", "key", "mac", "state", "text")
 
-    def __init__(self, a: int, key: bytes, mac: str | None, expires: float, state: State, hostname: str | None,
+    def __init__(self, a: int, key: bytes, mac: str | None, expires: float, state: LeaseState, hostname: str | None,
                  text: str) -> None:  # fmt: skip
         self.a = a
         self.key = key
         self.mac = mac
         self.expires = expires
-        self.state: State = state
+        self.state: LeaseState = state
         self.hostname = hostname
         self.text = text
 
@@ -141,7 +138,7 @@ class LeaseTable6:
         """Rebuild the table from stored leases; expired and released ones are left out."""
         n = 0
         for lease in leases:
-            if lease.family != 6 or lease.expires <= now or lease.state not in ("bound", "declined"):
+            if lease.family != 6 or lease.expires <= now or lease.state not in (LeaseState.BOUND, LeaseState.DECLINED):
                 continue
             a = int(IPv6Address(lease.address))
             self._put(Binding(a, lease.client_key, lease.mac, lease.expires, lease.state, lease.hostname,
@@ -160,7 +157,7 @@ class LeaseTable6:
     def is_free(self, a: int, key: bytes, now: float) -> bool:
         """True when address ``a`` may go to the IA ``key``: unused, expired, or already this IA's."""
         b = self.by_addr.get(a)
-        return b is None or b.expires <= now or (b.key == key and b.state != "declined")
+        return b is None or b.expires <= now or (b.key == key and b.state != LeaseState.DECLINED)
 
     def _put(self, b: Binding) -> None:
         by_addr, by_key = self.by_addr, self.by_key
@@ -168,7 +165,7 @@ class LeaseTable6:
         if old is not None and old is not b and by_key.get(old.key) is old:
             del by_key[old.key]  # an expired holder loses the address
         by_addr[b.a] = b
-        if b.state == "declined":
+        if b.state == LeaseState.DECLINED:
             if by_key.get(b.key) is b:
                 del by_key[b.key]
             return
@@ -208,7 +205,7 @@ class LeaseTable6:
             # use different DUIDs for one MAC and must both get it. Only a decline blocks it.
             f = int(fixed)
             b = self.by_addr.get(f)
-            return None if b is not None and b.state == "declined" and b.expires > now else f
+            return None if b is not None and b.state == LeaseState.DECLINED and b.expires > now else f
         reserved = self.reserved
         current = self.by_key.get(key)
         if current is not None:
@@ -238,12 +235,12 @@ class LeaseTable6:
         """Set address ``a`` aside for IA ``key`` for :data:`OFFER_HOLD` seconds (not stored)."""
         b = self.by_key.get(key)
         if b is not None and b.a == a:
-            if b.state == "bound" and b.expires > now:
+            if b.state == LeaseState.BOUND and b.expires > now:
                 return b  # already bound: an Advertise does not shorten it
             text = b.text
         else:
             text = self.address_text(a.to_bytes(16))
-        b = Binding(a, key, mac, now + OFFER_HOLD, "offered", None, text)
+        b = Binding(a, key, mac, now + OFFER_HOLD, LeaseState.OFFERED, None, text)
         self._put(b)
         return b
 
@@ -251,7 +248,7 @@ class LeaseTable6:
         """Bind address ``a`` to IA ``key`` until ``expires``; the caller stores ``.lease()``."""
         prev = self.by_key.get(key)
         text = prev.text if prev is not None and prev.a == a else self.address_text(a.to_bytes(16))
-        b = Binding(a, key, mac, expires, "bound", hostname, text)
+        b = Binding(a, key, mac, expires, LeaseState.BOUND, hostname, text)
         self._put(b)
         return b
 
@@ -264,13 +261,13 @@ class LeaseTable6:
         del self.by_key[key]
         if self.by_addr.get(a) is b:
             del self.by_addr[a]
-        return Lease(6, b.text, key, b.mac, now, b.hostname, "released")
+        return Lease(6, b.text, key, b.mac, now, b.hostname, LeaseState.RELEASED)
 
     def decline(self, key: bytes, addr: IPv6Address, now: float) -> Lease | None:
         """Decline (RFC 8415 §18.3.8): keep ``addr`` out of use for :data:`DECLINE_PROBATION`."""
         b = self.by_key.get(key)
         if b is None or b.a != int(addr):
             return None
-        d = Binding(b.a, key, b.mac, now + DECLINE_PROBATION, "declined", b.hostname, b.text)
+        d = Binding(b.a, key, b.mac, now + DECLINE_PROBATION, LeaseState.DECLINED, b.hostname, b.text)
         self._put(d)
         return d.lease()

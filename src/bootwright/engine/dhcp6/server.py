@@ -1,10 +1,14 @@
 """Sans-I/O DHCPv6 server (RFC 8415): bytes and ``now`` in, a reply, leases and events out.
 
-The I/O layer hands every datagram to :meth:`Dhcp6Engine.handle` with what the
-socket knew (source, interface, multicast or unicast destination) and gets back
-an :class:`Outcome`: the reply payload and port, the leases that must be durable
+Rule: every DHCPv6 decision is made here (subnet choice in :mod:`bootwright.boot.subnets`,
+the boot answer in :mod:`bootwright.boot.policy`); the transport only moves octets.
+It hands every datagram to :meth:`Dhcp6Engine.handle` (the :class:`~bootwright.engine.Engine`
+shape) with what the socket knew (:class:`Received`: source, interface, multicast or
+unicast destination) and gets back an :class:`~bootwright.engine.Outcome`: the reply
+payload and its UDP port (to the datagram's source), the leases that must be durable
 *before* the reply is sent (RFC 8415 §18.3.2), and the protocol events. Bad input
-never raises: it is counted in :attr:`Dhcp6Engine.counters` and logged at debug.
+never raises: it is decoded here, counted in :attr:`Dhcp6Engine.counters` and logged
+at debug. :meth:`Dhcp6Engine.on_timer` returns the bindings that ran out.
 
 Every boot answer comes from :func:`bootwright.boot.reply.plan_reply` in the subnet
 :func:`bootwright.boot.subnets.select6` chooses; ``bootwright explain`` runs this engine,
@@ -17,7 +21,7 @@ import logging
 import struct
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from ipaddress import IPv6Address
 from typing import Any, Final, TypeVar
@@ -26,10 +30,11 @@ from bootwright.boot.policy import BootPolicy
 from bootwright.boot.reply import ReplyPlan, dhcp6_lifetimes, plan_reply
 from bootwright.boot.subnets import select6
 from bootwright.config import Subnet6
+from bootwright.engine import EventRecord, Outcome, Reply
 from bootwright.engine.dhcp6.client import HttpBootMemory, client_info, link_address, option_index, wire_options
 from bootwright.engine.dhcp6.decode import ServerDecoder
 from bootwright.engine.dhcp6.leases import LeaseTable6, PoolSet, ia_key
-from bootwright.model import BootAnswer, ClientInfo, EventKind, Host, Lease
+from bootwright.model import ClientInfo, EventKind, Host, Lease, LeaseState
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp6 import (
     CLIENT_PORT,
@@ -60,7 +65,7 @@ from bootwright.wire.dhcp6 import (
     relay_reply,
 )
 
-__all__ = ["MAX_MESSAGE", "Dhcp6Engine", "DropReason", "EventRecord", "Outcome", "Received"]
+__all__ = ["MAX_MESSAGE", "Dhcp6Engine", "DropReason", "Outcome6", "Received"]
 
 log = logging.getLogger("bootwright.dhcp6")
 T = TypeVar("T")
@@ -119,38 +124,20 @@ class DropReason(StrEnum):
 
 @dataclass(slots=True)
 class Received:
-    """One datagram from port 546/547 and what the socket knew about it.
+    """What the socket knew about one datagram from port 546/547: the ``meta`` of :meth:`Dhcp6Engine.handle`.
 
     Not frozen only because frozen dataclasses are slow to build (one per datagram);
     nothing changes it after construction.
     """
 
-    data: bytes
     src: IPv6Address
     interface: str | None = None
     # False when the destination was a unicast address (RFC 8415 §16 rules).
     multicast: bool = True
 
 
-@dataclass(slots=True)
-class EventRecord:
-    """A protocol step for :meth:`bootwright.runtime.events.EventSink.emit`."""
-
-    kind: EventKind
-    mac: str | None
-    host: str | None
-    detail: dict[str, str | int | float | None] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What to do about one datagram: send ``reply`` to ``(src, port)`` once ``leases`` are durable."""
-
-    reply: bytes
-    port: int
-    leases: tuple[Lease, ...] = ()
-    events: tuple[EventRecord, ...] = ()
-    answer: BootAnswer | None = None  # the boot answer the reply carries (``bootwright explain`` reports it)
+Outcome6 = Outcome[int]
+"""What :meth:`Dhcp6Engine.handle` returns: replies to the datagram's source, at this UDP port."""
 
 
 class _Drop(Exception):
@@ -272,49 +259,53 @@ class Dhcp6Engine:
             b = self.table.holder(IPv6Address(address.split("%", 1)[0]))
         except ValueError:
             return None
-        return b.mac if b is not None and b.state != "declined" and b.expires > now else None
+        return b.mac if b is not None and b.state != LeaseState.DECLINED and b.expires > now else None
 
-    def expire(self, now: float) -> tuple[list[Lease], list[str]]:
+    def on_timer(self, now: float) -> Outcome6:
         """Forget bindings past their valid lifetime (RFC 8415 §18.3 leaves reuse to the server).
 
-        Returns the store writes (bound leases that ran out, recorded as ``expired``) and the
-        addresses whose rows can go (declined addresses out of probation).
+        ``writes``: bound leases that ran out, recorded as ``expired``; ``forget``: declined
+        addresses out of probation, whose rows can go.
         """
         writes: list[Lease] = []
-        deletes: list[str] = []
+        forget: list[str] = []
         for b in self.table.expired(now):
-            if b.state == "bound":
-                writes.append(Lease(6, b.text, b.key, b.mac, b.expires, b.hostname, "expired"))
-            elif b.state == "declined":
-                deletes.append(b.text)
-        return writes, deletes
+            if b.state == LeaseState.BOUND:
+                writes.append(Lease(6, b.text, b.key, b.mac, b.expires, b.hostname, LeaseState.EXPIRED))
+            elif b.state == LeaseState.DECLINED:
+                forget.append(b.text)
+        return Outcome(writes=writes, forget=forget)
+
+    def next_deadline(self) -> float | None:
+        """When the first binding runs out (a scan: the transport sweeps on a fixed interval)."""
+        return min((b.expires for b in self.table.by_addr.values()), default=None)
 
     # ------------------------------------------------------------------ entry point
 
-    def handle(self, rx: Received, now: float) -> Outcome | None:
-        """Answer one datagram; ``None`` when it is dropped (see :attr:`counters`)."""
+    def handle(self, datagram: bytes, meta: Received, now: float) -> Outcome6 | None:
+        """Answer one datagram (the UDP payload); ``None`` when it is dropped (see :attr:`counters`)."""
         self.counters["received"] += 1
         try:
-            if len(rx.data) > MAX_MESSAGE:
+            if len(datagram) > MAX_MESSAGE:
                 raise _Drop(DropReason.OVERSIZED)
-            return self._handle(rx, now)
+            return self._handle(datagram, meta, now)
         except _Drop as d:
             self.counters["dropped." + d.reason] += 1
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("DHCPv6 from %s%%%s dropped: %s", rx.src, rx.interface, d.reason)
+                log.debug("DHCPv6 from %s%%%s dropped: %s", meta.src, meta.interface, d.reason)
             return None
-        except DecodeError as e:
+        except DecodeError as e:  # RFC 8415 §16: discard what does not parse
             self.counters["dropped." + DropReason.MALFORMED] += 1
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("DHCPv6 from %s%%%s malformed: %s", rx.src, rx.interface, e)
+                log.debug("DHCPv6 from %s%%%s malformed: %s", meta.src, meta.interface, e)
             return None
         except Exception:  # a bug must not stop the server: count it, say it once per message
             self.counters["internal_error"] += 1
-            log.warning("DHCPv6 from %s%%%s: internal error", rx.src, rx.interface, exc_info=True)
+            log.warning("DHCPv6 from %s%%%s: internal error", meta.src, meta.interface, exc_info=True)
             return None
 
-    def _handle(self, rx: Received, now: float) -> Outcome:
-        outer = self._decoder.decode(rx.data)
+    def _handle(self, datagram: bytes, rx: Received, now: float) -> Outcome6:
+        outer = self._decoder.decode(datagram)
         if isinstance(outer, Dhcp6Relay):
             if outer.msg_type != MessageType.RELAY_FORW:
                 raise _Drop(DropReason.RELAY_REPLY_RECEIVED)
@@ -354,7 +345,7 @@ class Dhcp6Engine:
             data, port = head + encode_options(answer.options) + answer.tail.wire, CLIENT_PORT
         events = (answer.event,) if answer.event is not None else ()
         boot = answer.plan.answer if answer.plan is not None else None
-        return Outcome(data, port, tuple(answer.leases), events, boot)
+        return Outcome((Reply(data, port),), answer.leases, (), events, boot)
 
     def _client(self, msg: Dhcp6Message, layers: list[Dhcp6Relay], duid: bytes | None, rx: Received,
                 index: dict[type, list[Any]]) -> ClientInfo:  # fmt: skip

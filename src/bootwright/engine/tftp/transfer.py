@@ -1,22 +1,27 @@
 """Sans-I/O TFTP read transfers (RFC 1350, 2347, 2348, 2349, 7440).
 
-The I/O layer decodes an RRQ, checks it with :func:`refusal`, maps and opens
-the file (:mod:`~bootwright.engine.tftp.paths`,
-:mod:`~bootwright.net.tftp.files`), then drives a :class:`ReadTransfer`::
+Rule: a transfer is one :class:`~bootwright.engine.Engine` instance per
+transfer, over the transfer's own TID (its socket is connected to the client,
+so a reply's destination is ``None``). The I/O layer decodes an RRQ, checks it
+with :func:`refusal`, maps and opens the file
+(:mod:`~bootwright.engine.tftp.paths`, :mod:`~bootwright.net.tftp.files`), then
+drives a :class:`ReadTransfer`::
 
     xfer = ReadTransfer(request, source, settings)
-    send(xfer.start(now))
-    on datagram from the client TID:  send(xfer.receive(datagram, now))
-    at xfer.next_deadline():          send(xfer.on_timer(now))
+    send(xfer.start(now).replies)
+    on datagram from the client TID:  out = xfer.handle(datagram, None, now); send(out.replies) unless None
+    at xfer.next_deadline():          send(xfer.on_timer(now).replies)
     until xfer.done; log xfer.outcome and xfer.stats
 
-Returned datagrams are ``bytes`` or ``memoryview`` slices of the transfer's
-reused send buffer (header and file bytes side by side, no copies).  They are
-valid until the next call into the same transfer: send them (or copy them)
-before calling again.  The returned list is the transfer's own too (the
-lock-step path hands out one prepared list per buffer slot): read it, never
-modify it.  asyncio's ``DatagramTransport.sendto`` copies what it
-has to queue, so passing them straight to it is safe.
+Replies carry ``bytes`` or ``memoryview`` slices of the transfer's reused
+send buffer (header and file bytes side by side, no copies).  They are valid
+until the next call into the same transfer: send them (or copy them) before
+calling again.  The returned :class:`~bootwright.engine.Outcome` is the
+transfer's own too (the lock-step path hands out one prepared Outcome per
+buffer slot, so a lock-step ACK allocates nothing): read it, never modify it.
+asyncio's ``DatagramTransport.sendto`` copies what it has to queue, so passing
+the octets straight to it is safe.  Transfers report no events: the
+service reports the end of a transfer (:attr:`ReadTransfer.outcome`).
 
 Negotiation follows tftp-hpa: ``blksize`` below 8 or non-numeric is ignored
 (left out of the OACK, not refused with error 8), above the maximum it is
@@ -34,6 +39,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final, NamedTuple
 
+from bootwright.engine import Outcome, Reply
 from bootwright.engine.tftp.paths import PathRefused, is_within
 from bootwright.engine.tftp.source import BlockSource, NetasciiSource
 from bootwright.wire import DecodeError
@@ -59,6 +65,7 @@ __all__ = [
     "LockstepRun",
     "Negotiated",
     "OutcomeKind",
+    "OutcomeTftp",
     "ReadTransfer",
     "TftpSettings",
     "TransferOutcome",
@@ -72,6 +79,11 @@ __all__ = [
 
 Datagram = bytes | memoryview
 """One UDP payload to send."""
+
+OutcomeTftp = Outcome[None]
+"""What a transfer returns: datagrams for its connected TID socket (no destination), nothing else."""
+NOTHING: Final[OutcomeTftp] = Outcome()
+"""The empty result of :meth:`ReadTransfer.on_timer` (shared: never modify an Outcome)."""
 
 MAX_WINDOWSIZE: Final = 32768
 """Hard cap on ``windowsize``: with 16-bit block numbers a larger window makes
@@ -320,12 +332,15 @@ class ReadTransfer:
         "_interval",
         "_last",
         "_last_len",
+        "_last_out",
         "_last_view",
         "_loaded",
         "_mv",
         "_nslots",
         "_oack",
+        "_oack_out",
         "_payloads",
+        "_replies",
         "_retries",
         "_sent_end",
         "_settings",
@@ -335,6 +350,7 @@ class ReadTransfer:
         "_stats",
         "_views",
         "_window",
+        "_window_out",
         "done",
         "negotiated",
         "outcome",
@@ -361,8 +377,11 @@ class ReadTransfer:
         self._mv = mv = memoryview(self._buffer)
         self._views: list[Datagram] = [mv[i * self._slot : (i + 1) * self._slot] for i in range(self._nslots)]
         self._payloads = [mv[i * self._slot + 4 : (i + 1) * self._slot] for i in range(self._nslots)]
-        self._singles = [[view] for view in self._views]  # lock-step answers, built once
+        self._replies = [Reply(view, None) for view in self._views]
+        self._singles = [Outcome((r,)) for r in self._replies]  # lock-step answers, built once
+        self._window_out: OutcomeTftp = Outcome()  # the answer of the windowed path, reused
         self._oack: bytes | None = encode(Oack(neg.oack)) if neg.oack else None
+        self._oack_out: OutcomeTftp = Outcome((Reply(self._oack, None),)) if self._oack is not None else NOTHING
         self._base = 0  # absolute index of the last acknowledged block
         self._sent_end = 0  # absolute index of the last block sent
         self._first = 1  # absolute index of the block in slot 0
@@ -370,6 +389,7 @@ class ReadTransfer:
         self._last: int | None = None  # absolute index of the final (short) block, once read
         self._last_len = 0
         self._last_view: Datagram = mv[:0]
+        self._last_out: OutcomeTftp = NOTHING  # the final block's answer, built when it is read
         self._fast = 0  # full blocks sent by the lock-step fast path, not yet counted in _stats
         self._retries = 0
         self._interval = neg.timeout
@@ -415,21 +435,25 @@ class ReadTransfer:
 
     # -- public API ---------------------------------------------------------
 
-    def start(self, now: float) -> list[Datagram]:
+    def start(self, now: float) -> OutcomeTftp:
         """First datagrams: the OACK (RFC 2347) if options were accepted, else DATA from block 1."""
         self._stats.started = now
         if self._oack is not None:
             self._arm(now)
             self._stats.datagrams_sent += 1
-            return [self._oack]
+            return self._oack_out
         return self._send_window(now)
 
     def next_deadline(self) -> float | None:
         """When :meth:`on_timer` must be called, or ``None`` when done."""
         return self._deadline
 
-    def receive(self, datagram: bytes | bytearray | memoryview, now: float) -> list[Datagram]:
-        """Handle one datagram from the client's TID; never raises on bad input."""
+    def handle(self, datagram: bytes | bytearray | memoryview, meta: None, now: float) -> OutcomeTftp | None:
+        """Handle one datagram from the client's TID (``meta``: nothing, the socket is connected).
+
+        Never raises on bad input (undecodable datagrams are counted as ``ignored``).
+        ``None``: nothing to send.
+        """
         # Fast path, lock-step (RFC 1350 §6: one block per ACK): an ACK for the block just sent
         # whose successor is a full block already in the read-ahead buffer.  A few comparisons,
         # no allocation: the answer is the slot's prepared list, the counters are folded into
@@ -460,7 +484,7 @@ class ReadTransfer:
         native pump: no Python per block) reports how many blocks it sent with
         :meth:`lockstep_advance` *before* the engine is called again.  The
         buffer must not be written meanwhile: the engine only writes it from
-        :meth:`receive` and :meth:`on_timer`, which the transport calls only
+        :meth:`handle` and :meth:`on_timer`, which the transport calls only
         after that report.
         """
         if self._window != 1 or self._oack is not None or self.done or self._retries:
@@ -481,7 +505,7 @@ class ReadTransfer:
     def lockstep_advance(self, count: int, now: float) -> None:
         """Account for ``count`` blocks a transport sent from :meth:`lockstep_run`, the last at ``now``.
 
-        Exactly the state ``count`` calls of :meth:`receive` with the expected
+        Exactly the state ``count`` calls of :meth:`handle` with the expected
         ACKs would have left (RFC 1350 §6: each ACK acknowledges one block
         and releases the next).
         """
@@ -492,17 +516,17 @@ class ReadTransfer:
         self._fast += count
         self._deadline = now + self._interval
 
-    def _receive(self, datagram: bytes | bytearray | memoryview, now: float) -> list[Datagram]:
-        """The general path of :meth:`receive`."""
+    def _receive(self, datagram: bytes | bytearray | memoryview, now: float) -> OutcomeTftp | None:
+        """The general path of :meth:`handle`."""
         if self.done:
             self._stats.ignored += 1
-            return []
+            return None
         if len(datagram) >= 4 and datagram[1] == _ACK and datagram[0] == 0:
             block = (datagram[2] << 8) | datagram[3]
             if self._oack is not None:  # RFC 2347: the OACK is acknowledged with ACK 0
                 if block != 0:
                     self._stats.ignored += 1
-                    return []
+                    return None
                 self._oack = None
                 self._retries = 0
                 self._interval = self.negotiated.timeout
@@ -511,15 +535,15 @@ class ReadTransfer:
             delta = (block - base) & 0xFFFF
             if delta == 0:
                 self._stats.duplicate_acks += 1  # RFC 1123 §4.2.3.1: never retransmit on it
-                return []
+                return None
             if delta > self._sent_end - base:
                 self._stats.ignored += 1  # a block never sent, or stale from before the window
-                return []
+                return None
             acked = base + delta
             if acked == self._last:
                 self._stats.file_bytes = (acked - 1) * self._blksize + self._last_len
                 self._finish(now, TransferOutcome(OutcomeKind.COMPLETE))
-                return []
+                return None
             self._base = acked  # RFC 7440: the next window starts after the acked block
             if self._retries:
                 self._retries = 0
@@ -527,24 +551,24 @@ class ReadTransfer:
             return self._send_window(now)
         return self._other(datagram, now)
 
-    def on_timer(self, now: float) -> list[Datagram]:
+    def on_timer(self, now: float) -> OutcomeTftp:
         """Retransmit the OACK or the current window if the deadline passed."""
         if self._deadline is None or now < self._deadline:
-            return []
+            return NOTHING
         self._stats.timer_expiries += 1
         self._retries += 1
         if self._retries > self._settings.max_retries:
             self._finish(now, TransferOutcome(OutcomeKind.TIMEOUT))
-            return []
+            return NOTHING
         s = self._settings
         self._interval = min(self.negotiated.timeout * s.backoff**self._retries, s.max_interval)
         if self._oack is not None:
             self._arm(now)
             self._stats.datagrams_sent += 1
             self._stats.retransmits += 1
-            return [self._oack]
+            return self._oack_out
         out = self._send_window(now)
-        self._stats.retransmits += len(out)
+        self._stats.retransmits += len(out.replies)
         return out
 
     # -- internals ------------------------------------------------------------
@@ -558,17 +582,17 @@ class ReadTransfer:
         self._deadline = None
         self._stats.finished = now
 
-    def _other(self, datagram: bytes | bytearray | memoryview, now: float) -> list[Datagram]:
+    def _other(self, datagram: bytes | bytearray | memoryview, now: float) -> OutcomeTftp | None:
         try:
             packet = decode(datagram)
         except DecodeError:
             self._stats.ignored += 1
-            return []
+            return None
         if isinstance(packet, ErrorPacket):  # RFC 1350 §7: an ERROR ends the transfer, unacknowledged
             self._finish(now, TransferOutcome(OutcomeKind.CLIENT_ERROR, packet.message or f"code {packet.code}"))
-            return []
+            return None
         self._stats.ignored += 1  # DATA, OACK or a request on a read transfer: ignore like tftp-hpa
-        return []
+        return None
 
     def _load(self, start: int) -> None:
         """Read the buffer full from block ``start`` on (one positioned scatter read) and pack headers.
@@ -587,6 +611,7 @@ class ReadTransfer:
             rem = n - full * bs
             self._last, self._last_len = start + full, rem
             self._last_view = self._views[full][: 4 + rem]  # the short (maybe empty) final block
+            self._last_out = Outcome((Reply(self._last_view, None),))
             loaded = full + 1
         else:
             self._last = None
@@ -597,7 +622,7 @@ class ReadTransfer:
             pack(buf, i * slot, _DATA, (start + i) & 0xFFFF)
         self._first, self._loaded = start, loaded
 
-    def _send_window(self, now: float) -> list[Datagram]:
+    def _send_window(self, now: float) -> OutcomeTftp:
         """(Re)send the window that starts after the last acknowledged block."""
         start = self._base + 1
         k = start - self._first
@@ -609,7 +634,7 @@ class ReadTransfer:
             stats.blocks_sent += 1
             if start == self._last:
                 stats.bytes_sent += self._last_len
-                return [self._last_view]
+                return self._last_out
             stats.bytes_sent += self._blksize
             return self._singles[k]
         start = self._base + 1
@@ -623,7 +648,7 @@ class ReadTransfer:
                 self._load(start)
             except OSError as exc:
                 self._finish(now, TransferOutcome(OutcomeKind.SERVER_ERROR, f"read failed: {exc}"))
-                return [encode_error(ErrorCode.NOT_DEFINED, "Read error")]
+                return Outcome((Reply(encode_error(ErrorCode.NOT_DEFINED, "Read error"), None),))
             first = start
             end = min(start + self._window, start + self._loaded) - 1
             last = self._last
@@ -632,11 +657,11 @@ class ReadTransfer:
         k = start - first
         count = end - start + 1
         if end == last:
-            out = self._views[k : k + count - 1]
-            out.append(self._last_view)
+            out = self._replies[k : k + count - 1]
+            out.append(self._last_out.replies[0])
             payload = (count - 1) * self._blksize + self._last_len
         else:
-            out = self._views[k : k + count]
+            out = self._replies[k : k + count]
             payload = count * self._blksize
         self._sent_end = end
         stats = self._stats
@@ -644,4 +669,6 @@ class ReadTransfer:
         stats.blocks_sent += count
         stats.bytes_sent += payload
         self._deadline = now + self._interval
-        return out
+        answer = self._window_out
+        answer.replies = out  # reused: valid until the next call, like the datagrams
+        return answer

@@ -2,7 +2,8 @@
 
 Only used when :attr:`~bootwright.engine.tftp.transfer.TftpSettings.writable_dirs`
 allows the target (check :func:`~bootwright.engine.tftp.transfer.refusal` first).
-Same driving API as :class:`~bootwright.engine.tftp.transfer.ReadTransfer`.
+Same driving API as :class:`~bootwright.engine.tftp.transfer.ReadTransfer` (the
+:class:`~bootwright.engine.Engine` shape, plus ``start``).
 
 Receiver rules: an OACK stands in for ACK 0 (RFC 2347); with ``windowsize``
 (RFC 7440) the receiver ACKs every ``windowsize`` in-order blocks, and on the
@@ -19,9 +20,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bootwright.engine import Outcome, Reply
 from bootwright.engine.tftp.transfer import (
-    Datagram,
+    NOTHING,
     OutcomeKind,
+    OutcomeTftp,
     TftpSettings,
     TransferOutcome,
     TransferStats,
@@ -107,7 +110,7 @@ class WriteTransfer:
         self.stats = TransferStats(neg.blksize, neg.windowsize, neg.timeout, neg.tsize)
         """Counters; ``bytes_sent`` counts payload octets received."""
 
-    def start(self, now: float) -> list[Datagram]:
+    def start(self, now: float) -> OutcomeTftp:
         """ACK 0, or the OACK when options were accepted (RFC 2347)."""
         self.stats.started = now
         return self._send(self._reply, now)
@@ -116,31 +119,31 @@ class WriteTransfer:
         """When :meth:`on_timer` must be called, or ``None`` when done."""
         return self._deadline
 
-    def receive(self, datagram: bytes | bytearray | memoryview, now: float) -> list[Datagram]:
-        """Handle one datagram from the client's TID; never raises on bad input."""
+    def handle(self, datagram: bytes | bytearray | memoryview, meta: None, now: float) -> OutcomeTftp | None:
+        """Handle one datagram from the client's TID (``meta``: nothing); never raises on bad input."""
         try:
             packet = decode(datagram)
         except DecodeError:
             self.stats.ignored += 1
-            return []
+            return None
         if isinstance(packet, ErrorPacket):
             if not self.done:
                 message = packet.message or f"code {packet.code}"
                 self._finish(now, TransferOutcome(OutcomeKind.CLIENT_ERROR, message))
-            return []
+            return None
         if not isinstance(packet, Data):
             self.stats.ignored += 1
-            return []
+            return None
         block, payload = packet.block, packet.payload
         bs = self.negotiated.blksize
         if len(payload) > bs:
             self.stats.ignored += 1
-            return []
+            return None
         if self.done:  # dally: re-acknowledge a retransmitted final block
             if self._final is not None and block == self._final & 0xFFFF:
-                return [self._reply]
+                return Outcome((Reply(self._reply, None),))
             self.stats.ignored += 1
-            return []
+            return None
         if (block - self._expected) & 0xFFFF:
             return self._out_of_order(now)
         final = len(payload) < bs
@@ -149,7 +152,7 @@ class WriteTransfer:
         except OSError as exc:
             error = error_for_exception(exc)
             self._finish(now, TransferOutcome(OutcomeKind.SERVER_ERROR, f"write failed: {exc}"))
-            return [encode_error(error.code, error.message)]
+            return Outcome((Reply(encode_error(error.code, error.message), None),))
         self.stats.blocks_sent += 1
         self.stats.bytes_sent += len(payload)
         self._expected += 1
@@ -166,26 +169,26 @@ class WriteTransfer:
         if self._since_ack >= self.negotiated.windowsize:
             return self._send(encode_ack(self._expected - 1), now)
         self._deadline = now + self._interval
-        return []
+        return None
 
-    def on_timer(self, now: float) -> list[Datagram]:
+    def on_timer(self, now: float) -> OutcomeTftp:
         """Resend the last ACK/OACK after a silent interval; give up after ``max_retries``."""
         if self._deadline is None or now < self._deadline:
-            return []
+            return NOTHING
         self.stats.timer_expiries += 1
         self._retries += 1
         s = self._settings
         if self._retries > s.max_retries:
             self._finish(now, TransferOutcome(OutcomeKind.TIMEOUT))
-            return []
+            return NOTHING
         self._interval = min(self.negotiated.timeout * s.backoff**self._retries, s.max_interval)
         self.stats.retransmits += 1
         return self._send(self._reply, now)
 
-    def _out_of_order(self, now: float) -> list[Datagram]:
+    def _out_of_order(self, now: float) -> OutcomeTftp | None:
         if self.negotiated.windowsize > 1 and self._gap_acked:
             self.stats.duplicate_acks += 1  # counted: datagrams we chose not to answer
-            return []
+            return None
         self._gap_acked = True
         if self._expected == 1 and self._reply[1] == Opcode.OACK:
             return self._send(self._reply, now)  # DATA 1 lost after our OACK: repeat the OACK
@@ -200,12 +203,12 @@ class WriteTransfer:
             self._sink.write_at(self._offset, data)
             self._offset += len(data)
 
-    def _send(self, reply: bytes, now: float) -> list[Datagram]:
+    def _send(self, reply: bytes, now: float) -> OutcomeTftp:
         self._reply = reply
         self._since_ack = 0
         self._deadline = now + self._interval
         self.stats.datagrams_sent += 1
-        return [reply]
+        return Outcome((Reply(reply, None),))
 
     def _finish(self, now: float, outcome: TransferOutcome) -> None:
         self.done = True

@@ -72,7 +72,7 @@ from bootwright.net.tftp.files import open_in_root
 from bootwright.net.tftp.limits import Admission
 from bootwright.net.tftp.poll import Dispatcher, native_pump
 from bootwright.net.tftp.sockets import Arrival, listening_socket, path_mtu, recv_request, send_from, transfer_sockets
-from bootwright.net.tftp.transfer import Engine, Transfer
+from bootwright.net.tftp.transfer import Transfer, TransferEngine
 from bootwright.net.tftp.upload import open_upload
 from bootwright.runtime import Runtime, ServiceError
 from bootwright.wire import DecodeError
@@ -331,7 +331,7 @@ class TftpService:
             conn, stranger = transfer_sockets(arrival)
             undo += [conn.close, stranger.close]
             settings = self._settings_for(conn)
-            engine: Engine
+            engine: TransferEngine
             if sink is not None:
                 engine = WriteTransfer(request, sink, settings)
             else:

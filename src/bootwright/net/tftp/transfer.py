@@ -3,9 +3,10 @@
 The transport moves datagrams and nothing else (the protocol lives in
 :mod:`bootwright.engine.tftp.transfer`):
 
-* A readable connected socket → ``engine.receive(datagram, now)`` → send what
-  it returns at once, with ``socket.send`` in a loop, or for a window of DATA
-  (RFC 7440) in one GSO ``send`` per 64 datagrams.  The engine's datagrams are
+* A readable connected socket → ``engine.handle(datagram, None, now)`` → send
+  the replies of the :class:`~bootwright.engine.Outcome` it returns at once,
+  with ``socket.send`` in a loop, or for a window of DATA (RFC 7440) in one GSO
+  ``send`` per 64 datagrams.  The engine's datagrams are
   views of its reused buffer, so they are sent (or copied) before the engine
   is called again.
 * One ``TimerHandle`` per transfer follows ``engine.next_deadline()`` lazily:
@@ -38,11 +39,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bootwright.engine import Engine, Reply
 from bootwright.engine.tftp.transfer import (
-    Datagram,
     LockstepRun,
     Negotiated,
     OutcomeKind,
+    OutcomeTftp,
     ReadTransfer,
     TransferOutcome,
     TransferStats,
@@ -54,7 +56,7 @@ from bootwright.net.tftp.sockets import Arrival, gso_batch, gso_control, path_mt
 if TYPE_CHECKING:
     from bootwright.net.tftp.upload import FileSink
 
-__all__ = ["Engine", "Transfer"]
+__all__ = ["Transfer", "TransferEngine"]
 
 log = logging.getLogger("bootwright.tftp")
 
@@ -65,20 +67,21 @@ _monotonic = time.monotonic
 _UNKNOWN_TID = unknown_tid_error()
 
 
-class Engine(Protocol):
-    """What the transport needs of :class:`~bootwright.engine.tftp.transfer.ReadTransfer` / ``WriteTransfer``."""
+class TransferEngine(Engine[None, None], Protocol):
+    """The :class:`~bootwright.engine.Engine` shape plus what a transfer adds: ``ReadTransfer``, ``WriteTransfer``."""
 
     done: bool
     outcome: TransferOutcome | None
     negotiated: Negotiated
 
     @property
-    def stats(self) -> TransferStats: ...
+    def stats(self) -> TransferStats:
+        """Counters and negotiated parameters."""
+        ...
 
-    def start(self, now: float) -> list[Datagram]: ...
-    def receive(self, datagram: bytes, now: float) -> list[Datagram]: ...
-    def on_timer(self, now: float) -> list[Datagram]: ...
-    def next_deadline(self) -> float | None: ...
+    def start(self, now: float) -> OutcomeTftp:
+        """The first datagrams (OACK, DATA 1 or ACK 0)."""
+        ...
 
 
 class Transfer:
@@ -115,7 +118,7 @@ class Transfer:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: TransferEngine,
         conn: socket.socket,
         stranger: socket.socket,
         arrival: Arrival,
@@ -180,7 +183,7 @@ class Transfer:
         self._dispatcher.watch(self.conn.fileno(), self._on_readable)
         self._dispatcher.watch(self.stranger.fileno(), self._on_stranger)
         engine = self.engine
-        self._send(engine.start(_monotonic()))
+        self._send(engine.start(_monotonic()).replies)
         self._settle()
         self._run_ahead()
 
@@ -237,17 +240,19 @@ class Transfer:
             self.abort(TransferOutcome(OutcomeKind.CLIENT_ERROR, f"client unreachable ({exc.strerror})"))
             return
         engine = self.engine
-        out = engine.receive(data, _monotonic())
-        if out:
-            if len(out) == 1 and not self._pending:  # lock-step: one DATA, straight out
+        out = engine.handle(data, None, _monotonic())
+        if out is not None:
+            replies = out.replies
+            if len(replies) == 1 and not self._pending:  # lock-step: one DATA, straight out
+                datagram = replies[0].data
                 try:
-                    self._sendto_client(out[0])
+                    self._sendto_client(datagram)
                 except (BlockingIOError, InterruptedError):
-                    self._park([(bytes(out[0]), False)])
+                    self._park([(bytes(datagram), False)])
                 except OSError as exc:
                     self._send_failed(exc)
-            else:
-                self._send(out)
+            elif replies:
+                self._send(replies)
         if engine.done:
             self._settle()
             return
@@ -312,10 +317,10 @@ class Transfer:
             self._arm(deadline)
             return
         self._report_run(end=True)  # the engine retransmits: the run is over
-        out = engine.on_timer(now)
-        if out:
-            self.counters["retransmit"] = self.counters.get("retransmit", 0) + len(out)
-            self._send(out)
+        replies = engine.on_timer(now).replies
+        if replies:
+            self.counters["retransmit"] = self.counters.get("retransmit", 0) + len(replies)
+            self._send(replies)
         self._settle()
 
     def _on_writable(self) -> None:
@@ -382,20 +387,20 @@ class Transfer:
         else:
             self.close()
 
-    def _send(self, out: Sequence[Datagram]) -> None:
+    def _send(self, out: Sequence[Reply[None]]) -> None:
         if self._pending:  # still blocked: the newer datagrams replace the parked ones
-            self._pending[:] = [(bytes(d), False) for d in out]
+            self._pending[:] = [(bytes(r.data), False) for r in out]
             return
         conn = self.conn
         gso = self._gso
         if gso is None or len(out) < 2:
             i = 0
             try:
-                for datagram in out:
-                    conn.send(datagram)
+                for reply in out:
+                    conn.send(reply.data)
                     i += 1
             except (BlockingIOError, InterruptedError):
-                self._park([(bytes(d), False) for d in out[i:]])
+                self._park([(bytes(r.data), False) for r in out[i:]])
             except OSError as exc:
                 self._send_failed(exc)
             return
