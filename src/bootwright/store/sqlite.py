@@ -19,6 +19,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any, Final
 
@@ -240,7 +241,6 @@ class SqliteStore:
         A bad row never stops the server (Kea CVE-2019-6474: one bad lease
         file entry kept the server from starting).
         """
-        from ipaddress import ip_address
 
         def read(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
             return conn.execute(

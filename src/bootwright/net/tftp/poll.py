@@ -71,7 +71,7 @@ def native_pump() -> Pump | None:
     """A new native pump, or ``None`` when the module is not built or ``BOOTWRIGHT_TFTP_PUMP=python``."""
     if os.environ.get(PUMP_ENV, "").strip().lower() == "python":
         return None
-    try:
+    try:  # imported here: the native module is optional (built only where a C compiler was found)
         from bootwright.net.tftp._tftp_pump import Pump
     except ImportError as exc:
         log.info("tftp: native lock-step pump not available (%s); using the Python path", exc)

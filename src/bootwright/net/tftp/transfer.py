@@ -37,7 +37,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from bootwright.engine import Engine, Reply
 from bootwright.engine.tftp.transfer import (
@@ -52,9 +52,7 @@ from bootwright.engine.tftp.transfer import (
 )
 from bootwright.net.tftp.poll import Dispatcher
 from bootwright.net.tftp.sockets import Arrival, gso_batch, gso_control, path_mtu
-
-if TYPE_CHECKING:
-    from bootwright.net.tftp.upload import FileSink
+from bootwright.net.tftp.upload import FileSink
 
 __all__ = ["Transfer", "TransferEngine"]
 
