@@ -46,9 +46,16 @@ if ((${#missing[@]})); then
   if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
   [ "$rc" = 0 ] || exit "$rc"
 fi
-# Tests and benchmarks start these peers themselves, inside network namespaces.
+# Tests and benchmarks start these peers themselves, inside network namespaces. A server
+# package this run installed must not start with the machine on its real interfaces, so its
+# unit is disabled — only when this run installed it: a service that was already on the machine
+# (a seed user's nginx, tftpd-hpa or Kea) is never stopped, disabled or reconfigured.
 for unit in kea-dhcp4-server kea-dhcp6-server isc-dhcp-relay nginx tftpd-hpa; do
-  systemctl disable --now "$unit" >/dev/null 2>&1 || true
+  pkg=$unit
+  [ "$unit" = nginx ] && pkg=nginx-light
+  if [[ " ${missing[*]-} " == *" $pkg "* ]]; then
+    systemctl disable "$unit" >/dev/null 2>&1 || true
+  fi
 done
 
 PYTHON=${PYTHON:-python3}
