@@ -35,6 +35,7 @@ from aiohttp.abc import AbstractAccessLogger
 from bootwright.model import Event, EventKind
 from bootwright.runtime.events import EventSink
 from bootwright.runtime.hostfacts import MacResolver
+from bootwright.web.api.routes import API_PREFIX
 from bootwright.web.files import FileSend
 
 _MAX_PATH_SHOWN = 200
@@ -54,7 +55,11 @@ class RequestEvents:
         """Emit ``http.request`` (and the script / download events that apply)."""
         remote = request.remote
         mac: str | None = getattr(response, "mac", None)
-        if mac is None:
+        if request.path.startswith(API_PREFIX):
+            # An operator's API call: logged and stored, but never keyed to the caller's MAC,
+            # so it does not show up in the boot timeline of a machine the operator works from.
+            mac = None
+        elif mac is None:
             mac = self.macs(remote)
         host: str | None = getattr(response, "host", None)
         if host is None and mac is not None:

@@ -249,6 +249,8 @@ def test_targets_leases_events_and_timeline(tmp_path: Path) -> None:
         assert [e["kind"] for e in data["events"]] == ["dhcp4.discover", "dhcp4.offer"]
         r = await client.get(f"/api/events?after={data['last_id']}")
         assert [e["mac"] for e in (await r.json())["events"]] == ["52:54:00:00:00:99"]
+        r = await client.get("/api/events?after=1000001")  # ids pass a million on a busy server
+        assert r.status == 200 and (await r.json()) == {"events": [], "last_id": 1000001}
         r = await client.get("/api/hosts/web1/timeline")
         [attempt] = (await r.json())["attempts"]
         assert attempt["stop"].startswith("offer sent, no request") and attempt["status"] == "in progress"

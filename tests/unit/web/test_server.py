@@ -447,6 +447,21 @@ def test_allow_list_admits_listed_networks(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- events
 
 
+def test_api_calls_are_logged_but_never_join_a_machines_timeline(h: Harness) -> None:
+    """An operator's API call from a host in the neighbour table is not that machine's boot step."""
+
+    async def body(c: TestClient[Any, Any]) -> None:
+        assert (await c.get("/api/targets")).status == 200
+        await (await c.get("/initrd.img")).read()
+        requests = await h.settle("http.request", 2)
+        api, boot = sorted(requests, key=lambda e: str(e.detail["path"]))
+        assert api.detail["path"] == "/api/targets" and api.detail["status"] == 200
+        assert api.mac is None and api.host is None
+        assert boot.mac == "52:54:00:00:00:02"  # the same client, fetching a boot file
+
+    run(h, body)
+
+
 def test_file_events_carry_mac_from_the_neighbour_table_and_host(h: Harness) -> None:
     async def body(c: TestClient[Any, Any]) -> None:
         await (await c.get("/initrd.img")).read()

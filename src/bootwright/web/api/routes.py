@@ -24,6 +24,9 @@ from bootwright.web.openapi import openapi_spec
 
 log = logging.getLogger("bootwright.api")
 
+API_PREFIX = "/api/"
+"""Where the REST API is mounted; requests under it are an operator's, never a machine's boot step."""
+
 
 def _guard(runtime: Runtime) -> Middleware:
     @web.middleware
@@ -67,4 +70,4 @@ def make_api_app(runtime: Runtime) -> web.Application:
 
 def mount_api(app: web.Application, runtime: Runtime) -> None:
     """Add the API under ``/api/`` to the HTTP service's application."""
-    app.add_subapp("/api/", make_api_app(runtime))
+    app.add_subapp(API_PREFIX, make_api_app(runtime))

@@ -12,6 +12,9 @@ from bootwright.config import Config, Problem
 from bootwright.runtime import Runtime
 from bootwright.web.api.common import ApiError, blocking, ok, reloader_of
 
+# Event ids grow without bound (SQLite INTEGER PRIMARY KEY, 64-bit): ?after= takes any of them.
+_MAX_EVENT_ID = 2**63 - 1
+
 
 def _int(request: web.Request, key: str, default: int, low: int = 0, high: int = 1_000_000) -> int:
     text = request.query.get(key)
@@ -111,11 +114,12 @@ class StateHandlers:
         """Events, oldest first: ``?mac=``, ``?host=``, ``?after=<id>`` (to follow), ``?limit=``."""
         macs = tuple(m for m in request.query.getall("mac", []) if m)
         host = request.query.get("host")
-        rows = await self._events(macs, host, _int(request, "after", 0), _int(request, "limit", 500, 1, 10000))
+        after = _int(request, "after", 0, 0, _MAX_EVENT_ID)
+        rows = await self._events(macs, host, after, _int(request, "limit", 500, 1, 10000))
         events = [
             {"id": i, "at": e.at, "kind": e.kind, "mac": e.mac, "host": e.host, "detail": e.detail} for i, e in rows
         ]
-        return ok({"events": events, "last_id": rows[-1][0] if rows else _int(request, "after", 0)})
+        return ok({"events": events, "last_id": rows[-1][0] if rows else after})
 
     async def timeline(self, request: web.Request) -> web.Response:
         """A host's boot attempts with readable steps and the likely stop point."""
