@@ -91,7 +91,10 @@ def export_hosts(
             nets = reverse_networks(hosts, 4) + reverse_networks(hosts, 6)
             if len(nets) != 1:
                 listed = ", ".join(nets) or "none: no host has an address"
-                raise ZoneError(f"a reverse zone covers one network: give it (`hosts export --network`, API `?network=`; candidates: {listed})")
+                raise ZoneError(
+                    "a reverse zone covers one network: give it (`hosts export --network`, API `?network=`;"
+                    f" candidates: {listed})"
+                )
             network = nets[0]
         return export_bind_reverse(hosts, network, domain or "", soa)
     raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")

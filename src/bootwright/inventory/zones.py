@@ -61,7 +61,10 @@ def _relative(host: Host, domain: str) -> str:
 def export_bind_forward(hosts: list[Host], domain: str, soa: SoaFields) -> str:
     """A forward zone for ``domain``: one A and/or AAAA record per host (RFC 1035, RFC 3596)."""
     if not domain:
-        raise ZoneError("a forward zone needs a domain: give one (`hosts export --domain`, API `?domain=`) or set domain_name in the config")
+        raise ZoneError(
+            "a forward zone needs a domain: give one (`hosts export --domain`, API `?domain=`)"
+            " or set domain_name in the config"
+        )
     lines = _header(domain, domain, soa)
     for host in sorted(hosts, key=lambda h: h.name):
         owner = _relative(host, domain)
@@ -92,7 +95,10 @@ def export_bind_reverse(hosts: list[Host], network: str, domain: str, soa: SoaFi
     except ValueError as exc:
         raise ZoneError(f"{network!r} is not a network: {exc}") from None
     if not domain:
-        raise ZoneError("PTR records need a domain for the names: give one (`hosts export --domain`, API `?domain=`) or set domain_name in the config")
+        raise ZoneError(
+            "PTR records need a domain for the names: give one (`hosts export --domain`, API `?domain=`)"
+            " or set domain_name in the config"
+        )
     origin = reverse_zone_name(net)
     lines = _header(origin, domain, soa)
     rows = []
