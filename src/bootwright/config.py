@@ -519,7 +519,31 @@ def read_config(path: str | Path) -> LoadedConfig:
         raise ConfigError(source, [Problem("", f"cannot read the file: {exc.strerror or exc}")]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(source, [Problem("", f"not UTF-8 text (byte {exc.start})")]) from None
-    return LoadedConfig(parse_model(text, source), source, text)
+    config = relative_to(parse_model(text, source), Path(path).resolve().parent)
+    return LoadedConfig(config, source, text)
+
+
+def relative_to(config: Config, base: Path) -> Config:
+    """``config`` with its relative paths (roots, state_dir, token_file) taken from ``base``.
+
+    A config file's relative paths mean "next to this file", whatever the
+    working directory (under systemd it is ``/``): what nginx (prefix) and Kea
+    (the config file's directory) do. Paths given on the command line keep
+    meaning the working directory, as every CLI's do.
+    """
+
+    def rebase(value: Path | None) -> Path | None:
+        return base / value if value is not None and not value.is_absolute() else value
+
+    return config.model_copy(
+        update={
+            "root": rebase(config.root),
+            "state_dir": rebase(config.state_dir),
+            "tftp": config.tftp.model_copy(update={"root": rebase(config.tftp.root)}),
+            "http": config.http.model_copy(update={"root": rebase(config.http.root)}),
+            "api": config.api.model_copy(update={"token_file": rebase(config.api.token_file)}),
+        }
+    )
 
 
 def load_config(path: str | Path) -> Config:

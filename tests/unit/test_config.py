@@ -112,3 +112,22 @@ def test_single_values_stand_for_lists() -> None:
     cfg = parse_config("[[host]]\nname = 'a'\nmac = '52-54-00-AA-BB-CC'\ngroups = 'lab'\n")
     assert cfg.host[0].mac == ["52:54:00:aa:bb:cc"]
     assert cfg.host[0].groups == ["lab"]
+
+
+def test_relative_paths_in_a_config_file_mean_next_to_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under systemd the working directory is /: a relative root must not depend on it."""
+    site = tmp_path / "etc"
+    site.mkdir()
+    (site / "site.toml").write_text(
+        'root = "files"\nstate_dir = "../state"\n[tftp]\nroot = "/srv/tftp"\n[http]\nroot = "www"\n'
+        '[api]\ntoken_file = "secret/token"\n'
+    )
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(Path("../etc/site.toml"))
+    assert config.root == (site / "files").resolve()
+    assert config.state_dir is not None and config.state_dir.resolve() == tmp_path / "state"
+    assert config.tftp.root == Path("/srv/tftp")  # absolute: as written
+    assert config.http.root == (site / "www").resolve()
+    assert config.api.token_file == (site / "secret" / "token").resolve()
