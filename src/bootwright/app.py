@@ -13,15 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import signal
+import time
 
+from bootwright import __version__
 from bootwright.inventory.service import InventoryError
 from bootwright.net import dhcp4, dhcp6, ra
 from bootwright.net.host import KernelHost
 from bootwright.net.tftp import service as tftp
 from bootwright.runtime import Runtime, ServiceError, ServiceFactory
 from bootwright.runtime.reload import HotReload
+from bootwright.runtime.status import Status, StatusFile
 from bootwright.web import service as http
+
+log = logging.getLogger("bootwright")
 
 # Every service, in start order: HTTP first (iPXE asks it last but it is cheapest to
 # fail early on a bad port), the DHCP servers last (once they answer, clients come).
@@ -36,6 +43,31 @@ SERVICE_FACTORIES: tuple[ServiceFactory, ...] = (
 
 async def run_services(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     """Run every enabled service until ``stop`` is set or a signal arrives."""
+    status = _write_status(runtime)
+    try:
+        await _run(runtime, stop)
+    finally:
+        if status is not None:
+            status.remove()
+
+
+def _write_status(runtime: Runtime) -> StatusFile | None:
+    """``status.json`` in the state directory, for ``bootwright status`` and ``reload`` (runtime/status.py)."""
+    status = StatusFile(
+        runtime.state_dir,
+        Status(os.getpid(), __version__, str(runtime.config_path), str(runtime.root), str(runtime.state_dir),
+               time.time()),
+    )  # fmt: skip
+    try:
+        status.write()
+    except OSError as exc:
+        log.warning("cannot write %s (bootwright status and reload will not find this server): %s", status.path, exc)
+        return None
+    runtime.status = status
+    return status
+
+
+async def _run(runtime: Runtime, stop: asyncio.Event | None) -> None:
     if runtime.host is None:  # host facts (neighbours) for HTTP and TFTP: the kernel's, unless a caller set its own
         runtime.host = KernelHost()
     reloader = _start_hot_reload(runtime)

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from bootwright import __version__
-from bootwright.cli import check, events, explain, hosts, lab, serve
+from bootwright.cli import check, events, explain, hosts, lab, serve, status
 from bootwright.cli.common import err
 
 app = typer.Typer(
@@ -42,7 +42,7 @@ def _root(
 
 
 # One module per command group, each adding its commands to the main one.
-for _group in (check, explain, serve, hosts, events, lab):
+for _group in (check, explain, serve, status, hosts, events, lab):
     _group.register(app)
 
 

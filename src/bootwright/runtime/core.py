@@ -16,6 +16,7 @@ from bootwright.boot.policy import BootPolicy
 from bootwright.config import Config
 from bootwright.runtime.events import EventSink
 from bootwright.runtime.hostfacts import HostFacts, LeaseLookup, resolve_mac
+from bootwright.runtime.status import StatusFile
 from bootwright.store.base import StateStore
 
 if TYPE_CHECKING:  # runtime.reload builds on this module
@@ -61,15 +62,22 @@ class Runtime:
     mac_for_address: LeaseLookup | None = None
     # Interfaces' and neighbours' facts (net/host.py, set by app.py); None: leases only (tests).
     host: HostFacts | None = None
+    # The status file of this server (runtime/status.py, written by app.py); None in tests.
+    status: StatusFile | None = None
 
     def client_mac(self, address: str | None, since: float | None = None) -> str | None:
         """Client IP → MAC: leases, then the neighbour table (:func:`~bootwright.runtime.hostfacts.resolve_mac`)."""
         return resolve_mac(address, self.mac_for_address, self.host, since)
 
     def mark_ready(self, service: str, detail: str) -> None:
-        """A service reports that it is bound and answering."""
+        """A service reports that it is bound and answering (logged, and in ``status.json``)."""
         self.ready[service] = detail
         log.info("%s ready: %s", service, detail)
+        if self.status is not None:
+            try:
+                self.status.set_ready(service, detail)
+            except OSError as exc:  # the status file is for `bootwright status`: never a reason to stop
+                log.warning("cannot update %s: %s", self.status.path, exc)
 
 
 ServiceFactory = Callable[[Runtime], "Service | None"]
