@@ -30,17 +30,17 @@ from bootwright.wire import dhcp6 as w6
 CONFIG4 = """
 [server]
 interfaces = ["srv0"]
-address4 = "10.0.0.1"
+address4 = "198.51.0.1"
 
 [dhcp4]
 per_mac_rate = 1000000
 
 [[subnet4]]
-subnet = "10.0.0.0/16"
+subnet = "198.51.0.0/16"
 interface = "srv0"
-pools = ["10.0.1.0-10.0.254.254"]
-routers = ["10.0.0.1"]
-dns = ["10.0.0.53"]
+pools = ["198.51.1.0-198.51.254.254"]
+routers = ["198.51.0.1"]
+dns = ["198.51.0.53"]
 """
 
 CONFIG6 = """
@@ -69,7 +69,7 @@ def _mac(i: int) -> bytes:
 def dhcp4(clients: int) -> tuple[Callable[[], Any], Callable[[Any], None], int]:
     """A fresh engine and the run: DISCOVER then REQUEST per client (the address it was offered)."""
     policy = BootPolicy.from_config(parse_config(CONFIG4))
-    rx = RxContext("srv0", (IPv4Address("10.0.0.1"),), 1500)
+    rx = RxContext("srv0", (IPv4Address("198.51.0.1"),), 1500)
     if _DECODED4:
         def handle(eng: Any, data: bytes) -> Any:
             return eng.handle(w4.decode(data), rx, NOW, True)
