@@ -54,8 +54,10 @@ class RequestEvents:
     def record(self, request: web.BaseRequest, response: web.StreamResponse, duration: float) -> None:
         """Emit ``http.request`` (and the script / download events that apply)."""
         remote = request.remote
+        # The path as sent (still %-encoded, without the query): what the client asked for.
+        path = request.raw_path.partition("?")[0]
         mac: str | None = getattr(response, "mac", None)
-        if request.path.startswith(API_PREFIX):
+        if path.startswith(API_PREFIX):
             # An operator's API call: logged and stored, but never keyed to the caller's MAC,
             # so it does not show up in the boot timeline of a machine the operator works from.
             mac = None
@@ -72,8 +74,6 @@ class RequestEvents:
             sent = 0
         else:
             sent = response.content_length or 0
-        # The path as sent (still %-encoded, without the query): what the client asked for.
-        path = request.raw_path.partition("?")[0]
         if len(path) > _MAX_PATH_SHOWN:
             path = path[:_MAX_PATH_SHOWN] + "…"
         agent = request.headers.get("User-Agent")
