@@ -426,26 +426,16 @@ def _link(cfg: Config, family: int, subnet: str | None, host: Host | None) -> Su
 
 
 def _resolve(cfg: Config) -> dict[str, tuple[IPv4Address, ...]]:
-    """Host names in ``ntp_servers``, resolved as ``serve`` resolves them at start."""
+    """Host names in ``ntp_servers``, resolved as ``serve`` resolves them (unresolvable ones left out)."""
     import asyncio
 
-    from bootwright.net.dhcp4 import resolve_names  # lazy: only explain resolves, and only v4
+    from bootwright.net.dhcp4 import OptionNames, option_names  # lazy: only explain resolves, and only v4
 
-    ntp = [str(n) for s in cfg.subnet4 for n in (s.ntp_servers or ())]
-    ntp += [str(n) for n in (cfg.dhcp4.ntp_servers or ())]
-    wanted = [n for n in dict.fromkeys(ntp) if not _is_ip(n)]
+    wanted = option_names(cfg)
     if not wanted:
         return {}
     with _engine_log("bootwright.dhcp4"):
-        return asyncio.run(resolve_names(wanted))
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ip_address(text)
-    except ValueError:
-        return False
-    return True
+        return asyncio.run(OptionNames().refresh(wanted))
 
 
 def explain(

@@ -57,7 +57,6 @@ __all__ = [
     "destination_was_broadcast",
     "getaddrinfo4",
     "option_names",
-    "resolve_names",
 ]
 
 log = logging.getLogger("bootwright.dhcp4")
@@ -214,11 +213,6 @@ class OptionNames:
         self.addresses = {n: a for n, a in self.addresses.items() if n in keep}
         self.failing &= keep
         return dict(self.addresses)
-
-
-async def resolve_names(names: Iterable[str]) -> dict[str, tuple[IPv4Address, ...]]:
-    """Resolve host names used in option values once (addresses are skipped); unresolvable ones are left out."""
-    return await OptionNames().refresh(n for n in names if not _is_address(n))
 
 
 def _is_address(value: str) -> bool:
