@@ -49,7 +49,7 @@ from bootwright.wire.dhcp4_options import (
     RelaySubOption,
     describe_option,
 )
-from bootwright.wire.ipxe_options import IPXE_OPTIONS_BY_CODE
+from bootwright.wire.ipxe_options import decode_ipxe_value
 
 _XID = 0x0B0071  # any transaction id: the engine only echoes it
 _MAX_SIZE = 1472  # option 57 of a PXE ROM (RFC 2132 §9.10): room for every option
@@ -226,20 +226,10 @@ def _silence(records: list[logging.LogRecord], events: list[Any]) -> str:
 
 def _ipxe_text(raw: bytes) -> str:
     """Option 175 as ``name(code)=value``, decoded with the one sub-option table."""
-    parts = []
-    for code, value in IPXE_ENCAP.codec.decode(raw).items():
-        spec = IPXE_OPTIONS_BY_CODE.get(code)
-        kind = spec.kind if spec is not None else "hex"
-        if kind == "int8":
-            text = str(int.from_bytes(value, "big", signed=True))
-        elif kind == "uint8":
-            text = str(int.from_bytes(value, "big"))
-        elif kind == "string":
-            text = value.decode("utf-8", "replace")
-        else:
-            text = value.hex(":")
-        parts.append(f"{IPXE_SUBOPTIONS.get(code, f'option-{code}')}({code})={text}")
-    return ", ".join(parts)
+    return ", ".join(
+        f"{IPXE_SUBOPTIONS.get(code, f'option-{code}')}({code})={decode_ipxe_value(code, value)}"
+        for code, value in IPXE_ENCAP.codec.decode(raw).items()
+    )
 
 
 def _option4_text(code: int, raw: bytes) -> str:

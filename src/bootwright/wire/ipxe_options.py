@@ -109,3 +109,16 @@ def encode_ipxe_value(code: int, value: int | str) -> bytes:
     if kind == "string":
         return str(value).encode()
     return bytes.fromhex(str(value).replace(":", ""))
+
+
+def decode_ipxe_value(code: int, raw: bytes) -> int | str:
+    """A sub-option's value from its wire bytes, as a config would write it; inverse of :func:`encode_ipxe_value`."""
+    opt = IPXE_OPTIONS_BY_CODE.get(code)
+    kind: Kind = opt.kind if opt else "hex"
+    if kind == "int8":
+        return int.from_bytes(raw, "big", signed=True)
+    if kind == "uint8":
+        return int.from_bytes(raw, "big")
+    if kind == "string":
+        return raw.decode("utf-8", "replace")
+    return raw.hex(":")
