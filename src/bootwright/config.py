@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path, PurePath
@@ -782,14 +782,9 @@ def _check_subnets4(config: Config) -> Iterator[Problem]:
             if sub.subnet.overlaps(other):
                 yield Problem(f"{where}.subnet", f"{sub.subnet} overlaps subnet4[{j}] ({other})")
         nets.append((i, sub.subnet))
-        ranges: list[tuple[int, int, int]] = []
         for j, pool in enumerate(sub.pools):
             yield from _check_range(f"{where}.pools[{j}]", pool.start, pool.end, sub.subnet)
-            lo, hi = int(pool.start), int(pool.end)
-            for k, olo, ohi in ranges:
-                if lo <= ohi and olo <= hi:
-                    yield Problem(f"{where}.pools[{j}]", f"overlaps {where}.pools[{k}]")
-            ranges.append((j, lo, hi))
+        yield from _overlapping_pools(where, [(j, p.start, p.end) for j, p in enumerate(sub.pools)])
         for key in ("server", "next_server"):
             addr = getattr(sub, key)
             if addr is not None and key == "server" and addr not in sub.subnet:
@@ -797,6 +792,16 @@ def _check_subnets4(config: Config) -> Iterator[Problem]:
         for j, router in enumerate(sub.routers or []):
             if router not in sub.subnet:
                 yield Problem(f"{where}.routers[{j}]", f"{router} is outside {sub.subnet}")
+
+
+def _overlapping_pools(
+    where: str, pools: Sequence[tuple[int, IPv4Address | IPv6Address, IPv4Address | IPv6Address]]
+) -> Iterator[Problem]:
+    """Pools of one subnet (index, start, end) that share an address: ISC dhcpd and Kea refuse them."""
+    for n, (j, start, end) in enumerate(pools):
+        for k, other_start, other_end in pools[:n]:
+            if int(start) <= int(other_end) and int(other_start) <= int(end):
+                yield Problem(f"{where}.pools[{j}]", f"overlaps {where}.pools[{k}]")
 
 
 def _check_range(
@@ -828,7 +833,7 @@ def _check_subnets6(config: Config) -> Iterator[Problem]:
             if sub.prefix.overlaps(other):
                 yield Problem(f"{where}.prefix", f"{sub.prefix} overlaps subnet6[{j}] ({other})")
         prefixes.append((i, sub.prefix))
-        ranges: list[tuple[int, int, int]] = []
+        usable: list[tuple[int, IPv6Address, IPv6Address]] = []
         for j, pool in enumerate(sub.pools):
             for addr in (pool.start, pool.end):
                 if addr not in sub.prefix:
@@ -837,12 +842,9 @@ def _check_subnets6(config: Config) -> Iterator[Problem]:
             else:
                 if int(pool.start) > int(pool.end):
                     yield Problem(f"{where}.pools[{j}]", f"the range starts ({pool.start}) after it ends")
-                    continue
-                lo, hi = int(pool.start), int(pool.end)
-                for k, olo, ohi in ranges:
-                    if lo <= ohi and olo <= hi:
-                        yield Problem(f"{where}.pools[{j}]", f"overlaps {where}.pools[{k}]")
-                ranges.append((j, lo, hi))
+                else:
+                    usable.append((j, pool.start, pool.end))
+        yield from _overlapping_pools(where, usable)
         # Accepted by the model (they are ISC dhcpd6 keywords) but the DHCPv6 engine answers IA_NA only.
         if sub.temporary:
             yield Problem(f"{where}.temporary", "not implemented: bootwright does not hand out temporary "
