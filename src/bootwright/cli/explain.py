@@ -120,14 +120,15 @@ class _Inventory:
 def _read_inventory(cfg: Config, state_dir: Path | None) -> _Inventory:
     """The stored hosts and one-shots, read as ``serve`` reads them; the config's hosts without a store.
 
-    Read only: a missing ``state.db`` is reported, never created, and the
-    config file's hosts are not written to the store (``serve`` and the
-    ``hosts`` commands do that), so a config host the store does not hold yet
-    is taken from the file.
+    Read only: a missing ``state.db`` is reported, never created, and nothing is
+    written to the store. The config file's hosts are merged into the stored
+    rows and validated by the same functions ``check`` and ``serve`` use
+    (:func:`~bootwright.inventory.service.synced_rows`,
+    :func:`~bootwright.inventory.service.validate_rows`), in memory.
     """
     # Lazy imports (start-up time of the other commands): the store and inventory are only needed here.
     from bootwright.boot.policy import hosts_from_config
-    from bootwright.inventory.service import CONFIG, Inventory, InventoryError
+    from bootwright.inventory.service import synced_rows, validate_rows
     from bootwright.runtime.core import resolve_paths
     from bootwright.store.base import StoreError
     from bootwright.store.sqlite import SqliteStore
@@ -144,20 +145,20 @@ def _read_inventory(cfg: Config, state_dir: Path | None) -> _Inventory:
     except StoreError as exc:
         return _Inventory(file_hosts, notes=[f"{exc}: only the config file's hosts are considered"])
     try:
-        views = Inventory(store.host_store(), cfg).views()
+        rows, stored_shots = store.host_store().transact(
+            lambda tx: ({r.name: r for r in tx.hosts()}, [OneShot.from_row(r) for r in tx.oneshots()])
+        )
         leases4 = store.load_leases(4).leases
         leases6 = store.load_leases(6).leases
-    except (StoreError, InventoryError) as exc:
+    except StoreError as exc:
         return _Inventory(file_hosts, notes=[f"cannot read {path}: {exc}; only the config file's hosts are considered"])
     finally:
         store.close()
-    in_file = {h.name for h in file_hosts}
-    stored = [v for v in views if v.source != CONFIG or v.host.name in in_file]
-    names = {v.host.name for v in stored}
-    notes = [f"host {v.host.name!r} is skipped, as the server skips it: {'; '.join(v.skipped)}"
-             for v in stored if v.skipped]  # fmt: skip
-    hosts = [v.host for v in stored if not v.skipped] + [h for h in file_hosts if h.name not in names]
-    shots = [v.oneshot for v in stored if v.oneshot is not None and not v.skipped]
+    report, hosts = validate_rows(cfg, synced_rows(cfg, rows, time.time()).values())
+    notes = [f"host {name!r} is skipped, as the server skips it: {'; '.join(str(p) for p in found)}"
+             for name, found in report.skipped.items()]  # fmt: skip
+    served = {h.name for h in hosts}
+    shots = [s for s in stored_shots if s.host in served]
     return _Inventory(hosts, shots, leases4, leases6, str(path), notes)
 
 
