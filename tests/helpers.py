@@ -75,6 +75,24 @@ def datagrams(out: Outcome[Any] | None) -> list[bytes | memoryview]:
     return [] if out is None else [r.data for r in out.replies]
 
 
+# A TFTP transfer driven by hand, one step at a time (engine and transport tests).
+
+
+def transfer_start(engine: Any, now: float) -> list[bytes | memoryview]:
+    """The first datagrams of a TFTP transfer."""
+    return datagrams(engine.start(now))
+
+
+def transfer_receive(engine: Any, datagram: bytes | memoryview, now: float) -> list[bytes | memoryview]:
+    """One datagram from the client's TID (the Engine contract's ``handle``), as a list of datagrams."""
+    return datagrams(engine.handle(datagram, None, now))
+
+
+def transfer_timer(engine: Any, now: float) -> list[bytes | memoryview]:
+    """The transfer's timer fired."""
+    return datagrams(engine.on_timer(now))
+
+
 @dataclass
 class Driver(Generic[M, T]):
     """A transport without sockets for any :class:`~bootwright.engine.Engine` (h11's ``ConnectionPair`` idea).

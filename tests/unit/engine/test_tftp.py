@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Sequence
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -37,22 +36,10 @@ from bootwright.wire.tftp import (
     encode_ack,
     encode_error,
 )
-from tests.helpers import datagrams
+from tests.helpers import transfer_receive as receive
+from tests.helpers import transfer_start as start
+from tests.helpers import transfer_timer as timer
 
-
-def start(engine: Any, now: float) -> list[Datagram]:
-    """The first datagrams of a transfer."""
-    return datagrams(engine.start(now))
-
-
-def receive(engine: Any, datagram: bytes | memoryview, now: float) -> list[Datagram]:
-    """One datagram from the client's TID (the Engine contract's ``handle``), as a list of datagrams."""
-    return datagrams(engine.handle(datagram, None, now))
-
-
-def timer(engine: Any, now: float) -> list[Datagram]:
-    """The transfer's timer fired."""
-    return datagrams(engine.on_timer(now))
 
 def rrq(mode: TransferMode = TransferMode.OCTET, **options: object) -> Request:
     return Request(Opcode.RRQ, "f", mode, {k: str(v) for k, v in options.items()})

@@ -9,14 +9,12 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bootwright.engine.tftp.paths import PathRefused
 from bootwright.engine.tftp.source import InMemorySource
 from bootwright.engine.tftp.transfer import (
-    Datagram,
     OutcomeKind,
     ReadTransfer,
     TftpSettings,
@@ -39,25 +37,11 @@ from bootwright.net.tftp.sockets import (
 from bootwright.net.tftp.transfer import Transfer
 from bootwright.net.tftp.upload import open_upload
 from bootwright.wire.tftp import Opcode, Request, TransferMode, decode, encode_ack
-from tests.helpers import datagrams
+from tests.helpers import transfer_receive as receive
+from tests.helpers import transfer_start as start
 
 # -- admission ---------------------------------------------------------------------------
 
-
-
-def start(engine: Any, now: float) -> list[Datagram]:
-    """The first datagrams of a transfer."""
-    return datagrams(engine.start(now))
-
-
-def receive(engine: Any, datagram: bytes | memoryview, now: float) -> list[Datagram]:
-    """One datagram from the client's TID (the Engine contract's ``handle``), as a list of datagrams."""
-    return datagrams(engine.handle(datagram, None, now))
-
-
-def timer(engine: Any, now: float) -> list[Datagram]:
-    """The transfer's timer fired."""
-    return datagrams(engine.on_timer(now))
 
 def test_admission_limits_in_order() -> None:
     adm = Admission(per_client=2, max_transfers=3, rate=100, rate_pause=2)
