@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from ipaddress import IPv6Address
 from typing import Final
 
+from bootwright.boot.subnets import on_link6
 from bootwright.config import Config, Subnet6
 from bootwright.engine.dhcp6.server import Dhcp6Engine, Outcome6, Received
 from bootwright.model import Lease
@@ -65,14 +66,8 @@ def served_links(config: Config, addresses: Mapping[str, list[LinkAddress]]) -> 
     names = named or [
         name for name, addrs in addresses.items() if any(carries(addrs, s.prefix) for s in config.subnet6)
     ]
-    out: dict[str, Subnet6 | None] = {}
-    for name in names:
-        sub = next((s for s in config.subnet6 if s.interface == name), None)
-        if sub is None:
-            here = addresses.get(name, ())
-            sub = next((s for s in config.subnet6 if s.interface is None and carries(here, s.prefix)), None)
-        out[name] = sub
-    return out
+    # The one rule for a link's own subnet (boot.subnets.on_link6), with the link's addresses.
+    return {name: on_link6(config.subnet6, name, (a.address for a in addresses.get(name, ()))) for name in names}
 
 
 def load_server_duid(store: LeaseStore, interfaces: list[str], now: float | None = None) -> bytes:
