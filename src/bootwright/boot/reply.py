@@ -15,7 +15,6 @@ from typing import Any
 from bootwright.boot.policy import BootPolicy, ServerContext
 from bootwright.config import Config, Subnet4, Subnet6
 from bootwright.model import BootAnswer, ClientInfo, Host
-from bootwright.wire.ipxe_options import encode_ipxe_value
 
 # RFC 2131 §4.4.5: T1 defaults to 0.5 × lease, T2 to 0.875 × lease.
 T1_FRACTION = 0.5
@@ -186,17 +185,3 @@ def plan_reply(
     ctx = server_context(config, 6, sub6)
     answer = policy.decide(client, ctx, host)
     return ReplyPlan(answer, ctx.subnet, ctx, dhcp6_options(config, sub6, answer, host, stateless))
-
-
-def option_text(family: int, code: int, value: Any) -> str:
-    """A reply option value as readable text (``bootwright explain``)."""
-    if family == 4 and code == 175:
-        return ", ".join(f"{s.name}({s.code})={s.value}" for s in value)
-    if family == 4 and code == 43 and isinstance(value, tuple):
-        return ", ".join(f"{s.code}={encode_ipxe_value(s.code, s.value).hex(':')}" for s in value)
-    if family == 6 and code == 16:
-        enterprise, data = value
-        return f"enterprise {enterprise}: {data}"
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return str(value)
