@@ -109,11 +109,6 @@ def _origin(row: HostRow) -> str:
     return "config file"
 
 
-def _where(row: HostRow, origins: dict[str, str] | None = None) -> str:
-    origin = (origins or {}).get(row.name, _origin(row))
-    return f"host {row.name!r}" + (f" ({origin})" if origin else "")
-
-
 def inventory_entries(
     rows: Iterable[HostRow], origins: dict[str, str] | None = None, last: Iterable[str] = ()
 ) -> tuple[list[InventoryHost], dict[str, list[Problem]]]:
@@ -131,7 +126,8 @@ def inventory_entries(
         try:
             entries.append(InventoryHost(_effective(row), origin, row.source == CONFIG))
         except HostInputError as exc:
-            broken[row.name] = [Problem(f"{_where(row, origins)} {p.path}".rstrip(), p.message) for p in exc.problems]
+            where = f"host {row.name!r}" + (f" ({origin})" if origin else "")
+            broken[row.name] = [Problem(f"{where} {p.path}".rstrip(), p.message) for p in exc.problems]
     return entries, broken
 
 
