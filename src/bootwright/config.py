@@ -18,7 +18,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bootwright.model import InvalidMac, normalize_mac
 from bootwright.wire.dhcp4_options import encode_option, option_name, parse_config_value
@@ -423,6 +423,62 @@ class Menu(Section):
     failed_sleep: int = Field(default=10, ge=0)
 
 
+# Cipher suites pyghmi (the IPMI driver) speaks: 17 (HMAC-SHA256, AES) and 3 (HMAC-SHA1, AES), IPMI 2.0 §22.15.
+IPMI_CIPHER_SUITES = (3, 17)
+REDFISH_SYSTEMS = "/redfish/v1/Systems/"
+_BMC_ADDRESS = re.compile(r"^(https?://)?[^\s/]+/?$")
+
+
+class BmcEntry(Section):
+    """A host's BMC (``bmc = { driver = "ipmi", address = "…", … }``; docs/power.md)."""
+
+    driver: Literal["ipmi", "redfish"]
+    address: str  # host name or address; Redfish also takes http(s)://host[:port]
+    port: int | None = Field(default=None, ge=1, le=65535)
+    username: str = ""
+    # Write-only through CLI/API (kept in the state store, never shown); in a config file prefer the two below.
+    password: str | None = None
+    password_file: Path | None = None  # read each time the BMC is used
+    password_env: str | None = None  # an environment variable of the process that talks to the BMC
+    system: str | None = None  # Redfish only: /redfish/v1/Systems/<id> (default: the only system)
+    cipher_suite: int = 3  # IPMI only
+    verify_tls: bool = True  # Redfish only
+
+    @field_validator("address")
+    @classmethod
+    def _address_is_a_host(cls, value: str) -> str:
+        if not _BMC_ADDRESS.match(value):
+            raise ValueError(f"{value!r} is not a BMC address (a host name or address; Redfish also takes a "
+                             "URL like https://10.0.0.5)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BmcEntry:
+        secrets = [k for k in ("password", "password_file", "password_env") if getattr(self, k) is not None]
+        if len(secrets) > 1:
+            raise ValueError(f"give one of password, password_file, password_env (got {', '.join(secrets)})")
+        given = self.model_fields_set
+        if self.driver == "ipmi":
+            for key in ("system", "verify_tls"):
+                if key in given:
+                    raise ValueError(f"{key} is a Redfish setting; this BMC's driver is ipmi")
+            if "://" in self.address:
+                raise ValueError(f"an IPMI BMC address is a host name or address, not a URL ({self.address})")
+            if self.cipher_suite not in IPMI_CIPHER_SUITES:
+                raise ValueError(f"cipher_suite {self.cipher_suite} is not supported (the IPMI driver speaks "
+                                 f"{' and '.join(map(str, IPMI_CIPHER_SUITES))})")
+        else:
+            if "://" in self.address and self.port is not None:
+                raise ValueError("give the port inside the URL address (https://host:port), not as port")
+            if "cipher_suite" in given:
+                raise ValueError("cipher_suite is an IPMI setting; this BMC's driver is redfish")
+            if self.system is not None and not (self.system.startswith(REDFISH_SYSTEMS)
+                                                and len(self.system) > len(REDFISH_SYSTEMS)):
+                raise ValueError(f"system {self.system!r} is not a Redfish system path "
+                                 f"(like {REDFISH_SYSTEMS}1)")
+        return self
+
+
 class HostEntry(Section):
     """A known machine (ISC dhcpd ``host { hardware ethernet …; fixed-address …; }``)."""
 
@@ -436,6 +492,7 @@ class HostEntry(Section):
     next_server: IPv4Address | None = None
     bootfile: str | None = None
     vars: dict[str, str] = {}
+    bmc: BmcEntry | None = None
 
     @field_validator("duid")
     @classmethod
@@ -524,7 +581,7 @@ def read_config(path: str | Path) -> LoadedConfig:
 
 
 def relative_to(config: Config, base: Path) -> Config:
-    """``config`` with its relative paths (roots, state_dir, token_file) taken from ``base``.
+    """``config`` with its relative paths (roots, state_dir, token_file, BMC password files) taken from ``base``.
 
     A config file's relative paths mean "next to this file", whatever the
     working directory (under systemd it is ``/``): what nginx (prefix) and Kea
@@ -535,6 +592,12 @@ def relative_to(config: Config, base: Path) -> Config:
     def rebase(value: Path | None) -> Path | None:
         return base / value if value is not None and not value.is_absolute() else value
 
+    def rebase_host(host: HostEntry) -> HostEntry:
+        if host.bmc is None or host.bmc.password_file is None or host.bmc.password_file.is_absolute():
+            return host
+        return host.model_copy(update={"bmc": host.bmc.model_copy(
+            update={"password_file": rebase(host.bmc.password_file)})})
+
     return config.model_copy(
         update={
             "root": rebase(config.root),
@@ -542,6 +605,7 @@ def relative_to(config: Config, base: Path) -> Config:
             "tftp": config.tftp.model_copy(update={"root": rebase(config.tftp.root)}),
             "http": config.http.model_copy(update={"root": rebase(config.http.root)}),
             "api": config.api.model_copy(update={"token_file": rebase(config.api.token_file)}),
+            "host": [rebase_host(h) for h in config.host],
         }
     )
 

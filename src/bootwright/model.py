@@ -89,6 +89,11 @@ class EventKind(StrEnum):
     ONESHOT_BOOTING = "oneshot.booting"  # the target's script was served; its files are being fetched
     ONESHOT_DONE = "oneshot.done"  # every file of the target was fetched: the host boots its own target again
     ONESHOT_FAILED = "oneshot.failed"  # a download failed or timed out: the host boots its own target again
+    # Out-of-band control (bmc/control.py; docs/power.md): keyed by the host's first MAC, so a machine's
+    # timeline runs from the button press to the initrd.
+    BMC_BOOTDEV = "bmc.bootdev"  # the BMC accepted the next boot device: device=, uefi=, http=, once=, note=
+    BMC_POWER = "bmc.power"  # the BMC accepted a power action: action=, state= (power state before)
+    BMC_ERROR = "bmc.error"  # a BMC step failed: step=, error= (unreachable, refused, bad credentials)
     # Configuration (runtime/reload.py).
     CONFIG_RELOADED = "config.reloaded"  # a reload applied a new configuration: reason=, hosts=
     CONFIG_RELOAD_FAILED = "config.reload_failed"  # a reload was refused, the previous config runs on: error=
@@ -180,6 +185,38 @@ class Host:
     next_server: str | None = None
     bootfile: str | None = None
     variables: tuple[tuple[str, str], ...] = ()
+    # The machine's baseboard management controller, for power and next-boot control (docs/power.md).
+    bmc: Bmc | None = None
+
+
+BmcDriver = Literal["ipmi", "redfish"]
+
+
+@dataclass(frozen=True, slots=True)
+class Bmc:
+    """How to reach a host's BMC (``bmc = {…}`` of a host; docs/power.md).
+
+    At most one secret source is set: ``password`` (given through the CLI or
+    API, kept in the state store, never shown), ``password_file`` (read each
+    time it is used) or ``password_env`` (an environment variable of the
+    process that talks to the BMC). ``repr`` never shows the password.
+    """
+
+    driver: BmcDriver
+    address: str
+    port: int | None = None  # default: 623 (IPMI), 443 or the URL's (Redfish)
+    username: str = ""
+    password: str | None = field(default=None, repr=False)
+    password_file: str | None = None
+    password_env: str | None = None
+    system: str | None = None  # Redfish: /redfish/v1/Systems/<id>; default: the only system
+    cipher_suite: int = 3  # IPMI RMCP+ cipher suite (IPMI 2.0 table 22-20)
+    verify_tls: bool = True  # Redfish over https: check the BMC's certificate
+
+    @property
+    def has_secret(self) -> bool:
+        """Whether any password source is set."""
+        return bool(self.password or self.password_file or self.password_env)
 
 
 @dataclass(frozen=True, slots=True)

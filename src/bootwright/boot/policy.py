@@ -24,8 +24,8 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
-from bootwright.config import Config, HostEntry, Rule, Subnet4
-from bootwright.model import BootAnswer, ClientInfo, Host, IpxeSetting, Platform, normalize_mac
+from bootwright.config import BmcEntry, Config, HostEntry, Rule, Subnet4
+from bootwright.model import Bmc, BootAnswer, ClientInfo, Host, IpxeSetting, Platform, normalize_mac
 from bootwright.wire.ipxe_options import lookup_ipxe_option
 
 # Path of the entry script iPXE clients are pointed at by the built-in rules.
@@ -210,6 +210,17 @@ def host_from_entry(entry: HostEntry) -> Host:
         next_server=str(entry.next_server) if entry.next_server else None,
         bootfile=entry.bootfile,
         variables=tuple(sorted(entry.vars.items())),
+        bmc=bmc_from_entry(entry.bmc) if entry.bmc else None,
+    )
+
+
+def bmc_from_entry(entry: BmcEntry) -> Bmc:
+    """A validated ``bmc = {…}`` table as a :class:`Bmc`."""
+    return Bmc(
+        driver=entry.driver, address=entry.address, port=entry.port, username=entry.username,
+        password=entry.password, password_file=str(entry.password_file) if entry.password_file else None,
+        password_env=entry.password_env, system=entry.system, cipher_suite=entry.cipher_suite,
+        verify_tls=entry.verify_tls,
     )
 
 

@@ -5,7 +5,12 @@ gap, or with a router solicitation or a DHCP discover/solicit or offer once
 the previous attempt completed). Each event becomes a :class:`Step` with a
 sentence for people and, when it moves the boot forward, a stage::
 
-    (ra) → dhcp (discover/solicit) → offer → request → ack → boot program → script → kernel → initrd
+    (bmc) → (ra) → dhcp (discover/solicit) → offer → request → ack → boot program → script → kernel → initrd
+
+``bmc`` is a step at the machine's BMC (``bootwright boot --reboot``,
+``bootwright power``): setting the next boot device or powering it on starts a
+new attempt, so a boot reads from the button press to the initrd, and a
+machine that never sent DHCP after it stops at "BMC powered it on, no DHCP".
 
 ``ra`` is a router solicitation answered (``ra.solicited``, keyed by the MAC
 the RS carried): it counts as a stage only before any DHCP step, where a boot
@@ -38,11 +43,17 @@ STALL_AFTER = 60.0  # seconds of silence after which an unfinished boot counts a
 # After a complete attempt these start the next one: a router solicitation, a DHCP discover or
 # solicit — or the offer/advertise answering it (answered discovers are not events of their own).
 _NEW_BOOT = frozenset({"ra", "discover", "offer"})
+_BMC_KINDS = frozenset({EventKind.BMC_BOOTDEV, EventKind.BMC_POWER, EventKind.BMC_ERROR})
+# BMC power actions that start a boot: after them the machine's firmware runs from the start.
+_BMC_BOOTING = frozenset({"on", "cycle", "reset"})
 
-STAGES = ("ra", "discover", "offer", "request", "other-server", "ack", "nak", "bootprog", "entry", "script", "exit",
-          "kernel", "initrd", "failed", "done")
+STAGES = ("bmc", "ra", "discover", "offer", "request", "other-server", "ack", "nak", "bootprog", "entry", "script",
+          "exit", "kernel", "initrd", "failed", "done")
 
 STOP_POINTS = {
+    "bmc-bootdev": "the BMC set the next boot to the network; the machine was not powered on or reset since",
+    "bmc": "the BMC powered the machine on for a network boot; no DHCP message from it since (is its NIC on a"
+           " served link, does its firmware boot the network, did the BMC keep the boot device?)",
     "ra": "router solicitation answered, no DHCP message since (for IPv6: no DHCPv6 Solicit arrived or was"
           " answered; is DHCPv6 on for this link? see the server log)",
     "ra-no-mo": "router solicitation answered by an RA without the M and O flags: IPv6 clients do not ask"
@@ -263,6 +274,8 @@ def step(event: Event) -> Step:
     if kind in (EventKind.RA_SENT, EventKind.RA_FINAL):
         what = "final router advertisement (lifetime 0)" if kind == EventKind.RA_FINAL else "router advertisement"
         return Step(event.at, kind, _with(f"{what} sent", event, ("interface", "on"), ("flags", "flags")))
+    if kind in _BMC_KINDS:
+        return _bmc_step(event)
     if kind in _ONESHOT:
         text = f"one-shot boot of {d.get('target')}: {_ONESHOT[kind]}"
         if d.get("reason"):
@@ -270,6 +283,26 @@ def step(event: Event) -> Step:
         return Step(event.at, kind, text, problem=kind == EventKind.ONESHOT_FAILED)
     extra = " ".join(f"{k}={v}" for k, v in d.items() if v is not None)
     return Step(event.at, kind, f"{kind} {extra}".strip())
+
+
+def _bmc_step(event: Event) -> Step:
+    d = event.detail
+    if event.kind == EventKind.BMC_BOOTDEV:
+        text = f"BMC: next boot from {d.get('device') or 'the network'}" + (" (once)" if d.get("once") else "")
+        if d.get("note"):
+            text += f"; {d['note']}"
+        return Step(event.at, event.kind, text, "bmc")
+    if event.kind == EventKind.BMC_POWER:
+        action = d.get("action")
+        return Step(event.at, event.kind, f"BMC: power {action}", "bmc" if action in _BMC_BOOTING else None)
+    return Step(event.at, event.kind, f"BMC {d.get('step') or 'step'} failed: {d.get('error')}", "failed", True)
+
+
+def starts_boot(event: Event) -> bool:
+    """A BMC step after which the machine boots afresh: the next boot device set, or power on/cycle/reset."""
+    if event.kind == EventKind.BMC_BOOTDEV:
+        return True
+    return event.kind == EventKind.BMC_POWER and event.detail.get("action") in _BMC_BOOTING
 
 
 class _Reader:
@@ -290,8 +323,10 @@ class _Reader:
         stage: str | None = s.stage
         if stage == "file":
             stage = self._file_stage(s.path or "")
-        if stage is None or (stage == "ra" and a.stage not in (None, "ra")):
+        if stage is None or (stage == "ra" and a.stage not in (None, "ra", "bmc")):
             return  # an RA beside a DHCP exchange already under way does not move the boot
+        if event.kind in _BMC_KINDS and a.stage not in (None, "bmc"):
+            return  # a BMC step (or its failure) in the middle of a boot does not move it
         a.stage = stage
         if stage == "script":
             self.after_script = 0
@@ -318,6 +353,8 @@ class _Reader:
     def _stop(self, s: Step, stage: str, event: Event) -> str:
         if stage == "failed":
             return s.text
+        if stage == "bmc":
+            return STOP_POINTS["bmc-bootdev" if event.kind == EventKind.BMC_BOOTDEV else "bmc"]
         if stage == "ra":
             return STOP_POINTS["ra-no-mo" if event.detail.get("flags") == "-" else "ra"]
         if stage == "nak":
@@ -344,7 +381,7 @@ def attempts(events: Iterable[Event], gap: float = ATTEMPT_GAP) -> list[Attempt]
         current = runs[-1] if runs else None
         fresh = current is None or event.at - current.last > gap or (
             current.complete and s.stage in _NEW_BOOT
-        )
+        ) or (starts_boot(event) and current.stage not in (None, "bmc"))
         if fresh:
             current = Attempt(event.mac)
             runs.append(current)

@@ -1,4 +1,4 @@
-"""``bootwright hosts list|show|add|set|remove|import|export`` and ``bootwright boot``.
+"""``bootwright hosts list|show|add|set|remove|import|export``.
 
 These work on the state store directly (``state.db`` in the state directory),
 so they run with or without a server; a running ``bootwright serve`` with the
@@ -32,10 +32,13 @@ from bootwright.inventory.formats import (
     guess_format,
     parse_hosts,
 )
+from bootwright.inventory.records import BMC_SECRETS, bmc_to_dict
 from bootwright.inventory.service import HostView, Inventory, InventoryError
 from bootwright.inventory.source import ImportFormatError
 from bootwright.inventory.zones import ZoneError
 from bootwright.runtime.core import resolve_paths
+from bootwright.store.base import StoreError
+from bootwright.store.sqlite import SqliteStore
 
 EXIT_USAGE = 2
 out = Console(emoji=False, highlight=False)
@@ -69,11 +72,8 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 
 @contextlib.contextmanager
-def open_inventory(config_path: Path, state_dir: Path | None) -> Iterator[Inventory]:
-    """The inventory of the state directory, with the config file's hosts loaded into it."""
-    from bootwright.store.base import StoreError
-    from bootwright.store.sqlite import SqliteStore
-
+def open_state(config_path: Path, state_dir: Path | None) -> Iterator[tuple[Inventory, SqliteStore]]:
+    """The inventory of the state directory (the config file's hosts loaded into it) and its store."""
     config = load_validated_or_exit(config_path, None, state_dir)
     _, state = resolve_paths(config, None, state_dir)
     store = SqliteStore(state / "state.db")
@@ -85,9 +85,16 @@ def open_inventory(config_path: Path, state_dir: Path | None) -> Iterator[Invent
         inventory = Inventory(store.host_store(), config)
         # Hosts that no longer fit the config are skipped (hosts list shows why), never a reason to refuse.
         inventory.sync_config(config)
-        yield inventory
+        yield inventory, store
     finally:
         store.close()
+
+
+@contextlib.contextmanager
+def open_inventory(config_path: Path, state_dir: Path | None) -> Iterator[Inventory]:
+    """The inventory of the state directory, with the config file's hosts loaded into it."""
+    with open_state(config_path, state_dir) as (inventory, _):
+        yield inventory
 
 
 def _call(fn: Any, *args: Any) -> Any:
@@ -128,6 +135,60 @@ TargetOpt = Annotated[str | None, typer.Option("--target", help="Boot target or 
 NextOpt = Annotated[str | None, typer.Option("--next-server", help="Per-host DHCPv4 next-server.")]
 FileOpt = Annotated[str | None, typer.Option("--bootfile", help="Per-host boot file.")]
 VarOpt = Annotated[list[str] | None, typer.Option("--var", help="Template variable KEY=VALUE; repeatable.")]
+BmcOpt = Annotated[str | None, typer.Option(
+    "--bmc", help="The host's BMC as KEY=VALUE,…: driver=ipmi|redfish, address, port, username, password-file, "
+                  "password-env, system (Redfish), cipher-suite (IPMI), verify-tls (Redfish); set merges into the "
+                  "current BMC (docs/power.md).")]
+BmcPasswordOpt = Annotated[bool, typer.Option(
+    "--bmc-password-stdin", help="Read the BMC password from standard input (stored, never shown).")]
+_BMC_INTS = ("port", "cipher_suite")
+_BMC_BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def parse_bmc(text: str) -> dict[str, Any]:
+    """``driver=ipmi,address=10.0.0.5,…`` as a ``bmc`` record (keys may use - or _)."""
+    record: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, eq, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or not key:
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--bmc")
+        if key == "password":
+            raise typer.BadParameter("give the password with --bmc-password-stdin, password-file= or password-env= "
+                                     "(a password on the command line is visible to every user of this machine)",
+                                     param_hint="--bmc")
+        if key in _BMC_INTS:
+            if not value.isdigit():
+                raise typer.BadParameter(f"{key} must be a number (got {value!r})", param_hint="--bmc")
+            record[key] = int(value)
+        elif key == "verify_tls":
+            if value.lower() not in _BMC_BOOLS:
+                raise typer.BadParameter(f"verify-tls must be true or false (got {value!r})", param_hint="--bmc")
+            record[key] = _BMC_BOOLS[value.lower()]
+        elif key == "password_file":
+            record[key] = str(Path(value).expanduser().resolve())  # the CLI's paths mean the working directory
+        else:
+            record[key] = value
+    return record
+
+
+def _bmc_changes(inventory: Inventory | None, name: str, bmc: str | None, password_stdin: bool) -> dict[str, Any]:
+    """The ``bmc`` change of ``hosts add/set``: the given keys merged into the host's current BMC."""
+    if bmc is None and not password_stdin:
+        return {}
+    current: dict[str, Any] = {}
+    if inventory is not None:
+        host = _call(inventory.view, name).host
+        current = bmc_to_dict(host.bmc) if host.bmc else {}
+    new = parse_bmc(bmc or "")
+    if "driver" in new and new["driver"] != current.get("driver"):
+        current = {}  # another kind of BMC: nothing of the old one carries over
+    if password_stdin:
+        lines = sys.stdin.read().splitlines()
+        new["password"] = lines[0] if lines else ""
+    if any(k in new for k in BMC_SECRETS):
+        current = {k: v for k, v in current.items() if k not in BMC_SECRETS}
+    return {"bmc": {**current, **new}}
 
 
 @hosts_app.command("list")
@@ -210,10 +271,12 @@ def show(name: str, config: ConfigOpt, state_dir: StateOpt = None, as_json: Json
 def add(
     name: str, config: ConfigOpt, state_dir: StateOpt = None, mac: MacOpt = None, ipv4: Ipv4Opt = None,
     ipv6: Ipv6Opt = None, duid: DuidOpt = None, group: GroupOpt = None, target: TargetOpt = None,
-    next_server: NextOpt = None, bootfile: FileOpt = None, var: VarOpt = None,
+    next_server: NextOpt = None, bootfile: FileOpt = None, var: VarOpt = None, bmc: BmcOpt = None,
+    bmc_password_stdin: BmcPasswordOpt = False,
 ) -> None:
     """Add a host (checked against the config and every other host)."""
-    record = {"name": name, **_record_options(mac, ipv4, ipv6, duid, group, target, next_server, bootfile, var)}
+    record = {"name": name, **_record_options(mac, ipv4, ipv6, duid, group, target, next_server, bootfile, var),
+              **_bmc_changes(None, name, bmc, bmc_password_stdin)}
     with open_inventory(config, state_dir) as inventory:
         view = _call(inventory.add, record)
     _say(f"added host {view.host.name}")
@@ -223,16 +286,18 @@ def add(
 def set_host(
     name: str, config: ConfigOpt, state_dir: StateOpt = None, mac: MacOpt = None, ipv4: Ipv4Opt = None,
     ipv6: Ipv6Opt = None, duid: DuidOpt = None, group: GroupOpt = None, target: TargetOpt = None,
-    next_server: NextOpt = None, bootfile: FileOpt = None, var: VarOpt = None,
+    next_server: NextOpt = None, bootfile: FileOpt = None, var: VarOpt = None, bmc: BmcOpt = None,
+    bmc_password_stdin: BmcPasswordOpt = False,
     unset: Annotated[list[str] | None, typer.Option("--unset", help="Remove a key (e.g. target); repeatable.")] = None,
 ) -> None:
     """Change keys of a host; --mac and --group replace the lists, --var adds to the variables."""
     changes: dict[str, Any] = _record_options(mac, ipv4, ipv6, duid, group, target, next_server, bootfile, var)
     for key in unset or []:
         changes[key] = None
-    if not changes:
-        raise typer.BadParameter("nothing to change: give an option such as --target or --unset")
+    if not changes and bmc is None and not bmc_password_stdin:
+        raise typer.BadParameter("nothing to change: give an option such as --target, --bmc or --unset")
     with open_inventory(config, state_dir) as inventory:
+        changes.update(_bmc_changes(inventory, name, bmc, bmc_password_stdin))
         if "vars" in changes:
             current = dict(_call(inventory.view, name).host.variables)
             changes["vars"] = {**current, **changes["vars"]}
@@ -308,34 +373,7 @@ def export(
     err.print(f"wrote {output}", markup=False)
 
 
-def boot(
-    host: Annotated[str, typer.Argument(help="Host name.")],
-    config: ConfigOpt,
-    target: Annotated[str | None, typer.Option("--target", "-t", help="Target or menu to boot.")] = None,
-    once: Annotated[bool, typer.Option("--once", help="Only the next boot; then the host's own target again.")] = False,
-    cancel: Annotated[bool, typer.Option("--cancel", help="Cancel a pending one-shot boot.")] = False,
-    state_dir: StateOpt = None,
-) -> None:
-    """Choose what a host boots next: --once for a one-shot boot (e.g. rescue), else its target from now on."""
-    with open_inventory(config, state_dir) as inventory:
-        if cancel:
-            found = _call(inventory.cancel_oneshot, host)
-            _say(f"{host}: one-shot boot cancelled" if found else f"{host}: no one-shot boot to cancel")
-            return
-        if target is None:
-            raise typer.BadParameter("give --target (or --cancel)", param_hint="--target")
-        if once:
-            shot = _call(inventory.request_oneshot, host, target)
-            _say(f"{host}: next boot is {shot.target} (once; state {shot.state}), then its own target again")
-            return
-        if target not in inventory.config.script_names():
-            raise _fail(f"no target or menu named {target!r}")
-        _call(inventory.update, host, {"target": target})
-    _say(f"{host}: boots {target} from now on")
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``hosts`` and ``boot`` to the main command."""
+    """Add ``hosts`` to the main command."""
     app.add_typer(hosts_app, name="hosts")
-    app.command("boot")(boot)
 

@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 
 from bootwright import __version__
-from bootwright.cli import check, events, explain, hosts, lab, serve, status
+from bootwright.cli import boot, check, events, explain, hosts, lab, power, serve, status
+from bootwright.cli.boot import optional_wait_value
 from bootwright.cli.common import err
 
 app = typer.Typer(
@@ -42,14 +43,14 @@ def _root(
 
 
 # One module per command group, each adding its commands to the main one.
-for _group in (check, explain, serve, status, hosts, events, lab):
+for _group in (check, explain, serve, status, hosts, boot, power, events, lab):
     _group.register(app)
 
 
 def main() -> None:
     """Console-script entry point: runs the app, turning crashes into one clear line."""
     try:
-        app()
+        app(args=optional_wait_value(sys.argv[1:]))
     except SystemExit:
         raise
     except KeyboardInterrupt:

@@ -2,9 +2,11 @@
 
 The dict form uses the config file's ``[[host]]`` key names (``name``, ``mac``,
 ``ipv4``, ``ipv6``, ``duid``, ``groups``, ``target``, ``next_server``,
-``bootfile``, ``vars``), so a host reads the same in the config, the API and
-the state store. Parsing goes through :class:`~bootwright.config.HostEntry`,
-so a MAC or an address is accepted or refused exactly as in the config file.
+``bootfile``, ``vars``, ``bmc``), so a host reads the same in the config, the
+API and the state store. A BMC password is write-only: the stored record keeps
+it, the shown record (:func:`shown_record`) says only ``password_set``.
+Parsing goes through :class:`~bootwright.config.HostEntry`, so a MAC or an
+address is accepted or refused exactly as in the config file.
 """
 
 from __future__ import annotations
@@ -15,10 +17,15 @@ from pydantic import ValidationError
 
 from bootwright.boot.policy import host_from_entry
 from bootwright.config import HostEntry, Problem, _pydantic_problems
-from bootwright.model import Host
+from bootwright.model import Bmc, Host
 
 # Keys of a host record, in display order.
-HOST_KEYS = ("name", "mac", "ipv4", "ipv6", "duid", "groups", "target", "next_server", "bootfile", "vars")
+HOST_KEYS = ("name", "mac", "ipv4", "ipv6", "duid", "groups", "target", "next_server", "bootfile", "vars", "bmc")
+# Where a BMC's password may come from; at most one is set.
+BMC_SECRETS = ("password", "password_file", "password_env")
+# Shown instead of the password (never returned); ignored when a shown record is sent back.
+PASSWORD_SET = "password_set"
+_BMC_DEFAULTS = Bmc(driver="ipmi", address="")
 
 
 class HostInputError(ValueError):
@@ -33,6 +40,8 @@ def host_from_dict(data: Any, where: str = "") -> Host:
     """Validate a record (config key names) and return the host; raise :class:`HostInputError`."""
     if not isinstance(data, dict):
         raise HostInputError([Problem(where, "a host must be a JSON object / table")])
+    if isinstance(data.get("bmc"), dict) and PASSWORD_SET in data["bmc"]:
+        data = {**data, "bmc": {k: v for k, v in data["bmc"].items() if k != PASSWORD_SET}}
     try:
         entry = HostEntry.model_validate(data)
     except ValidationError as exc:
@@ -61,7 +70,45 @@ def host_to_dict(host: Host) -> dict[str, Any]:
             out[key] = value
     if host.variables:
         out["vars"] = dict(host.variables)
+    if host.bmc is not None:
+        out["bmc"] = bmc_to_dict(host.bmc)
     return out
+
+
+def bmc_to_dict(bmc: Bmc) -> dict[str, Any]:
+    """A BMC in config key names, secrets included (the stored form); keys at their default left out."""
+    out: dict[str, Any] = {"driver": bmc.driver, "address": bmc.address}
+    for key in ("port", "username", *BMC_SECRETS, "system", "cipher_suite", "verify_tls"):
+        value = getattr(bmc, key)
+        if value != getattr(_BMC_DEFAULTS, key) and not (key == "cipher_suite" and bmc.driver != "ipmi"):
+            out[key] = value
+    return out
+
+
+def shown_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as the API, ``hosts show`` and logs may show it: a BMC password becomes ``password_set``."""
+    bmc = record.get("bmc")
+    if not isinstance(bmc, dict):
+        return record
+    shown = {k: v for k, v in bmc.items() if k != "password"}
+    shown[PASSWORD_SET] = any(bmc.get(k) for k in BMC_SECRETS)
+    return {**record, "bmc": shown}
+
+
+def keep_bmc_secret(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` where a new ``bmc`` that names no password source keeps the stored one.
+
+    The password is write-only, so a record read back (``password_set``)
+    and sent again must not lose it; ``password_set`` itself is dropped.
+    """
+    bmc = changes.get("bmc")
+    if not isinstance(bmc, dict):
+        return changes
+    new = {k: v for k, v in bmc.items() if k != PASSWORD_SET}
+    old = current.get("bmc")
+    if isinstance(old, dict) and not any(k in new for k in BMC_SECRETS):
+        new.update({k: old[k] for k in BMC_SECRETS if k in old})
+    return {**changes, "bmc": new}
 
 
 def apply_changes(record: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,8 @@ from bootwright.inventory.records import (
     check_change_keys,
     host_from_dict,
     host_to_dict,
+    keep_bmc_secret,
+    shown_record,
 )
 from bootwright.inventory.source import ImportedHost
 from bootwright.model import Host, HostRow, OneShotRow
@@ -68,7 +70,7 @@ class HostView:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: the record in config key names plus ``source``, ``overrides``, ``boot``, ``skipped``."""
-        out = host_to_dict(self.host)
+        out = shown_record(host_to_dict(self.host))
         out["source"] = self.source
         if self.overrides:
             out["overrides"] = sorted(self.overrides)
@@ -335,13 +337,15 @@ class Inventory:
             row = rows.get(name)
             if row is None:
                 raise InventoryError(f"no host named {name!r}", status=404)
+            current = apply_changes(row.record, row.overrides) if row.source == CONFIG else row.record
+            changed = keep_bmc_secret(current, changes)
             if row.source == CONFIG:
                 # None stays in the overrides: it removes the key from the config's record.
-                overrides = {**row.overrides, **changes}
+                overrides = {**row.overrides, **changed}
                 overrides = {k: v for k, v in overrides.items() if row.record.get(k) != v}
                 new = HostRow(name, CONFIG, row.record, overrides, now)
             else:
-                new = HostRow(name, LOCAL, apply_changes(row.record, changes), {}, now)
+                new = HostRow(name, LOCAL, apply_changes(row.record, changed), {}, now)
             rows[name] = new
             self._commit(tx, rows, self.config, f"host {name!r} was not changed", [name])
             tx.put_host(new)

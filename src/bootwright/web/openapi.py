@@ -30,6 +30,8 @@ _ERR = {
 }
 _NOT_FOUND = {"404": {"$ref": "#/components/responses/NotFound"}}
 _CONFLICT = {"409": {"$ref": "#/components/responses/Conflict"}}
+# A BMC that refused (credentials included) or did not answer in time.
+_BMC = {"502": {"$ref": "#/components/responses/BadGateway"}, "504": {"$ref": "#/components/responses/GatewayTimeout"}}
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 _WRITE: list[dict[str, list[str]]] = [{"bearer": []}]
 
@@ -63,6 +65,7 @@ HOST_PROPS: dict[str, Any] = {
     "next_server": {"type": "string", "format": "ipv4"},
     "bootfile": {"type": "string"},
     "vars": {"type": "object", "additionalProperties": {"type": "string"}},
+    "bmc": {"$ref": "#/components/schemas/Bmc"},
 }
 
 SCHEMAS: dict[str, Any] = {
@@ -108,6 +111,48 @@ SCHEMAS: dict[str, Any] = {
             "files": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
             "fetched": {"type": "array", "items": {"type": "string"}},
             "reason": {"type": ["string", "null"]},
+        },
+    },
+    "Bmc": {
+        "type": "object",
+        "description": "the host's BMC (docs/power.md); the password is write-only: read back as password_set",
+        "required": ["driver", "address"],
+        "properties": {
+            "driver": {"type": "string", "enum": ["ipmi", "redfish"]},
+            "address": {"type": "string", "description": "host name or address; Redfish also a URL"},
+            "port": {"type": "integer"},
+            "username": {"type": "string"},
+            "password": {"type": "string", "writeOnly": True},
+            "password_file": {"type": "string", "description": "absolute path, read at each use"},
+            "password_env": {"type": "string", "description": "environment variable of the server process"},
+            "password_set": {"type": "boolean", "readOnly": True},
+            "system": {"type": "string", "description": "Redfish: /redfish/v1/Systems/<id>"},
+            "cipher_suite": {"type": "integer", "enum": [3, 17]},
+            "verify_tls": {"type": "boolean"},
+        },
+    },
+    "Reprovision": {
+        "type": "object",
+        "properties": {
+            "target": {"type": ["string", "null"], "description": "boot this target (once by default)"},
+            "once": {"type": "boolean", "default": True},
+            "uefi": {"type": ["boolean", "null"], "description": "ask the BMC for UEFI (true) or legacy (false)"},
+            "http": {"type": "boolean", "default": False, "description": "UEFI HTTP boot (Redfish)"},
+            "grace": {"type": "number", "default": 60, "description": "seconds before a hard power-off"},
+        },
+        "additionalProperties": False,
+    },
+    "Reprovisioned": {
+        "type": "object",
+        "properties": {
+            "host": {"type": "string"},
+            "ok": {"type": "boolean"},
+            "error": {"type": "string"},
+            "boot": {"oneOf": [{"$ref": "#/components/schemas/OneShot"}, {"type": "null"}]},
+            "power_was": {"type": "string", "enum": ["on", "off"]},
+            "steps": {"type": "array", "items": {"type": "string"}},
+            "note": {"type": ["string", "null"]},
+            "timeline": {"type": "string", "description": "where to follow the boot"},
         },
     },
     "BootRequest": {
@@ -215,6 +260,39 @@ def openapi_spec() -> dict[str, Any]:
                 write=True,
             ),
             "delete": _op("Cancel the one-shot boot", {"204": {"description": "cancelled"}, **_NOT_FOUND}, write=True),
+        },
+        "/api/hosts/{name}/power": {
+            "parameters": [_NAME],
+            "get": _op("The host's power as its BMC reports it", {"200": _json({"type": "object", "properties": {
+                "host": {"type": "string"}, "bmc": {"type": "string"},
+                "power": {"type": "string", "enum": ["on", "off"]}}}), **_NOT_FOUND, **_CONFLICT, **_BMC}),
+            "post": _op(
+                "Press the button: on, off (hard), soft (ACPI), cycle or reset",
+                {"200": _json({"type": "object"}), **_NOT_FOUND, **_CONFLICT, **_BMC},
+                body={"application/json": {"schema": {"type": "object", "required": ["action"], "properties": {
+                    "action": {"type": "string", "enum": ["on", "off", "soft", "cycle", "reset"]}}}}},
+                write=True,
+            ),
+        },
+        "/api/hosts/{name}/reprovision": {
+            "parameters": [_NAME],
+            "post": _op(
+                "Boot a target once through the BMC: one-shot, next boot from the network, power cycle",
+                {"200": _json(_ref("Reprovisioned")), **_NOT_FOUND, **_CONFLICT, **_BMC},
+                body={"application/json": {"schema": _ref("Reprovision")}},
+                write=True,
+            ),
+        },
+        "/api/groups/{group}/reprovision": {
+            "parameters": [{"name": "group", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "post": _op(
+                "Reprovision every host of a group (bounded concurrency); one result per host",
+                {"200": _json({"type": "object", "properties": {
+                    "group": {"type": "string"}, "ok": {"type": "integer"},
+                    "results": {"type": "array", "items": _ref("Reprovisioned")}}}), **_NOT_FOUND},
+                body={"application/json": {"schema": _ref("Reprovision")}},
+                write=True,
+            ),
         },
         "/api/hosts/{name}/timeline": {
             "parameters": [_NAME],
@@ -369,7 +447,10 @@ def openapi_spec() -> dict[str, Any]:
                 "Unauthorized": _error_response("no bearer token"),
                 "Forbidden": _error_response("not from an admin network, or a wrong token"),
                 "NotFound": _error_response("no such host, target or route"),
-                "Conflict": _error_response("the name exists, or the host is defined in the config file"),
+                "Conflict": _error_response("the name exists, the host is defined in the config file, or it has "
+                                            "no BMC"),
+                "BadGateway": _error_response("the host's BMC refused the request or the credentials"),
+                "GatewayTimeout": _error_response("the host's BMC did not answer in time"),
             },
         },
     }

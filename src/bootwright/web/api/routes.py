@@ -19,6 +19,7 @@ from bootwright.runtime import Runtime
 from bootwright.web.api.auth import check_request, ensure_token, token_path
 from bootwright.web.api.common import ApiError, ok
 from bootwright.web.api.hosts import HostHandlers
+from bootwright.web.api.power import PowerHandlers
 from bootwright.web.api.state import StateHandlers
 from bootwright.web.openapi import openapi_spec
 
@@ -64,6 +65,7 @@ def make_api_app(runtime: Runtime) -> web.Application:
 
     app.router.add_get("/openapi.json", openapi)
     HostHandlers(runtime).add_routes(app.router)
+    PowerHandlers(runtime).add_routes(app)
     StateHandlers(runtime).add_routes(app.router)
     return app
 
