@@ -25,6 +25,9 @@ APT_PACKAGES=(
   # TFTP interop tests and benchmark (docs/tftp.md): tftp-hpa and atftp clients, tftpd-hpa
   # (the reference server; curl, busybox and dnsmasq come with the packages above).
   tftp-hpa atftp tftpd-hpa
+  # Power control tests and the lab's BMC scenarios (docs/power.md): OpenIPMI's ipmi_sim (a BMC simulator)
+  # and ipmitool (the reference client). sushy-emulator (Redfish) comes from PyPI with the test extra.
+  openipmi ipmitool
 )
 
 missing=()
@@ -50,9 +53,10 @@ fi
 # package this run installed must not start with the machine on its real interfaces, so its
 # unit is disabled — only when this run installed it: a service that was already on the machine
 # (a seed user's nginx, tftpd-hpa or Kea) is never stopped, disabled or reconfigured.
-for unit in kea-dhcp4-server kea-dhcp6-server isc-dhcp-relay nginx tftpd-hpa; do
+for unit in kea-dhcp4-server kea-dhcp6-server isc-dhcp-relay nginx tftpd-hpa openipmi ipmievd; do
   pkg=$unit
   [ "$unit" = nginx ] && pkg=nginx-light
+  [ "$unit" = ipmievd ] && pkg=ipmitool
   if [[ " ${missing[*]-} " == *" $pkg "* ]]; then
     systemctl disable "$unit" >/dev/null 2>&1 || true
   fi
