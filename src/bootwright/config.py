@@ -437,7 +437,7 @@ class BmcEntry(Section):
     port: int | None = Field(default=None, ge=1, le=65535)
     username: str = ""
     # Write-only through CLI/API (kept in the state store, never shown); in a config file prefer the two below.
-    password: str | None = None
+    password: str | None = Field(default=None, repr=False)
     password_file: Path | None = None  # read each time the BMC is used
     password_env: str | None = None  # an environment variable of the process that talks to the BMC
     system: str | None = None  # Redfish only: /redfish/v1/Systems/<id> (default: the only system)

@@ -91,8 +91,8 @@ class EventKind(StrEnum):
     ONESHOT_FAILED = "oneshot.failed"  # a download failed or timed out: the host boots its own target again
     # Out-of-band control (bmc/control.py; docs/power.md): keyed by the host's first MAC, so a machine's
     # timeline runs from the button press to the initrd.
-    BMC_BOOTDEV = "bmc.bootdev"  # the BMC accepted the next boot device: device=, uefi=, http=, once=, note=
-    BMC_POWER = "bmc.power"  # the BMC accepted a power action: action=, state= (power state before)
+    BMC_BOOTDEV = "bmc.bootdev"  # the BMC accepted the next boot device: device= (e.g. "UEFI PXE"), once=, note=
+    BMC_POWER = "bmc.power"  # the BMC accepted a power action: action= (on, off, soft, cycle, reset)
     BMC_ERROR = "bmc.error"  # a BMC step failed: step=, error= (unreachable, refused, bad credentials)
     # Configuration (runtime/reload.py).
     CONFIG_RELOADED = "config.reloaded"  # a reload applied a new configuration: reason=, hosts=

@@ -48,6 +48,11 @@ def bmc_of(host: Host) -> Bmc:
     return host.bmc
 
 
+def seconds(value: float) -> str:
+    """``60 s``, ``0.3 s``: a duration for messages."""
+    return f"{value:g} s"
+
+
 def describe(bmc: Bmc) -> str:
     """``ipmi 10.0.0.5:623`` — the BMC as messages name it (never the password)."""
     return f"{bmc.driver} {bmc.address}" + (f":{bmc.port}" if bmc.port else "")
@@ -96,14 +101,21 @@ class BmcControl:
 
     async def _run(self, host: Host, what: str, fn: Callable[[Driver], T]) -> T:
         bmc = bmc_of(host)
-        async with self._limit:
-            loop = asyncio.get_running_loop()
+        # A slot is held until the worker thread really ends, not only until the caller gave up on it:
+        # a BMC that hangs past the timeout must not let more sessions start than there are workers.
+        await self._limit.acquire()
+        loop = asyncio.get_running_loop()
+        try:
             future = loop.run_in_executor(self._executor, self._session, host, fn)
-            try:
-                return await asyncio.wait_for(future, self.timeout)
-            except TimeoutError:
-                raise BmcUnreachable(f"host {host.name}: BMC {describe(bmc)} did not finish {what} in "
-                                     f"{self.timeout:.0f} s") from None
+        except BaseException:
+            self._limit.release()
+            raise
+        future.add_done_callback(lambda _: self._limit.release())
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.timeout)
+        except TimeoutError:
+            raise BmcUnreachable(f"host {host.name}: BMC {describe(bmc)} did not finish {what} in "
+                                 f"{seconds(self.timeout)}") from None
 
     def _emit(self, kind: EventKind, host: Host, **detail: object) -> None:
         self.events.emit(kind, host.macs[0] if host.macs else None, host.name, **detail)
@@ -159,7 +171,7 @@ class BmcControl:
             while await self.power_state(host) == PowerState.ON:
                 if self.clock() >= deadline:
                     await self.power(host, PowerAction.OFF)
-                    steps.append(f"hard off (still on after {grace:.0f} s)")
+                    steps.append(f"hard off (still on after {seconds(grace)})")
                     break
                 await asyncio.sleep(min(POWER_POLL, max(0.0, deadline - self.clock())))
         await self.power(host, PowerAction.ON)

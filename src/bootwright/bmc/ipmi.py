@@ -57,9 +57,10 @@ class IpmiDriver:
     def __init__(self, bmc: Bmc, password: str) -> None:
         self.bmc = bmc
         try:
-            # keepalive=False: a session per operation, nothing left running in pyghmi's thread afterwards.
+            # A session per operation, logged out by close(). (keepalive=False would be the natural choice, but
+            # pyghmi 1.6 then compares the time with an unset logout expiry on the second command and fails.)
             self._ipmi: Any = command.Command(bmc=bmc.address, userid=bmc.username, password=password,
-                                              port=bmc.port or DEFAULT_PORT, keepalive=False)
+                                              port=bmc.port or DEFAULT_PORT)
         except pyghmi_errors.PyghmiException as exc:
             raise _login_error(bmc, exc) from None
         except OSError as exc:  # name resolution, no route

@@ -66,6 +66,6 @@ def judge(
     mac_text = " or ".join(macs) if macs else "its MAC"
     if not _asked_network(since):
         return Verdict(True, False, f"BMC accepted {device} once but no DHCP seen from MAC {mac_text} in "
-                       f"{wait:.0f} s (is the NIC on a served link, does the firmware try the network?)", attempt)
+                       f"{wait:g} s (is the NIC on a served link, does the firmware try the network?)", attempt)
     stop = attempt.stop if attempt else "no boot step seen"
-    return Verdict(True, False, f"no finished boot in {wait:.0f} s; the boot stopped at: {stop}", attempt)
+    return Verdict(True, False, f"no finished boot in {wait:g} s; the boot stopped at: {stop}", attempt)

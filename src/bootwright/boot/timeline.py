@@ -312,10 +312,12 @@ class _Reader:
         self.a = attempt
         self.bootprog_seen = False
         self.after_script = 0
+        self.bmc_only = True  # every step so far was a BMC step: a BMC error may still say why it stopped
 
     def feed(self, s: Step, event: Event) -> None:
         a = self.a
         a.steps.append(s)
+        bmc_only, self.bmc_only = self.bmc_only, self.bmc_only and event.kind in _BMC_KINDS
         if event.host and not a.host:
             a.host = event.host
         if a.complete or s.stage is None:
@@ -325,7 +327,7 @@ class _Reader:
             stage = self._file_stage(s.path or "")
         if stage is None or (stage == "ra" and a.stage not in (None, "ra", "bmc")):
             return  # an RA beside a DHCP exchange already under way does not move the boot
-        if event.kind in _BMC_KINDS and a.stage not in (None, "bmc"):
+        if event.kind in _BMC_KINDS and not bmc_only:
             return  # a BMC step (or its failure) in the middle of a boot does not move it
         a.stage = stage
         if stage == "script":

@@ -175,6 +175,9 @@ class _Flow:
             message = str(exc) if isinstance(exc, BmcError) else "refused (see above)"
             if isinstance(exc, BmcError):
                 self.say(name, f"error: {message}")
+                if self.target is not None and self.once:
+                    self.say(name, f"{name}: the one-shot boot of {self.target} stays pending: the next boot gets it "
+                                   f"(bootwright boot {name} --cancel forgets it)")
             return Outcome(name, False, message, time.time() - started)
         if cycle.note:
             self.say(name, f"note: {cycle.note}")

@@ -150,7 +150,7 @@ def parse_bmc(text: str) -> dict[str, Any]:
     record: dict[str, Any] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, eq, value = item.partition("=")
-        key = key.strip().replace("-", "_")
+        key, value = key.strip().replace("-", "_"), value.strip()
         if not eq or not key:
             raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--bmc")
         if key == "password":
@@ -158,7 +158,7 @@ def parse_bmc(text: str) -> dict[str, Any]:
                                      "(a password on the command line is visible to every user of this machine)",
                                      param_hint="--bmc")
         if key in _BMC_INTS:
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()):
                 raise typer.BadParameter(f"{key} must be a number (got {value!r})", param_hint="--bmc")
             record[key] = int(value)
         elif key == "verify_tls":

@@ -96,17 +96,19 @@ def shown_record(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def keep_bmc_secret(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """``changes`` where a new ``bmc`` that names no password source keeps the stored one.
+    """``changes`` where a new ``bmc`` of the same driver that names no password source keeps the stored one.
 
     The password is write-only, so a record read back (``password_set``)
-    and sent again must not lose it; ``password_set`` itself is dropped.
+    and sent again must not lose it; ``password_set`` itself is dropped. A
+    BMC of another driver is another BMC: nothing of the old one carries over.
     """
     bmc = changes.get("bmc")
     if not isinstance(bmc, dict):
         return changes
     new = {k: v for k, v in bmc.items() if k != PASSWORD_SET}
     old = current.get("bmc")
-    if isinstance(old, dict) and not any(k in new for k in BMC_SECRETS):
+    same_kind = isinstance(old, dict) and new.get("driver", old.get("driver")) == old.get("driver")
+    if isinstance(old, dict) and same_kind and not any(k in new for k in BMC_SECRETS):
         new.update({k: old[k] for k in BMC_SECRETS if k in old})
     return {**changes, "bmc": new}
 

@@ -38,6 +38,7 @@ from rich.console import Console
 
 from bootwright.lab import payload as payload_mod
 from bootwright.lab import qemu, scenarios
+from bootwright.lab.bmcvm import BmcScenario, BmcVM
 from bootwright.lab.netns import ADDRESS4, Namespace
 from bootwright.lab.options import DEFAULT_CONFIG, ConfigRefused, LabOptions, check_environment, config_problems
 from bootwright.lab.proc import LabError, run
@@ -134,7 +135,7 @@ class LabSession:
     async def close(self) -> None:
         """Stop the VMs and servers, delete the namespace; remove or keep the work directory."""
         for vm in self.vms:
-            await vm.stop()
+            await vm.close()
         if self.stack is not None:
             await self.stack.stop()
             self.stack = None
@@ -153,7 +154,10 @@ class LabSession:
         """A VM for ``scenario`` on its own new bridge port (booted by :meth:`boot`)."""
         if self.ns is None or self.work is None or self.payload is None:
             raise LabError("the lab session is not started")
-        vm = VM(scenario, self.ns, self.work, self.payload.marker, self.accel)
+        if isinstance(scenario, BmcScenario):
+            vm: VM = BmcVM(scenario, self.ns, self.work, self.payload.marker, self.accel)
+        else:
+            vm = VM(scenario, self.ns, self.work, self.payload.marker, self.accel)
         self.vms.append(vm)
         return vm
 

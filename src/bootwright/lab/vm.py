@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import IO
 
 from bootwright.lab import qemu
 from bootwright.lab.netns import Namespace
@@ -63,22 +64,20 @@ class VM:
         qemu_log = (self.work / f"{self.stem}.qemu.log").open("wb")
         try:
             self.timeline.started = time.time()
-            self.proc = await Managed.start(
-                f"qemu {self.scenario.name}", [*self.ns.exec_prefix(), *cmd], stdout=qemu_log, stderr=qemu_log
-            )
+            await self.power_on(cmd, qemu_log)
             deadline = time.monotonic() + timeout
             progress, last_count = time.monotonic(), 0
             while True:
                 self.read_serial()
                 if self.timeline.ok:
                     # The init powers off; give QEMU a moment to exit on its own.
-                    with_exit = await _wait(self.proc, 5.0)
-                    self.timeline.outcome = "booted" if with_exit is not None else "booted (QEMU stopped)"
+                    exited = await self.wait_off(5.0)
+                    self.timeline.outcome = "booted" if exited else "booted (QEMU stopped)"
                     break
-                if not self.proc.running:
+                if not self.running:
                     self.read_serial()
                     if not self.timeline.ok:
-                        self.timeline.outcome = f"QEMU exited with code {self.proc.proc.returncode}"
+                        self.timeline.outcome = self.off_reason()
                     break
                 if self.parser.dead_end:
                     await asyncio.sleep(1.0)  # let the last server lines arrive
@@ -95,12 +94,32 @@ class VM:
                     break
                 await asyncio.sleep(POLL)
         finally:
-            if self.proc is not None:
-                await self.proc.stop()
+            await self.stop()
             qemu_log.close()
             self.read_serial()
             self.timeline.finished = time.time()
         return self.timeline
+
+    # -- the power button: QEMU started and stopped by the lab (a BMC-powered VM overrides these) --
+    async def power_on(self, cmd: list[str], log: IO[bytes]) -> None:
+        """Start the machine: QEMU inside the namespace."""
+        self.proc = await Managed.start(
+            f"qemu {self.scenario.name}", [*self.ns.exec_prefix(), *cmd], stdout=log, stderr=log
+        )
+
+    @property
+    def running(self) -> bool:
+        """Whether the machine is (still) on."""
+        return self.proc is not None and self.proc.running
+
+    async def wait_off(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the machine to power itself off; whether it did."""
+        return self.proc is not None and await _wait(self.proc, seconds) is not None
+
+    def off_reason(self) -> str:
+        """Why the machine stopped before the marker."""
+        code = self.proc.proc.returncode if self.proc is not None else None
+        return f"QEMU exited with code {code}"
 
     def read_serial(self) -> None:
         """Feed new console output to the parser and the timeline."""
@@ -124,6 +143,10 @@ class VM:
         """Stop QEMU if it still runs."""
         if self.proc is not None:
             await self.proc.stop()
+
+    async def close(self) -> None:
+        """Stop the machine and whatever else belongs to it (the lab session ends)."""
+        await self.stop()
 
 
 async def _wait(proc: Managed, seconds: float) -> int | None:

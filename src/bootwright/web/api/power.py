@@ -11,6 +11,7 @@ does not answer is 504, one that refuses (credentials included) 502.
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 from aiohttp import web
@@ -39,6 +40,14 @@ def _bmc_error(exc: BmcError) -> ApiError:
     if isinstance(exc, BmcUnreachable):
         return ApiError(504, str(exc))
     return ApiError(502, str(exc))  # refused: credentials (BmcAuthFailed) or the request itself
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    """The JSON object of a reprovision request; no body means every default."""
+    if not (await request.read()).strip():
+        return {}
+    body: dict[str, Any] = await read_json(request)
+    return body
 
 
 class PowerHandlers:
@@ -104,7 +113,7 @@ class PowerHandlers:
         if not isinstance(once, bool) or (uefi is not None and not isinstance(uefi, bool)) or not isinstance(http,
                                                                                                              bool):
             problems.append("once and http are true|false, uefi is true|false|null")
-        if not isinstance(grace, int | float) or isinstance(grace, bool) or grace < 0:
+        if not isinstance(grace, int | float) or isinstance(grace, bool) or not math.isfinite(grace) or grace < 0:
             problems.append("grace is a number of seconds")
         if problems:
             raise ApiError(400, "; ".join(problems) + ' (expected {"target": T, "once": true, "uefi": true|false|'
@@ -134,7 +143,7 @@ class PowerHandlers:
 
     async def reprovision_host(self, request: web.Request) -> web.Response:
         """Set the one-shot (``target``), the BMC's next boot and power-cycle; 200 once the BMC accepted all."""
-        target, once, boot, grace = self._options(await read_json(request))
+        target, once, boot, grace = self._options(await _body(request))
         host = await self._host(request.match_info["name"])
         try:
             return ok(await self._reprovision(host, target, once, boot, grace))
@@ -143,7 +152,7 @@ class PowerHandlers:
 
     async def reprovision_group(self, request: web.Request) -> web.Response:
         """The same for every host of a group, at most the BMC concurrency at once; one result per host."""
-        target, once, boot, grace = self._options(await read_json(request))
+        target, once, boot, grace = self._options(await _body(request))
         group = request.match_info["group"]
         views = await blocking(reloader_of(self.runtime).inventory.views)
         hosts = [v.host for v in views if group in v.host.groups and not v.skipped]
