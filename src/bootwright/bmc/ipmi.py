@@ -8,7 +8,7 @@ the boot flags parameter (IPMI 2.0 §28.12, Set System Boot Options parameter
 
 from __future__ import annotations
 
-import contextlib
+import threading
 from typing import Any
 
 from pyghmi import exceptions as pyghmi_errors
@@ -51,27 +51,57 @@ def _login_error(bmc: Bmc, exc: Exception) -> BmcError:
     return BmcError(f"{_where(bmc)}: login failed: {text}")
 
 
+# pyghmi keeps one RMCP+ session per BMC and user (its keepalive thread holds it open) and is not made for
+# creating Commands again and again: a second Command on the same BMC, or logging out and in at once, can hang
+# or fail inside pyghmi 1.6. So one Command per BMC, user and password lives for the process, used by one
+# operation at a time (the lock), and is dropped when its session breaks.
+_Key = tuple[str, int, str, str]
+_COMMANDS: dict[_Key, Any] = {}
+_LOCKS: dict[_Key, threading.Lock] = {}
+_GUARD = threading.Lock()
+
+
+def _session_lock(key: _Key) -> threading.Lock:
+    with _GUARD:
+        return _LOCKS.setdefault(key, threading.Lock())
+
+
 class IpmiDriver:
-    """One RMCP+ session with a BMC (pyghmi ``Command``)."""
+    """One operation's use of the process's RMCP+ session with a BMC (pyghmi ``Command``)."""
 
     def __init__(self, bmc: Bmc, password: str) -> None:
         self.bmc = bmc
+        self._key: _Key = (bmc.address, bmc.port or DEFAULT_PORT, bmc.username, password)
+        self._lock = _session_lock(self._key)
+        self._lock.acquire()
         try:
-            # A session per operation, logged out by close(). (keepalive=False would be the natural choice, but
-            # pyghmi 1.6 then compares the time with an unset logout expiry on the second command and fails.)
-            self._ipmi: Any = command.Command(bmc=bmc.address, userid=bmc.username, password=password,
-                                              port=bmc.port or DEFAULT_PORT)
+            self._ipmi: Any = self._command(password)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _command(self, password: str) -> Any:
+        cached = _COMMANDS.get(self._key)
+        if cached is not None and not getattr(cached.ipmi_session, "broken", False):
+            return cached
+        _COMMANDS.pop(self._key, None)
+        try:
+            found = command.Command(bmc=self.bmc.address, userid=self.bmc.username, password=password,
+                                    port=self.bmc.port or DEFAULT_PORT)
         except pyghmi_errors.PyghmiException as exc:
-            raise _login_error(bmc, exc) from None
+            raise _login_error(self.bmc, exc) from None
         except OSError as exc:  # name resolution, no route
-            raise BmcUnreachable(f"{_where(bmc)}: {exc.strerror or exc}") from None
+            raise BmcUnreachable(f"{_where(self.bmc)}: {exc.strerror or exc}") from None
+        _COMMANDS[self._key] = found
+        return found
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except pyghmi_errors.PyghmiException as exc:
             text = str(exc.args[0]) if exc.args and exc.args[0] else "no answer"
-            if "timeout" in text.lower() or text == "no answer":
+            if "timeout" in text.lower() or text == "no answer" or "no longer connected" in text:
+                _COMMANDS.pop(self._key, None)  # the next operation logs in afresh
                 raise BmcUnreachable(f"{_where(self.bmc)} stopped answering ({what})") from None
             raise BmcRefused(f"{_where(self.bmc)} refused {what}: {text}") from None
 
@@ -106,6 +136,5 @@ class IpmiDriver:
         return ""
 
     def close(self) -> None:
-        """Log out of the session."""
-        with contextlib.suppress(Exception):
-            self._ipmi.ipmi_session.logout()
+        """Let the next operation use the session (it stays open: see ``_COMMANDS``)."""
+        self._lock.release()

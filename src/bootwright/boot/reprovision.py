@@ -56,8 +56,8 @@ def judge(
     attempt = found[-1] if found else None
     if oneshot is not None and oneshot.requested >= started - 1e-6:
         if oneshot.state == "done":
-            return Verdict(True, True, f"one-shot boot of {oneshot.target} done: {attempt.stop if attempt else ''}"
-                           .rstrip(": "), attempt)
+            why = f" ({oneshot.reason})" if oneshot.reason else ""
+            return Verdict(True, True, f"one-shot boot of {oneshot.target} done{why}", attempt)
         if oneshot.state == "failed":
             why = oneshot.reason or (attempt.stop if attempt else "no reason recorded")
             return Verdict(True, False, f"one-shot boot of {oneshot.target} failed: {why}", attempt)

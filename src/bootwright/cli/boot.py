@@ -195,17 +195,24 @@ class _Flow:
         device = self.boot.describe()
         last_id = 0
         seen: list[Event] = []
-        while True:
-            rows = tables.read_events(host.macs, host.name, last_id, 1000)
-            for event_id, event in rows:
+
+        def read() -> None:
+            nonlocal last_id
+            for event_id, event in tables.read_events(host.macs, host.name, last_id, 1000):
                 last_id = event_id
                 if event.at >= started:
                     seen.append(event)
                     self.say(host.name, f"  +{event.at - started:6.1f}s  {step(event).text}")
+
+        while True:
+            read()
             shot = self.inventory.view(host.name).oneshot
             now = time.time()
             verdict = judge(seen, shot, host.macs, started, pressed, now, wait, device)
             if verdict.finished:
+                # The server stores events in batches: the steps that ended the boot may be a moment behind.
+                await asyncio.sleep(POLL)
+                read()
                 return Outcome(host.name, verdict.ok, verdict.message, now - started)
             await asyncio.sleep(POLL)
 

@@ -10,7 +10,8 @@ import typer
 
 def lab(
     firmware: Annotated[
-        str, typer.Option("--firmware", help="bios, efi (UEFI PXE), efihttp (UEFI HTTP) or all.")
+        str, typer.Option("--firmware", help="bios, efi (UEFI PXE), efihttp (UEFI HTTP), all — or bmc: reprovision a "
+                                      "VM through IPMI and Redfish with bootwright boot --reboot (docs/power.md).")
     ] = "all",
     family: Annotated[str, typer.Option("--family", help="4, 6 or all.")] = "all",
     config: Annotated[

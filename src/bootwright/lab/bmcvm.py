@@ -125,10 +125,15 @@ class BmcVM(VM):
     # -- the power button --------------------------------------------------------
     async def power_on(self, cmd: list[str], log: IO[bytes]) -> None:
         """Describe the machine to the chassis, then run :attr:`command` (which asks the BMC to power it)."""
-        machine = {"qemu_network": cmd, "qemu_local": local_command(cmd)}
+        # Inside the lab's namespace whoever starts it: ipmi_sim runs there, but the Redfish bridge runs in
+        # this process (its tap exists only in the namespace; outside, QEMU would create a stray one).
+        inside = [*self.ns.exec_prefix(), *cmd]
+        machine = {"qemu_network": inside, "qemu_local": local_command(inside)}
         chassis = self.sim.chassis
         chassis.state_dir.mkdir(parents=True, exist_ok=True)
         chassis.machine_file.write_text(json.dumps(machine, indent=1))
+        # "Not powered on yet" until the chassis records this boot's device (see ``running``).
+        (chassis.state_dir / "last_boot").unlink(missing_ok=True)
         if self.command is None:
             raise RuntimeError(f"{self.scenario.name}: no command to press the button (set vm.command)")
         self._command_out = self.command_log.open("ab")

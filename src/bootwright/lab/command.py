@@ -9,6 +9,8 @@ from rich.console import Console
 
 from bootwright.lab import payload as payload_mod
 from bootwright.lab import scenarios
+from bootwright.lab.bmcvm import bmc_scenarios
+from bootwright.lab.options import BMC_CONFIG
 from bootwright.lab.proc import LabError
 from bootwright.lab.runner import EXIT_ENV, EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigRefused, LabOptions, run_lab
 from bootwright.lab.servers import ServeUnavailable
@@ -27,7 +29,13 @@ def main(options: LabOptions, *, prepare_only: bool = False, console: Console | 
             payload_mod.prepare(options.cache, say=lambda s: out.print(s, highlight=False))
             return EXIT_OK
         try:
-            scenarios.select(options.firmware, options.family)
+            if options.firmware == "bmc":
+                if options.reference:
+                    raise ValueError("--firmware bmc drives bootwright's own commands: it has no --reference run")
+                options.scenarios = list(bmc_scenarios())
+                options.config = options.config or BMC_CONFIG
+            else:
+                scenarios.select(options.firmware, options.family)
         except ValueError as exc:
             err.print(f"[red]error:[/red] {exc}")
             return EXIT_USAGE

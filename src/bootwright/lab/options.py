@@ -21,6 +21,8 @@ from bootwright.lab.proc import LabError
 from bootwright.lab.scenarios import Scenario
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "examples" / "quickstart.toml"
+# The BMC scenarios need a "rescue" target to boot once and a "local" one (exit to the disk).
+BMC_CONFIG = DEFAULT_CONFIG.parent / "oneshot-rescue.toml"
 
 
 @dataclass
@@ -85,4 +87,6 @@ def check_environment(chosen: list[Scenario], reference: bool) -> None:
         needed += tools.FOR_EFI
     if reference:
         needed += tools.FOR_REFERENCE
+    if any(s.name.startswith("bmc-") for s in chosen):
+        needed += tools.FOR_BMC
     tools.require(*needed)

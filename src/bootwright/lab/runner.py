@@ -21,8 +21,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bootwright.lab.bmcvm import BmcScenario
 from bootwright.lab.netns import Namespace
 from bootwright.lab.options import DEFAULT_CONFIG, ConfigRefused, LabOptions, check_environment, config_problems
+from bootwright.lab.power import reprovision
 from bootwright.lab.servers import Service
 from bootwright.lab.session import LabSession
 from bootwright.lab.timeline import Timeline
@@ -46,11 +48,12 @@ class LabReport:
     work: Path
     missing: list[Service] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # scenario → why it was not booted
+    failures: list[str] = field(default_factory=list)  # checks beyond the marker that failed (BMC scenarios)
 
     @property
     def ok(self) -> bool:
-        """True when every VM reached the marker."""
-        return bool(self.timelines) and all(t.ok for t in self.timelines)
+        """True when every VM reached the marker (and every further check passed)."""
+        return bool(self.timelines) and all(t.ok for t in self.timelines) and not self.failures
 
     def by_name(self) -> dict[str, Timeline]:
         """Timelines keyed by scenario name."""
@@ -82,6 +85,12 @@ async def _run(options: LabOptions, console: Console) -> LabReport:
     assert session.work is not None and session.ns is not None
     report = LabReport(session.label, session.accel, [], session.work, list(session.missing))
     try:
+        bmc = [s for s in session.chosen if isinstance(s, BmcScenario)]
+        if bmc:
+            await _bmc_runs(session, bmc, report, console)
+            if options.keep:
+                await _hold(session.ns, session.work, console)
+            return report
         vms = [session.vm(s) for s in session.chosen]
         report.timelines = [vm.timeline for vm in vms]
         if report.missing and options.skip_unserved:
@@ -93,6 +102,22 @@ async def _run(options: LabOptions, console: Console) -> LabReport:
         session.keep_work = options.keep or bool(report.timelines and not report.ok)
         await session.close()
     return report
+
+
+async def _bmc_runs(session: LabSession, chosen: list[BmcScenario], report: LabReport, console: Console) -> None:
+    """Each BMC scenario in turn: the one command's output, then whether the machine booted locally after."""
+    for scenario in chosen:
+        run = await reprovision(session, scenario)
+        if run.first is not None:
+            report.timelines.append(run.first)
+        console.print(f"[bold]{scenario.title}[/bold]: what the commands printed", highlight=False)
+        console.print(run.output.rstrip(), markup=False, highlight=False, soft_wrap=True)
+        if run.second is not None:
+            verdict = "booted the local disk (no DHCP)" if not run.problems else "did NOT boot the local disk"
+            console.print(f"{scenario.name}: the next power-on {verdict}: {run.second.outcome}", highlight=False)
+        report.failures += [f"{scenario.name}: {p}" for p in run.problems]
+    for failure in report.failures:
+        console.print(f"[red]lab: {failure}[/red]", highlight=False)
 
 
 def _drop_unserved(vms: list[VM], report: LabReport) -> list[VM]:

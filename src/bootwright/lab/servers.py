@@ -157,7 +157,7 @@ class BootwrightStack(Stack):
     async def start(self) -> None:
         """Start the server (readiness is :meth:`wait_ready`)."""
         state = self.work / "state"
-        state.mkdir(exist_ok=True)
+        state.mkdir(mode=0o700, exist_ok=True)  # as bootwright creates its own: state.db and the API token
         cmd = [
             sys.executable, "-m", "bootwright.cli", "serve",
             "--config", str(self.config), "--root", str(self.root), "--state-dir", str(state), "--log-json",

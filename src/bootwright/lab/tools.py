@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,11 @@ REQUIREMENTS: dict[str, Requirement] = {
         Requirement("undionly.kpxe", "ipxe", (str(IPXE_DIR / "undionly.kpxe"),)),
         Requirement("ipxe.efi", "ipxe", (str(IPXE_DIR / "ipxe.efi"),)),
         Requirement("dnsmasq", "dnsmasq-base"),
+        Requirement("ipmi_sim", "openipmi"),
+        Requirement("ipmitool", "ipmitool"),
+        # PyPI, not Debian: installed beside bootwright (pip install sushy-tools, or the test extra).
+        Requirement("sushy-emulator", "sushy-tools (pip install sushy-tools)",
+                    (str(Path(sys.executable).parent / "sushy-emulator"),)),
         Requirement("apt-get", "apt"),
         Requirement("dpkg", "dpkg"),
     )
@@ -63,6 +69,7 @@ FOR_BIOS = ("qemu-system-x86_64", "seabios", "ipxe-rom")
 FOR_EFI = ("qemu-system-x86_64", "ovmf-code", "ovmf-vars")
 FOR_ROOT = ("undionly.kpxe", "ipxe.efi")
 FOR_REFERENCE = ("dnsmasq",)
+FOR_BMC = ("ipmi_sim", "ipmitool", "sushy-emulator")
 
 
 def find(name: str) -> Path:

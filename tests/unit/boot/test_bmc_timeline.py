@@ -179,9 +179,10 @@ def shot(state: str, requested: float = STARTED, reason: str | None = None) -> O
 
 
 def test_judge_done() -> None:
-    v = judge([*PRESS, *BOOT], shot("done"), (MAC,), STARTED, PRESSED, PRESSED + 30, 600)
+    v = judge([*PRESS, *BOOT], shot("done", reason="kernel and initrd fully downloaded"), (MAC,), STARTED, PRESSED,
+              PRESSED + 30, 600)
     assert v.finished and v.ok
-    assert v.message == "one-shot boot of rescue done: kernel and initrd fetched: the operating system is starting"
+    assert v.message == "one-shot boot of rescue done (kernel and initrd fully downloaded)"
     assert v.attempt is not None and v.attempt.complete
     # Done without any event seen still reads well.
     bare = judge([], shot("done"), (MAC,), STARTED, PRESSED, PRESSED + 30, 600)
