@@ -750,7 +750,9 @@ def _pydantic_problems(exc: ValidationError) -> Iterator[Problem]:
             msg = "unknown key (check the spelling; see docs/configuration.md)"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        if "input" in err and err["type"] not in ("missing", "extra_forbidden"):
+        # A whole table is not echoed (it may hold a BMC password), nor a password itself.
+        secret = path.rsplit(".", 1)[-1] == "password" or isinstance(err.get("input"), dict | list)
+        if "input" in err and err["type"] not in ("missing", "extra_forbidden") and not secret:
             shown = repr(err["input"])
             if len(shown) < 60 and shown not in msg:
                 msg = f"{msg} (got {shown})"

@@ -42,6 +42,7 @@ def _state_dir(config: Path | None, state_dir: Path | None) -> Path:
 
 
 def events(
+    name: Annotated[str | None, typer.Argument(metavar="[HOST]", help="Only this host (same as --host).")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", envvar="BOOTWRIGHT_CONFIG",
                                                 help="The config file (for its state_dir).")] = None,
     state_dir: Annotated[Path | None, typer.Option("--state-dir", help="State directory.")] = None,
@@ -55,6 +56,11 @@ def events(
 ) -> None:
     """Show the boot timeline per machine and where a stalled boot stopped."""
     from bootwright.store.base import StoreError
+
+    if name is not None:
+        if host is not None and host != name:
+            raise typer.BadParameter(f"give the host once (HOST {name!r} or --host {host!r})", param_hint="HOST")
+        host = name
     from bootwright.store.sqlite import SqliteStore
 
     macs: tuple[str, ...] = ()
