@@ -264,6 +264,21 @@ class Lease:
     state: LeaseState = LeaseState.BOUND
 
 
+@dataclass(frozen=True, slots=True)
+class PoolUsage:
+    """How full one subnet's dynamic pools are now (the DHCP engines count it for ``/metrics``).
+
+    ``size - used - free`` pool addresses are reserved for a host (or the server's own) and not held now.
+    """
+
+    family: Family
+    subnet: str  # the subnet4 network or subnet6 prefix, as configured
+    size: int  # addresses in the subnet's pools
+    used: int  # pool addresses held now: offered, leased or declined (RFC 2131 §4.3.3 quarantine), not expired
+    free: int  # pool addresses a new client could be given now
+    leases: dict[LeaseState, int] = field(default_factory=dict)  # live leases in the subnet (pools or fixed), by state
+
+
 @dataclass(slots=True)
 class Event:
     """One protocol step, keyed by MAC where known, for logs and timelines.

@@ -24,6 +24,11 @@ The stage reached last names the likely stop point of a stalled boot —
 itself. Event kinds are :class:`~bootwright.model.EventKind` members, detail
 keys those the services emit (see docs/hosts.md); unknown kinds still show, as
 ``kind key=value``.
+
+Rule: which stage an event moves a boot to is decided in :func:`classify` only,
+and when an attempt begins in :func:`starts_attempt`; :func:`attempts` reads a
+history with them, :class:`Follower` a live stream (``/metrics``), so both
+count the same attempts.
 """
 
 from __future__ import annotations
@@ -87,9 +92,13 @@ _RA_FLAGS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Step:
-    """One event as a sentence; ``stage`` when it moved the boot forward; ``problem`` when it went wrong."""
+    """One event as a sentence; ``stage`` when it moved the boot forward; ``problem`` when it went wrong.
+
+    Not frozen: the live follower of ``/metrics`` builds one per event, and a frozen dataclass's
+    ``__init__`` costs three times more (as :class:`~bootwright.model.Event`). Treat it as immutable.
+    """
 
     at: float
     kind: str
@@ -99,7 +108,7 @@ class Step:
     path: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Attempt:
     """One boot attempt of one MAC: its steps, the stage reached and the likely stop point."""
 
@@ -199,103 +208,145 @@ _DHCP4_OTHER: dict[str, str] = {
 _REQUEST_STAGE_STATES = frozenset({None, RequestState.SELECTING, RequestState.INIT_REBOOT})
 
 
+# Kinds whose stage, problem flag and path never depend on the detail (see classify).
+_FIXED: dict[str, tuple[str | None, bool, str | None]] = {
+    EventKind.DHCP4_DISCOVER: ("discover", False, None),
+    EventKind.DHCP4_OFFER: ("offer", False, None),
+    EventKind.DHCP4_ACK: ("ack", False, None),
+    EventKind.DHCP4_BOOTP: ("discover", False, None),
+    EventKind.DHCP4_NAK: ("nak", True, None),
+    EventKind.DHCP4_DECLINE: (None, True, None),  # RFC 2131 §4.3.3: an address conflict
+    EventKind.DHCP4_RELEASE: (None, False, None),
+    EventKind.DHCP4_INFORM: (None, False, None),
+    EventKind.DHCP6_ADVERTISE: ("offer", False, None),
+    EventKind.HTTP_SCRIPT: ("script", False, None),
+    EventKind.RA_SOLICITED: ("ra", False, None),
+    EventKind.BMC_BOOTDEV: ("bmc", False, None),
+    EventKind.BMC_ERROR: ("failed", True, None),
+    EventKind.ONESHOT_FAILED: (None, True, None),
+}
+_DHCP6_ACK_MSGS = frozenset({"solicit", "request", "information-request"})  # a Reply to these binds or configures
+
+
+def classify(event: Event) -> tuple[str | None, bool, str | None]:
+    """The stage an event moves a boot to (None: none), whether it went wrong, and the file path it names.
+
+    The stage rules live here only: :func:`step` adds the sentence, and the live follower of
+    ``/metrics`` (:class:`Follower`) needs nothing more, cheaply, once per event.
+    """
+    kind = event.kind
+    fixed = _FIXED.get(kind)
+    if fixed is not None:
+        return fixed
+    d = event.detail
+    if kind == EventKind.DHCP4_REQUEST:
+        state = d.get("state")
+        if state == RequestState.SELECTING and d.get("server_id"):  # the client chose another server's offer
+            return "other-server", True, None
+        return ("request" if state in _REQUEST_STAGE_STATES else None), False, None
+    if kind == EventKind.DHCP6_REPLY:
+        return ("ack" if (d.get("msg") or "?") in _DHCP6_ACK_MSGS else None), False, None
+    if kind in _FILE_DONE:
+        return "file", False, _path(event)
+    if kind in _FILE_FAILED:
+        return "failed", True, _path(event)
+    if kind == EventKind.HTTP_REQUEST:
+        status = d.get("status")
+        path = _path(event)
+        if isinstance(status, int) and status >= 400:
+            return "failed", True, path
+        if status == 200 and not d.get("script") and path.rsplit("/", 1)[-1] == ENTRY_SCRIPT:
+            return "entry", False, path
+        if status == 200 and d.get("script_kind") == "exit":
+            return "exit", False, path
+        if status == 200 and (d.get("script") or classify_path(path) == "script"):
+            return "script", False, path
+        return None, False, path
+    if kind == EventKind.BMC_POWER:
+        return ("bmc" if d.get("action") in _BMC_BOOTING else None), False, None
+    return None, False, None
+
+
 def step(event: Event) -> Step:
-    """The readable step of one event (stage classification without context)."""
+    """The readable step of one event: its sentence and :func:`classify`'s stage (without context)."""
+    stage, problem, path = classify(event)
+    return Step(event.at, event.kind, _sentence(event, stage), stage, problem, path)
+
+
+def _sentence(event: Event, stage: str | None) -> str:
+    """What the event says, for people."""
     kind = event.kind
     d = event.detail
     if kind == EventKind.DHCP4_DISCOVER:
-        return Step(event.at, kind, _with("DHCPv4 discover", event, ("relay", "via relay"), ("interface", "on")),
-                    "discover")
+        return _with("DHCPv4 discover", event, ("relay", "via relay"), ("interface", "on"))
     if kind == EventKind.DHCP4_OFFER:
-        text = _with(f"DHCPv4 offer of {d.get('yiaddr') or d.get('address')}", event, ("bootfile", "boot file"))
-        return Step(event.at, kind, text, "offer")
+        return _with(f"DHCPv4 offer of {d.get('yiaddr') or d.get('address')}", event, ("bootfile", "boot file"))
     if kind == EventKind.DHCP4_REQUEST:
         state = d.get("state")
         text = "DHCPv4 request" + (f" for {d['requested']}" if d.get("requested") else "")
         text += f" ({state})" if state else ""
         if d.get("reason"):
             text += f", not answered: {d['reason']}"
-        if state == RequestState.SELECTING and d.get("server_id"):  # the client chose another server's offer
-            return Step(event.at, kind, text, "other-server", problem=True)
-        return Step(event.at, kind, text, "request" if state in _REQUEST_STAGE_STATES else None)
+        return text
     if kind in (EventKind.DHCP4_ACK, EventKind.DHCP4_BOOTP):
-        text = _with(f"DHCPv4 ack of {d.get('yiaddr') or d.get('address')}", event, ("bootfile", "boot file"))
-        return Step(event.at, kind, text, "ack" if kind == EventKind.DHCP4_ACK else "discover")
+        return _with(f"DHCPv4 ack of {d.get('yiaddr') or d.get('address')}", event, ("bootfile", "boot file"))
     if kind == EventKind.DHCP4_NAK:
-        return Step(event.at, kind, f"DHCPv4 NAK: {d.get('reason') or 'refused'}", "nak", problem=True)
-    if kind in _DHCP4_OTHER:  # RFC 2131 §4.3.3-§4.3.5: no stage; a DECLINE means an address conflict
+        return f"DHCPv4 NAK: {d.get('reason') or 'refused'}"
+    if kind in _DHCP4_OTHER:  # RFC 2131 §4.3.3-§4.3.5
         text = f"DHCPv4 {_DHCP4_OTHER[kind]}"
         text += f" of {d['address']}" if d.get("address") else (f" from {d['ciaddr']}" if d.get("ciaddr") else "")
         text = _with(text, event, ("bootfile", "boot file"))
         if d.get("reason"):
             text += f", not answered: {d['reason']}"
-        return Step(event.at, kind, text, problem=kind == EventKind.DHCP4_DECLINE)
+        return text
     if kind in (EventKind.DHCP6_ADVERTISE, EventKind.DHCP6_REPLY):
-        msg = d.get("msg") or "?"
-        text = f"DHCPv6 {kind.split('.')[1]} to {msg}"
-        text = _with(text, event, ("address", "address"), ("bootfile", "boot file"))
-        stage = "offer" if kind == EventKind.DHCP6_ADVERTISE else ("ack" if msg in ("solicit", "request",
-                                                                                    "information-request") else None)
-        return Step(event.at, kind, text, stage)
+        text = f"DHCPv6 {kind.split('.')[1]} to {d.get('msg') or '?'}"
+        return _with(text, event, ("address", "address"), ("bootfile", "boot file"))
     if kind == EventKind.TFTP_START:
-        return Step(event.at, kind, f"TFTP read request for {_path(event)}" + _with("", event, ("blksize", "blksize"),
-                                                                                  ("windowsize", "windowsize")))
+        return f"TFTP read request for {_path(event)}" + _with("", event, ("blksize", "blksize"),
+                                                               ("windowsize", "windowsize"))
     if kind in _FILE_DONE:
-        path = _path(event)
-        return Step(event.at, kind, f"{_PROTOCOL[kind]} sent {path}{_size(event)}", "file", path=path)
+        return f"{_PROTOCOL[kind]} sent {_path(event)}{_size(event)}"
     if kind in _FILE_FAILED:
         why = d.get("outcome") or d.get("error") or "failed"
-        return Step(event.at, kind, f"{_PROTOCOL[kind]} transfer of {_path(event)} failed: {why}", "failed", True,
-                    _path(event))
+        return f"{_PROTOCOL[kind]} transfer of {_path(event)} failed: {why}"
     if kind == EventKind.HTTP_REQUEST:
-        status = d.get("status")
         path = _path(event)
-        text = f"HTTP {d.get('method') or 'GET'} {path} → {status}"
-        if isinstance(status, int) and status >= 400:
-            return Step(event.at, kind, text, "failed", True, path)
-        if status == 200 and not d.get("script") and path.rsplit("/", 1)[-1] == ENTRY_SCRIPT:
-            return Step(event.at, kind, f"iPXE entry script {path} served", "entry", path=path)
-        if status == 200 and d.get("script_kind") == "exit":
-            return Step(event.at, kind, f"iPXE script {path} served ({d.get('script')}): exit to the firmware's"
-                        " next boot device", "exit", path=path)
-        if status == 200 and (d.get("script") or classify_path(path) == "script"):
-            return Step(event.at, kind, f"iPXE script {path} served" + (f" ({d['script']})" if d.get("script") else ""),
-                        "script", path=path)
-        return Step(event.at, kind, text, path=path)
+        if stage == "entry":
+            return f"iPXE entry script {path} served"
+        if stage == "exit":
+            return f"iPXE script {path} served ({d.get('script')}): exit to the firmware's next boot device"
+        if stage == "script":
+            return f"iPXE script {path} served" + (f" ({d['script']})" if d.get("script") else "")
+        return f"HTTP {d.get('method') or 'GET'} {path} → {d.get('status')}"
     if kind == EventKind.HTTP_SCRIPT:
-        return Step(event.at, kind, f"iPXE script {d.get('script') or _path(event)} served", "script")
+        return f"iPXE script {d.get('script') or _path(event)} served"
     if kind == EventKind.RA_SOLICITED:
         flags = str(d.get("flags") or "-")
         text = f"router solicitation from {d.get('source') or '?'} answered"
         if isinstance(d.get("delay"), int | float):
             text += f" after {d['delay']:.2f} s"
-        text += f": RA {_RA_FLAGS.get(flags, f'flags {flags}')}"
-        return Step(event.at, kind, text, "ra")
+        return text + f": RA {_RA_FLAGS.get(flags, f'flags {flags}')}"
     if kind in (EventKind.RA_SENT, EventKind.RA_FINAL):
         what = "final router advertisement (lifetime 0)" if kind == EventKind.RA_FINAL else "router advertisement"
-        return Step(event.at, kind, _with(f"{what} sent", event, ("interface", "on"), ("flags", "flags")))
+        return _with(f"{what} sent", event, ("interface", "on"), ("flags", "flags"))
     if kind in _BMC_KINDS:
-        return _bmc_step(event)
+        return _bmc_sentence(event)
     if kind in _ONESHOT:
         text = f"one-shot boot of {d.get('target')}: {_ONESHOT[kind]}"
-        if d.get("reason"):
-            text += f" ({d['reason']})"
-        return Step(event.at, kind, text, problem=kind == EventKind.ONESHOT_FAILED)
+        return text + (f" ({d['reason']})" if d.get("reason") else "")
     extra = " ".join(f"{k}={v}" for k, v in d.items() if v is not None)
-    return Step(event.at, kind, f"{kind} {extra}".strip())
+    return f"{kind} {extra}".strip()
 
 
-def _bmc_step(event: Event) -> Step:
+def _bmc_sentence(event: Event) -> str:
     d = event.detail
     if event.kind == EventKind.BMC_BOOTDEV:
         text = f"BMC: next boot from {d.get('device') or 'the network'}" + (" (once)" if d.get("once") else "")
-        if d.get("note"):
-            text += f"; {d['note']}"
-        return Step(event.at, event.kind, text, "bmc")
+        return text + (f"; {d['note']}" if d.get("note") else "")
     if event.kind == EventKind.BMC_POWER:
-        action = d.get("action")
-        return Step(event.at, event.kind, f"BMC: power {action}", "bmc" if action in _BMC_BOOTING else None)
-    return Step(event.at, event.kind, f"BMC {d.get('step') or 'step'} failed: {d.get('error')}", "failed", True)
+        return f"BMC: power {d.get('action')}"
+    return f"BMC {d.get('step') or 'step'} failed: {d.get('error')}"
 
 
 def starts_boot(event: Event) -> bool:
@@ -308,8 +359,11 @@ def starts_boot(event: Event) -> bool:
 class _Reader:
     """Follows one attempt's stages as steps arrive."""
 
-    def __init__(self, attempt: Attempt) -> None:
+    __slots__ = ("a", "after_script", "bmc_only", "bootprog_seen", "stops")
+
+    def __init__(self, attempt: Attempt, stops: bool = True) -> None:
         self.a = attempt
+        self.stops = stops  # False: leave ``stop`` unwritten (the live follower needs stages only)
         self.bootprog_seen = False
         self.after_script = 0
         self.bmc_only = True  # every step so far was a BMC step: a BMC error may still say why it stopped
@@ -332,7 +386,8 @@ class _Reader:
         a.stage = stage
         if stage == "script":
             self.after_script = 0
-        a.stop = self._stop(s, stage, event)
+        if self.stops:
+            a.stop = self._stop(s, stage, event)
         if stage in ("initrd", "done", "exit"):
             a.complete = True
 
@@ -373,6 +428,14 @@ class _Reader:
         return STOP_POINTS.get(stage, s.text)
 
 
+def starts_attempt(current: Attempt | None, event: Event, s: Step, gap: float = ATTEMPT_GAP) -> bool:
+    """Whether ``event`` (read as ``s``) begins a new attempt after ``current``: a quiet gap, a new boot
+    after a complete one, or a BMC step that boots the machine afresh."""
+    return current is None or event.at - current.last > gap or (
+        current.complete and s.stage in _NEW_BOOT
+    ) or (starts_boot(event) and current.stage not in (None, "bmc"))
+
+
 def attempts(events: Iterable[Event], gap: float = ATTEMPT_GAP) -> list[Attempt]:
     """Boot attempts of every MAC in ``events`` (oldest first within a MAC, MACs in order of first sight)."""
     by_mac: dict[str | None, list[Attempt]] = {}
@@ -381,16 +444,44 @@ def attempts(events: Iterable[Event], gap: float = ATTEMPT_GAP) -> list[Attempt]
         s = step(event)
         runs = by_mac.setdefault(event.mac, [])
         current = runs[-1] if runs else None
-        fresh = current is None or event.at - current.last > gap or (
-            current.complete and s.stage in _NEW_BOOT
-        ) or (starts_boot(event) and current.stage not in (None, "bmc"))
-        if fresh:
+        if starts_attempt(current, event, s, gap):
             current = Attempt(event.mac)
             runs.append(current)
             readers[id(current)] = _Reader(current)
         assert current is not None
         readers[id(current)].feed(s, event)
     return [a for runs in by_mac.values() for a in runs]
+
+
+class Follower:
+    """One MAC's current attempt, fed one event at a time: :func:`attempts` for a live stream (``/metrics``).
+
+    Stages only: steps carry no sentence and the attempt no stop point, and it keeps only its
+    first and last step, so an event costs little and memory stays bounded however long an
+    attempt runs (``started``, ``last``, ``stage``, ``complete`` and ``status`` still hold).
+    """
+
+    __slots__ = ("_reader", "attempt", "gap")
+
+    def __init__(self, gap: float = ATTEMPT_GAP) -> None:
+        self.gap = gap
+        self.attempt: Attempt | None = None
+        self._reader: _Reader | None = None
+
+    def feed(self, event: Event) -> Attempt | None:
+        """Take the next event (in time order); returns the attempt it ended by starting a new one."""
+        stage, problem, path = classify(event)
+        s = Step(event.at, event.kind, "", stage, problem, path)
+        ended = None
+        if self._reader is None or starts_attempt(self.attempt, event, s, self.gap):
+            ended = self.attempt
+            self.attempt = Attempt(event.mac)
+            self._reader = _Reader(self.attempt, stops=False)
+        self._reader.feed(s, event)
+        steps = self._reader.a.steps
+        if len(steps) > 2:
+            del steps[1:-1]
+        return ended
 
 
 def _clock(at: float) -> str:

@@ -203,7 +203,7 @@ class RouterAdvertiser:
         self._unicast: dict[IPv6Address, tuple[float, Solicitation]] = {}  # source → (due, RS)
         self._unicast_sent: dict[IPv6Address, float] = {}  # source → when its last unicast RA left
         self.answered: tuple[Solicitation, ...] = ()  # answered by the RA the last on_timer() returned
-        self.counters: Counter[str] = Counter()
+        self.counters: Counter[str] = Counter()  # by name; /metrics reads them at scrape time (web/metrics.py)
 
     def update(self, settings: RaSettings) -> None:
         """New settings (hot reload); timers keep running, the next RA carries the change."""

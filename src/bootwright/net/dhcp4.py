@@ -46,6 +46,7 @@ from bootwright.model import Lease
 from bootwright.net.host import InterfaceInfo, discover_interfaces
 from bootwright.net.linklayer import RawSender, udp_datagram
 from bootwright.runtime import Runtime, ServiceError
+from bootwright.runtime.metrics import Reading
 from bootwright.wire.dhcp4 import Destination
 
 __all__ = [
@@ -309,11 +310,13 @@ class Dhcp4Service:
         )
         committer = asyncio.create_task(self._committer(), name="dhcp4-commit")
         refresher = asyncio.create_task(self._keep_names(), name="dhcp4-names")
+        self.runtime.metrics.add_source(self.name, self.reading)
         try:
             while True:
                 await asyncio.sleep(EXPIRE_EVERY)
                 self._expire()
         finally:
+            self.runtime.metrics.remove_source(self.name, self.reading)
             self._close()
             committer.cancel()
             refresher.cancel()
@@ -335,6 +338,13 @@ class Dhcp4Service:
         """The MAC holding an IPv4 lease on ``address`` (``Runtime.mac_for_address``, for HTTP/TFTP events)."""
         engine = self.engine
         return engine.mac_for_ip(address, time.time()) if engine is not None else None
+
+    def reading(self, now: float) -> Reading:
+        """The engine's counters (``Dhcp4Engine.stats``) and pool usage, for ``/metrics`` (read at scrape time)."""
+        engine = self.engine
+        if engine is None:
+            return Reading()
+        return Reading(counters=dict(engine.stats), pools=engine.pool_usage(now))
 
     # ------------------------------------------------------------------ the hot path
 

@@ -28,6 +28,7 @@ from bootwright.engine.dhcp6.server import Dhcp6Engine, Outcome6, Received
 from bootwright.model import Lease
 from bootwright.net.host import LinkAddress, carries, interface_addresses, mac_address
 from bootwright.runtime import Runtime, ServiceError
+from bootwright.runtime.metrics import Reading
 from bootwright.store.base import LeaseStore, StoreError
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp6 import ALL_DHCP_RELAY_AGENTS_AND_SERVERS, ALL_DHCP_SERVERS, SERVER_PORT, DuidLLT, DuidUUID
@@ -179,10 +180,12 @@ class Dhcp6Service:
                 f"port {self.port} on {', '.join(links)}; server DUID {duid.hex()}; "
                 f"{len(self.engine.table)} leases loaded{skipped}",
             )
+            rt.metrics.add_source(self.name, self.reading)
             while True:
                 await asyncio.sleep(EXPIRE_EVERY)
                 self._expire()
         finally:
+            rt.metrics.remove_source(self.name, self.reading)
             for sock in self._socks.values():
                 with contextlib.suppress(Exception):
                     loop.remove_reader(sock.fileno())
@@ -196,6 +199,13 @@ class Dhcp6Service:
         """The MAC bound to an IPv6 address by a lease (``Runtime.mac_for_address``, for HTTP/TFTP events)."""
         engine = self.engine
         return engine.mac_for_ip(address, time.time()) if engine is not None and ":" in address else None
+
+    def reading(self, now: float) -> Reading:
+        """The engine's counters (``Dhcp6Engine.counters``, plus ``send_error``) and pool usage, for ``/metrics``."""
+        engine = self.engine
+        if engine is None:
+            return Reading()
+        return Reading(counters={**engine.counters, "send_error": self.send_errors}, pools=engine.pool_usage(now))
 
     def _follow_reload(self) -> None:
         """``runtime.policy`` was swapped (hot reload): re-derive everything but the bindings."""

@@ -34,6 +34,7 @@ from bootwright.model import EventKind
 from bootwright.net.host import LinkAddress, carries, interface_addresses, link_local, mac_address
 from bootwright.net.icmp6 import open_nd_socket, receive_solicitation, send_from
 from bootwright.runtime import Runtime, ServiceError
+from bootwright.runtime.metrics import Reading
 from bootwright.wire.ndp import ALL_NODES
 
 __all__ = ["FORWARDING", "RaService", "create_service", "forwarding_warning", "ra_links", "read_forwarding"]
@@ -147,9 +148,15 @@ class RaService:
                 self._poll(link)
             self._check_forwarding(self.links)
             rt.mark_ready("ra", "advertising on " + ", ".join(targets))
+            rt.metrics.add_source(self.name, self.reading)
             await asyncio.Event().wait()
         finally:
+            rt.metrics.remove_source(self.name, self.reading)
             self._close()
+
+    def reading(self, now: float) -> Reading:
+        """Each interface's engine counters (``RouterAdvertiser.counters``), for ``/metrics``."""
+        return Reading(interfaces={name: dict(link.adv.counters) for name, link in self.links.items()})
 
     def _close(self) -> None:
         loop = asyncio.get_running_loop()

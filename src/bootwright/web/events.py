@@ -37,6 +37,7 @@ from bootwright.runtime.events import EventSink
 from bootwright.runtime.hostfacts import MacResolver
 from bootwright.web.api.routes import API_PREFIX
 from bootwright.web.files import FileSend
+from bootwright.web.metrics import METRICS_PATH
 
 _MAX_PATH_SHOWN = 200
 _MAX_AGENT_SHOWN = 64
@@ -57,9 +58,9 @@ class RequestEvents:
         # The path as sent (still %-encoded, without the query): what the client asked for.
         path = request.raw_path.partition("?")[0]
         mac: str | None = getattr(response, "mac", None)
-        if path.startswith(API_PREFIX):
-            # An operator's API call: logged and stored, but never keyed to the caller's MAC,
-            # so it does not show up in the boot timeline of a machine the operator works from.
+        if path.startswith(API_PREFIX) or path == METRICS_PATH:
+            # An operator's API call or scrape: logged and stored, but never keyed to the caller's
+            # MAC, so it does not show up in the boot timeline of a machine the operator works from.
             mac = None
         elif mac is None:
             mac = self.macs(remote)

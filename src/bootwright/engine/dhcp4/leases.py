@@ -28,7 +28,7 @@ from ipaddress import IPv4Address
 from typing import Final
 
 from bootwright.engine.dhcp4.subnets import PoolRuntime, SubnetRuntime, find_subnet
-from bootwright.model import Lease, LeaseState
+from bootwright.model import Lease, LeaseState, PoolUsage
 
 __all__ = ["LeaseRecord", "LeaseTable"]
 
@@ -235,6 +235,37 @@ class LeaseTable:
         pool = sub.pool_of(addr) if sub is not None else None
         if pool is not None:
             pool.full = False
+
+    def usage(self, now: float) -> list[PoolUsage]:
+        """Per subnet: pool size, pool addresses held and free, live leases by state (``/metrics``).
+
+        One pass over the records, read when metrics are scraped: nothing is counted per request.
+        """
+        held: list[dict[LeaseState, int]] = [{} for _ in self.subnets]
+        used = [0] * len(self.subnets)
+        subnets = self.subnets
+        for rec in self.by_addr.values():
+            if rec.state not in _ACTIVE or rec.expires <= now:
+                continue
+            i = rec.subnet
+            states = held[i]
+            states[rec.state] = states.get(rec.state, 0) + 1
+            if subnets[i].pool_of(rec.addr) is not None:
+                used[i] += 1
+        blocked = [0] * len(self.subnets)  # reserved or our own, inside a pool, not held by anyone now
+        for addr in self.excluded | self.reserved.keys():
+            sub = find_subnet(subnets, addr)
+            if sub is None or sub.pool_of(addr) is None:
+                continue
+            holder = self.by_addr.get(addr)
+            if holder is None or holder.state not in _ACTIVE or holder.expires <= now:
+                blocked[sub.index] += 1
+        out: list[PoolUsage] = []
+        for sub in subnets:
+            size = sum(p.size for p in sub.pools)
+            i = sub.index
+            out.append(PoolUsage(4, sub.label, size, used[i], size - used[i] - blocked[i], held[i]))
+        return out
 
     # ------------------------------------------------------------------ expiry
 

@@ -80,7 +80,7 @@ from bootwright.engine.dhcp4.reply import (
     render_slow,
 )
 from bootwright.engine.dhcp4.subnets import SubnetRuntime, compile_subnets, find_subnet
-from bootwright.model import ClientInfo, EventKind, Host, Lease, LeaseState, RequestState, normalize_mac
+from bootwright.model import ClientInfo, EventKind, Host, Lease, LeaseState, PoolUsage, RequestState, normalize_mac
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp4 import (
     BOOTREQUEST,
@@ -204,7 +204,7 @@ class Dhcp4Engine:
     ) -> None:
         """``names``: resolved host names used in options (NTP servers); ``own_addresses``: ours."""
         self.names = dict(names or {})
-        self.stats: Counter[str] = Counter()
+        self.stats: Counter[str] = Counter()  # by name; /metrics reads them at scrape time (web/metrics.py)
         self._own_base = tuple(own_addresses)
         self._links: dict[int, _Link] = {}  # by id(rx); the entry keeps rx alive
         # RFC 2131 §4.1 destinations of relayed replies, by (giaddr, is NAK): one object per relay
@@ -315,6 +315,10 @@ class Dhcp4Engine:
         except ValueError:
             return None
         return self.table.owner_mac(addr, now)
+
+    def pool_usage(self, now: float) -> list[PoolUsage]:
+        """How full each subnet's pools are now (:meth:`LeaseTable.usage`; read by ``/metrics``)."""
+        return self.table.usage(now)
 
     def handle(self, datagram: bytes, meta: RxContext, now: float) -> Outcome4 | None:
         """Answer one datagram (the UDP payload). ``None``: nothing to send, store or report.

@@ -34,7 +34,7 @@ from bootwright.engine import EventRecord, Outcome, Reply
 from bootwright.engine.dhcp6.client import HttpBootMemory, client_info, link_address, option_index, wire_options
 from bootwright.engine.dhcp6.decode import ServerDecoder
 from bootwright.engine.dhcp6.leases import LeaseTable6, PoolSet, ia_key
-from bootwright.model import ClientInfo, EventKind, Host, Lease, LeaseState
+from bootwright.model import ClientInfo, EventKind, Host, Lease, LeaseState, PoolUsage
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp6 import (
     CLIENT_PORT,
@@ -214,7 +214,7 @@ class Dhcp6Engine:
         self.http_boot = HttpBootMemory()
         self._decoder = ServerDecoder()
         self._clients: dict[tuple[bytes, str | None, tuple[int, ...]], ClientInfo] = {}
-        self.counters: Counter[str] = Counter()
+        self.counters: Counter[str] = Counter()  # by name; /metrics reads them at scrape time (web/metrics.py)
         self._bare_tail = _Tail((self.server_id,), encode_options((self.server_id,)))
         # RFC 8415 §18.3: the message types not answered by :meth:`_assign` (Solicit, Request, Renew, Rebind).
         self._handlers: dict[int, Callable[[_Ctx], _Answer]] = {
@@ -260,6 +260,46 @@ class Dhcp6Engine:
         except ValueError:
             return None
         return b.mac if b is not None and b.state != LeaseState.DECLINED and b.expires > now else None
+
+    def pool_usage(self, now: float) -> list[PoolUsage]:
+        """Per subnet6: pool size, pool addresses held and free, live bindings by state (``/metrics``).
+
+        One pass over the bindings, read when metrics are scraped: nothing is counted per request.
+        A binding belongs to the longest configured prefix holding it.
+        """
+        subnets = self.config.subnet6
+        index = {(int(s.prefix.netmask), int(s.prefix.network_address)): i for i, s in enumerate(subnets)}
+        masks = sorted({mask for mask, _ in index}, reverse=True)
+
+        def where(a: int) -> int | None:
+            for mask in masks:
+                i = index.get((mask, a & mask))
+                if i is not None:
+                    return i
+            return None
+
+        pools = [self.pools[id(s)] for s in subnets]
+        held: list[dict[LeaseState, int]] = [{} for _ in subnets]
+        used = [0] * len(subnets)
+        by_addr = self.table.by_addr
+        for a, b in by_addr.items():
+            i = where(a) if b.expires > now else None
+            if i is None:
+                continue
+            states = held[i]
+            states[b.state] = states.get(b.state, 0) + 1
+            if a in pools[i]:
+                used[i] += 1
+        blocked = [0] * len(subnets)  # reserved for a host, inside a pool, not held now
+        for a in self.table.reserved:
+            i = where(a)
+            holder = by_addr.get(a)
+            if i is not None and a in pools[i] and (holder is None or holder.expires <= now):
+                blocked[i] += 1
+        return [
+            PoolUsage(6, str(s.prefix), pools[i].size, used[i], pools[i].size - used[i] - blocked[i], held[i])
+            for i, s in enumerate(subnets)
+        ]
 
     def on_timer(self, now: float) -> Outcome6:
         """Forget bindings past their valid lifetime (RFC 8415 §18.3 leaves reuse to the server).

@@ -75,6 +75,7 @@ from bootwright.net.tftp.sockets import Arrival, listening_socket, path_mtu, rec
 from bootwright.net.tftp.transfer import Transfer, TransferEngine
 from bootwright.net.tftp.upload import open_upload
 from bootwright.runtime import Runtime, ServiceError
+from bootwright.runtime.metrics import Reading
 from bootwright.wire import DecodeError
 from bootwright.wire.tftp import ErrorCode, Opcode, Request, decode, encode_error
 
@@ -104,7 +105,7 @@ class TftpService:
         self._pump_send_errors = 0  # the pump's count already folded into counters["send_error"]
         self.admission = Admission(cfg.per_client, cfg.max_transfers, cfg.rate, cfg.rate_pause)
         self.counters: dict[str, int] = {}
-        """Packet-level oddities and refusals by kind (all logged at debug level)."""
+        """Packet-level oddities and refusals by kind (all logged at debug level; read by ``/metrics``)."""
         self.transfers: dict[tuple[Any, ...], Transfer] = {}
         """Live transfers by client address and port (including uploads still dallying)."""
         self.bound: list[str] = []
@@ -184,9 +185,19 @@ class TftpService:
             for sock in self._listeners:
                 loop.add_reader(sock.fileno(), self._on_request, sock)
             self.runtime.mark_ready(self.name, f"{', '.join(self.bound)} root {self.root}")
+            self.runtime.metrics.add_source(self.name, self.reading)
             await asyncio.Event().wait()
         finally:
+            self.runtime.metrics.remove_source(self.name, self.reading)
             self.close()
+
+    def reading(self, now: float) -> Reading:
+        """:attr:`counters` and the live transfers, for ``/metrics`` (read at scrape time)."""
+        pump = self.dispatcher.pump
+        counters = dict(self.counters)
+        if pump is not None and pump.send_errors != self._pump_send_errors:  # not yet folded in by _finished
+            counters["send_error"] = counters.get("send_error", 0) + pump.send_errors - self._pump_send_errors
+        return Reading(counters=counters, gauges={"transfers": len(self.transfers)})
 
     def close(self) -> None:
         """Stop listening and end every transfer (reported as failed: ``shutdown``)."""
