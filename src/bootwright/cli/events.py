@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from bootwright.boot.timeline import STALL_AFTER, Attempt, attempts, render, step
-from bootwright.cli.common import load_config_or_exit
+from bootwright.cli.common import StateConfigOpt, StateDirOpt, require_store, state_dir_of
 from bootwright.config import Config
 from bootwright.inventory.service import Inventory
 from bootwright.model import Event, InvalidMac, normalize_mac
-from bootwright.runtime.core import DEFAULT_STATE_DIR
 from bootwright.store.base import HostStore
 
 # soft_wrap: a step is one line however long (the terminal folds it; grep and files get it whole).
@@ -29,30 +27,18 @@ out = Console(emoji=False, highlight=False, soft_wrap=True)
 err = Console(stderr=True, emoji=False, highlight=False)
 
 
-def _state_dir(config: Path | None, state_dir: Path | None) -> Path:
-
-    if state_dir is not None:
-        return state_dir
-    if config is not None:
-
-        cfg = load_config_or_exit(config)
-        if cfg.state_dir is not None:
-            return cfg.state_dir
-    return DEFAULT_STATE_DIR
-
-
 def events(
     name: Annotated[str | None, typer.Argument(metavar="[HOST]", help="Only this host (same as --host).")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", envvar="BOOTWRIGHT_CONFIG",
-                                                help="The config file (for its state_dir).")] = None,
-    state_dir: Annotated[Path | None, typer.Option("--state-dir", help="State directory.")] = None,
+    config: StateConfigOpt = None,
+    state_dir: StateDirOpt = None,
     host: Annotated[str | None, typer.Option("--host", help="Only this host (all its MACs).")] = None,
     mac: Annotated[str | None, typer.Option("--mac", help="Only this MAC.")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new steps (Ctrl-C stops).")] = False,
     limit: Annotated[int, typer.Option("--limit", help="Newest events to read.")] = 2000,
     stall: Annotated[float, typer.Option("--stall", help="Quiet seconds that make a boot 'stalled'.")] = STALL_AFTER,
     as_json: Annotated[bool, typer.Option("--json", help="Print the attempts as JSON.")] = False,
-    follow_seconds: Annotated[float | None, typer.Option("--follow-seconds", hidden=True)] = None,
+    follow_seconds: Annotated[float | None, typer.Option(
+        "--follow-seconds", hidden=True, help="With --follow: stop after this many seconds.")] = None,
 ) -> None:
     """Show the boot timeline per machine and where a stalled boot stopped."""
     from bootwright.store.base import StoreError
@@ -69,10 +55,8 @@ def events(
             macs = (normalize_mac(mac),)
         except InvalidMac as exc:
             raise typer.BadParameter(str(exc), param_hint="--mac") from None
-    path = _state_dir(config, state_dir) / "state.db"
-    if not path.exists():
-        err.print(f"[red]error:[/red] no state store at {path} (give --state-dir or --config)")
-        raise typer.Exit(2)
+    path = state_dir_of(config, state_dir) / "state.db"
+    require_store(path, f"no state store at {path} (give --state-dir or --config)")
     store = SqliteStore(path)
     try:
         store.open()

@@ -431,7 +431,7 @@ def _resolve(cfg: Config) -> dict[str, tuple[IPv4Address, ...]]:
 
 def explain(
     config: ConfigOpt,
-    family: Annotated[int, typer.Option("--family", "-f", help="4 or 6.")],
+    family: Annotated[int, typer.Option("--family", help="4 or 6.")],
     mac: Annotated[str, typer.Option("--mac", help="The client's MAC address.")],
     arch: Annotated[
         list[str] | None, typer.Option("--arch", help="Client architecture (option 93/61); repeat or comma-separate.")
@@ -594,8 +594,14 @@ def _print_explain(result: dict[str, Any], arches: tuple[int, ...]) -> None:
         sys.stdout.flush()
 
 
-def entry_script(config: ConfigOpt, family: Annotated[int, typer.Option("--family", "-f")] = 4) -> None:
+def entry_script(
+    config: ConfigOpt,
+    family: Annotated[int, typer.Option("--family", help="4 or 6: the entry script of the first subnet4 or subnet6.")]
+    = 4,
+) -> None:
     """Print the entry script that the built-in rules point iPXE clients at."""
+    if family not in (4, 6):
+        raise typer.BadParameter(f"{family} is not 4 or 6", param_hint="--family")
     cfg = load_config_or_exit(config)
     subnets: list[Any] = list(cfg.subnet4 if family == 4 else cfg.subnet6)
     ctx = server_context(cfg, family, subnets[0] if subnets else None)

@@ -21,9 +21,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from bootwright.boot.timeline import attempts
 from bootwright.cli.check import load_validated_or_exit
+from bootwright.cli.common import ConfigOpt as ConfigOpt  # re-exported: boot.py and power.py take it from here
+from bootwright.cli.common import StateDirOpt
 from bootwright.inventory.formats import (
     EXPORT_FORMATS,
     IMPORT_FORMATS,
@@ -50,13 +53,9 @@ hosts_app = typer.Typer(
     no_args_is_help=True,
 )
 
-ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", envvar="BOOTWRIGHT_CONFIG", help="The TOML configuration file.")
-]
-StateOpt = Annotated[
-    Path | None, typer.Option("--state-dir", help="State directory (default: the config's, else /var/lib/bootwright).")
-]
+StateOpt = StateDirOpt  # the names boot.py and power.py import
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+NameArg = Annotated[str, typer.Argument(help="Host name.")]
 
 
 def _say(text: str) -> None:
@@ -224,7 +223,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> None:
         for column in headers:
             table.add_column(column)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))  # values, never markup (a client's host name, …)
         out.print(table)
         return
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
@@ -240,7 +239,7 @@ def _last_boot(inventory: Inventory, view: HostView) -> dict[str, Any] | None:
 
 
 @hosts_app.command("show")
-def show(name: str, config: ConfigOpt, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
+def show(name: NameArg, config: ConfigOpt, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
     """Show one host, its one-shot boot state and how its last boot went."""
     with open_inventory(config, state_dir) as inventory:
         view = _call(inventory.view, name)
@@ -269,7 +268,7 @@ def show(name: str, config: ConfigOpt, state_dir: StateOpt = None, as_json: Json
 
 @hosts_app.command("add")
 def add(
-    name: str, config: ConfigOpt, state_dir: StateOpt = None, mac: MacOpt = None, ipv4: Ipv4Opt = None,
+    name: NameArg, config: ConfigOpt, state_dir: StateOpt = None, mac: MacOpt = None, ipv4: Ipv4Opt = None,
     ipv6: Ipv6Opt = None, duid: DuidOpt = None, group: GroupOpt = None, target: TargetOpt = None,
     next_server: NextOpt = None, bootfile: FileOpt = None, var: VarOpt = None, bmc: BmcOpt = None,
     bmc_password_stdin: BmcPasswordOpt = False,
@@ -284,7 +283,7 @@ def add(
 
 @hosts_app.command("set")
 def set_host(
-    name: str, config: ConfigOpt, state_dir: StateOpt = None, mac: MacOpt = None, ipv4: Ipv4Opt = None,
+    name: NameArg, config: ConfigOpt, state_dir: StateOpt = None, mac: MacOpt = None, ipv4: Ipv4Opt = None,
     ipv6: Ipv6Opt = None, duid: DuidOpt = None, group: GroupOpt = None, target: TargetOpt = None,
     next_server: NextOpt = None, bootfile: FileOpt = None, var: VarOpt = None, bmc: BmcOpt = None,
     bmc_password_stdin: BmcPasswordOpt = False,
@@ -306,7 +305,7 @@ def set_host(
 
 
 @hosts_app.command("remove")
-def remove(name: str, config: ConfigOpt, state_dir: StateOpt = None) -> None:
+def remove(name: NameArg, config: ConfigOpt, state_dir: StateOpt = None) -> None:
     """Remove a host added by CLI, API or import (config-file hosts are removed from the file)."""
     with open_inventory(config, state_dir) as inventory:
         _call(inventory.remove, name)

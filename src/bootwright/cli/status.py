@@ -17,26 +17,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bootwright.cli.common import err, load_config_or_exit, out
-from bootwright.runtime.core import DEFAULT_STATE_DIR, resolve_paths
+from bootwright.cli.common import StateConfigOpt, StateDirOpt, err, out, state_dir_of
 from bootwright.runtime.status import Status, StatusError, is_running, read_status, request_reload
-
-ConfigArg = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", envvar="BOOTWRIGHT_CONFIG", help="The config file (for its state_dir)."),
-]
-StateDirArg = Annotated[Path | None, typer.Option("--state-dir", help="State directory (overrides the config).")]
-
-
-def _state_dir(config: Path | None, state_dir: Path | None) -> Path:
-    """The state directory ``serve`` would use with the same flags."""
-    if config is not None:
-        return resolve_paths(load_config_or_exit(config), None, state_dir)[1]
-    return (state_dir or DEFAULT_STATE_DIR).resolve()
 
 
 def _find(config: Path | None, state_dir: Path | None) -> Status:
-    state = _state_dir(config, state_dir)
+    state = state_dir_of(config, state_dir)
     try:
         return read_status(state)
     except StatusError as exc:
@@ -45,8 +31,8 @@ def _find(config: Path | None, state_dir: Path | None) -> Status:
 
 
 def status(
-    config: ConfigArg = None,
-    state_dir: StateDirArg = None,
+    config: StateConfigOpt = None,
+    state_dir: StateDirOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Whether a server runs from this state directory, since when, and what each service listens on."""
@@ -72,7 +58,7 @@ def status(
         raise typer.Exit(1)
 
 
-def reload(config: ConfigArg = None, state_dir: StateDirArg = None) -> None:
+def reload(config: StateConfigOpt = None, state_dir: StateDirOpt = None) -> None:
     """Make the running server re-read its config and inventory now (SIGHUP); the log says what it applied."""
     found = _find(config, state_dir)
     try:

@@ -40,7 +40,7 @@ def test_an_unknown_option_name_fails_check_with_file_line_and_key(tmp_path: Pat
                                         'pools = ["192.0.2.100-192.0.2.199"]\noptions = { "abc" = "y" }\n'))
     code, _, err = run("check", "-c", str(path), "--state-dir", str(tmp_path / "state"))
     assert code == 2 and f"{path}:5: subnet4[0].options.abc: 'abc' is not an option code" in err
-    code, _, err = run("explain", "-c", str(path), "-f", "4", "--mac", "52:54:00:00:00:01")
+    code, _, err = run("explain", "-c", str(path), "--family", "4", "--mac", "52:54:00:00:00:01")
     assert code == 2 and "internal error" not in err and "subnet4[0].options.abc" in err
 
 

@@ -233,14 +233,14 @@ def test_oneshot_script_is_the_served_one_byte_for_byte(server: Server) -> None:
     assert doc is not None and doc.status == 200
     assert "rescue" in got["script"]
     assert got["script"].encode() == doc.body
-    raw = runner.invoke(app, ["explain", "--config", str(server.config), "--state-dir", str(server.state), "-f", "4",
+    raw = runner.invoke(app, ["explain", "--config", str(server.config), "--state-dir", str(server.state), "--family", "4",
                               "--mac", ONESHOT, "--arch", "7", "--user-class", "iPXE", "--script"])  # fmt: skip
     assert raw.exit_code == 0 and raw.stdout.encode() == doc.body  # a redirected script is the served one
 
 
 def test_missing_state_store_is_a_warning_and_never_created(tmp_path: Path, server: Server) -> None:
     empty = tmp_path / "none"
-    result = runner.invoke(app, ["explain", "--config", str(server.config), "--state-dir", str(empty), "-f", "4",
+    result = runner.invoke(app, ["explain", "--config", str(server.config), "--state-dir", str(empty), "--family", "4",
                                  "--mac", STORED, "--arch", "7", "--json"])  # fmt: skip
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)
@@ -303,7 +303,7 @@ def test_explain6_equals_the_engine(server: Server, mac: str, relay: str | None,
 def test_bad_option_value_is_an_error_not_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(CONFIG.replace('options = { "42" = "198.51.100.123" }', 'options = { "abc" = "y" }'))
-    result = runner.invoke(app, ["explain", "--config", str(path), "--state-dir", str(tmp_path / "s"), "-f", "4",
+    result = runner.invoke(app, ["explain", "--config", str(path), "--state-dir", str(tmp_path / "s"), "--family", "4",
                                  "--mac", MAC, "--arch", "7", "--relay", "198.51.100.1"])  # fmt: skip
     assert result.exit_code in (0, 2), result.output
     assert "internal error" not in result.output
