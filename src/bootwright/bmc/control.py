@@ -12,11 +12,12 @@ shows the button press before the DHCP discover.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -34,6 +35,36 @@ DEFAULT_CONCURRENCY = 8  # BMC sessions at once (per process)
 DEFAULT_TIMEOUT = 60.0  # seconds one BMC operation may take, login included
 DEFAULT_GRACE = 60.0  # seconds a soft power-off may take before the hard one
 POWER_POLL = 2.0  # seconds between power-state reads while waiting for a soft power-off
+
+
+def _in_daemon_thread(fn: Callable[[], T]) -> asyncio.Future[T]:
+    """``fn()`` in a daemon thread of its own, as a future of the running loop.
+
+    Not a thread pool: pool threads are joined when the interpreter exits, so a
+    BMC that never answers would keep ``bootwright power`` from exiting after it
+    reported the timeout. The semaphore in :class:`BmcControl` bounds how many run.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def work() -> None:
+        try:
+            result, error = fn(), None
+        except BaseException as exc:  # handed to the awaiting coroutine, which decides
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=work, name="bmc", daemon=True).start()
+    return future
 
 
 class NoBmc(BmcError):
@@ -82,12 +113,11 @@ class BmcControl:
         self.timeout = timeout
         self.environ = environ
         self.clock = clock
-        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bmc")
         self._limit = asyncio.Semaphore(concurrency)
+        self._bmc_locks: dict[tuple[str, str, int | None], asyncio.Lock] = {}
 
     def close(self) -> None:
-        """Stop the worker threads once their current operations end."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Nothing to stop: a worker thread still waiting on a BMC ends with its library's own timeout."""
 
     # ------------------------------------------------------------------ one step
 
@@ -101,18 +131,35 @@ class BmcControl:
 
     async def _run(self, host: Host, what: str, fn: Callable[[Driver], T]) -> T:
         bmc = bmc_of(host)
-        # A slot is held until the worker thread really ends, not only until the caller gave up on it:
-        # a BMC that hangs past the timeout must not let more sessions start than there are workers.
-        await self._limit.acquire()
-        loop = asyncio.get_running_loop()
+        deadline = asyncio.get_running_loop().time() + self.timeout
         try:
-            future = loop.run_in_executor(self._executor, self._session, host, fn)
-        except BaseException:
+            async with asyncio.timeout_at(deadline):
+                # One operation per BMC at a time, queued here, before a slot is taken: callers of one slow
+                # BMC wait for it without holding the slots other BMCs need.
+                await self._bmc_locks.setdefault((bmc.driver, bmc.address, bmc.port), asyncio.Lock()).acquire()
+        except TimeoutError:
+            raise BmcUnreachable(f"host {host.name}: BMC {describe(bmc)} was busy with an earlier operation for "
+                                 f"{seconds(self.timeout)}") from None
+        lock = self._bmc_locks[(bmc.driver, bmc.address, bmc.port)]
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._limit.acquire()
+        except TimeoutError:
+            lock.release()
+            raise BmcUnreachable(f"host {host.name}: no free BMC session slot in {seconds(self.timeout)} "
+                                 f"({describe(bmc)} not contacted)") from None
+        # The slot and the BMC are held until the worker thread really ends, not only until the caller gave
+        # up on it: a BMC that hangs past the timeout must not let more sessions start than there are slots.
+        future = _in_daemon_thread(lambda: self._session(host, fn))
+
+        def release(_: object) -> None:
             self._limit.release()
-            raise
-        future.add_done_callback(lambda _: self._limit.release())
+            lock.release()
+
+        future.add_done_callback(release)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.timeout)
+            async with asyncio.timeout_at(deadline):
+                return await asyncio.shield(future)
         except TimeoutError:
             raise BmcUnreachable(f"host {host.name}: BMC {describe(bmc)} did not finish {what} in "
                                  f"{seconds(self.timeout)}") from None
@@ -149,7 +196,9 @@ class BmcControl:
     async def next_boot(self, host: Host, boot: NextBoot) -> str:
         """Make the host's next boot a network boot (``bmc.bootdev``); the note says what the BMC refused."""
         note = await self._step(host, f"boot device {boot.describe()}", lambda d: d.set_next_boot(boot))
-        self._emit(EventKind.BMC_BOOTDEV, host, device=boot.describe(), once=True, note=note or None)
+        # A refused UEFI flag or mode was dropped: the device set is the one without it.
+        device = (NextBoot(None, boot.http) if note else boot).describe()
+        self._emit(EventKind.BMC_BOOTDEV, host, device=device, once=True, note=note or None)
         if note:
             log.info("host %s: %s", host.name, note)
         return note

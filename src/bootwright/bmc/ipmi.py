@@ -86,8 +86,10 @@ class IpmiDriver:
             return cached
         _COMMANDS.pop(self._key, None)
         try:
-            found = command.Command(bmc=self.bmc.address, userid=self.bmc.username, password=password,
-                                    port=self.bmc.port or DEFAULT_PORT)
+            # bytes: pyghmi 1.6 files its sessions under str credentials but removes a failed one under the
+            # encoded bytes, so a second login with the same wrong password would get the dead session back.
+            found = command.Command(bmc=self.bmc.address, userid=self.bmc.username.encode(),
+                                    password=password.encode(), port=self.bmc.port or DEFAULT_PORT)
         except pyghmi_errors.PyghmiException as exc:
             raise _login_error(self.bmc, exc) from None
         except OSError as exc:  # name resolution, no route

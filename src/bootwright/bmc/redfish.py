@@ -9,6 +9,7 @@ refuses the mode is asked again without it, and the note says so.
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 import sushy
@@ -26,7 +27,8 @@ from bootwright.bmc.base import (
 from bootwright.model import Bmc
 
 CONNECT_TIMEOUT = 10.0  # seconds to open the TCP connection
-READ_TIMEOUT = 30.0  # seconds for one answer
+READ_TIMEOUT = 20.0  # seconds for one answer
+CYCLE_OFF_WAIT = 30.0  # seconds a BMC without PowerCycle may take to report off before the power-on
 _RESET = {PowerAction.ON: sushy.ResetType.ON, PowerAction.OFF: sushy.ResetType.FORCE_OFF,
           PowerAction.SOFT: sushy.ResetType.GRACEFUL_SHUTDOWN, PowerAction.RESET: sushy.ResetType.FORCE_RESTART,
           PowerAction.CYCLE: sushy.ResetType.POWER_CYCLE}  # fmt: skip
@@ -63,10 +65,11 @@ class RedfishDriver:
         self.bmc = bmc
         self.where = f"Redfish BMC {base_url(bmc)}"
         try:
-            # No retries on server errors: a refused password retried is how BMC accounts get locked.
+            # One attempt (sushy reads 0 as its default of 3): a 401 is never retried — a refused password
+            # retried is how BMC accounts get locked — and a silent BMC costs one timeout, not three.
             self._root = sushy.Sushy(base_url(bmc), username=bmc.username, password=password,
-                                     verify=bmc.verify_tls, server_side_retries=0, connect_timeout=CONNECT_TIMEOUT,
-                                     read_timeout=READ_TIMEOUT)
+                                     verify=bmc.verify_tls, server_side_retries=1, server_side_retries_delay=0,
+                                     connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
             self._system: Any = self._root.get_system(bmc.system)
         except sushy_errors.UnknownDefaultError:
             raise BmcRefused(f"{self.where} has more than one system (or none): name one with "
@@ -83,11 +86,22 @@ class RedfishDriver:
         return PowerState.ON if self._system.power_state in _ON_STATES else PowerState.OFF
 
     def set_power(self, action: PowerAction) -> None:
-        """``ComputerSystem.Reset`` with the matching ``ResetType``."""
+        """``ComputerSystem.Reset`` with the matching ``ResetType``; a cycle the BMC does not list is off, then on."""
         try:
+            if action == PowerAction.CYCLE and sushy.ResetType.POWER_CYCLE not in self._allowed_resets():
+                self._system.reset_system(sushy.ResetType.FORCE_OFF)
+                deadline = time.monotonic() + CYCLE_OFF_WAIT
+                while self.power_state() == PowerState.ON and time.monotonic() < deadline:
+                    time.sleep(1.0)
+                self._system.reset_system(sushy.ResetType.ON)
+                return
             self._system.reset_system(_RESET[action])
         except sushy_errors.SushyError as exc:
             raise _error(self.where, f"power {action}", exc) from None
+
+    def _allowed_resets(self) -> set[Any]:
+        """``ResetType@Redfish.AllowableValues`` (sushy refuses a reset type not listed there)."""
+        return set(self._system.get_allowed_reset_system_values())
 
     def set_next_boot(self, boot: NextBoot) -> str:
         """The boot source override, once; a refused ``BootSourceOverrideMode`` is retried without it."""

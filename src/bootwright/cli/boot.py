@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from bootwright.bmc.base import BmcError, NextBoot
 from bootwright.bmc.control import DEFAULT_GRACE, DEFAULT_TIMEOUT, BmcControl, bmc_of
 from bootwright.boot.reprovision import judge
 from bootwright.boot.timeline import step
+from bootwright.cli.common import err
 from bootwright.cli.hosts import ConfigOpt, StateOpt, _call, _fail, _say, _table, open_inventory
 from bootwright.cli.power import TimeoutOpt, bmc_session
 from bootwright.inventory.service import Inventory
@@ -98,9 +100,12 @@ def boot(
         hosts = [_call(inventory.view, name).host for name in names]
         for h in hosts:
             try:
-                bmc_of(h)
+                bmc = bmc_of(h)
             except BmcError as exc:
                 raise _fail(str(exc)) from None
+            if http and bmc.driver == "ipmi":  # known before a one-shot is set or a BMC is asked
+                raise _fail(f"host {h.name}: its BMC speaks IPMI, which has no HTTP boot device: drop --http "
+                            "(PXE) or give it a Redfish BMC")
         flow = _Flow(inventory, control, target, once, NextBoot(uefi, http), grace, wait_for, prefix=group is not None)
         outcomes = asyncio.run(flow.all(hosts, concurrency))
     if group is not None:
@@ -174,25 +179,26 @@ class _Flow:
         except (BmcError, typer.Exit) as exc:
             message = str(exc) if isinstance(exc, BmcError) else "refused (see above)"
             if isinstance(exc, BmcError):
-                self.say(name, f"error: {message}")
+                err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
                 if self.target is not None and self.once:
                     self.say(name, f"{name}: the one-shot boot of {self.target} stays pending: the next boot gets it "
                                    f"(bootwright boot {name} --cancel forgets it)")
             return Outcome(name, False, message, time.time() - started)
+        # A refused UEFI flag or mode was dropped: the device set is the one without it.
+        device = (NextBoot(None, self.boot.http) if cycle.note else self.boot).describe()
         if cycle.note:
             self.say(name, f"note: {cycle.note}")
-        self.say(name, f"{name}: BMC set the next boot to {self.boot.describe()} once; power was {cycle.found}; "
+        self.say(name, f"{name}: BMC set the next boot to {device} once; power was {cycle.found}; "
                        f"{', '.join(cycle.steps)}")
         if self.wait is None:
             return Outcome(name, True, f"power-cycled ({', '.join(cycle.steps)})", time.time() - started)
-        outcome = await self.follow(host, started, time.time(), self.wait)
+        outcome = await self.follow(host, started, time.time(), self.wait, device)
         self.say(name, f"{name}: {'done' if outcome.ok else 'FAILED'}: {outcome.message}")
         return outcome
 
-    async def follow(self, host: Host, started: float, pressed: float, wait: float) -> Outcome:
+    async def follow(self, host: Host, started: float, pressed: float, wait: float, device: str) -> Outcome:
         """Print the host's new timeline steps until the one-shot ends or ``wait`` seconds pass."""
         tables = self.inventory.tables
-        device = self.boot.describe()
         last_id = 0
         seen: list[Event] = []
 

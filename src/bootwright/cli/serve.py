@@ -14,9 +14,10 @@ from bootwright.cli.check import load_validated_or_exit
 from bootwright.cli.common import EXIT_USAGE, ConfigOpt, err
 
 if TYPE_CHECKING:
+    import logging
     from collections.abc import Coroutine
 
-    from bootwright.runtime.logbuffer import LineBufferHandler
+    from bootwright.runtime.events import EventWriter
 
 
 def serve(
@@ -28,7 +29,13 @@ def serve(
         Path | None, typer.Option("--state-dir", help="Directory for leases and events (overrides the config).")
     ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
-    log_json: Annotated[bool, typer.Option("--log-json", help="One JSON object per log line.")] = False,
+    log_json: Annotated[bool, typer.Option(
+        "--log-json", help="Every line one JSON object (ts, level, logger, msg; events with their fields).")] = False,
+    log_target: Annotated[str, typer.Option(
+        "--log-target", help="auto (the journal when stderr is journald's, else stderr), stderr, journal or "
+                             "syslog.")] = "auto",
+    syslog_address: Annotated[str, typer.Option(
+        "--syslog-address", help="With --log-target syslog: a socket path or HOST:PORT (UDP).")] = "/dev/log",
 ) -> None:
     """Run every configured service (DHCP, RA, TFTP, HTTP) in one process until stopped."""
     import asyncio
@@ -44,6 +51,8 @@ def serve(
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
         raise typer.BadParameter(f"{log_level!r} is not one of debug, info, warning, error", param_hint="--log-level")
+    if log_target not in LOG_TARGETS:
+        raise typer.BadParameter(f"{log_target!r} is not one of {', '.join(LOG_TARGETS)}", param_hint="--log-target")
     # The validation ``bootwright check`` runs, with the paths of these flags (state_dir inside root: refused).
     cfg = load_validated_or_exit(config, root, state_dir)
     # Every protocol step is a log line: skip what the format never shows (logging docs,
@@ -52,8 +61,8 @@ def serve(
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    # Lines are written in batches, one write per event-loop turn (logbuffer.py).
-    log_handler = LineBufferHandler(sys.stderr)
+    fmt = "json" if log_json or cfg.server.log_format == "json" else "text"
+    log_handler, event_writer = _log_output(log_target, fmt == "json", syslog_address)
     logging.basicConfig(level=level, handlers=[log_handler])
     root_dir, state = resolve_paths(cfg, root, state_dir)
     if not root_dir.is_dir():
@@ -65,14 +74,14 @@ def serve(
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
-    fmt = "json" if log_json or cfg.server.log_format == "json" else "text"
+    line_writer = log_handler.event_line if isinstance(log_handler, LineBufferHandler) else None
     runtime = Runtime(
         config=cfg,
         config_path=config.resolve(),
         root=root_dir,
         state_dir=state,
         store=store,
-        events=EventSink(store, fmt, line_writer=log_handler.event_line),
+        events=EventSink(store, fmt, line_writer=line_writer, event_writer=event_writer),
         policy=BootPolicy.from_config(cfg),
     )
     # The config, policy and codec tables live for the whole run: keep them out of the
@@ -94,6 +103,37 @@ def serve(
         raise typer.Exit(1)
 
 
+LOG_TARGETS = ("auto", "stderr", "journal", "syslog")
+
+
+def _log_output(target: str, json_lines: bool, syslog_address: str) -> tuple[logging.Handler, EventWriter | None]:
+    """The log handler for ``--log-target`` (and the journal's structured event writer)."""
+    import logging.handlers
+    import os
+
+    from bootwright.net.journal import JOURNAL_SOCKET, JournalHandler, journal_wanted
+    from bootwright.runtime.logbuffer import JOURNAL_FORMAT, LOG_FORMAT, LineBufferHandler
+
+    to_journal = journal_wanted()
+    if target == "journal" or (target == "auto" and to_journal and Path(JOURNAL_SOCKET).exists()):
+        journal = JournalHandler()
+        return journal, journal.event
+    if target == "syslog":
+        host, colon, port = syslog_address.rpartition(":")
+        address: str | tuple[str, int] = (host, int(port)) if colon and port.isdigit() else syslog_address
+        try:
+            handler: logging.Handler = logging.handlers.SysLogHandler(
+                address, facility=logging.handlers.SysLogHandler.LOG_DAEMON)
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot open syslog at {syslog_address}: {exc.strerror or exc}",
+                                     param_hint="--syslog-address") from None
+        # The pid is put in once: serve turns logging's per-record process lookup off (logProcesses).
+        handler.setFormatter(logging.Formatter(f"bootwright[{os.getpid()}]: %(name)s %(levelname)s %(message)s"))
+        return handler, None
+    # Lines are written in batches, one write per event-loop turn (logbuffer.py); journald stamps its own time.
+    return LineBufferHandler(sys.stderr, JOURNAL_FORMAT if to_journal else LOG_FORMAT, json_lines), None
+
+
 PRIVILEGE_HINT = (
     "bootwright serve needs root, or CAP_NET_BIND_SERVICE for ports below 1024 (DHCPv4 67, DHCPv6 547, "
     "TFTP 69, HTTP 80) and CAP_NET_RAW for raw sockets (router advertisements, DHCPv4 replies to clients "
@@ -111,10 +151,15 @@ def lacks_privilege(failure: BaseException) -> bool:
     return cause is not None
 
 
-async def _serve_with_log(main: Coroutine[Any, Any, None], handler: LineBufferHandler) -> None:
-    """Run ``main`` with ``handler`` batching log lines on this loop; everything written at the end."""
+async def _serve_with_log(main: Coroutine[Any, Any, None], handler: logging.Handler) -> None:
+    """Run ``main``; a batching ``handler`` batches log lines on this loop, everything written at the end."""
     import asyncio
 
+    from bootwright.runtime.logbuffer import LineBufferHandler
+
+    if not isinstance(handler, LineBufferHandler):
+        await main
+        return
     handler.attach(asyncio.get_running_loop())
     try:
         await main

@@ -16,6 +16,7 @@ from bootwright.boot.policy import BootPolicy
 from bootwright.config import Config
 from bootwright.runtime.events import EventSink
 from bootwright.runtime.hostfacts import HostFacts, LeaseLookup, resolve_mac
+from bootwright.runtime.metrics import Metrics
 from bootwright.runtime.status import StatusFile
 from bootwright.store.base import StateStore
 
@@ -42,6 +43,18 @@ class Service(Protocol):
         ...
 
 
+class Notifier(Protocol):
+    """What the service manager is told (sd_notify(3); ``net.sdnotify.SdNotify``)."""
+
+    def ready(self, status: str) -> object:
+        """Startup or a reload finished."""
+        ...
+
+    def reloading(self) -> object:
+        """A reload starts."""
+        ...
+
+
 @dataclass
 class Runtime:
     """What every service shares: the config, paths, the store, events and the policy."""
@@ -64,10 +77,25 @@ class Runtime:
     host: HostFacts | None = None
     # The status file of this server (runtime/status.py, written by app.py); None in tests.
     status: StatusFile | None = None
+    # The service manager's notifications (net/sdnotify.py, set by app.py); None: nobody to tell.
+    notifier: Notifier | None = None
+    # What /metrics reads (runtime/metrics.py): the services' sources (Metrics.add_source) and the
+    # tallies of the event stream, which it follows from construction on.
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def __post_init__(self) -> None:
+        """Tally every event from the first one (``Metrics.observe``)."""
+        self.events.listeners.append(self.metrics.observe)
 
     def client_mac(self, address: str | None, since: float | None = None) -> str | None:
         """Client IP → MAC: leases, then the neighbour table (:func:`~bootwright.runtime.hostfacts.resolve_mac`)."""
         return resolve_mac(address, self.mac_for_address, self.host, since)
+
+    def serving_status(self) -> str:
+        """One line for the service manager's STATUS: what answers where."""
+        if not self.ready:
+            return "starting"
+        return "serving " + "; ".join(f"{name}: {detail}" for name, detail in sorted(self.ready.items()))
 
     def mark_ready(self, service: str, detail: str) -> None:
         """A service reports that it is bound and answering (logged, and in ``status.json``)."""

@@ -20,6 +20,8 @@ log = logging.getLogger("bootwright.events")
 Listener = Callable[[Event], None]
 LineWriter = Callable[[str, str], None]
 """``(logger name, message)`` → one INFO line written (``LineBufferHandler.event_line``)."""
+EventWriter = Callable[[Event, str], None]
+"""``(event, its log line)`` → written with the event's fields kept apart (``net.journal.JournalHandler.event``)."""
 
 
 class EventSink:
@@ -31,11 +33,14 @@ class EventSink:
         log_format: str = "text",
         clock: Callable[[], float] = time.time,
         line_writer: LineWriter | None = None,
+        event_writer: EventWriter | None = None,
     ):
         """``line_writer``: write INFO lines straight to the serve log (no ``LogRecord``);
-        the ``bootwright.events`` logger's level still decides whether a line is written."""
+        ``event_writer`` (instead): a log that keeps the event's fields (the journal).
+        The ``bootwright.events`` logger's level still decides whether a line is written."""
         self.store = store
         self.line_writer = line_writer
+        self.event_writer = event_writer
         self.log_format = log_format
         self.clock = clock
         self.listeners: list[Listener] = []
@@ -50,7 +55,9 @@ class EventSink:
         event = Event(self.clock(), kind, mac, host, detail)
         self.counts[kind] = self.counts.get(kind, 0) + 1
         if log.isEnabledFor(logging.INFO):
-            if self.line_writer is not None:
+            if self.event_writer is not None:
+                self.event_writer(event, self.format(event))
+            elif self.line_writer is not None:
                 self.line_writer(log.name, self.format(event))
             else:
                 log.info("%s", self.format(event))

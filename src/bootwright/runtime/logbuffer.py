@@ -16,6 +16,8 @@ uses for its INFO lines: the same text the formatter would produce
 from __future__ import annotations
 
 import asyncio
+import datetime
+import json
 import logging
 import threading
 import time
@@ -23,6 +25,37 @@ from typing import TextIO
 
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 """The one line format of ``bootwright serve`` (the lab and ``bootwright events`` read it)."""
+JOURNAL_FORMAT = "%(name)s %(levelname)s %(message)s"
+"""The same without the time, for stderr read by journald (which stamps each line itself)."""
+
+
+class JsonLineFormatter(logging.Formatter):
+    """``--log-json``: each record as one JSON object — ``ts`` (ISO 8601, local offset), ``level``, ``logger``,
+    ``msg``, and ``exc`` (the traceback) when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON."""
+        out: dict[str, object] = {"ts": iso_time(record.created), "level": record.levelname.lower(),
+                                  "logger": record.name, "msg": record.getMessage()}
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str)
+
+
+_iso_second: list[object] = [-1, "", ""]  # the second last formatted, its date-time text, its UTC offset
+
+
+def iso_time(at: float) -> str:
+    """``2026-12-03T08:41:07.123+00:00``: local time with its offset, to the millisecond.
+
+    The date, time and offset are formatted once per second (every event line asks).
+    """
+    second = int(at)
+    if second != _iso_second[0]:
+        local = datetime.datetime.fromtimestamp(second).astimezone()
+        offset = local.strftime("%z")
+        _iso_second[:] = [second, local.strftime("%Y-%m-%dT%H:%M:%S"), f"{offset[:3]}:{offset[3:]}"]
+    return f"{_iso_second[1]}.{int((at - second) * 1000):03d}{_iso_second[2]}"
 
 MAX_PENDING = 512
 """Lines held before a write even inside one loop turn (bounds memory during long bursts)."""
@@ -31,10 +64,14 @@ MAX_PENDING = 512
 class LineBufferHandler(logging.Handler):
     """A stream handler that batches lines per event-loop turn (see the module docstring)."""
 
-    def __init__(self, stream: TextIO, fmt: str = LOG_FORMAT) -> None:
+    def __init__(self, stream: TextIO, fmt: str = LOG_FORMAT, json_lines: bool = False) -> None:
+        """``json_lines``: every line one JSON object (events included); else ``fmt``, whose
+        ``%(asctime)s`` decides whether event lines carry a time too."""
         super().__init__()
         self.stream = stream
-        self.setFormatter(logging.Formatter(fmt))
+        self.json_lines = json_lines
+        self.stamped = "%(asctime)s" in fmt
+        self.setFormatter(JsonLineFormatter() if json_lines else logging.Formatter(fmt))
         self._pending: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -62,6 +99,17 @@ class LineBufferHandler(logging.Handler):
 
     def event_line(self, name: str, message: str) -> None:
         """Queue an INFO line of logger ``name`` as the formatter would have written it."""
+        if self.json_lines:
+            # The event is a JSON object already (EventSink's json format): put the line's keys in front.
+            head = f'{{"ts": "{iso_time(time.time())}", "level": "info", "logger": "{name}"'
+            if message.startswith("{") and message.endswith("}"):
+                self._add(head + (", " + message[1:] if len(message) > 2 else "}"))
+            else:
+                self._add(head + f', "msg": {json.dumps(message)}}}')
+            return
+        if not self.stamped:
+            self._add(f"{name} INFO {message}")
+            return
         now = time.time()
         second = int(now)
         if second != self._stamp_second:  # one strftime per second, not per line

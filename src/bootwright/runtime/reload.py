@@ -193,34 +193,45 @@ class HotReload:
             self._lock = asyncio.Lock()
         async with self._lock:
             path = self.runtime.config_path
+            notifier = self.runtime.notifier
+            if notifier is not None:
+                notifier.reloading()  # systemctl reload waits for READY=1 again (Type=notify-reload)
             try:
-                # The paths in use were checked by serve at start; root/state_dir changes need a restart.
-                config, _ = await asyncio.to_thread(validate_file, path)
-                await asyncio.to_thread(self.inventory.sync_config, config)
-                snapshot = await asyncio.to_thread(self.inventory.snapshot)
-            except (ConfigError, InventoryError) as exc:
-                errors = tuple(exc.render().splitlines())
-                self.last_error = "\n".join(errors)
-                for line in errors:
-                    log.error("reload refused (%s): %s", reason, line)
-                log.error("reload refused: still running the previous configuration of %s", path)
-                self.runtime.events.emit(
-                    EventKind.CONFIG_RELOAD_FAILED, reason=reason, error=errors[0] if errors else None
-                )
-                return ReloadResult(False, reason, errors)
-            old = self.runtime.config
-            self.runtime.config = config  # the swap: config and policy together, no await in between
-            self._apply_snapshot(snapshot)
-            self.reloads += 1
-            self.last_error = None
-            changed = restart_needed(old, config)
-            warnings = tuple(f"{key} changed: restart bootwright serve to apply it" for key in changed)
-            for warning in warnings:
-                log.warning("%s", warning)
-            warnings += tuple(p.located(str(path)) for p in snapshot.report.warnings)
-            log.info("configuration reloaded from %s (%s)", path, reason)
-            self.runtime.events.emit(EventKind.CONFIG_RELOADED, reason=reason, hosts=len(snapshot.hosts))
-            return ReloadResult(True, reason, (), warnings)
+                return await self._reload(path, reason)
+            finally:
+                if notifier is not None:
+                    notifier.ready(self.runtime.serving_status())
+
+    async def _reload(self, path: Path, reason: str) -> ReloadResult:
+        """Validate and apply the config file (the lock held)."""
+        try:
+            # The paths in use were checked by serve at start; root/state_dir changes need a restart.
+            config, _ = await asyncio.to_thread(validate_file, path)
+            await asyncio.to_thread(self.inventory.sync_config, config)
+            snapshot = await asyncio.to_thread(self.inventory.snapshot)
+        except (ConfigError, InventoryError) as exc:
+            errors = tuple(exc.render().splitlines())
+            self.last_error = "\n".join(errors)
+            for line in errors:
+                log.error("reload refused (%s): %s", reason, line)
+            log.error("reload refused: still running the previous configuration of %s", path)
+            self.runtime.events.emit(
+                EventKind.CONFIG_RELOAD_FAILED, reason=reason, error=errors[0] if errors else None
+            )
+            return ReloadResult(False, reason, errors)
+        old = self.runtime.config
+        self.runtime.config = config  # the swap: config and policy together, no await in between
+        self._apply_snapshot(snapshot)
+        self.reloads += 1
+        self.last_error = None
+        changed = restart_needed(old, config)
+        warnings = tuple(f"{key} changed: restart bootwright serve to apply it" for key in changed)
+        for warning in warnings:
+            log.warning("%s", warning)
+        warnings += tuple(p.located(str(path)) for p in snapshot.report.warnings)
+        log.info("configuration reloaded from %s (%s)", path, reason)
+        self.runtime.events.emit(EventKind.CONFIG_RELOADED, reason=reason, hosts=len(snapshot.hosts))
+        return ReloadResult(True, reason, (), warnings)
 
     async def refresh(self) -> None:
         """Re-read hosts and one-shots from the store (after a change by the API or another process)."""

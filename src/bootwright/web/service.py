@@ -33,9 +33,12 @@ from aiohttp import web
 
 from bootwright.runtime import Runtime, ServiceError
 from bootwright.runtime.hostfacts import MacResolver
+from bootwright.runtime.metrics import Reading
 from bootwright.web.api.routes import mount_api
 from bootwright.web.events import EventAccessLogger, RequestEvents
 from bootwright.web.handlers import BootHandler
+from bootwright.web.logfilter import quiet_malformed_requests
+from bootwright.web.metrics import mount_metrics
 
 log = logging.getLogger("bootwright.http")
 
@@ -130,11 +133,11 @@ def bind_sockets(addresses: list[str], port: int) -> list[socket.socket]:
     return out
 
 
-# Further parts of the same application (the REST API, later the UI and metrics)
+# Further parts of the same application (the REST API, the metrics, later the UI)
 # add their routes here: each is called with the app and the runtime before the
 # boot handler's catch-all route is added. aiohttp resolves longer path prefixes
 # first, so ``/api/...`` routes win over the catch-all whatever the order.
-APP_EXTENSIONS: list[Callable[[web.Application, Runtime], None]] = [mount_api]
+APP_EXTENSIONS: list[Callable[[web.Application, Runtime], None]] = [mount_api, mount_metrics]
 
 
 def build_app(runtime: Runtime, root: Path, port: int) -> tuple[web.Application, BootHandler]:
@@ -225,6 +228,7 @@ class HttpService:
         socks = bind_sockets([str(a) for a in cfg.listen], self.port)
         self.port = socks[0].getsockname()[1] if socks else self.port
         runner: web.AppRunner | None = None
+        quiet_malformed_requests(log)  # aiohttp's parser refusals: rate-limited debug lines (web/logfilter.py)
         try:
             app, self.handler = build_app(runtime, self.root, self.port)
             runner = web.AppRunner(app, **runner_options(runtime))
@@ -237,14 +241,21 @@ class HttpService:
             self.addresses = [s.getsockname()[:2] for s in socks]
             shown = ", ".join(f"[{a}]:{p}" if ":" in a else f"{a}:{p}" for a, p in self.addresses)
             runtime.mark_ready("http", f"listening on {shown}, root {self.root}")
+            runtime.metrics.add_source(self.name, self.reading)
             self.started.set()
             await asyncio.Future()  # serve until cancelled
         finally:
+            runtime.metrics.remove_source(self.name, self.reading)
             if runner is not None:
                 with contextlib.suppress(Exception):
                     await runner.cleanup()
             for sock in socks:
                 sock.close()
+
+
+    def reading(self, now: float) -> Reading:
+        """Connections turned away over ``http.max_connections``, for ``/metrics``."""
+        return Reading(counters={"refused": sum(site.refused for site in self.sites)})
 
 
 def create_service(runtime: Runtime) -> HttpService | None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import re
 import threading
 
 from bootwright.runtime.events import EventSink
-from bootwright.runtime.logbuffer import LOG_FORMAT, MAX_PENDING, LineBufferHandler
+from bootwright.runtime.logbuffer import JOURNAL_FORMAT, LOG_FORMAT, MAX_PENDING, LineBufferHandler
 
 
 class CountingStream(io.StringIO):
@@ -125,3 +126,37 @@ def test_event_sink_uses_the_line_writer_only_when_info_is_enabled() -> None:
     finally:
         events_log.setLevel(before)
     assert lines == [("bootwright.events", "http.request mac=52:54:00:00:00:01 path=/boot.ipxe status=200")]
+
+
+# --------------------------------------------------------------------------- --log-json and journald lines
+
+
+def test_json_lines_for_records_and_events() -> None:
+    stream = io.StringIO()
+    handler = LineBufferHandler(stream, json_lines=True)
+    logger = logging.getLogger("bootwright.test.jsonlines")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("pool %s is full", "lab")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.exception("it failed")
+        handler.event_line("bootwright.events", '{"at": 1.5, "event": "dhcp4.offer", "mac": "52:54:00:12:34:56"}')
+        handler.event_line("bootwright.events", "dhcp4.offer mac=52:54:00:12:34:56")  # a text event, wrapped
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["level"] for line in lines] == ["warning", "error", "info", "info"]
+    assert lines[0]["msg"] == "pool lab is full" and lines[0]["logger"] == "bootwright.test.jsonlines"
+    assert "ValueError: boom" in lines[1]["exc"]
+    assert lines[2]["event"] == "dhcp4.offer" and lines[2]["at"] == 1.5 and lines[2]["ts"].startswith("20")
+    assert lines[3]["msg"] == "dhcp4.offer mac=52:54:00:12:34:56"
+
+
+def test_journald_lines_carry_no_time() -> None:
+    stream = io.StringIO()
+    handler = LineBufferHandler(stream, JOURNAL_FORMAT)
+    handler.event_line("bootwright.events", "dhcp4.offer mac=52:54:00:12:34:56")
+    assert stream.getvalue() == "bootwright.events INFO dhcp4.offer mac=52:54:00:12:34:56\n"

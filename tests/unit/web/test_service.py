@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -164,3 +165,70 @@ def test_a_client_that_stops_reading_is_disconnected(tmp_path: Path) -> None:
         writer.close()
 
     serve(rt, body)
+
+
+MALFORMED = [
+    b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+    b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n",
+    b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+]
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
+def test_malformed_requests_are_never_an_error_with_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, level: int
+) -> None:
+    """Anyone can send these: the client gets 400, the log at most one debug line per source and minute."""
+    rt, _ = runtime(tmp_path)
+
+    async def body(service: HttpService) -> None:
+        for _ in range(3):
+            for payload in MALFORMED:
+                reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
+                writer.write(payload)
+                data = await asyncio.wait_for(reader.read(), 5)
+                writer.close()
+                assert data.startswith(b"HTTP/1.0 400 ") or data.startswith(b"HTTP/1.1 400 "), data[:60]
+
+    with caplog.at_level(level):
+        serve(rt, body)
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert not loud, [(r.name, r.levelname, r.getMessage()) for r in loud]
+    quiet = [r.getMessage() for r in caplog.records if "malformed HTTP request" in r.getMessage()]
+    if level == logging.DEBUG:
+        assert len(quiet) == 1, quiet  # nine refusals from one source within a minute: one line
+        assert quiet[0].startswith("malformed HTTP request from 127.0.0.1: ") and "(answered 400)" in quiet[0]
+    else:
+        assert not quiet, quiet
+
+
+def test_the_malformed_request_filter_counts_what_it_left_out() -> None:
+    from aiohttp.http_exceptions import BadHttpMessage
+
+    from bootwright.web.logfilter import MalformedRequests
+
+    now = [100.0]
+    shown_in = logging.getLogger("bootwright.test.malformed")
+    shown_in.setLevel(logging.DEBUG)
+    quiet = MalformedRequests(shown_in, every=60.0, clock=lambda: now[0])
+
+    def record(source: str) -> logging.LogRecord:
+        try:
+            raise BadHttpMessage("Invalid header token")
+        except BadHttpMessage:
+            import sys
+
+            return logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, "Error handling request from %s",
+                                     (source,), sys.exc_info())
+
+    first = record("192.0.2.7")
+    assert quiet.filter(first) and first.levelno == logging.DEBUG and first.exc_info is None
+    assert not quiet.filter(record("192.0.2.7")) and not quiet.filter(record("192.0.2.7"))
+    assert quiet.filter(record("198.51.100.9"))  # another source has its own minute
+    now[0] += 61
+    later = record("192.0.2.7")
+    assert quiet.filter(later) and "(2 more from it in the last 60 s not shown)" in later.getMessage()
+    other = logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, "something else broke", (), None)
+    assert quiet.filter(other) and other.levelno == logging.ERROR  # not a parser refusal: unchanged
+    shown_in.setLevel(logging.INFO)
+    assert not quiet.filter(record("203.0.113.1"))  # not at debug: nothing at all

@@ -1,0 +1,1 @@
+"""The systemd unit shipped with bootwright (``bootwright systemd-unit`` prints it)."""
