@@ -44,7 +44,8 @@ from bootwright.runtime.oneshots import OneShotTracker
 log = logging.getLogger("bootwright.reload")
 
 # Settings a running service cannot change without rebinding sockets.
-RESTART_KEYS = ("server.interfaces", "dhcp4.port", "tftp.port", "http.port", "root", "state_dir")
+RESTART_KEYS = ("server.interfaces", "dhcp4.port", "tftp.port", "http.port", "http.tls_port", "http.tls_cert",
+                "http.tls_key", "root", "state_dir")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,8 @@ def restart_needed(old: Config, new: Config) -> list[str]:
         out.append("subnet4 (subnets/interfaces)")
     if [(s.prefix, s.interface) for s in old.subnet6] != [(s.prefix, s.interface) for s in new.subnet6]:
         out.append("subnet6 (prefixes/interfaces)")
+    if bool(old.hook) != bool(new.hook):  # the hook service runs only with hooks (net/hooks.py); changes apply live
+        out.append("hook (the first added or the last removed)")
     return out
 
 
@@ -197,10 +200,17 @@ class HotReload:
             if notifier is not None:
                 notifier.reloading()  # systemctl reload waits for READY=1 again (Type=notify-reload)
             try:
-                return await self._reload(path, reason)
+                result = await self._reload(path, reason)
             finally:
                 if notifier is not None:
                     notifier.ready(self.runtime.serving_status())
+            status = self.runtime.status
+            if status is not None:
+                try:
+                    status.set_reload(time.time(), result.ok, reason, result.errors[0] if result.errors else None)
+                except OSError as exc:  # status.json is for `bootwright status`: never a reason to fail a reload
+                    log.warning("cannot update %s: %s", status.path, exc)
+            return result
 
     async def _reload(self, path: Path, reason: str) -> ReloadResult:
         """Validate and apply the config file (the lock held)."""

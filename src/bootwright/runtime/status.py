@@ -43,6 +43,8 @@ class Status:
     state_dir: str
     started: float  # seconds since the epoch
     ready: dict[str, str] = field(default_factory=dict)  # service → what it listens on
+    # The last reload: {"at", "ok", "reason", "error"} (runtime/reload.py); None before the first one.
+    last_reload: dict[str, Any] | None = None
 
 
 class StatusFile:
@@ -64,6 +66,11 @@ class StatusFile:
     def set_ready(self, service: str, detail: str) -> None:
         """A service is bound and answering."""
         self.status.ready[service] = detail
+        self.write()
+
+    def set_reload(self, at: float, ok: bool, reason: str, error: str | None) -> None:
+        """A reload was applied (``ok``) or refused (``error`` says why)."""
+        self.status.last_reload = {"at": at, "ok": ok, "reason": reason, "error": error}
         self.write()
 
     def remove(self) -> None:
@@ -91,6 +98,7 @@ def read_status(state_dir: Path) -> Status:
             state_dir=str(data["state_dir"]),
             started=float(data["started"]),
             ready={str(k): str(v) for k, v in dict(data.get("ready", {})).items()},
+            last_reload=dict(data["last_reload"]) if isinstance(data.get("last_reload"), dict) else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StatusError(f"{path} is not a bootwright status file ({exc})") from None

@@ -11,6 +11,7 @@ are documents, and which of them win over files, is decided there, not here.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from bootwright.web.access import AllowList
 from bootwright.web.files import FileSend, meta_for, new_boundary
 from bootwright.web.paths import BadPath, NotServed, clean_path, open_in_root
 
+_CLIENT_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.EINVAL, errno.EISDIR})
 log = logging.getLogger("bootwright.http")
 
 _NO_STORE = "no-store"  # dynamic documents follow the config and host table (RFC 9111 §5.2.2.5)
@@ -137,17 +139,25 @@ class BootHandler:
         except NotADirectoryError:
             return None
         except NotServed as exc:
-            log.info("refused %s: %s", rel, exc.reason)
+            # Debug only: anyone on the network can ask for ../etc/passwd; the request is an http.request
+            # event (status 403/404) already, and this line must not let a stranger fill the log.
+            log.debug("refused %s: %s", rel, exc.reason)
             return TextResponse(exc.status, "not found" if exc.status == 404 else "forbidden")
         except PermissionError:
             return TextResponse(403, "forbidden")
         except OSError as exc:  # ELOOP, ENAMETOOLONG, EIO, …
-            log.info("cannot open %s: %s", rel, exc)
+            # A name the client chose (too long, a symlink loop) is its problem: debug; an I/O error is ours.
+            level = logging.DEBUG if exc.errno in _CLIENT_ERRNOS else logging.WARNING
+            log.log(level, "cannot open %s: %s", rel, exc)
             return TextResponse(404, "not found")
         plan = ranges.plan(request.method, request.headers, meta_for(rel, st), new_boundary())
         response = FileSend(fd, plan, self.timeout)
         response.path = rel
         return response
+
+
+BOOT_HANDLER = web.AppKey("bootwright_boot_handler", BootHandler)
+"""The HTTP service's boot handler in its application (``web/service.py``): the UI's ``GET /`` asks its root."""
 
 
 def _error(status: int, path: str, message: str) -> web.Response:

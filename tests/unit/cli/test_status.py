@@ -59,8 +59,21 @@ def test_status_and_reload_follow_a_running_server(tmp_path: Path) -> None:
         assert data["state_dir"] == str(state.resolve()) and "127.0.0.1" in data["ready"]["http"]
 
         result = runner.invoke(app, ["reload", "--state-dir", str(state)])
-        assert result.exit_code == 0 and f"pid {server.pid}" in result.stdout
+        assert result.exit_code == 0 and f"reload applied by pid {server.pid}" in result.stdout, result.output
         assert wait_for(lambda: "config.reloaded reason=SIGHUP" in log.read_text())
+        data = json.loads(runner.invoke(app, ["status", "--config", str(config), "--json"]).stdout)
+        assert data["last_reload"]["ok"] is True and data["last_reload"]["reason"] == "SIGHUP"
+        assert data["counts"] == {"hosts": 0, "one_shot_boots": 0, "leases_v4": 0, "leases_v6": 0}
+
+        good = config.read_text()
+        config.write_text(good.replace('default = "t"', 'default = "nowhere"'))
+        result = runner.invoke(app, ["reload", "--state-dir", str(state)])
+        assert result.exit_code == 1 and "REFUSED" in result.stderr and "nowhere" in result.stderr, result.output
+        shown = runner.invoke(app, ["status", "--state-dir", str(state)])  # the config itself is broken now
+        assert "REFUSED at" in shown.stdout, shown.output
+        last = json.loads(runner.invoke(app, ["status", "--state-dir", str(state), "--json"]).stdout)["last_reload"]
+        assert last["ok"] is False and "nowhere" in last["error"], last
+        config.write_text(good)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
