@@ -31,6 +31,9 @@ APT_PACKAGES=(
   # Metrics tests (docs/metrics.md): promtool check metrics lints what /metrics serves. The package
   # is the Prometheus server too; its unit is disabled below when this run installed it.
   prometheus
+  # Web UI browser test (docs/ui.md): Playwright (PyPI, the test extra) drives Debian's chromium
+  # through executable_path; `playwright install` (a browser download) is never run.
+  chromium
 )
 
 missing=()

@@ -20,7 +20,7 @@ import time
 
 from bootwright import __version__
 from bootwright.inventory.service import InventoryError
-from bootwright.net import dhcp4, dhcp6, ra
+from bootwright.net import dhcp4, dhcp6, hooks, ra, syslog
 from bootwright.net.host import KernelHost
 from bootwright.net.sdnotify import SdNotify
 from bootwright.net.tftp import service as tftp
@@ -36,9 +36,11 @@ log = logging.getLogger("bootwright")
 # fail early on a bad port), the DHCP servers last (once they answer, clients come).
 SERVICE_FACTORIES: tuple[ServiceFactory, ...] = (
     http.create_service,
+    hooks.create_service,  # before the services that emit: its listener takes their first events
     dhcp6.create_service,
     ra.create_service,
     tftp.create_service,
+    syslog.create_service,
     dhcp4.create_service,
 )
 

@@ -9,6 +9,7 @@ exit 2 without a traceback. The layout of the file is documented in
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import tomllib
@@ -20,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bootwright.model import InvalidMac, normalize_mac
+from bootwright.model import EventKind, InvalidMac, normalize_mac
 from bootwright.wire.dhcp4_options import encode_option, option_name, parse_config_value
 from bootwright.wire.dhcp4_structs import encode_domain_list
 from bootwright.wire.ipxe_options import IPXE_OPTIONS_BY_NAME, ipxe_option_problem
@@ -312,6 +313,26 @@ class HttpSection(Section):
     timeout: float = Field(default=30.0, gt=0, le=3600)
     # Concurrent connections; beyond this new ones get 503 and are closed.
     max_connections: int = Field(default=1024, ge=1, le=1_000_000)
+    # TLS for the API and UI (docs/api.md): with both set the same app is also served over
+    # HTTPS on tls_port, on the same addresses; plain HTTP stays for firmware.
+    tls_cert: Path | None = None  # PEM certificate chain, server certificate first
+    tls_key: Path | None = None  # PEM private key (unencrypted) of that certificate
+    tls_port: int = Field(default=443, ge=1, le=65535)
+
+
+class SyslogSection(Section):
+    """The syslog receiver (docs/syslog.md): iPXE's and netconsole's lines into the machines' timelines."""
+
+    enabled: bool = False
+    port: int = Field(default=514, ge=1, le=65535)
+    # Addresses to listen on; empty = every address, IPv4 and IPv6 (0.0.0.0 and ::).
+    listen: list[IPv4Address | IPv6Address] = []
+    # Longest datagram taken, in octets; longer ones are dropped (RFC 5424 §6.1: a receiver
+    # MUST take 480 and SHOULD take 2048).
+    max_message: int = Field(default=2048, ge=480, le=65507)
+    # Lines per second from one source address, and the burst above it, before lines are dropped.
+    rate: float = Field(default=20.0, gt=0)
+    burst: int = Field(default=100, ge=1)
 
 
 # --------------------------------------------------------------------------- boot policy
@@ -515,6 +536,20 @@ class ApiSection(Section):
     token_file: Path | None = None
 
 
+class Hook(Section):
+    """One ``[[hook]]``: a command run, or a URL POSTed, for events of the listed kinds (docs/hooks.md)."""
+
+    # Event kinds (model.EventKind values), or prefixes ending in '*' ("dhcp4.*"; "*" is every kind).
+    events: StrList
+    command: list[str] | None = None  # argv, run without a shell; the event as JSON on stdin, BOOTWRIGHT_* vars
+    url: str | None = None  # http:// or https://: the event POSTed as JSON
+    headers: dict[str, str] = Field(default={}, repr=False)  # extra request headers (Authorization) for url
+    timeout: float = Field(default=10.0, gt=0, le=3600)  # seconds; then the command's process group is killed
+    hosts: StrList = []  # only events of these hosts (by name) ...
+    groups: StrList = []  # ... or of hosts in these groups; both empty: every event
+    max_pending: int = Field(default=1000, ge=1, le=1_000_000)  # runs queued or running; beyond: dropped
+
+
 class BootSection(Section):
     """Boot behaviour outside the rules."""
 
@@ -538,12 +573,14 @@ class Config(Section):
     subnet6: list[Subnet6] = []
     tftp: TftpSection = TftpSection()
     http: HttpSection = HttpSection()
+    syslog: SyslogSection = SyslogSection()
     api: ApiSection = ApiSection()
     boot: BootSection = BootSection()
     rule: list[Rule] = []
     targets: dict[str, Target] = {}
     menus: dict[str, Menu] = {}
     host: list[HostEntry] = []
+    hook: list[Hook] = []
 
     def script_names(self) -> set[str]:
         """Names a rule, host or menu may point at: every target and every menu."""
@@ -581,7 +618,8 @@ def read_config(path: str | Path) -> LoadedConfig:
 
 
 def relative_to(config: Config, base: Path) -> Config:
-    """``config`` with its relative paths (roots, state_dir, token_file, BMC password files) taken from ``base``.
+    """``config`` with its relative paths (roots, state_dir, token_file, TLS files, BMC password files, hook
+    programs named with a '/') taken from ``base``.
 
     A config file's relative paths mean "next to this file", whatever the
     working directory (under systemd it is ``/``): what nginx (prefix) and Kea
@@ -598,14 +636,23 @@ def relative_to(config: Config, base: Path) -> Config:
         return host.model_copy(update={"bmc": host.bmc.model_copy(
             update={"password_file": rebase(host.bmc.password_file)})})
 
+    def rebase_hook(hook: Hook) -> Hook:
+        # A program named with a '/' is a path; a bare name is looked up in PATH, as a shell would.
+        if not hook.command or "/" not in hook.command[0] or PurePath(hook.command[0]).is_absolute():
+            return hook
+        return hook.model_copy(update={"command": [str(base / hook.command[0]), *hook.command[1:]]})
+
+    http = config.http
     return config.model_copy(
         update={
             "root": rebase(config.root),
             "state_dir": rebase(config.state_dir),
             "tftp": config.tftp.model_copy(update={"root": rebase(config.tftp.root)}),
-            "http": config.http.model_copy(update={"root": rebase(config.http.root)}),
+            "http": http.model_copy(update={"root": rebase(http.root), "tls_cert": rebase(http.tls_cert),
+                                            "tls_key": rebase(http.tls_key)}),
             "api": config.api.model_copy(update={"token_file": rebase(config.api.token_file)}),
             "host": [rebase_host(h) for h in config.host],
+            "hook": [rebase_hook(h) for h in config.hook],
         }
     )
 
@@ -772,6 +819,8 @@ def check_semantics(config: Config) -> Iterator[Problem]:
     yield from _check_domains(config)
     yield from _check_references(config)
     yield from _check_hosts(config)
+    yield from _check_http_tls(config.http)
+    yield from _check_hooks(config.hook)
     yield from check_paths(config.root, config.state_dir, config)
 
 
@@ -1042,6 +1091,54 @@ def _check_hosts(config: Config) -> Iterator[Problem]:
         if not host.mac and host.duid is None:
             yield Problem(where, "a host needs a 'mac' or a 'duid' to be recognised")
         yield from check_placeholders(f"{where}.bootfile", host.bootfile)
+
+
+def _check_http_tls(http: HttpSection) -> Iterator[Problem]:
+    """Both TLS files or neither, on a port of its own (the files themselves: ``web/tls.py``, at check and start)."""
+    if (http.tls_cert is None) != (http.tls_key is None):
+        have, need = ("tls_cert", "tls_key") if http.tls_key is None else ("tls_key", "tls_cert")
+        yield Problem(f"http.{have}", f"TLS needs http.{need} too (the certificate and its private key)")
+    elif http.tls_cert is not None and http.tls_port == http.port:
+        yield Problem("http.tls_port", f"{http.tls_port} is also http.port: plain HTTP and HTTPS need a port each")
+
+
+def event_patterns(entries: Iterable[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A hook's ``events``: the exact kinds, and the prefixes of the entries ending in ``*`` ("" for "*").
+
+    The one rule of what a hook's ``events`` entry matches (``net/hooks.py`` matches events by it).
+    """
+    exact = frozenset(e for e in entries if not e.endswith("*"))
+    prefixes = tuple(dict.fromkeys(e[:-1] for e in entries if e.endswith("*")))
+    return exact, prefixes
+
+
+def _check_hooks(hooks: Sequence[Hook]) -> Iterator[Problem]:
+    kinds = [str(k) for k in EventKind]
+    services = ", ".join(sorted({k.split(".", 1)[0] + ".*" for k in kinds}))
+    for i, hook in enumerate(hooks):
+        where = f"hook[{i}]"
+        if not hook.events:
+            yield Problem(f"{where}.events", "lists no event kind: name at least one (e.g. \"dhcp4.ack\")")
+        for j, entry in enumerate(hook.events):
+            if "*" in entry[:-1]:
+                yield Problem(f"{where}.events[{j}]", f"{entry!r}: '*' may only end an entry (\"dhcp4.*\")")
+            elif entry.endswith("*"):
+                if not any(k.startswith(entry[:-1]) for k in kinds):
+                    yield Problem(f"{where}.events[{j}]", f"{entry!r} matches no event kind (kinds are "
+                                  f"<service>.<step>: {services}; docs/hooks.md lists them)")
+            elif entry not in kinds:
+                close = difflib.get_close_matches(entry, kinds, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                yield Problem(f"{where}.events[{j}]", f"unknown event kind {entry!r} ({hint}kinds are "
+                              f"<service>.<step>: {services}; docs/hooks.md lists them)")
+        if (hook.command is None) == (hook.url is None):
+            yield Problem(where, "a hook needs exactly one of 'command' (a program and its arguments) or 'url'")
+        if hook.command is not None and (not hook.command or not hook.command[0]):
+            yield Problem(f"{where}.command", "names no program: [\"/usr/local/bin/on-lease\", \"arg\", …]")
+        if hook.url is not None and not re.match(r"(?i)https?://[^/?#\s]+", hook.url):
+            yield Problem(f"{where}.url", "not an http:// or https:// URL")
+        if hook.headers and hook.url is None:
+            yield Problem(f"{where}.headers", "request headers go with 'url' (a command gets none)")
 
 
 def address_problem(config: Config, addr: IPv4Address | IPv6Address) -> str | None:

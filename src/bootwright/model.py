@@ -84,6 +84,9 @@ class EventKind(StrEnum):
     HTTP_DOWNLOAD_COMPLETE = "http.download_complete"  # a whole file body was sent: path=, bytes=, outcome=ok
     HTTP_DOWNLOAD_FAILED = "http.download_failed"  # a file body was cut short: path=, bytes=, error=
     HTTP_READY = "http.ready"  # the lab's reference HTTP server (lab/refhttp.py) listens: port=
+    # Syslog (net/syslog.py; RFC 5424, RFC 3164, netconsole): one line a machine logged, keyed by the MAC of its
+    # source address (leases, then the neighbour table).
+    SYSLOG_MESSAGE = "syslog.message"  # source=, severity=, facility=, app= ("ipxe", "kernel"), text=
     # One-shot boots (runtime/reload.py, boot/oneshot.py): the state a host's one-shot boot moved to.
     ONESHOT_PENDING = "oneshot.pending"  # waiting for the target's script to be served
     ONESHOT_BOOTING = "oneshot.booting"  # the target's script was served; its files are being fetched

@@ -5,7 +5,7 @@ pump is compiled when a C compiler is there, and optional), installed into a
 fresh virtual environment with its dependencies from the package index, and
 the installed ``bootwright`` — not this checkout — must check a config, print
 the systemd unit, and serve HTTP on loopback with the shipped files (templates,
-unit) found inside the wheel. Skipped when the package index cannot be reached.
+unit, the web UI's pages and static files) found inside the wheel. Skipped when the package index cannot be reached.
 """
 
 from __future__ import annotations
@@ -107,6 +107,14 @@ initrd = ["initrd.img"]
         # An iPXE script is rendered from the templates packaged in the wheel.
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/boot.ipxe", timeout=5) as r:
             assert r.read().decode().startswith("#!ipxe")
+        # The web UI's templates and static files are in the wheel too; "/" leads to it.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            assert r.url == f"http://127.0.0.1:{port}/ui/"
+            page = r.read().decode()
+            assert "Content-Security-Policy" in r.headers and "<title>Hosts · bootwright</title>" in page
+        for static in ("app.js", "app.css"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ui/static/{static}", timeout=5) as r:
+                assert r.status == 200 and len(r.read()) > 1000
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

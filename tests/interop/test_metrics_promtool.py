@@ -33,6 +33,7 @@ from bootwright.engine.ra import RouterAdvertiser, RsContext, ra_settings
 from bootwright.model import EventKind
 from bootwright.net.dhcp4 import Dhcp4Service
 from bootwright.net.dhcp6 import Dhcp6Service
+from bootwright.net.hooks import HookService
 from bootwright.net.ra import RaService
 from bootwright.net.tftp.service import TftpService
 from bootwright.runtime import Runtime
@@ -177,6 +178,7 @@ ra = { managed = true }
     ra.links["eth0"] = SimpleNamespace(adv=adv)  # what reading() looks at
     rt.metrics.add_source("ra", ra.reading)
     rt.metrics.add_source("tftp", TftpService(rt).reading)
+    rt.metrics.add_source("hooks", HookService(rt).reading)
     emit = rt.events.emit
     mac = "52:54:00:00:00:07"
     for offset, kind, detail in (

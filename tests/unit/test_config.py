@@ -131,3 +131,15 @@ def test_relative_paths_in_a_config_file_mean_next_to_the_file(tmp_path: Path, m
     assert config.tftp.root == Path("/srv/tftp")  # absolute: as written
     assert config.http.root == (site / "www").resolve()
     assert config.api.token_file == (site / "secret" / "token").resolve()
+
+
+def test_the_syslog_receiver_is_off_by_default_and_bounded() -> None:
+    cfg = parse_config("")
+    assert (cfg.syslog.enabled, cfg.syslog.port, cfg.syslog.listen, cfg.syslog.max_message) == (False, 514, [], 2048)
+    assert (cfg.syslog.rate, cfg.syslog.burst) == (20.0, 100)
+    on = parse_config('[syslog]\nenabled = true\nlisten = ["192.0.2.1", "2001:db8::1"]\nport = 5514\n')
+    assert [str(a) for a in on.syslog.listen] == ["192.0.2.1", "2001:db8::1"] and on.syslog.port == 5514
+    with pytest.raises(ConfigError, match=r"syslog.max_message"):
+        parse_config("[syslog]\nmax_message = 100\n")  # RFC 5424 §6.1: a receiver takes at least 480 octets
+    with pytest.raises(ConfigError, match=r"syslog.rate"):
+        parse_config("[syslog]\nrate = 0\n")

@@ -41,6 +41,7 @@ from typing import Any
 
 from bootwright.boot.policy import ENTRY_SCRIPT
 from bootwright.model import Event, EventKind, RequestState
+from bootwright.wire.syslog import Severity
 
 ATTEMPT_GAP = 300.0  # seconds of silence that end an attempt
 STALL_AFTER = 60.0  # seconds of silence after which an unfinished boot counts as stalled
@@ -226,6 +227,11 @@ _FIXED: dict[str, tuple[str | None, bool, str | None]] = {
     EventKind.ONESHOT_FAILED: (None, True, None),
 }
 _DHCP6_ACK_MSGS = frozenset({"solicit", "request", "information-request"})  # a Reply to these binds or configures
+# Syslog lines (net/syslog.py): who said it, by app; severities shown with the line, and those marked as problems.
+_SYSLOG_APPS = {"ipxe": "iPXE syslog", "kernel": "kernel"}
+_SYSLOG_SHOWN = frozenset(s.label for s in Severity if s <= Severity.WARNING)
+_SYSLOG_PROBLEMS = frozenset(s.label for s in Severity if s <= Severity.ERR)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def classify(event: Event) -> tuple[str | None, bool, str | None]:
@@ -264,6 +270,8 @@ def classify(event: Event) -> tuple[str | None, bool, str | None]:
         return None, False, path
     if kind == EventKind.BMC_POWER:
         return ("bmc" if d.get("action") in _BMC_BOOTING else None), False, None
+    if kind == EventKind.SYSLOG_MESSAGE:  # what the machine said: shown, never a stage
+        return None, d.get("severity") in _SYSLOG_PROBLEMS, None
     return None, False, None
 
 
@@ -332,11 +340,24 @@ def _sentence(event: Event, stage: str | None) -> str:
         return _with(f"{what} sent", event, ("interface", "on"), ("flags", "flags"))
     if kind in _BMC_KINDS:
         return _bmc_sentence(event)
+    if kind == EventKind.SYSLOG_MESSAGE:
+        return _syslog_sentence(d)
     if kind in _ONESHOT:
         text = f"one-shot boot of {d.get('target')}: {_ONESHOT[kind]}"
         return text + (f" ({d['reason']})" if d.get("reason") else "")
     extra = " ".join(f"{k}={v}" for k, v in d.items() if v is not None)
     return f"{kind} {extra}".strip()
+
+
+def _syslog_sentence(d: dict[str, Any]) -> str:
+    """``iPXE syslog: …``, ``kernel (err): …``, ``syslog sshd: …``: the line made one line, controls shown as ?."""
+    app = d.get("app")
+    who = (_SYSLOG_APPS.get(str(app).lower()) or f"syslog {app}") if app else "syslog"
+    severity = d.get("severity")
+    if severity in _SYSLOG_SHOWN:
+        who += f" ({severity})"
+    lines = (line.strip() for line in str(d.get("text") or "").splitlines())
+    return f"{who}: " + _CONTROL.sub("?", " / ".join(line for line in lines if line))
 
 
 def _bmc_sentence(event: Event) -> str:

@@ -2,8 +2,10 @@
 
 It runs the one validation (:func:`bootwright.boot.validation.validate`) that
 ``serve`` runs at start and the hot reloader on every reload, so "check
-passes" means "serve starts and a reload is accepted". ``serve`` and the
-``hosts`` commands load their config through :func:`load_validated_or_exit`.
+passes" means "serve starts and a reload is accepted". It also loads the
+files the config names as the services will at start (the TLS certificate and
+key, :mod:`bootwright.web.tls`). ``serve`` and the ``hosts`` commands load
+their config through :func:`load_validated_or_exit`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from rich.table import Table
 
 from bootwright.boot.validation import Report, validate
 from bootwright.cli.common import EXIT_USAGE, ConfigOpt, err, out
-from bootwright.config import Config, ConfigError, LoadedConfig, Problem, read_config
+from bootwright.config import Config, ConfigError, LoadedConfig, Problem, read_config, with_lines
 from bootwright.runtime.core import resolve_paths
+from bootwright.web.tls import tls_problems  # ssl only: check still loads no aiohttp
 
 
 def _read_or_exit(path: Path) -> LoadedConfig:
@@ -89,9 +92,11 @@ def check(
     cfg = loaded.config
     root_dir, state = resolve_paths(cfg, root, state_dir)
     report = _with_inventory(loaded, state, state_dir is not None, root_dir)
-    _print(report.errors, loaded.source, "error")
+    # The files the config names, as serve will load them: the TLS certificate and key (web/tls.py).
+    errors = [*report.errors, *with_lines(tls_problems(cfg), loaded.text)]
+    _print(errors, loaded.source, "error")
     _print(report.warnings, loaded.source, "warning")
-    if report.errors:
+    if errors:
         raise typer.Exit(EXIT_USAGE)
     out.print(f"[green]ok[/green]: {config}", highlight=False)
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -113,6 +118,12 @@ def _summary(cfg: Config) -> list[tuple[str, str]]:
         services.append(f"TFTP :{cfg.tftp.port}")
     if cfg.http.enabled:
         services.append(f"HTTP :{cfg.http.port}")
+    if cfg.syslog.enabled:
+        services.append(f"syslog :{cfg.syslog.port}")
+        if cfg.http.tls_cert is not None:
+            services.append(f"HTTPS :{cfg.http.tls_port}")
+    if cfg.hook:
+        services.append(f"hooks ({len(cfg.hook)})")
     rows.append(("services", ", ".join(services) or "none"))
     rows.append(("interfaces", ", ".join(cfg.server.interfaces) or "every interface with a subnet"))
     for i, s4 in enumerate(cfg.subnet4):

@@ -45,7 +45,7 @@ log = logging.getLogger("bootwright.reload")
 
 # Settings a running service cannot change without rebinding sockets.
 RESTART_KEYS = ("server.interfaces", "dhcp4.port", "tftp.port", "http.port", "http.tls_port", "http.tls_cert",
-                "http.tls_key", "root", "state_dir")
+                "http.tls_key", "syslog.enabled", "syslog.port", "syslog.listen", "root", "state_dir")
 
 
 @dataclass(frozen=True, slots=True)

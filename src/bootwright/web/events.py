@@ -38,6 +38,7 @@ from bootwright.runtime.hostfacts import MacResolver
 from bootwright.web.api.routes import API_PREFIX
 from bootwright.web.files import FileSend
 from bootwright.web.metrics import METRICS_PATH
+from bootwright.web.ui.routes import UI_PREFIX
 
 _MAX_PATH_SHOWN = 200
 _MAX_AGENT_SHOWN = 64
@@ -58,8 +59,8 @@ class RequestEvents:
         # The path as sent (still %-encoded, without the query): what the client asked for.
         path = request.raw_path.partition("?")[0]
         mac: str | None = getattr(response, "mac", None)
-        if path.startswith(API_PREFIX) or path == METRICS_PATH:
-            # An operator's API call or scrape: logged and stored, but never keyed to the caller's
+        if path.startswith((API_PREFIX, UI_PREFIX)) or path == METRICS_PATH:
+            # An operator's API call, UI page or scrape: logged and stored, but never keyed to the caller's
             # MAC, so it does not show up in the boot timeline of a machine the operator works from.
             mac = None
         elif mac is None:

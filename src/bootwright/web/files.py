@@ -142,12 +142,17 @@ class FileSend(web.StreamResponse):
         loop = asyncio.get_running_loop()
         end = offset + count
         chunk = self._chunk
+        # A TLS connection (the API port, http.tls_cert) encrypts in user space: asyncio's sendfile
+        # refuses it outright (RuntimeError without its own fallback), so it is copied.
+        native = transport.get_extra_info("sslcontext") is None
         while offset < end:
             size = min(chunk, end - offset)
             started = loop.time()
             try:
                 async with asyncio.timeout(self._timeout):
                     try:
+                        if not native:
+                            raise NotImplementedError
                         sent = await loop.sendfile(transport, self._file, offset, size, fallback=False)
                     except (NotImplementedError, asyncio.SendfileNotAvailableError):
                         # No native sendfile here (TLS, some file systems) — or the first

@@ -113,9 +113,17 @@ FAMILIES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "bootwright_tftp_dropped_total": (
         "TFTP datagrams ignored, by reason (unknown-tid: from a port that is not the transfer's).", ("reason",)),
     "bootwright_tftp_errors_total": ("TFTP send, receive and internal failures.", ("kind",)),
+    # Syslog
+    "bootwright_syslog_datagrams_received_total": ("Syslog datagrams received (syslog port).", ()),
+    "bootwright_syslog_messages_total": (
+        "Syslog lines reported as events, by the form they came in (rfc5424, rfc3164, netconsole).", ("format",)),
+    "bootwright_syslog_dropped_total": (
+        "Syslog datagrams dropped, by reason (oversized: over syslog.max_message; rate-limited: over the source's "
+        "syslog.rate and burst; malformed: undecodable).", ("reason",)),
+    "bootwright_syslog_errors_total": ("Syslog receive and internal failures.", ("kind",)),
     # HTTP
     "bootwright_http_requests_total": (
-        "HTTP requests answered, by kind (file, script: a rendered boot script, api, metrics) and status code.",
+        "HTTP requests answered, by kind (file, script: a rendered boot script, api, metrics, ui) and status code.",
         ("kind", "status")),
     "bootwright_http_response_bytes_total": ("HTTP response body octets sent, by kind.", ("kind",)),
     "bootwright_http_downloads_total": (
@@ -147,6 +155,12 @@ FAMILIES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
         "1 when the last reload (or the start) applied the configuration, 0 when it was refused.", ()),
     "bootwright_config_last_reload_success_timestamp_seconds": (
         "When the configuration running now was applied (start or reload), in seconds since the epoch.", ()),
+    # Hooks (net/hooks.py)
+    "bootwright_hook_runs_total": (
+        "Hook runs for matching events, by outcome: ok (exit status 0, a 2xx answer), failed, timeout (killed, "
+        "or no answer in time), dropped (never run: the hook's max_pending runs were already queued).",
+        ("outcome",)),
+    "bootwright_hook_runs_pending": ("Hook runs queued or running now.", ()),
 }  # fmt: skip
 
 # Engine counter names (as the engines and services count them) → label values.
@@ -178,6 +192,10 @@ _TFTP_DROPS = {
     "duplicate-ack": "duplicate_ack",
 }
 _TFTP_ERRORS = {"send": "send_error", "receive": "recv_error", "internal": "internal_error"}
+# Syslog: SyslogService.counters (net/syslog.py).
+_SYSLOG_FORMATS = {"rfc5424": "rfc5424", "rfc3164": "rfc3164", "netconsole": "netconsole"}
+_SYSLOG_DROPS = {"oversized": "oversized", "rate-limited": "rate_limited", "malformed": "malformed"}
+_SYSLOG_ERRORS = {"receive": "recv_error", "internal": "internal_error"}
 _LEASE_STATES = (LeaseState.OFFERED, LeaseState.BOUND, LeaseState.DECLINED)
 _ONESHOT_ACTIVE = ("pending", "booting")
 
@@ -237,9 +255,11 @@ class RuntimeCollector(Collector):
         yield from _ra(readings.get("ra"))
         yield from _tftp(readings.get("tftp"), m)
         yield from _http(readings.get("http"), m)
+        yield from _syslog(readings.get("syslog"))
         yield from _boots(m)
         yield from self._oneshots(m)
         yield from _config(m)
+        yield from _hooks(readings.get("hooks"))
 
     def _general(self) -> Iterator[Metric]:
         runtime = self.runtime
@@ -380,6 +400,20 @@ def _http(r: Reading | None, m: Metrics) -> Iterator[Metric]:
     yield from (requests, octets, downloads, refused)
 
 
+def _syslog(r: Reading | None) -> Iterator[Metric]:
+    received = _counter("bootwright_syslog_datagrams_received_total")
+    messages = _counter("bootwright_syslog_messages_total")
+    dropped = _counter("bootwright_syslog_dropped_total")
+    errors = _counter("bootwright_syslog_errors_total")
+    if r is not None:
+        c = r.counters
+        received.add_metric([], c.get("received", 0))
+        _by_label(messages, c, _SYSLOG_FORMATS)
+        _by_label(dropped, c, _SYSLOG_DROPS)
+        _by_label(errors, c, _SYSLOG_ERRORS)
+    yield from (received, messages, dropped, errors)
+
+
 def _boots(m: Metrics) -> Iterator[Metric]:
     b = m.boots
     attempts = _counter("bootwright_boot_attempts_total")
@@ -404,6 +438,16 @@ def _config(m: Metrics) -> Iterator[Metric]:
     at = _gauge("bootwright_config_last_reload_success_timestamp_seconds")
     at.add_metric([], m.last_reload_success)
     yield from (reloads, ok, at)
+
+
+def _hooks(r: Reading | None) -> Iterator[Metric]:
+    runs = _counter("bootwright_hook_runs_total")
+    pending = _gauge("bootwright_hook_runs_pending")
+    if r is not None:  # the hook service runs (the configuration has hooks)
+        for outcome in ("ok", "failed", "timeout", "dropped"):
+            runs.add_metric([outcome], r.counters.get(outcome, 0))
+        pending.add_metric([], r.gauges.get("pending", 0))
+    yield from (runs, pending)
 
 
 def metrics_registry(runtime: Runtime) -> CollectorRegistry:

@@ -209,6 +209,37 @@ SCHEMAS: dict[str, Any] = {
             "steps": {"type": "array", "items": {"type": "object"}},
         },
     },
+    "Status": {
+        "type": "object",
+        "properties": {
+            "version": {"type": "string"},
+            "config": {"type": "string", "description": "the config file"},
+            "started": {"type": ["number", "null"]},
+            "services": {"type": "object", "additionalProperties": {"type": "string"},
+                         "description": "service → what it listens on"},
+            "reloads": {"type": "integer", "description": "reloads applied since start"},
+            "last_reload_error": {"type": ["string", "null"], "description": "why the last reload was refused"},
+            "check": {
+                "type": "object",
+                "properties": {
+                    "ok": {"type": "boolean"},
+                    "errors": {"type": "array", "items": _ref("Problem")},
+                    "warnings": {"type": "array", "items": _ref("Problem")},
+                    "skipped": {"type": "object", "additionalProperties": {"type": "array", "items": _ref("Problem")},
+                                "description": "inventory hosts left out, with why"},
+                },
+            },
+        },
+    },
+    "Problem": {
+        "type": "object",
+        "properties": {
+            "path": {"type": "string"},
+            "message": {"type": "string"},
+            "line": {"type": ["integer", "null"]},
+            "text": {"type": "string", "description": "file:line: path: message"},
+        },
+    },
 }
 
 
@@ -414,6 +445,30 @@ def openapi_spec() -> dict[str, Any]:
                 ],
             )
         },
+        "/api/events/stream": {
+            "get": _op(
+                "Follow events as server-sent events (text/event-stream): 'step' messages with the readable "
+                "step, 'dropped' when this client fell behind",
+                {
+                    "200": {
+                        "description": "an endless stream; comment lines every 15 s",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    "400": _ERR["400"],
+                    "503": _error_response("too many streams are open"),
+                },
+                params=[
+                    _q("mac", {"type": "string"}, "repeatable; events of these MACs"),
+                    _q("host", {"type": "string"}, "events of this host (either matches; neither: all events)"),
+                ],
+            )
+        },
+        "/api/status": {
+            "get": _op(
+                "What runs, and the check of the running configuration with the inventory",
+                {"200": _json(_ref("Status"))},
+            )
+        },
         "/api/reload": {
             "post": _op(
                 "Re-read the config file now",
@@ -436,7 +491,8 @@ def openapi_spec() -> dict[str, Any]:
             "version": __version__,
             "description": "Hosts, targets, one-shot boots, leases and events of a bootwright server. "
             "Reads are allowed from [api] admin_networks; writes also need the bearer token "
-            "from the state directory's api-token file. See docs/api.md.",
+            "from the state directory's api-token file, or the web UI's session cookie with its "
+            "X-CSRF-Token header. See docs/api.md.",
         },
         "paths": paths,
         "components": {

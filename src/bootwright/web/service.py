@@ -7,6 +7,11 @@ neighbour lookup, the result does not depend on the ``net.ipv6.bindv6only``
 sysctl, and a host with IPv6 disabled still serves IPv4 (the ``::`` socket is
 skipped with a warning). ``http.listen`` names explicit addresses instead.
 
+TLS (``http.tls_cert``/``tls_key``, :mod:`.tls`): the same application is
+also served over HTTPS on ``http.tls_port``, on the same addresses, with the
+same limits (and ``http.timeout`` for the handshake). Plain HTTP stays: iPXE
+and UEFI HTTP boot mostly cannot check a certificate.
+
 Limits against slow or greedy clients:
 
 * ``http.timeout`` seconds: an idle keep-alive connection, or one still
@@ -25,6 +30,7 @@ import contextlib
 import errno
 import logging
 import socket
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,9 +42,11 @@ from bootwright.runtime.hostfacts import MacResolver
 from bootwright.runtime.metrics import Reading
 from bootwright.web.api.routes import mount_api
 from bootwright.web.events import EventAccessLogger, RequestEvents
-from bootwright.web.handlers import BootHandler
+from bootwright.web.handlers import BOOT_HANDLER, BootHandler
 from bootwright.web.logfilter import quiet_malformed_requests
 from bootwright.web.metrics import mount_metrics
+from bootwright.web.tls import TlsError, server_context
+from bootwright.web.ui.routes import mount_ui
 
 log = logging.getLogger("bootwright.http")
 
@@ -65,10 +73,13 @@ class _Busy(asyncio.Protocol):
 class LimitedSite(web.SockSite):
     """A ``SockSite`` that turns away connections beyond ``max_connections``."""
 
-    def __init__(self, runner: web.BaseRunner, sock: socket.socket, max_connections: int) -> None:
-        super().__init__(runner, sock, backlog=BACKLOG)
+    def __init__(self, runner: web.BaseRunner, sock: socket.socket, max_connections: int,
+                 ssl_context: ssl.SSLContext | None = None, handshake_timeout: float | None = None) -> None:
+        super().__init__(runner, sock, backlog=BACKLOG, ssl_context=ssl_context)
         self._listen_sock = sock
         self._max = max_connections
+        # TLS: seconds a client may take over its handshake (asyncio refuses the setting without TLS).
+        self._handshake_timeout = handshake_timeout if ssl_context is not None else None
         self.refused = 0
 
     async def start(self) -> None:
@@ -85,7 +96,8 @@ class LimitedSite(web.SockSite):
             return server()
 
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(factory, sock=self._listen_sock, backlog=BACKLOG)
+        self._server = await loop.create_server(factory, sock=self._listen_sock, backlog=BACKLOG,
+                                                ssl=self._ssl_context, ssl_handshake_timeout=self._handshake_timeout)
 
 
 def bind_sockets(addresses: list[str], port: int) -> list[socket.socket]:
@@ -137,7 +149,7 @@ def bind_sockets(addresses: list[str], port: int) -> list[socket.socket]:
 # add their routes here: each is called with the app and the runtime before the
 # boot handler's catch-all route is added. aiohttp resolves longer path prefixes
 # first, so ``/api/...`` routes win over the catch-all whatever the order.
-APP_EXTENSIONS: list[Callable[[web.Application, Runtime], None]] = [mount_api, mount_metrics]
+APP_EXTENSIONS: list[Callable[[web.Application, Runtime], None]] = [mount_api, mount_metrics, mount_ui]
 
 
 def build_app(runtime: Runtime, root: Path, port: int) -> tuple[web.Application, BootHandler]:
@@ -145,6 +157,7 @@ def build_app(runtime: Runtime, root: Path, port: int) -> tuple[web.Application,
     macs: MacResolver = runtime.client_mac
     handler = BootHandler(lambda: runtime.policy, root, macs, timeout=runtime.config.http.timeout, default_port=port)
     app = web.Application()
+    app[BOOT_HANDLER] = handler
     for extend in APP_EXTENSIONS:
         extend(app, runtime)
     app.router.add_get("/{path:.*}", handler.handle)
@@ -173,7 +186,9 @@ def install_fast_path(runner: web.BaseRunner, app: web.Application, handler: Boo
         static = canonical.split("{", 1)[0].rstrip("/")
         if static:  # the boot handler's own "/{path}" route has no static prefix
             exact.add(static)
-    prefixes = tuple(p + c for p in exact for c in ("/", "?"))
+        elif canonical == "/":  # the bare root, when an extension answers it (the UI's redirect)
+            exact.add("/")
+    prefixes = tuple(p + c for p in exact - {"/"} for c in ("/", "?")) + (("/?",) if "/" in exact else ())
 
     async def dispatch(request: web.BaseRequest) -> web.StreamResponse:
         target = request.raw_path
@@ -209,12 +224,14 @@ class HttpService:
 
     name = "http"
 
-    def __init__(self, runtime: Runtime, port: int | None = None) -> None:
+    def __init__(self, runtime: Runtime, port: int | None = None, tls_port: int | None = None) -> None:
         self.runtime = runtime
         cfg = runtime.config.http
         self.port = cfg.port if port is None else port
+        self.tls_port = cfg.tls_port if tls_port is None else tls_port  # used with http.tls_cert/tls_key
         self.root = cfg.root.resolve() if cfg.root is not None else runtime.root
         self.addresses: list[tuple[str, int]] = []
+        self.tls_addresses: list[tuple[str, int]] = []  # HTTPS (empty without TLS)
         self.sites: list[LimitedSite] = []
         self.handler: BootHandler | None = None
         self.started = asyncio.Event()
@@ -225,8 +242,21 @@ class HttpService:
         cfg = runtime.config.http
         if not self.root.is_dir():
             raise ServiceError(f"HTTP: the root {self.root} is not a directory (set http.root or root)")
+        try:
+            context = server_context(cfg)
+        except TlsError as exc:
+            raise ServiceError(f"HTTPS: {exc} (bootwright check shows the same)") from None
         socks = bind_sockets([str(a) for a in cfg.listen], self.port)
         self.port = socks[0].getsockname()[1] if socks else self.port
+        tls_socks: list[socket.socket] = []
+        if context is not None:
+            try:
+                tls_socks = bind_sockets([str(a) for a in cfg.listen], self.tls_port)
+            except BaseException:
+                for sock in socks:
+                    sock.close()
+                raise
+            self.tls_port = tls_socks[0].getsockname()[1] if tls_socks else self.tls_port
         runner: web.AppRunner | None = None
         quiet_malformed_requests(log)  # aiohttp's parser refusals: rate-limited debug lines (web/logfilter.py)
         try:
@@ -238,8 +268,16 @@ class HttpService:
                 site = LimitedSite(runner, sock, cfg.max_connections)
                 await site.start()
                 self.sites.append(site)
+            for sock in tls_socks:  # the same application over TLS: API, metrics and files
+                site = LimitedSite(runner, sock, cfg.max_connections, context, cfg.timeout)
+                await site.start()
+                self.sites.append(site)
             self.addresses = [s.getsockname()[:2] for s in socks]
+            self.tls_addresses = [s.getsockname()[:2] for s in tls_socks]
             shown = ", ".join(f"[{a}]:{p}" if ":" in a else f"{a}:{p}" for a, p in self.addresses)
+            if tls_socks:
+                shown += ", HTTPS on " + ", ".join(f"[{a}]:{p}" if ":" in a else f"{a}:{p}"
+                                                  for a, p in self.tls_addresses)
             runtime.mark_ready("http", f"listening on {shown}, root {self.root}")
             runtime.metrics.add_source(self.name, self.reading)
             self.started.set()
@@ -249,7 +287,7 @@ class HttpService:
             if runner is not None:
                 with contextlib.suppress(Exception):
                     await runner.cleanup()
-            for sock in socks:
+            for sock in socks + tls_socks:
                 sock.close()
 
 

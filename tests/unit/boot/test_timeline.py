@@ -277,3 +277,31 @@ def test_the_engines_other_server_event_names_the_stop_point() -> None:
     [attempt] = attempts([*FULL[:2], Event(T0 + 1.0, kind, MAC, host, detail)])
     assert attempt.stage == "other-server" and attempt.status(T0 + 2) == "failed"
     assert attempt.stop.startswith("the client took another DHCP server's offer")
+
+
+# --------------------------------------------------------------------------- syslog lines (net/syslog.py)
+
+
+def test_syslog_lines_are_steps_that_never_move_the_boot() -> None:
+    lines = [
+        ev(3.05, "syslog.message", source="192.0.2.100", severity="info", facility="kern", app="ipxe",
+           text="http://192.0.2.1/boot.ipxe... ok"),
+        ev(3.60, "syslog.message", source="192.0.2.100", severity="err", facility="kern", app="ipxe",
+           text="Could not start download: Operation not supported"),
+        ev(5.00, "syslog.message", source="192.0.2.100", severity=None, facility="kern", app="kernel",
+           text="e1000: eth0 NIC Link is Up\n\x1b[0m second line"),
+        ev(6.00, "syslog.message", source="192.0.2.100", severity="notice", facility="user", app="installer",
+           text="partitioning"),
+    ]  # fmt: skip
+    [with_lines] = attempts(FULL + lines)
+    [without] = attempts(FULL)
+    assert (with_lines.stage, with_lines.complete, with_lines.stop) == (without.stage, True, without.stop)
+    text = render(with_lines, T0 + 1000)
+    assert any(line.endswith("iPXE syslog: http://192.0.2.1/boot.ipxe... ok") for line in text)
+    assert any(line.startswith(" ! ") and "iPXE syslog (err): Could not start download" in line for line in text)
+    assert any(line.endswith("kernel: e1000: eth0 NIC Link is Up / ?[0m second line") for line in text)
+    assert any(line.endswith("syslog installer: partitioning") for line in text)
+    # Before the script the lines do not move the boot either: it still stops where it stopped.
+    [early] = attempts([*FULL[:4], lines[1]])
+    assert early.stage == "ack" and early.stop.startswith("address acknowledged, boot program not fetched")
+    assert step(ev(0, "syslog.message", text="x")).text == "syslog: x"

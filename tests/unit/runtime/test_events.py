@@ -21,7 +21,7 @@ STORED = {
     "dhcp4.inform", "dhcp4.bootp", "dhcp6.advertise", "dhcp6.reply", "ra.sent", "ra.final", "ra.solicited",
     "tftp.start", "tftp.done", "tftp.failed", "http.request", "http.script", "http.download_complete",
     "http.download_failed", "http.ready", "oneshot.pending", "oneshot.booting", "oneshot.done", "oneshot.failed",
-    "bmc.bootdev", "bmc.power", "bmc.error", "config.reloaded", "config.reload_failed",
+    "bmc.bootdev", "bmc.power", "bmc.error", "config.reloaded", "config.reload_failed", "syslog.message",
 }  # fmt: skip
 
 

@@ -245,7 +245,8 @@ def test_not_found_directories_and_methods(h: Harness) -> None:
         assert (await c.get("/missing")).status == 404
         r = await c.get("/grub/")
         assert r.status == 404 and "<html" not in (await r.text()).lower()  # no listing
-        assert (await c.get("/")).status == 404
+        r = await c.get("/", allow_redirects=False)  # the bare root is the web UI's (web/ui/routes.py)
+        assert r.status == 302 and r.headers["Location"] == "/ui/"
         r = await c.post("/vmlinuz")
         assert r.status == 405 and r.headers["Allow"] == "GET, HEAD"
         r = await c.get("/kernel-link", headers={"Range": "bytes=0-3"})

@@ -7,6 +7,13 @@ that change something (any method but GET/HEAD/OPTIONS) must also carry
 ``api-token`` in the state directory (or ``[api] token_file``), created with
 mode 0600 on first start; it is re-read on every write, so replacing the
 file rotates it without a restart.
+
+A browser logged in to the web UI (``web/ui/session.py``) writes with its
+session cookie instead: such a write, without an ``Authorization`` header,
+must carry the session's CSRF token in ``X-CSRF-Token`` (403 otherwise); an
+unknown or expired session is 401, and a session made with a token that has
+been rotated since ends (401). A request with an ``Authorization`` header is
+judged by the bearer rule alone.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from aiohttp import web
 from bootwright.runtime import Runtime
 from bootwright.store.files import FILE_MODE, private_dir, tighten
 from bootwright.web.api.common import ApiError
+from bootwright.web.ui.session import COOKIE, CSRF_HEADER, SESSIONS, session_of, token_digest
 
 log = logging.getLogger("bootwright.api")
 
@@ -74,6 +82,9 @@ def check_request(runtime: Runtime, request: web.Request) -> None:
     if request.method in READ_METHODS:
         return
     header = request.headers.get("Authorization", "")
+    if not header and COOKIE in request.cookies:
+        _check_session(runtime, request)
+        return
     scheme, _, given = header.partition(" ")
     if not header or scheme.lower() != "bearer" or not given.strip():
         raise ApiError(
@@ -88,3 +99,22 @@ def check_request(runtime: Runtime, request: web.Request) -> None:
         raise ApiError(500, f"cannot read the API token file: {exc}") from None
     if not expected or not hmac.compare_digest(given.strip().encode(), expected.encode()):
         raise ApiError(403, "wrong bearer token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def _check_session(runtime: Runtime, request: web.Request) -> None:
+    """A write with the UI's session cookie: a live session, its CSRF token, the token it logged in with."""
+    session = session_of(request)
+    if session is None:
+        raise ApiError(401, "the UI session has ended or expired: log in again at /ui/login",
+                       headers={"WWW-Authenticate": 'Bearer realm="bootwright"'})
+    given = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(given.encode(), session.csrf.encode()):
+        raise ApiError(403, f"a write with the UI session cookie needs the session's {CSRF_HEADER} header")
+    try:
+        expected = ensure_token(token_path(runtime))
+    except OSError as exc:
+        raise ApiError(500, f"cannot read the API token file: {exc}") from None
+    if not hmac.compare_digest(session.token_digest, token_digest(expected)):
+        request.config_dict[SESSIONS].drop(session.sid)
+        raise ApiError(401, "the API token was changed since this UI session logged in: log in again",
+                       headers={"WWW-Authenticate": 'Bearer realm="bootwright"'})

@@ -21,6 +21,7 @@ from bootwright.web.api.common import ApiError, ok
 from bootwright.web.api.hosts import HostHandlers
 from bootwright.web.api.power import PowerHandlers
 from bootwright.web.api.state import StateHandlers
+from bootwright.web.api.stream import EventStream
 from bootwright.web.openapi import openapi_spec
 
 log = logging.getLogger("bootwright.api")
@@ -67,6 +68,7 @@ def make_api_app(runtime: Runtime) -> web.Application:
     HostHandlers(runtime).add_routes(app.router)
     PowerHandlers(runtime).add_routes(app)
     StateHandlers(runtime).add_routes(app.router)
+    EventStream(runtime).add_routes(app)
     return app
 
 

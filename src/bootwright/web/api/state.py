@@ -1,4 +1,4 @@
-"""API handlers for targets and menus, leases, events, boot timelines and reload (docs/api.md)."""
+"""API handlers for targets and menus, leases, events, boot timelines, status and reload (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bootwright import __version__
 from bootwright.boot.timeline import STALL_AFTER, attempts
 from bootwright.config import Config, Problem
 from bootwright.runtime import Runtime
@@ -57,7 +58,7 @@ def targets_json(config: Config) -> list[dict[str, Any]]:
 
 
 class StateHandlers:
-    """``/targets``, ``/leases``, ``/events``, ``/hosts/{name}/timeline``, ``/reload``."""
+    """``/targets``, ``/leases``, ``/events``, ``/hosts/{name}/timeline``, ``/status``, ``/reload``."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -69,6 +70,7 @@ class StateHandlers:
         router.add_get("/leases", self.list_leases)
         router.add_get("/events", self.list_events)
         router.add_get("/hosts/{name}/timeline", self.timeline)
+        router.add_get("/status", self.status)
         router.add_post("/reload", self.reload)
 
     async def list_targets(self, request: web.Request) -> web.Response:
@@ -131,6 +133,31 @@ class StateHandlers:
         now = time.time()
         found = attempts(e for _, e in rows)
         return ok({"host": name, "attempts": [a.to_dict(now, STALL_AFTER) for a in found]})
+
+    async def status(self, request: web.Request) -> web.Response:
+        """What runs, and the validation of the running config with the inventory (as ``bootwright check``)."""
+        runtime = self.runtime
+        reloader = reloader_of(runtime)
+        report = reloader.report
+        source = str(runtime.config_path)
+
+        def problems(found: tuple[Problem, ...]) -> list[dict[str, Any]]:
+            return [{"path": p.path, "message": p.message, "line": p.line, "text": p.located(source)} for p in found]
+
+        return ok({
+            "version": __version__,
+            "config": source,
+            "started": runtime.status.status.started if runtime.status is not None else None,
+            "services": dict(sorted(runtime.ready.items())),
+            "reloads": reloader.reloads,
+            "last_reload_error": reloader.last_error,
+            "check": {
+                "ok": report.ok,
+                "errors": problems(report.errors),
+                "warnings": problems(report.warnings),
+                "skipped": {name: problems(found) for name, found in sorted(report.skipped.items())},
+            },
+        })
 
     async def reload(self, request: web.Request) -> web.Response:
         """Re-read the config file now; 400 with the errors when it is refused (the running one stays)."""
