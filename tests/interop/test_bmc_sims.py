@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 
+from bootwright.lab import chassis as chassis_module
 from bootwright.lab.bmcsim import IpmiSim, RedfishSim, SimulatorError, start_all, stop_all
 from bootwright.lab.chassis import Chassis
 
@@ -135,12 +136,13 @@ def namespace(tag: str) -> Iterator[str]:
 
 
 def test_chassis_program_rejects_bad_calls_without_a_traceback(tmp_path: Path) -> None:
+    program = [sys.executable, "-I", str(Path(chassis_module.__file__))]  # as ipmi_sim runs it (lan.conf)
     for args in (["0x20", "set", "power", "2"], ["0x20", "get", "voltage"], ["0x20", "jump"], []):
-        result = subprocess.run([sys.executable, "-m", "bootwright.lab.chassis", str(tmp_path), *args],
+        result = subprocess.run([*program, str(tmp_path), *args],
                                 capture_output=True, text=True, timeout=20, check=False)
         assert result.returncode == 2, (args, result)
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
-    result = subprocess.run([sys.executable, "-m", "bootwright.lab.chassis", str(tmp_path), "0x20", "get", "power"],
+    result = subprocess.run([*program, str(tmp_path), "0x20", "get", "power"],
                             capture_output=True, text=True, timeout=20, check=True)
     assert result.stdout == "power:0\n"
     assert Chassis(tmp_path).calls()[-1] == "0x20 get power"

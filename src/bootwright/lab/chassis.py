@@ -2,14 +2,17 @@
 
 ipmi_sim (Debian ``openipmi``) does not switch anything itself; for the chassis
 commands it runs the program named by ``chassis_control`` in its ``lan.conf``,
-synchronously, and waits for it to exit. Run as::
+synchronously, and waits for it to exit. Run by its file path (as
+:mod:`bootwright.lab.bmcsim` writes it into ``lan.conf``: it needs only the
+standard library, and ``-m`` would import the whole lab package first, ~0.1 s
+per IPMI command)::
 
-    python -m bootwright.lab.chassis STATE_DIR 0x20 get power      # prints "power:0" or "power:1"
-    python -m bootwright.lab.chassis STATE_DIR 0x20 get boot       # prints "boot:<device>"
-    python -m bootwright.lab.chassis STATE_DIR 0x20 set power 0|1
-    python -m bootwright.lab.chassis STATE_DIR 0x20 set reset 1
-    python -m bootwright.lab.chassis STATE_DIR 0x20 set boot none|pxe|default|cdrom|bios
-    python -m bootwright.lab.chassis STATE_DIR 0x20 set shutdown 1   # soft off (ACPI power button)
+    python -I …/bootwright/lab/chassis.py STATE_DIR 0x20 get power      # prints "power:0" or "power:1"
+    python -I …/bootwright/lab/chassis.py STATE_DIR 0x20 get boot       # prints "boot:<device>"
+    python -I …/bootwright/lab/chassis.py STATE_DIR 0x20 set power 0|1
+    python -I …/bootwright/lab/chassis.py STATE_DIR 0x20 set reset 1
+    python -I …/bootwright/lab/chassis.py STATE_DIR 0x20 set boot none|pxe|default|cdrom|bios
+    python -I …/bootwright/lab/chassis.py STATE_DIR 0x20 set shutdown 1   # soft off (ACPI power button)
 
 ``0x20`` is the IPMB address of the management controller (ipmi_sim passes
 it through; any value is accepted). Exit 0 on success, 1 when the machine
