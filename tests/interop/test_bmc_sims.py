@@ -27,11 +27,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bmcrig import SUSHY_EMULATOR, free_ports, wait_for
 
 from bootwright.lab import chassis as chassis_module
 from bootwright.lab.bmcsim import IpmiSim, RedfishSim, SimulatorError, start_all, stop_all
@@ -39,7 +40,6 @@ from bootwright.lab.chassis import Chassis
 
 pytestmark = pytest.mark.interop
 
-SUSHY_EMULATOR = Path(sys.executable).parent / "sushy-emulator"
 QEMU = "qemu-system-x86_64"
 
 
@@ -59,30 +59,6 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
                                 reason="needs root and ip (iproute2) to create a network namespace")
 
 
-def free_ports(count: int, kind: int = socket.SOCK_DGRAM) -> list[int]:
-    """``count`` distinct ports on 127.0.0.1 the kernel says are free (held open together, then released)."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, kind)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll ``check`` until it returns something true, bounded by ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def alive(pid: int | None) -> bool:

@@ -43,18 +43,18 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bmcrig import SUSHY_EMULATOR, free_ports, wait_for
 
 from bootwright.lab.bmcsim import IpmiSim, RedfishSim, start_all, stop_all
 from bootwright.lab.chassis import Chassis
 
 pytestmark = pytest.mark.interop
 
-SUSHY_EMULATOR = Path(sys.executable).parent / "sushy-emulator"
 PASSWORD = "secret"  # the simulators' default
 
 
@@ -69,33 +69,6 @@ needs_ipmi = pytest.mark.skipif(_missing_ipmi() is not None, reason=_missing_ipm
 needs_redfish = pytest.mark.skipif(not SUSHY_EMULATOR.exists(),
                                    reason=f"{SUSHY_EMULATOR} is missing (pip install sushy-tools)")
 
-# --------------------------------------------------------------------------- helpers (as in test_bmc_sims.py)
-
-
-def free_ports(count: int, kind: int = socket.SOCK_DGRAM) -> list[int]:
-    """``count`` distinct ports on 127.0.0.1 the kernel says are free (held open together, then released)."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, kind)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll ``check`` until it returns something true, bounded by ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def ipmitool_power(sim: IpmiSim, action: str = "status") -> str:
