@@ -23,6 +23,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -197,3 +198,30 @@ def _stop(proc: subprocess.Popen[Any], grace: float = 3.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         proc.wait(grace)
+
+
+def loopback_http_config(directory: Path, extra: str = "") -> tuple[Path, int]:
+    """``directory/bootwright.toml`` serving only HTTP on 127.0.0.1 and a free port (nothing binds DHCP or TFTP).
+
+    ``root`` and ``state`` are next to it (the root is created); ``extra`` is appended (targets, hosts).
+    Returns the file and the port.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    (directory / "root").mkdir(exist_ok=True)
+    config = directory / "bootwright.toml"
+    config.write_text(f"""
+state_dir = "state"
+root = "root"
+[dhcp4]
+enabled = false
+[dhcp6]
+enabled = false
+[tftp]
+enabled = false
+[http]
+listen = ["127.0.0.1"]
+port = {port}
+{extra}""")
+    return config, port

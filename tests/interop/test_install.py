@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from netns import loopback_http_config
 
 pytestmark = pytest.mark.interop
 
@@ -66,28 +66,8 @@ def test_the_installed_command_runs_from_the_wheel(installed: Path, tmp_path: Pa
 
 
 def test_the_installed_server_serves(installed: Path, tmp_path: Path) -> None:
-    (tmp_path / "root").mkdir()
+    config, port = loopback_http_config(tmp_path, '[targets.linux]\nkernel = "vmlinuz"\ninitrd = ["initrd.img"]\n')
     (tmp_path / "root" / "hello.txt").write_text("hello from the wheel\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = tmp_path / "bootwright.toml"
-    config.write_text(f"""
-state_dir = "state"
-root = "root"
-[dhcp4]
-enabled = false
-[dhcp6]
-enabled = false
-[tftp]
-enabled = false
-[http]
-listen = ["127.0.0.1"]
-port = {port}
-[targets.linux]
-kernel = "vmlinuz"
-initrd = ["initrd.img"]
-""")
     checked = _run([str(installed / "bootwright"), "check", "--config", str(config)])
     assert checked.returncode == 0, checked.stdout + checked.stderr
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from netns import loopback_http_config
 
 pytestmark = pytest.mark.interop
 
@@ -38,31 +39,10 @@ needs_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
                                    reason="systemd-analyze is not installed (Debian: systemd)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
     """A config serving HTTP on a free loopback port only (nothing binds DHCP)."""
-    (tmp_path / "root").mkdir()
-    config = tmp_path / "bootwright.toml"
-    config.write_text(f"""
-state_dir = "state"
-root = "root"
-[dhcp4]
-enabled = false
-[dhcp6]
-enabled = false
-[tftp]
-enabled = false
-[http]
-listen = ["127.0.0.1"]
-port = {_free_port()}
-""")
-    return config
+    return loopback_http_config(tmp_path)[0]
 
 
 @pytest.fixture
