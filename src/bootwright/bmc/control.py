@@ -116,9 +116,6 @@ class BmcControl:
         self._limit = asyncio.Semaphore(concurrency)
         self._bmc_locks: dict[tuple[str, str, int | None], asyncio.Lock] = {}
 
-    def close(self) -> None:
-        """Nothing to stop: a worker thread still waiting on a BMC ends with its library's own timeout."""
-
     # ------------------------------------------------------------------ one step
 
     def _session(self, host: Host, fn: Callable[[Driver], T]) -> T:

@@ -35,11 +35,7 @@ def bmc_session(config: Path, state_dir: Path | None, timeout: float,
                 concurrency: int = 8) -> Iterator[tuple[Inventory, BmcControl]]:
     """The inventory and a :class:`BmcControl` whose events go to the state store's history."""
     with open_state(config, state_dir) as (inventory, store):
-        control = BmcControl(EventSink(store=store), concurrency=concurrency, timeout=timeout)
-        try:
-            yield inventory, control
-        finally:
-            control.close()
+        yield inventory, BmcControl(EventSink(store=store), concurrency=concurrency, timeout=timeout)
 
 
 def run_bmc(step: Callable[[], Awaitable[T]]) -> T:

@@ -168,13 +168,7 @@ def recorder() -> tuple[EventSink, list[Event]]:
 
 
 def run(control: BmcControl, coro: Callable[[], Any]) -> Any:
-    async def main() -> Any:
-        try:
-            return await coro()
-        finally:
-            control.close()
-
-    return asyncio.run(main())
+    return asyncio.run(coro())
 
 
 # --------------------------------------------------------------------------- password_of
@@ -250,7 +244,6 @@ def test_a_host_without_a_bmc_is_refused_before_any_session(lab: FakeLab) -> Non
                lambda: control.next_boot(host, NextBoot()), lambda: control.reboot_to_network(host, NextBoot())):
         with pytest.raises(NoBmc, match="bootwright hosts set web1 --bmc"):
             run(BmcControl(sink), op)
-    control.close()
     assert lab.calls == [] and seen == []  # no BMC step happened, so none is in the timeline
 
 
@@ -317,7 +310,6 @@ def test_credential_and_driver_errors_are_bmc_error_events_naming_the_host(lab: 
     with pytest.raises(BmcAuthFailed) as auth:
         run(BmcControl(sink), lambda: control.power(bmc_host(), PowerAction.OFF))
     assert str(auth.value) == "host web1: IPMI BMC 10.0.0.5:623 refused the password"
-    control.close()
     assert [(e.kind, e.mac, e.host, e.detail["step"]) for e in seen] == [
         (EventKind.BMC_ERROR, MAC1, "web1", "power on"),
         (EventKind.BMC_ERROR, MAC2, "db1", "get power"),

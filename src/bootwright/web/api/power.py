@@ -58,16 +58,11 @@ class PowerHandlers:
         self.control = BmcControl(runtime.events)
 
     def add_routes(self, app: web.Application) -> None:
-        """Register every route of this group, and stop the BMC workers with the app."""
+        """Register every route of this group."""
         app.router.add_get("/hosts/{name}/power", self.show_power)
         app.router.add_post("/hosts/{name}/power", self.set_power)
         app.router.add_post("/hosts/{name}/reprovision", self.reprovision_host)
         app.router.add_post("/groups/{group}/reprovision", self.reprovision_group)
-
-        async def close(_: web.Application) -> None:
-            self.control.close()
-
-        app.on_cleanup.append(close)
 
     async def _host(self, name: str) -> Host:
         try:
