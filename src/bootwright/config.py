@@ -171,6 +171,9 @@ class Dhcp4Section(Dhcp4Common):
     allow_bootp: bool = False
     # Requests per second accepted from one MAC before it is rate-limited.
     per_mac_rate: float = Field(default=20.0, gt=0)
+    # The PXE boot server port (PXE 2.1 §2.2.3): UEFI firmware asks a proxyDHCP server
+    # for its boot file there (a DHCPREQUEST from the client's port 4011). Only with a proxy subnet.
+    proxy_port: int = Field(default=4011, ge=1, le=65535)
 
 
 class Subnet4(Dhcp4Common):
@@ -181,6 +184,10 @@ class Subnet4(Dhcp4Common):
     # Our own address on this subnet (server identifier, {server}); defaults to server.address4.
     server: IPv4Address | None = None
     pools: list[Annotated[Pool4, BeforeValidator(_pool4)]] = []
+    # "full": bootwright is the link's DHCP server. "proxy": another server gives the addresses and
+    # bootwright answers only booting clients with the boot part (proxyDHCP, PXE 2.1 §2.2.2;
+    # dnsmasq ``dhcp-range=…,proxy``): no pools, never an address, never a NAK (docs/proxy.md).
+    mode: Literal["full", "proxy"] = "full"
 
 
 # --------------------------------------------------------------------------- DHCPv6 + RA
@@ -900,6 +907,8 @@ def _check_subnets4(config: Config) -> Iterator[Problem]:
         for j, pool in enumerate(sub.pools):
             yield from _check_range(f"{where}.pools[{j}]", pool.start, pool.end, sub.subnet)
         yield from _overlapping_pools(where, [(j, p.start, p.end) for j, p in enumerate(sub.pools)])
+        if sub.mode == "proxy":
+            yield from _check_proxy4(where, sub)
         for key in ("server", "next_server"):
             addr = getattr(sub, key)
             if addr is not None and key == "server" and addr not in sub.subnet:
@@ -907,6 +916,16 @@ def _check_subnets4(config: Config) -> Iterator[Problem]:
         for j, router in enumerate(sub.routers or []):
             if router not in sub.subnet:
                 yield Problem(f"{where}.routers[{j}]", f"{router} is outside {sub.subnet}")
+
+
+def _check_proxy4(where: str, sub: Subnet4) -> Iterator[Problem]:
+    """A proxy subnet gives no addresses and no lease settings: another server on the link does."""
+    if sub.pools:
+        yield Problem(f"{where}.pools", "a proxy subnet hands out no addresses (the link's own DHCP server "
+                      "does); remove the pools, or set mode = \"full\" to be the link's DHCP server")
+    if sub.authoritative:
+        yield Problem(f"{where}.authoritative", "a proxy never NAKs a client (the addresses are another "
+                      "server's); remove authoritative")
 
 
 def _overlapping_pools(

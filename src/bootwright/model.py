@@ -67,6 +67,9 @@ class EventKind(StrEnum):
     DHCP4_RELEASE = "dhcp4.release"  # a client released its lease (§4.3.4), or the release was ignored
     DHCP4_INFORM = "dhcp4.inform"  # a DHCPINFORM got configuration without a lease (§4.3.5), or none
     DHCP4_BOOTP = "dhcp4.bootp"  # a BOOTP request (RFC 951) was not answered; answered ones are dhcp4.ack
+    # proxyDHCP (a ``mode = "proxy"`` subnet; PXE 2.1 §2.2): the address comes from another server.
+    DHCP4_PROXY_OFFER = "dhcp4.proxy_offer"  # a proxy offer (yiaddr 0) answered a booting DISCOVER: bootfile=, vendor=
+    DHCP4_PROXY_ACK = "dhcp4.proxy_ack"  # a DHCPACK answered a boot server REQUEST (port 4011): bootfile=, ciaddr=
     # DHCPv6 (engine/dhcp6/server.py; RFC 8415 §18.3): msg= names the client's message.
     DHCP6_ADVERTISE = "dhcp6.advertise"  # an Advertise answered a Solicit (§18.3.1): address=, bootfile=
     DHCP6_REPLY = "dhcp6.reply"  # a Reply answered a Request/Renew/Rebind/Confirm/Release/Decline/Info-request

@@ -53,6 +53,7 @@ __all__ = [
     "PlanEntry",
     "encode_plan_options",
     "instances",
+    "ipxe_octets",
     "make_block",
     "nak_block",
     "plan_entry",
@@ -85,7 +86,8 @@ def instances(code: int, value: bytes) -> bytes:
     return b"".join(bytes((code, len(c))) + c for c in (value[k : k + 255] for k in range(0, n, 255)))
 
 
-def _ipxe_octets(settings: Iterable[IpxeSetting]) -> bytes:
+def ipxe_octets(settings: Iterable[IpxeSetting]) -> bytes:
+    """Option 175's value: iPXE settings as encapsulated sub-options (iPXE src/include/ipxe/dhcp.h)."""
     return IPXE_ENCAP.codec.encode({s.code: encode_ipxe_value(s.code, s.value) for s in settings})
 
 
@@ -114,7 +116,7 @@ def encode_plan_options(
     for code, value in options.items():
         try:
             if code == 175:
-                raw = _ipxe_octets(value)
+                raw = ipxe_octets(value)
             elif code == 42:
                 addrs = _addresses(value, names)
                 if not addrs:

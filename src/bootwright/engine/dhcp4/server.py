@@ -38,6 +38,12 @@ Per message type (RFC 2131 §4.3):
 - DECLINE: the address is quarantined for :data:`DECLINE_PROBATION` (RFC 2131 §4.3.3).
 - RELEASE: the address is free; the client is remembered for next time (§4.3.4).
 - INFORM: ACK with configuration, no lease (§4.3.5).
+- On a ``mode = "proxy"`` subnet (another server gives the addresses): a
+  booting client's DISCOVER gets a proxy offer, a REQUEST on the PXE boot
+  server port (``RxContext.boot_server``) a DHCPACK with the boot file
+  (:mod:`bootwright.engine.dhcp4.proxy`); every other message there belongs
+  to the other server and is only counted (``foreign``): never an address,
+  never a NAK, and no event per packet of a busy link.
 - BOOTP (no option 53), with ``dhcp4.allow_bootp``: reservations and
   ``dynamic_bootp`` pools, leases that do not expire (RFC 1534 §4). A plain
   RFC 951 request without the magic cookie gets a 300-octet BOOTREPLY whose
@@ -54,7 +60,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
 from ipaddress import IPv4Address
@@ -65,6 +71,7 @@ from bootwright.boot.reply import plan_reply
 from bootwright.boot.subnets import on_link4, select4
 from bootwright.engine import EventRecord, Outcome, Reply
 from bootwright.engine.dhcp4.leases import LeaseRecord, LeaseTable
+from bootwright.engine.dhcp4.proxy import ProxyKind, proxy_entry, proxy_kind
 from bootwright.engine.dhcp4.ratelimit import MacRateLimiter
 from bootwright.engine.dhcp4.reply import (
     INFINITE,
@@ -127,6 +134,7 @@ _CACHE_MAX: Final = 4096  # entries per reply cache before it is cleared
 _ZERO4: Final = bytes(4)
 _ZERO_ADDR: Final = IPv4Address(0)
 _HOLDING: Final = frozenset((LeaseState.OFFERED, LeaseState.BOUND, LeaseState.DECLINED))  # RFC 2131 §4.3.1-3
+_SEEN_MAX: Final = 4096  # proxy clients' addresses remembered for mac_for_ip
 
 Outcome4 = Outcome[Destination]
 """What :meth:`Dhcp4Engine.handle` returns: replies addressed by RFC 2131 §4.1 :class:`Destination`."""
@@ -154,6 +162,10 @@ class RxContext:
     # The IP destination was a broadcast address (True) or one of ours (False); None: unknown.
     # Tells a RENEWING request from a REBINDING one (RFC 2131 §4.3.2).
     broadcast: bool | None = None
+    # Arrived on the PXE boot server port (``dhcp4.proxy_port``, PXE 2.1 §2.2.3) from ``source``:
+    # the reply goes back there, not by RFC 2131 §4.1.
+    boot_server: bool = False
+    source: tuple[IPv4Address, int] | None = None
 
 
 @dataclass(slots=True)
@@ -211,7 +223,11 @@ class Dhcp4Engine:
         self._relay_dest: dict[tuple[int, bool], Destination] = {}
         self._relay_subnet: dict[int, SubnetRuntime | None] = {}  # giaddr -> subnet (no 82/118)
         self._plans: dict[tuple[Any, ...], PlanEntry] = {}
+        self._proxy_plans: dict[tuple[int, ProxyKind, bytes | None], PlanEntry] = {}  # (id(plan), kind, sid)
         self._blocks: dict[tuple[Any, ...], Block] = {}
+        # Addresses the link's own server gave to booting clients on proxy subnets (their REQUEST's
+        # option 50, a boot server REQUEST's ciaddr) -> MAC: keys HTTP/TFTP events (mac_for_ip).
+        self.proxy_seen: dict[int, str] = {}
         self._configure(policy)
         self.table = self._new_table()
         # Option 53 (RFC 2132 §9.6) → handler; looked up with the option's octet (an int: no enum built per packet).
@@ -259,6 +275,7 @@ class Dhcp4Engine:
         self._relay_dest.clear()
         self._relay_subnet.clear()
         self._plans.clear()
+        self._proxy_plans.clear()
         self._blocks.clear()
 
     def _new_table(self) -> LeaseTable:
@@ -268,6 +285,7 @@ class Dhcp4Engine:
         """Use newly resolved addresses for host names in options (the transport re-resolves them)."""
         self.names = dict(names)
         self._plans.clear()  # cached plans hold option 42 encoded with the old addresses
+        self._proxy_plans.clear()
         self._blocks.clear()
 
     def set_policy(self, policy: BootPolicy, now: float) -> list[str]:
@@ -314,7 +332,7 @@ class Dhcp4Engine:
             addr = int(IPv4Address(address))
         except ValueError:
             return None
-        return self.table.owner_mac(addr, now)
+        return self.table.owner_mac(addr, now) or self.proxy_seen.get(addr)
 
     def pool_usage(self, now: float) -> list[PoolUsage]:
         """How full each subnet's pools are now (:meth:`LeaseTable.usage`; read by ``/metrics``)."""
@@ -343,6 +361,8 @@ class Dhcp4Engine:
             return None
         raw = msg.options.get(53)
         try:
+            if meta.boot_server:
+                return self._boot_server(msg, meta, raw, now)
             if raw is None:
                 return self._bootp(msg, meta, now)
             if len(raw) != 1:
@@ -449,9 +469,27 @@ class Dhcp4Engine:
         new = plan_entry(plan.answer, encoded)
         if len(self._plans) >= _CACHE_MAX:
             self._plans.clear()
+            self._proxy_plans.clear()
             self._blocks.clear()
         self._plans[key] = new
         return new
+
+    def _proxy_plan(self, c: _Client, kind: ProxyKind) -> PlanEntry:
+        """The plan cut to a proxy reply's options (:func:`~bootwright.engine.dhcp4.proxy.proxy_entry`)."""
+        entry = self._plan(c)
+        sid = self._server_id(c)
+        key = (id(entry), kind, sid)
+        cut = self._proxy_plans.get(key)
+        if cut is None:
+            sub = c.subnet
+            configured = [int(code) for code in (sub.config.options or {})] if sub is not None else []
+            cut = proxy_entry(entry, kind, configured)
+            if cut.siaddr == _ZERO4 and sid is not None:
+                # PXE 2.1 §2.2.2: a proxy offer names the boot server in siaddr; with no next server
+                # configured that is us (dnsmasq does the same).
+                cut = replace(cut, siaddr=sid)
+            self._proxy_plans[key] = cut
+        return cut
 
     def _block(
         self, entry: PlanEntry, msg_type: MessageType | None, prl: bytes, lease: int | None, sid: bytes | None
@@ -472,19 +510,31 @@ class Dhcp4Engine:
         yiaddr: int,
         lease: int | None,
         nak_text: str | None = None,
+        proxy: bool = False,
     ) -> Reply[Destination] | None:
-        """Render a reply and its destination (RFC 2131 §4.1, Table 3)."""
+        """Render a reply and its destination (RFC 2131 §4.1, Table 3).
+
+        ``proxy``: a proxyDHCP reply — option 97 echoed (PXE 2.1 §2.2.1), the
+        broadcast flag set on an offer (yiaddr 0: nothing to unicast to, and a
+        relay must broadcast it), a boot server ACK sent to the request's source.
+        """
         msg = c.msg
         opts = msg.options
         is_nak = msg_type == MessageType.NAK
         yi = _address(yiaddr)
-        if c.giaddr:  # to the relay: the same destination for every reply through it
-            dest = self._relay_dest.get((c.giaddr, is_nak))
-            if dest is None:
-                dest = self._relay_dest[c.giaddr, is_nak] = reply_destination(msg, yi, is_nak, *self.ports)
+        source = c.rx.source
+        if c.rx.boot_server and source is not None:
+            dest = Destination(source[0], source[1], "boot server reply (to the request's source)")
+            if not int(source[0]):  # no address yet: its port on the link (PXE 2.1 §2.2.3 allows broadcast)
+                dest = Destination(_address(0xFFFFFFFF), source[1], "boot server reply (broadcast)")
+        elif c.giaddr:  # to the relay: the same destination for every reply through it
+            relay = self._relay_dest.get((c.giaddr, is_nak))
+            if relay is None:
+                relay = self._relay_dest[c.giaddr, is_nak] = reply_destination(msg, yi, is_nak, *self.ports)
+            dest = relay
         else:
             dest = reply_destination(msg, yi, is_nak, *self.ports)
-        flags = msg.flags | BROADCAST_FLAG if dest.set_broadcast_flag else msg.flags
+        flags = msg.flags | BROADCAST_FLAG if dest.set_broadcast_flag or (proxy and not c.ciaddr) else msg.flags
         if msg.vend is not None and entry is not None:
             # RFC 951 §3: a client without the RFC 1048 magic cookie gets its vendor area back as 64
             # zero octets, no options (RFC 1542 §3.5: the request's cookie picks the reply's vendor
@@ -513,6 +563,10 @@ class Dhcp4Engine:
         if cid is not None and msg_type is not None:
             echo.append((61, cid))  # RFC 6842 §3: returned unmodified
             extra = instances(61, cid)
+        uuid = opts.get(97)
+        if proxy and uuid is not None:
+            echo.append((97, uuid))  # PXE 2.1 §2.2.1: the client machine identifier comes back (RFC 4578 §2.5)
+            extra += instances(97, uuid)
         rai = opts.get(82)
         if rai is not None:
             echo.append((82, rai))  # RFC 3046 §2.2: echoed in every reply, last
@@ -596,6 +650,8 @@ class Dhcp4Engine:
         sub = c.subnet
         if sub is None:
             return self._silent(EventKind.DHCP4_DISCOVER, c, "no subnet4 serves this link or relay")
+        if sub.proxy:
+            return self._proxy_offer(c)
         addr, exhausted = self._choose(c, now, False)
         if addr is None:
             self._exhausted(c, exhausted, now, False)
@@ -614,6 +670,8 @@ class Dhcp4Engine:
     # ------------------------------------------------------------------ REQUEST
 
     def _request(self, c: _Client, now: float) -> Outcome4 | None:
+        if c.subnet is not None and c.subnet.proxy:
+            return self._foreign(c)
         msg = c.msg
         opts = msg.options
         sid = opts.get(54)
@@ -774,6 +832,8 @@ class Dhcp4Engine:
         return sid is None or sid in self.own
 
     def _decline(self, c: _Client, now: float) -> Outcome4 | None:
+        if c.subnet is not None and c.subnet.proxy:
+            return self._foreign(c)
         req = c.msg.options.get(50)
         if req is None or len(req) != 4:
             return self._drop(c.msg, "DECLINE without option 50 (RFC 2131 §4.3.3)")
@@ -792,6 +852,8 @@ class Dhcp4Engine:
         return Outcome(writes=[rec.to_lease()], events=self._event(EventKind.DHCP4_DECLINE, c, address=text))
 
     def _release(self, c: _Client, now: float) -> Outcome4 | None:
+        if c.subnet is not None and c.subnet.proxy:
+            return self._foreign(c)
         addr = int(c.msg.ciaddr)
         text = _text(c.msg.ciaddr)
         rec = self.table.by_addr.get(addr)
@@ -804,6 +866,8 @@ class Dhcp4Engine:
     # ------------------------------------------------------------------ INFORM, BOOTP
 
     def _inform(self, c: _Client, now: float) -> Outcome4 | None:
+        if c.subnet is not None and c.subnet.proxy:
+            return self._foreign(c)
         ciaddr = _text(c.msg.ciaddr)
         if c.subnet is None:
             return self._silent(EventKind.DHCP4_INFORM, c, "no subnet4 serves this link or relay", ciaddr=ciaddr)
@@ -822,6 +886,8 @@ class Dhcp4Engine:
         sub = c.subnet
         if sub is None:
             return self._silent(EventKind.DHCP4_BOOTP, c, "no subnet4 serves this link or relay")
+        if sub.proxy:
+            return self._foreign(c)
         addr, exhausted = self._choose(c, now, True)
         if addr is None:
             self._exhausted(c, exhausted, now, True)
@@ -839,6 +905,88 @@ class Dhcp4Engine:
             EventKind.DHCP4_ACK, c, yiaddr=rec.address, bootfile=entry.answer.bootfile, bootp=True, **rfc951
         )
         return Outcome((sent,), writes, (), events, entry.answer)
+
+
+    # ------------------------------------------------------------------ proxyDHCP
+
+    def _proxy_client(self, c: _Client) -> ProxyKind | None:
+        """The client's :class:`ProxyKind`; ``None`` when it is not booting (a proxy never answers it)."""
+        msg = c.msg
+        arches = msg.get(CLIENT_ARCH) or ()
+        users = msg.get(USER_CLASS_OPTION) or ()
+        info = ClientInfo(
+            family=4, mac=c.mac, arches=tuple(arches), vendor_class=msg.get(VENDOR_CLASS), user_classes=tuple(users)
+        )
+        return proxy_kind(info)
+
+    def _proxy_offer(self, c: _Client) -> Outcome4 | None:
+        """A booting DISCOVER on a proxy subnet: the boot part only, yiaddr 0 (PXE 2.1 §2.2.2)."""
+        kind = self._proxy_client(c)
+        if kind is None:
+            self.stats["foreign"] += 1  # an ordinary client: the link's own server answers it
+            return None
+        entry = self._proxy_plan(c, kind)
+        answer = entry.answer
+        if answer.bootfile is None:
+            return self._silent(EventKind.DHCP4_DISCOVER, c, f"proxy: nothing to boot ({answer.rule or 'no rule'})")
+        sent = self._reply(c, entry, MessageType.OFFER, 0, None, proxy=True)
+        if sent is None:
+            return self._silent(EventKind.DHCP4_DISCOVER, c, "reply does not fit the client's maximum message size")
+        self.stats["proxy_offer"] += 1
+        events = self._event(
+            EventKind.DHCP4_PROXY_OFFER, c, bootfile=answer.bootfile, rule=answer.rule, proxy=kind.value,
+            vendor=entry.options[60].decode(),
+        )
+        return Outcome((sent,), (), (), events, answer)
+
+    def _foreign(self, c: _Client) -> Outcome4 | None:
+        """A message for the link's own DHCP server (proxy subnet): counted, never answered.
+
+        A booting client's REQUEST names the address that server gave it
+        (option 50, RFC 2131 §4.3.2): remembered, so its TFTP and HTTP requests
+        join its timeline.
+        """
+        self.stats["foreign"] += 1
+        req = c.msg.options.get(50)
+        if c.mac is not None and req is not None and len(req) == 4 and self._proxy_client(c) is not None:
+            self._remember(int.from_bytes(req, "big"), c.mac)
+        return None
+
+    def _remember(self, addr: int, mac: str) -> None:
+        if len(self.proxy_seen) >= _SEEN_MAX:
+            self.proxy_seen.clear()
+        self.proxy_seen[addr] = mac
+
+    def _boot_server(self, msg: Dhcp4Message, rx: RxContext, raw: bytes | None, now: float) -> Outcome4 | None:
+        """A DHCPREQUEST on the PXE boot server port (PXE 2.1 §2.2.3): a DHCPACK with the boot file.
+
+        UEFI PXE asks here after a proxy offer without option 43, iPXE after
+        any proxy offer. Anything else on this port is dropped and counted.
+        """
+        if raw is None or len(raw) != 1 or raw[0] != MessageType.REQUEST:
+            self.stats["boot_server_dropped"] += 1
+            return self._drop(msg, "not a DHCPREQUEST on the boot server port (PXE 2.1 §2.2.3)")
+        c = self._client(msg, rx)
+        kind = self._proxy_client(c)
+        if kind is None:
+            self.stats["boot_server_dropped"] += 1
+            return self._drop(msg, "boot server request without PXEClient, HTTPClient, iPXE or option 93")
+        if c.subnet is None:
+            return self._silent(EventKind.DHCP4_REQUEST, c, "boot server request: no subnet4 serves this link")
+        entry = self._proxy_plan(c, kind)
+        answer = entry.answer
+        if answer.bootfile is None:
+            return self._silent(EventKind.DHCP4_REQUEST, c, f"proxy: nothing to boot ({answer.rule or 'no rule'})")
+        sent = self._reply(c, entry, MessageType.ACK, 0, None, proxy=True)
+        if sent is None:
+            return self._silent(EventKind.DHCP4_REQUEST, c, "reply does not fit the client's maximum message size")
+        if c.ciaddr and c.mac is not None:
+            self._remember(c.ciaddr, c.mac)
+        self.stats["proxy_ack"] += 1
+        events = self._event(
+            EventKind.DHCP4_PROXY_ACK, c, bootfile=answer.bootfile, rule=answer.rule, ciaddr=_dotted(c.ciaddr),
+        )
+        return Outcome((sent,), (), (), events, answer)
 
 
 def find_lease_subnet(engine: Dhcp4Engine, address: str) -> SubnetRuntime | None:

@@ -63,6 +63,7 @@ class SubnetRuntime:
     max_lease_time: int  # cap on a client-requested lease time (RFC 2131 §4.3.1)
     server_id: IPv4Address | None  # option 54 from config; None: the receiving interface's address
     label: str = field(default="")
+    proxy: bool = False  # ``mode = "proxy"``: boot answers only, addresses from another server (engine/dhcp4/proxy.py)
     warned_at: float = -1e18  # last "no address" warning (logged once per interval)
 
     @property
@@ -104,6 +105,7 @@ def compile_subnets(config: Config) -> list[SubnetRuntime]:
                 max_lease_time=max(cap or lease, 1),
                 server_id=IPv4Address(ctx.address) if ctx.address is not None else None,
                 label=str(sub.subnet),
+                proxy=sub.mode == "proxy",
             )
         )
     return out
