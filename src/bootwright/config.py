@@ -22,9 +22,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bootwright.model import EventKind, InvalidMac, normalize_mac
+from bootwright.wire import DecodeError
 from bootwright.wire.dhcp4_options import encode_option, option_name, parse_config_value
 from bootwright.wire.dhcp4_structs import encode_domain_list
 from bootwright.wire.ipxe_options import IPXE_OPTIONS_BY_NAME, ipxe_option_problem
+from bootwright.wire.passhash import PasswordHash
 
 # Placeholders that rule and host boot file strings may use; filled in per reply
 # from the address the reply is sent from (see policy.ServerContext).
@@ -174,6 +176,10 @@ class Dhcp4Section(Dhcp4Common):
     # The PXE boot server port (PXE 2.1 §2.2.3): UEFI firmware asks a proxyDHCP server
     # for its boot file there (a DHCPREQUEST from the client's port 4011). Only with a proxy subnet.
     proxy_port: int = Field(default=4011, ge=1, le=65535)
+    # How a proxy-only interface hears port 67: "auto" binds it when free and otherwise receives through
+    # a packet socket (another DHCP server on this host holds it); "packet" never binds it, so a DHCP
+    # server on this host that starts after bootwright (libvirt's dnsmasq) still can.
+    proxy_listen: Literal["auto", "packet"] = "auto"
 
 
 class Subnet4(Dhcp4Common):
@@ -533,14 +539,36 @@ class HostEntry(Section):
         return digits
 
 
+class ApiUser(Section):
+    """One ``[[api.user]]``: a name and password that log in to the web UI, with a role (docs/ui.md)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
+    # scrypt$N$r$p$salt$key, made by `bootwright hash-password` (format: wire/passhash.py).
+    password_hash: str = Field(repr=False)
+    # "admin" changes things; "read" only reads (a write is 403).
+    role: Literal["admin", "read"] = "read"
+
+    @field_validator("password_hash")
+    @classmethod
+    def _is_a_hash(cls, value: str) -> str:
+        try:
+            PasswordHash.decode(value)
+        except DecodeError as exc:
+            raise ValueError(f"not a password hash: {exc}; make one with 'bootwright hash-password'") from None
+        return value
+
+
 class ApiSection(Section):
-    """The REST API under ``/api/`` (docs/api.md): who may read, where the write token lives."""
+    """The REST API under ``/api/`` (docs/api.md): who may reach it, who reads without a login, who logs in."""
 
     enabled: bool = True
-    # Client networks allowed to use the API at all; writes also need the bearer token.
+    # Client networks allowed to use the API, UI and /metrics at all; writes also need admin credentials.
     admin_networks: list[IPv4Network | IPv6Network] = [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+    # Of those, the clients that read without credentials; elsewhere reads need the token or a login.
+    anonymous_read_networks: list[IPv4Network | IPv6Network] = [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
     # The bearer token for writes; default: api-token in the state directory (created 0600 on first start).
     token_file: Path | None = None
+    user: list[ApiUser] = []  # [[api.user]]: UI logins by name and password
 
 
 class Hook(Section):
@@ -805,7 +833,7 @@ def _pydantic_problems(exc: ValidationError) -> Iterator[Problem]:
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         # A whole table is not echoed (it may hold a BMC password), nor a password itself.
-        secret = path.rsplit(".", 1)[-1] == "password" or isinstance(err.get("input"), dict | list)
+        secret = path.rsplit(".", 1)[-1] in ("password", "password_hash") or isinstance(err.get("input"), dict | list)
         if "input" in err and err["type"] not in ("missing", "extra_forbidden") and not secret:
             shown = repr(err["input"])
             if len(shown) < 60 and shown not in msg:
@@ -828,6 +856,7 @@ def check_semantics(config: Config) -> Iterator[Problem]:
     yield from _check_hosts(config)
     yield from _check_http_tls(config.http)
     yield from _check_hooks(config.hook)
+    yield from _check_api_users(config.api.user)
     yield from check_paths(config.root, config.state_dir, config)
 
 
@@ -1119,6 +1148,14 @@ def _check_http_tls(http: HttpSection) -> Iterator[Problem]:
         yield Problem(f"http.{have}", f"TLS needs http.{need} too (the certificate and its private key)")
     elif http.tls_cert is not None and http.tls_port == http.port:
         yield Problem("http.tls_port", f"{http.tls_port} is also http.port: plain HTTP and HTTPS need a port each")
+
+
+def _check_api_users(users: Sequence[ApiUser]) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    for i, user in enumerate(users):
+        if user.name in seen:
+            yield Problem(f"api.user[{i}].name", f"{user.name!r} is also api.user[{seen[user.name]}]: names are unique")
+        seen.setdefault(user.name, i)
 
 
 def event_patterns(entries: Iterable[str]) -> tuple[frozenset[str], tuple[str, ...]]:

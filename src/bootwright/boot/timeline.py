@@ -66,6 +66,8 @@ STOP_POINTS = {
                 " DHCPv6 for an address or a boot file (set subnet6.ra managed/other)",
     "discover": "discover received, no offer sent (no subnet or free address for this client? see the server log)",
     "offer": "offer sent, no request (another DHCP server answered first, or the offer did not reach the client)",
+    "proxy-offer": "proxy offer sent, boot file not fetched (did the client get an address from the link's DHCP"
+                   " server? a server that sends PXEClient itself wins over any proxy: try bootwright probe dhcp)",
     "request": "request received, no acknowledgement sent",
     "other-server": "the client took another DHCP server's offer (a second DHCP server on this link?)",
     "ack": "address acknowledged, boot program not fetched",
@@ -214,6 +216,8 @@ _FIXED: dict[str, tuple[str | None, bool, str | None]] = {
     EventKind.DHCP4_DISCOVER: ("discover", False, None),
     EventKind.DHCP4_OFFER: ("offer", False, None),
     EventKind.DHCP4_ACK: ("ack", False, None),
+    EventKind.DHCP4_PROXY_OFFER: ("offer", False, None),
+    EventKind.DHCP4_PROXY_ACK: ("ack", False, None),
     EventKind.DHCP4_BOOTP: ("discover", False, None),
     EventKind.DHCP4_NAK: ("nak", True, None),
     EventKind.DHCP4_DECLINE: (None, True, None),  # RFC 2131 §4.3.3: an address conflict
@@ -296,6 +300,11 @@ def _sentence(event: Event, stage: str | None) -> str:
         if d.get("reason"):
             text += f", not answered: {d['reason']}"
         return text
+    if kind == EventKind.DHCP4_PROXY_OFFER:  # PXE 2.1 §2.2.2: the address is another server's business
+        return _with("proxy offer: address from another server, boot from bootwright", event,
+                     ("bootfile", "boot file"))
+    if kind == EventKind.DHCP4_PROXY_ACK:  # PXE 2.1 §2.2.3
+        return _with(f"boot server ACK on port 4011 to {d.get('ciaddr') or '?'}", event, ("bootfile", "boot file"))
     if kind in (EventKind.DHCP4_ACK, EventKind.DHCP4_BOOTP):
         return _with(f"DHCPv4 ack of {d.get('yiaddr') or d.get('address')}", event, ("bootfile", "boot file"))
     if kind == EventKind.DHCP4_NAK:
@@ -437,6 +446,8 @@ class _Reader:
             return STOP_POINTS["ra-no-mo" if event.detail.get("flags") == "-" else "ra"]
         if stage == "nak":
             return f"request refused (NAK): {event.detail.get('reason') or 'no reason given'}"
+        if stage == "offer" and event.kind == EventKind.DHCP4_PROXY_OFFER:
+            return STOP_POINTS["proxy-offer"]
         if stage == "ack":
             if self.bootprog_seen:
                 return STOP_POINTS["ack-again"]

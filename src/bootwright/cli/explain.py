@@ -35,7 +35,7 @@ from bootwright.cli.common import EXIT_USAGE, ConfigOpt, err, load_config_or_exi
 from bootwright.config import Config, Subnet4, Subnet6
 from bootwright.engine.dhcp4.server import Dhcp4Engine, RxContext
 from bootwright.engine.dhcp6.server import Dhcp6Engine, Received
-from bootwright.model import BootAnswer, ClientInfo, Host, InvalidMac, Lease, normalize_mac
+from bootwright.model import BootAnswer, ClientInfo, EventKind, Host, InvalidMac, Lease, normalize_mac
 from bootwright.wire import DecodeError
 from bootwright.wire import dhcp4 as wire4
 from bootwright.wire import dhcp6 as wire6
@@ -292,6 +292,11 @@ def _run4(cfg: Config, policy: BootPolicy, inventory: _Inventory, mac: str, clie
     reply = wire4.decode(outcome.reply)
     kind = reply.message_type
     result.reply = kind.name.lower() if kind is not None else "bootreply"
+    if outcome.events and outcome.events[0].kind == EventKind.DHCP4_PROXY_OFFER:
+        # PXE 2.1 §2.2.2: a proxy subnet's offer; the address comes from the link's own DHCP server.
+        result.reply = "proxy-offer"
+        if 43 not in reply.options and reply.options.get(60) == b"PXEClient":
+            result.warnings.append("UEFI PXE asks the boot server (port 4011) next: its ACK carries the boot file")
     result.answer = outcome.answer
     result.address = str(reply.yiaddr) if int(reply.yiaddr) else None
     result.subnet = subnet4_of_address(cfg, reply.yiaddr) if int(reply.yiaddr) else link
@@ -576,7 +581,8 @@ def _print_explain(result: dict[str, Any], arches: tuple[int, ...]) -> None:
         ("host", result["host"] or "unknown"),
         ("rule", result["rule"] or "no rule matched"),
         ("subnet", result["subnet"] or "none"),
-        ("address", result["address"] or "none"),
+        ("address", result["address"] or ("from the link's own DHCP server" if result["reply"] == "proxy-offer"
+                                           else "none")),
         ("boot file", result["bootfile"] or "none"),
         ("next server", result["next_server"] or "-"),
         ("vendor class echo", result["vendor_class"] or "-"),

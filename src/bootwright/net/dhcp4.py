@@ -18,6 +18,13 @@ leases must be stored first. Those leases go to the store in one ``put_leases`` 
 store group-commits concurrent calls into one fsync), and the ACKs leave when
 it resolves: an ACK is never sent for a lease that is not on disk.
 
+A proxy subnet (``mode = "proxy"``) adds a socket on the PXE boot server port
+(``dhcp4.proxy_port``, 4011) per interface; its replies go back to each
+request's source. On an interface that only carries proxy subnets, port 67 is
+heard through a packet socket when another process holds it (or always, with
+``dhcp4.proxy_listen = "packet"``) and replies leave through a raw IP socket
+(:mod:`bootwright.net.dhcp4_nobind`); the ready line says which.
+
 Undecodable datagrams are dropped and counted by the engine
 (``engine.stats["undecodable"]``); an unexpected error while handling one packet
 is logged and the loop goes on. The one timer is the sweep every
@@ -37,12 +44,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from ipaddress import IPv4Address
-from typing import Final
+from typing import Any, Final
 
+from bootwright.boot.subnets import on_link4
 from bootwright.config import Config
 from bootwright.engine import Reply
 from bootwright.engine.dhcp4.server import Dhcp4Engine, Outcome4, RxContext
 from bootwright.model import Lease
+from bootwright.net.dhcp4_nobind import IpSender
 from bootwright.net.host import InterfaceInfo, discover_interfaces
 from bootwright.net.linklayer import RawSender, udp_datagram
 from bootwright.runtime import Runtime, ServiceError
@@ -112,27 +121,36 @@ def destination_was_broadcast(ancdata: list[tuple[int, int, bytes]], broadcasts:
 
 @dataclass(slots=True)
 class _Port:
-    """One served interface: its info, receive socket and link-layer sender."""
+    """One served interface: its info, receive socket and link-layer sender.
+
+    ``sock`` is the bound port-67 socket, or ``None`` when the interface is
+    heard through ``packet`` and answered through ``ipsend`` (no bind; proxy
+    only). ``pxe`` is the boot server socket (port 4011) of a proxy link.
+    """
 
     info: InterfaceInfo
-    sock: socket.socket
+    sock: socket.socket | None
     raw: RawSender | None
     rx: RxContext
     broadcasts: frozenset[bytes] = frozenset((_LIMITED_BROADCAST,))  # see broadcast_addresses()
     by_destination: dict[bool | None, RxContext] = field(default_factory=dict)  # rx per IP destination kind
+    packet: Any = None  # PacketReceiver
+    ipsend: IpSender | None = None
+    pxe: socket.socket | None = None
 
     def __post_init__(self) -> None:
         """One :class:`RxContext` per destination kind (broadcast, ours, unknown), built once."""
         self.by_destination = {b: replace(self.rx, broadcast=b) for b in (True, False, None)}
 
 
-def _open_socket(name: str, port: int) -> socket.socket:
+def _open_socket(name: str, port: int, pktinfo: bool = True) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)  # RFC 2131 §4.1 broadcast replies
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, name.encode())
-        sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)  # destination address per datagram (ip(7))
+        if pktinfo:
+            sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)  # destination address per datagram (ip(7))
         for opt in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
             if opt is None:
                 continue
@@ -279,9 +297,20 @@ class Dhcp4Service:
         report = await loop.run_in_executor(None, self.runtime.store.load_leases, 4)
         skipped = engine.load(report.leases, time.time())
         port = self.config.dhcp4.port
+        proxy_port = self.config.dhcp4.proxy_port
+        notes: list[str] = []
         try:
             for info in infos:
-                sock = _open_socket(info.name, port)
+                proxy_only, any_proxy = self._proxy_link(engine, info)
+                if proxy_only and self.config.dhcp4.proxy_listen == "packet":
+                    sock = None
+                else:
+                    try:
+                        sock = _open_socket(info.name, port)
+                    except OSError as e:
+                        if e.errno != errno.EADDRINUSE or not proxy_only:
+                            raise
+                        sock = None
                 raw: RawSender | None = None
                 try:
                     raw = RawSender(info.name)
@@ -289,12 +318,32 @@ class Dhcp4Service:
                     log.warning("dhcp4: %s: no link-layer replies (%s); clients without the broadcast flag "
                                 "may not hear us", info.name, e)
                 rx = RxContext(info.name, tuple(a.ip for a in info.addresses), info.mtu)
-                self.ports.append(_Port(info, sock, raw, rx, broadcast_addresses(info)))
-                loop.add_reader(sock.fileno(), self._readable, self.ports[-1])
+                entry = _Port(info, sock, raw, rx, broadcast_addresses(info))
+                self.ports.append(entry)
+                if sock is not None:
+                    loop.add_reader(sock.fileno(), self._readable, entry)
+                else:
+                    from bootwright.net.linklayer import PacketReceiver  # noqa: PLC0415  (being written)
+
+                    entry.packet = PacketReceiver(info.name, port)
+                    entry.ipsend = IpSender(info.name)
+                    loop.add_reader(entry.packet.fileno(), self._readable_packet, entry)
+                    why = ("dhcp4.proxy_listen = packet" if self.config.dhcp4.proxy_listen == "packet"
+                           else f"UDP {port} is held by another process")
+                    notes.append(f"proxy on {info.name} through a packet socket ({why})")
+                if any_proxy:
+                    entry.pxe = _open_socket(info.name, proxy_port, pktinfo=False)
+                    loop.add_reader(entry.pxe.fileno(), self._readable_pxe, entry)
+                    if sock is not None:
+                        notes.append(f"proxy on {info.name} (port {port} bound)")
+            if any(p.pxe is not None for p in self.ports):
+                notes.append(f"boot server port {proxy_port}")
         except OSError as e:
             self._close()
 
             hint = " (another DHCP server running?)" if e.errno == errno.EADDRINUSE else ""
+            if e.errno in (errno.EPERM, errno.EACCES):
+                hint = " (raw and packet sockets need CAP_NET_RAW)"
             raise ServiceError(f"dhcp4: cannot listen on port {port}: {e.strerror or e}{hint}") from None
         previous = self.runtime.mac_for_address
         self.runtime.mac_for_address = (
@@ -305,7 +354,8 @@ class Dhcp4Service:
         )
         self.runtime.mark_ready(
             "dhcp4",
-            f"port {port} on {where}; {len(report.leases) - len(skipped)} leases loaded"
+            f"port {port} on {where}; " + "".join(n + "; " for n in notes)
+            + f"{len(report.leases) - len(skipped)} leases loaded"
             + (f", {len(report.skipped) + len(skipped)} skipped" if report.skipped or skipped else ""),
         )
         committer = asyncio.create_task(self._committer(), name="dhcp4-commit")
@@ -323,15 +373,26 @@ class Dhcp4Service:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    @staticmethod
+    def _proxy_link(engine: Dhcp4Engine, info: InterfaceInfo) -> tuple[bool, bool]:
+        """(every subnet served on the interface is a proxy one, any is)."""
+        served = on_link4(engine.subnets, info.name, [int(a.ip) for a in info.addresses])
+        return bool(served) and all(s.proxy for s in served), any(s.proxy for s in served)
+
     def _close(self) -> None:
         loop = asyncio.get_running_loop()
         for p in self.ports:
-            with contextlib.suppress(Exception):
-                loop.remove_reader(p.sock.fileno())
-            with contextlib.suppress(OSError):
-                p.sock.close()
+            for sock in (p.sock, p.pxe, p.packet):
+                if sock is None:
+                    continue
+                with contextlib.suppress(Exception):
+                    loop.remove_reader(sock.fileno())
+                with contextlib.suppress(OSError):
+                    sock.close()
             if p.raw is not None:
                 p.raw.close()
+            if p.ipsend is not None:
+                p.ipsend.close()
         self.ports = []
 
     def mac_for_ip(self, address: str) -> str | None:
@@ -350,7 +411,7 @@ class Dhcp4Service:
 
     def _readable(self, port: _Port) -> None:
         engine = self.engine
-        assert engine is not None
+        assert engine is not None and port.sock is not None
         now = time.time()
         if self.runtime.policy is not engine.policy:
             self._follow_reload(now)
@@ -388,6 +449,68 @@ class Dhcp4Service:
             else:
                 self._wake.set()
 
+    def _readable_packet(self, port: _Port) -> None:
+        """Port 67 heard through the packet socket (no bind; proxy links only): answer at once."""
+        engine = self.engine
+        assert engine is not None and port.packet is not None
+        now = time.time()
+        if self.runtime.policy is not engine.policy:
+            self._follow_reload(now)
+        for _ in range(BURST):
+            try:
+                got = port.packet.receive()
+            except OSError as e:
+                self._error(f"dhcp4: receive on {port.info.name} (packet socket) failed: {e}")
+                break
+            if got is None:
+                break
+            rx = port.by_destination[got.destination.packed in port.broadcasts]
+            self._answer_now(port, got.payload, rx, now, str(got.source))
+
+    def _readable_pxe(self, port: _Port) -> None:
+        """A datagram on the boot server port (PXE 2.1 §2.2.3): the reply goes to its source."""
+        engine = self.engine
+        assert engine is not None and port.pxe is not None
+        now = time.time()
+        if self.runtime.policy is not engine.policy:
+            self._follow_reload(now)
+        for _ in range(BURST):
+            try:
+                data, peer = port.pxe.recvfrom(65536)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as e:
+                self._error(f"dhcp4: receive on {port.info.name} port {self.config.dhcp4.proxy_port} failed: {e}")
+                break
+            rx = replace(port.rx, boot_server=True, source=(IPv4Address(peer[0]), peer[1]))
+            self._answer_now(port, data, rx, now, peer[0], pxe=True)
+
+    def _answer_now(self, port: _Port, data: bytes, rx: RxContext, now: float, peer: str, pxe: bool = False) -> None:
+        """Handle one datagram whose replies need no stored lease first (proxy replies); leases are queued."""
+        engine = self.engine
+        assert engine is not None
+        try:
+            out = engine.handle(data, rx, now)
+        except Exception:  # a bug: report it, keep serving
+            engine.stats["errors"] += 1
+            if now - self._bug_logged_at >= _ERROR_LOG_INTERVAL:
+                self._bug_logged_at = now
+                log.exception("dhcp4: internal error handling a request from %s", peer)
+            return
+        if out is None:
+            return
+        if out.writes:
+            self._rows += out.writes
+            self._waiting.append((port, out))
+            if self._wake is not None:
+                self._wake.set()
+            else:
+                self._background(self._commit_once())
+            return
+        for reply in out.replies:
+            self._send(port, reply, pxe)
+        self._emit(out)
+
     async def _committer(self) -> None:
         """Group commit: store every lease queued since the last commit in one transaction, then reply.
 
@@ -420,15 +543,19 @@ class Dhcp4Service:
             self._error(f"dhcp4: leases not stored ({e}); {withheld} ACK(s) withheld")
             return
         for port, out in waiting:
-            if port.sock.fileno() >= 0:
+            if port in self.ports:
                 for reply in out.replies:
                     self._send(port, reply)
             self._emit(out)
 
-    def _send(self, port: _Port, reply: Reply[Destination]) -> None:
+    def _send(self, port: _Port, reply: Reply[Destination], pxe: bool = False) -> None:
         data, dest = reply
         try:
-            if dest.link_layer and port.raw is not None:
+            if pxe and port.pxe is not None:  # the boot server port: back to the request's source
+                port.pxe.sendto(data, (_text(int(dest.address)), dest.port))
+            elif port.sock is None:  # no bind: from port 67 through the raw IP socket
+                self._send_unbound(port, bytes(data), dest)
+            elif dest.link_layer and port.raw is not None:
                 src = port.info.address_for(dest.address)
                 if src is None:
                     raise OSError("the interface has no IPv4 address to send from")
@@ -442,6 +569,17 @@ class Dhcp4Service:
             if self.engine is not None:
                 self.engine.stats["send_errors"] += 1
             self._error(f"dhcp4: sending to {dest.address}:{dest.port} ({dest.reason}) failed: {e}")
+
+    def _send_unbound(self, port: _Port, data: bytes, dest: Destination) -> None:
+        assert port.ipsend is not None
+        src = port.info.address_for(dest.address)
+        if src is None:
+            raise OSError("the interface has no IPv4 address to send from")
+        sport, dport = self.engine.ports if self.engine else (67, 68)
+        if dest.link_layer and port.raw is not None:
+            port.raw.send(udp_datagram(data, src, dest.address, sport, dport), dest.chaddr)
+        else:
+            port.ipsend.send(udp_datagram(data, src, dest.address, sport, dest.port), dest.address)
 
     def _emit(self, out: Outcome4) -> None:
         emit = self.runtime.events.emit

@@ -212,6 +212,8 @@ _DHCP4_TYPE: dict[str, str] = {
     EventKind.DHCP4_RELEASE: "release",
     EventKind.DHCP4_INFORM: "inform",
     EventKind.DHCP4_BOOTP: "bootp",
+    EventKind.DHCP4_PROXY_OFFER: "discover",
+    EventKind.DHCP4_PROXY_ACK: "request",
 }
 
 

@@ -64,7 +64,7 @@ FAMILIES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     "bootwright_dhcp4_replies_total": ("DHCPv4 replies sent, by message type (bootreply: to BOOTP).", ("type",)),
     "bootwright_dhcp4_dropped_total": (
         "DHCPv4 datagrams not answered, by reason (unanswered: a valid request the server stays silent to, "
-        "its event says why).", ("reason",)),
+        "its event says why; other-server: a proxy link's request for the link's own DHCP server).", ("reason",)),
     "bootwright_dhcp4_pool_exhausted_total": (
         "DHCPv4 requests that found no free pool address (also counted as unanswered).", ()),
     "bootwright_dhcp4_errors_total": (
@@ -165,13 +165,18 @@ FAMILIES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
 
 # Engine counter names (as the engines and services count them) → label values.
 # DHCPv4: Dhcp4Engine.stats (engine/dhcp4/server.py) and the service's send/store errors (net/dhcp4.py).
-_DHCP4_REPLIES = {"offer": ("offer",), "ack": ("ack", "inform"), "nak": ("nak",), "bootreply": ("bootp",)}
+_DHCP4_REPLIES = {
+    "offer": ("offer",), "ack": ("ack", "inform"), "nak": ("nak",), "bootreply": ("bootp",),
+    "proxy-offer": ("proxy_offer",), "proxy-ack": ("proxy_ack",),  # proxyDHCP (engine/dhcp4/proxy.py)
+}  # fmt: skip
 _DHCP4_DROPS = {
     "malformed": "undecodable",
     "invalid": "dropped",
     "rate-limited": "rate_limited",
     "unanswered": "unanswered",
     "internal-error": "errors",
+    "other-server": "foreign",  # a proxy link's traffic for the link's own DHCP server
+    "boot-server-invalid": "boot_server_dropped",  # port 4011: not a booting client's DHCPREQUEST
 }
 _DHCP4_ERRORS = {"send": "send_errors", "store": "store_errors"}
 _DHCP4_TYPES = ("discover", "request", "decline", "release", "inform", "bootp")

@@ -924,6 +924,10 @@ class Dhcp4Engine:
         kind = self._proxy_client(c)
         if kind is None:
             self.stats["foreign"] += 1  # an ordinary client: the link's own server answers it
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("dhcp4: proxy subnet %s: DISCOVER from %s not answered: not a booting client (no "
+                          "PXEClient, HTTPClient, iPXE or option 93); the link's own DHCP server answers it",
+                          c.subnet.label if c.subnet else "?", c.mac)  # fmt: skip
             return None
         entry = self._proxy_plan(c, kind)
         answer = entry.answer

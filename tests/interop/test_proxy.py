@@ -1,0 +1,163 @@
+"""proxyDHCP beside a DHCP server bootwright does not own, in network namespaces (issue 15).
+
+The link's addresses come from a real foreign server — dnsmasq with a plain
+range and no boot options, or ISC dhcpd — started by the test in the server
+namespace, *before* ``bootwright serve`` (``mode = "proxy"``), so it holds UDP
+67 and bootwright must hear the link through its packet socket and answer from
+port 67 through a raw socket; or with no foreign server on that host, where
+bootwright binds port 67 itself. The client (``pxeclient.py``, the DHCP half of
+OVMF's UEFI PXE and SeaBIOS iPXE) sends a DISCOVER and collects every offer,
+then asks the boot server port 4011 as EDK2 does. The firmware boots through
+the same set-ups in ``tests/e2e/test_lab_proxy.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from netns import NetnsPair, require_module
+from test_dhcp4 import Server, start_server
+
+pytestmark = pytest.mark.interop
+
+require_module(("dnsmasq", "dhcpd"))
+
+CLIENT = Path(__file__).with_name("pxeclient.py")
+MAC = "52:54:00:b0:01:04"
+
+CONFIG = """
+[server]
+interfaces = ["srv0"]
+address4 = "192.0.2.1"
+
+[[subnet4]]
+subnet = "192.0.2.0/24"
+interface = "srv0"
+mode = "proxy"
+
+[dhcp6]
+enabled = false
+[tftp]
+enabled = false
+[http]
+enabled = false
+
+[boot]
+builtin = true
+default = "linux"
+
+[targets.linux]
+kernel = "{{ http }}/vmlinuz"
+"""
+
+DHCPD = """
+default-lease-time 600;
+max-lease-time 600;
+subnet 192.0.2.0 netmask 255.255.255.0 {
+  range 192.0.2.160 192.0.2.170;
+  option routers 192.0.2.1;
+}
+"""
+
+
+def start_dnsmasq(link: NetnsPair, d: Path) -> subprocess.Popen[bytes]:
+    """dnsmasq as the link's DHCP server: addresses only, no boot options (no ``dhcp-boot``, no PXE)."""
+    log = (d / "dnsmasq.log").open("wb")
+    proc = link.spawn_server(
+        ["dnsmasq", "--no-daemon", "--port=0", "--conf-file=/dev/null", "--interface=srv0",
+         "--dhcp-range=192.0.2.100,192.0.2.150,10m", f"--dhcp-leasefile={d / 'dnsmasq.leases'}",
+         f"--pid-file={d / 'dnsmasq.pid'}", "--log-dhcp"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    _wait_port_67(link, proc, "dnsmasq", d / "dnsmasq.log")
+    return proc
+
+
+def start_dhcpd(link: NetnsPair, d: Path) -> subprocess.Popen[bytes]:
+    """ISC dhcpd (Debian isc-dhcp-server) as the link's DHCP server, in the foreground."""
+    conf = d / "dhcpd.conf"
+    conf.write_text(DHCPD)
+    leases = d / "dhcpd.leases"
+    leases.touch()
+    log = (d / "dhcpd.log").open("wb")
+    proc = link.spawn_server(
+        ["dhcpd", "-4", "-f", "-d", "-cf", str(conf), "-lf", str(leases), "-pf", str(d / "dhcpd.pid"), "srv0"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    _wait_port_67(link, proc, "dhcpd", d / "dhcpd.log")
+    return proc
+
+
+def _wait_port_67(link: NetnsPair, proc: subprocess.Popen[bytes], name: str, log: Path) -> None:
+    deadline = time.monotonic() + 10
+    while ":67 " not in link.run_server(["ss", "-uanp"]).stdout.decode():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{name} did not bind port 67:\n{log.read_text(errors='replace')}")
+        time.sleep(0.05)
+
+
+def pxe_exchange(link: NetnsPair, *flags: str) -> list[dict[str, object]]:
+    """Run the PXE client in the client namespace; the replies it saw, as dicts."""
+    result = link.run_client([sys.executable, str(CLIENT), "--mac", MAC, "--interface", "cli0", *flags], timeout=30)
+    assert result.returncode == 0, result.stderr.decode()
+    return [json.loads(line) for line in result.stdout.decode().splitlines() if line.strip()]
+
+
+def proxy_replies(replies: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [r for r in replies if str(r["from"]).startswith("192.0.2.1:") and r["yiaddr"] == "0.0.0.0"]
+
+
+def events(server: Server) -> list[str]:
+    return [line for line in server.text().splitlines() if "dhcp4" in line]
+
+
+@pytest.fixture
+def link(tmp_path: Path):  # type: ignore[no-untyped-def]
+    with NetnsPair("proxy", client_mac=MAC) as pair:
+        yield pair
+
+
+def serve(link: NetnsPair, d: Path) -> Server:
+    config = d / "bootwright.toml"
+    config.write_text(CONFIG)
+    return start_server(link, d, config)
+
+
+def test_alone_it_binds_port_67_and_answers_uefi_pxe_on_port_4011(link: NetnsPair, tmp_path: Path) -> None:
+    server = serve(link, tmp_path)
+    assert "proxy on srv0 (port 67 bound)" in server.text() and "boot server port 4011" in server.text()
+    replies = pxe_exchange(link, "--arch", "7", "--boot-server", "192.0.2.1", "--client-address", "192.0.2.2")
+    offer, ack = proxy_replies(replies)
+    assert offer["type"] == "OFFER" and offer["options"]["60"] == b"PXEClient".hex()
+    assert "43" not in offer["options"]  # UEFI: no PXE_DISCOVERY_CONTROL, ask port 4011
+    assert offer["options"]["97"]  # the client's UUID echoed (PXE 2.1 §2.2.1)
+    assert ack["type"] == "ACK" and ack["from"] == "192.0.2.1:4011" and ack["file"] == "ipxe.efi"
+    assert ack["ciaddr"] == "192.0.2.2" and ack["siaddr"] == "192.0.2.1"
+
+
+@pytest.mark.parametrize("foreign", ["dnsmasq", "dhcpd"])
+def test_beside_a_foreign_server_on_the_same_host(link: NetnsPair, tmp_path: Path, foreign: str) -> None:
+    other = start_dnsmasq(link, tmp_path) if foreign == "dnsmasq" else start_dhcpd(link, tmp_path)
+    server = serve(link, tmp_path)
+    assert "proxy on srv0 through a packet socket (UDP 67 is held by another process)" in server.text()
+    # BIOS PXE: the address from the foreign server, the boot file from us, with discovery control 8.
+    replies = pxe_exchange(link, "--arch", "0")
+    addressed = [r for r in replies if r["yiaddr"] != "0.0.0.0"]
+    assert addressed and addressed[0]["type"] == "OFFER", f"{foreign} gave no address: {replies}"
+    (offer,) = proxy_replies(replies)
+    assert offer["file"] == "undionly.kpxe" and offer["options"]["43"] == "060108ff"
+    assert offer["from"] == "192.0.2.1:67"  # from port 67 although another process holds it
+    # UEFI PXE: port 4011 is ours alone.
+    replies = pxe_exchange(link, "--arch", "7", "--boot-server", "192.0.2.1", "--client-address", "192.0.2.2")
+    assert [r["type"] for r in proxy_replies(replies)] == ["OFFER", "ACK"]
+    # A plain client (no PXEClient, no option 93) is the foreign server's alone: nothing from us.
+    replies = pxe_exchange(link, "--plain")
+    assert not proxy_replies(replies) and any(r["yiaddr"] != "0.0.0.0" for r in replies)
+    assert other.poll() is None, f"{foreign} died"
+    lines = events(server)
+    assert not any("dhcp4.offer" in line or "dhcp4.ack" in line for line in lines), lines
