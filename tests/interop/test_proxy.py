@@ -56,6 +56,7 @@ kernel = "{{ http }}/vmlinuz"
 """
 
 DHCPD = """
+ping-check false;
 default-lease-time 600;
 max-lease-time 600;
 subnet 192.0.2.0 netmask 255.255.255.0 {
@@ -66,11 +67,14 @@ subnet 192.0.2.0 netmask 255.255.255.0 {
 
 
 def start_dnsmasq(link: NetnsPair, d: Path) -> subprocess.Popen[bytes]:
-    """dnsmasq as the link's DHCP server: addresses only, no boot options (no ``dhcp-boot``, no PXE)."""
+    """dnsmasq as the link's DHCP server: addresses only, no boot options (no ``dhcp-boot``, no PXE).
+
+    ``--no-ping``: dnsmasq pings a new address for 3 s before offering it, longer than the client waits.
+    """
     log = (d / "dnsmasq.log").open("wb")
     proc = link.spawn_server(
         ["dnsmasq", "--no-daemon", "--port=0", "--conf-file=/dev/null", "--interface=srv0",
-         "--dhcp-range=192.0.2.100,192.0.2.150,10m", f"--dhcp-leasefile={d / 'dnsmasq.leases'}",
+         "--dhcp-range=192.0.2.100,192.0.2.150,10m", "--no-ping", f"--dhcp-leasefile={d / 'dnsmasq.leases'}",
          f"--pid-file={d / 'dnsmasq.pid'}", "--log-dhcp"],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

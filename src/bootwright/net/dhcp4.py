@@ -44,7 +44,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from ipaddress import IPv4Address
-from typing import Any, Final
+from typing import Final
 
 from bootwright.boot.subnets import on_link4
 from bootwright.config import Config
@@ -53,7 +53,7 @@ from bootwright.engine.dhcp4.server import Dhcp4Engine, Outcome4, RxContext
 from bootwright.model import Lease
 from bootwright.net.dhcp4_nobind import IpSender
 from bootwright.net.host import InterfaceInfo, discover_interfaces
-from bootwright.net.linklayer import RawSender, udp_datagram
+from bootwright.net.linklayer import PacketReceiver, RawSender, udp_datagram
 from bootwright.runtime import Runtime, ServiceError
 from bootwright.runtime.metrics import Reading
 from bootwright.wire.dhcp4 import Destination
@@ -134,7 +134,7 @@ class _Port:
     rx: RxContext
     broadcasts: frozenset[bytes] = frozenset((_LIMITED_BROADCAST,))  # see broadcast_addresses()
     by_destination: dict[bool | None, RxContext] = field(default_factory=dict)  # rx per IP destination kind
-    packet: Any = None  # PacketReceiver
+    packet: PacketReceiver | None = None
     ipsend: IpSender | None = None
     pxe: socket.socket | None = None
 
@@ -143,10 +143,19 @@ class _Port:
         self.by_destination = {b: replace(self.rx, broadcast=b) for b in (True, False, None)}
 
 
-def _open_socket(name: str, port: int, pktinfo: bool = True) -> socket.socket:
+def _open_socket(name: str, port: int, pktinfo: bool = True, share: bool = True) -> socket.socket:
+    """A UDP socket on ``port`` heard only on interface ``name``.
+
+    ``share`` sets ``SO_REUSEADDR``. A proxy link's port 67 is bound without
+    it, so the bind fails whenever any other process holds the port (even one
+    that set ``SO_REUSEADDR`` itself, as ISC dhcpd's fallback socket does) and
+    the link is heard through the packet socket instead: sharing the port
+    would let the kernel hand that server's unicast renewals to us.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if share:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)  # RFC 2131 §4.1 broadcast replies
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, name.encode())
         if pktinfo:
@@ -306,7 +315,7 @@ class Dhcp4Service:
                     sock = None
                 else:
                     try:
-                        sock = _open_socket(info.name, port)
+                        sock = _open_socket(info.name, port, share=not proxy_only)
                     except OSError as e:
                         if e.errno != errno.EADDRINUSE or not proxy_only:
                             raise
@@ -323,9 +332,7 @@ class Dhcp4Service:
                 if sock is not None:
                     loop.add_reader(sock.fileno(), self._readable, entry)
                 else:
-                    from bootwright.net.linklayer import PacketReceiver  # noqa: PLC0415  (being written)
-
-                    entry.packet = PacketReceiver(info.name, port)
+                    entry.packet = PacketReceiver(info.name, port, rcvbuf=RCVBUF)
                     entry.ipsend = IpSender(info.name)
                     loop.add_reader(entry.packet.fileno(), self._readable_packet, entry)
                     why = ("dhcp4.proxy_listen = packet" if self.config.dhcp4.proxy_listen == "packet"
