@@ -228,6 +228,7 @@ def host_problems(
 def config_warnings(config: Config) -> Iterator[Problem]:
     """What the peers accept with a warning: pools over our own addresses, SLAAC off /64, dead rules."""
     yield from _pool_address_warnings(config)
+    yield from _proxy_warnings(config)
     for i, sub in enumerate(config.subnet6):
         ra = sub.ra
         if ra is not None and ra.enabled and ra.autonomous and sub.prefix.prefixlen != SLAAC_PREFIX_LENGTH:
@@ -235,6 +236,24 @@ def config_warnings(config: Config) -> Iterator[Problem]:
                           f"SLAAC needs a /64 (RFC 4862 §5.5.3, 64-bit interface identifiers); hosts ignore the "
                           f"A flag on {sub.prefix}: set autonomous = false or use a /64 (radvd warns the same)")
     yield from _unreachable_rules(config.rule)
+
+
+# Subnet4 settings a proxy reply never carries (engine/dhcp4/proxy.py PROXY_OPTIONS): the link's own server's job.
+_PROXY_UNSENT = ("routers", "dns", "domain_name", "domain_search", "ntp_servers", "lease_time", "max_lease_time")
+
+
+def _proxy_warnings(config: Config) -> Iterator[Problem]:
+    """Settings of a proxy subnet that never reach a client: say so rather than ignore them silently."""
+    for i, sub in enumerate(config.subnet4):
+        if sub.mode != "proxy":
+            continue
+        for key in _PROXY_UNSENT:
+            if getattr(sub, key) is not None:
+                yield Problem(f"subnet4[{i}].{key}", "not sent: on a proxy subnet the link's own DHCP server gives "
+                              "addresses and network settings, bootwright only the boot part (docs/proxy.md)")
+        if config.dhcp4.ipxe and "no-pxedhcp" in config.dhcp4.ipxe:
+            yield Problem("dhcp4.ipxe.no-pxedhcp", f"subnet4[{i}] is a proxy subnet: iPXE must wait for proxy "
+                          "offers there (bootwright leaves no-pxedhcp out of its proxy replies)")
 
 
 def _pool_address_warnings(config: Config) -> Iterator[Problem]:

@@ -110,6 +110,8 @@ def _summary(cfg: Config) -> list[tuple[str, str]]:
     services = []
     if cfg.dhcp4.enabled and cfg.subnet4:
         services.append(f"DHCPv4 :{cfg.dhcp4.port}")
+        if any(s.mode == "proxy" for s in cfg.subnet4):
+            services.append(f"proxyDHCP boot server :{cfg.dhcp4.proxy_port}")
     if cfg.dhcp6.enabled and cfg.subnet6:
         services.append("DHCPv6 :547")
     if any(s.ra is not None and s.ra.enabled for s in cfg.subnet6):
@@ -118,10 +120,10 @@ def _summary(cfg: Config) -> list[tuple[str, str]]:
         services.append(f"TFTP :{cfg.tftp.port}")
     if cfg.http.enabled:
         services.append(f"HTTP :{cfg.http.port}")
+    if cfg.http.enabled and cfg.http.tls_cert is not None:
+        services.append(f"HTTPS :{cfg.http.tls_port}")
     if cfg.syslog.enabled:
         services.append(f"syslog :{cfg.syslog.port}")
-        if cfg.http.tls_cert is not None:
-            services.append(f"HTTPS :{cfg.http.tls_port}")
     if cfg.hook:
         services.append(f"hooks ({len(cfg.hook)})")
     rows.append(("services", ", ".join(services) or "none"))
@@ -129,6 +131,9 @@ def _summary(cfg: Config) -> list[tuple[str, str]]:
     for i, s4 in enumerate(cfg.subnet4):
         size = sum(int(p.end) - int(p.start) + 1 for p in s4.pools)
         pools = ", ".join(f"{p.start}-{p.end}" + (" (bootp)" if p.dynamic_bootp else "") for p in s4.pools)
+        if s4.mode == "proxy":
+            rows.append((f"subnet4[{i}]", f"{s4.subnet}  proxy: boot answers only, addresses from another server"))
+            continue
         rows.append((f"subnet4[{i}]", f"{s4.subnet}  pools: {pools or 'none'} ({size} addresses)"))
     for i, s6 in enumerate(cfg.subnet6):
         mode = "stateful" if s6.pools else "stateless"

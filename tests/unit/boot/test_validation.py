@@ -161,6 +161,15 @@ def test_pools_holding_our_own_or_the_router_address_warn() -> None:
     assert report(base=text).ok
 
 
+def test_proxy_subnet_settings_that_are_never_sent_warn() -> None:
+    text = BASE.replace('pools = ["192.0.2.100-192.0.2.199"]', 'mode = "proxy"') + '[dhcp4]\nipxe = { no-pxedhcp = 1 }\n'
+    r = report(base=text)
+    assert r.ok
+    found = [f"{p.path}: {p.message}" for p in r.warnings]
+    assert any(w.startswith("subnet4[0].routers: not sent: on a proxy subnet") for w in found), found
+    assert any(w.startswith("dhcp4.ipxe.no-pxedhcp: subnet4[0] is a proxy subnet") for w in found), found
+
+
 def test_slaac_on_a_prefix_that_is_not_64_warns() -> None:
     text = BASE.replace('prefix = "2001:db8::/64"\npools = ["2001:db8::100-2001:db8::1ff"]',
                         'prefix = "2001:db8::/56"\n\n[subnet6.ra]\nmanaged = true')
