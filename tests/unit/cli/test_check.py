@@ -102,3 +102,12 @@ def test_state_dir_inside_root_is_refused_by_check_and_serve(tmp_path: Path) -> 
     path = write(tmp_path, SITE)
     code, _, err = run("serve", "-c", str(path), "--root", str(root), "--state-dir", str(root / "state"))
     assert code == 2 and "would publish state.db" in err and not (root / "state").exists()
+
+
+def test_the_summary_names_proxy_subnets_and_the_boot_server_port(tmp_path: Path) -> None:
+    proxy = SITE.replace('pools = ["192.0.2.100-192.0.2.199"]', 'mode = "proxy"')
+    path = write(tmp_path, proxy)
+    code, out, _ = run("check", "-c", str(path), "--state-dir", str(tmp_path / "state"))
+    assert code == 0, out
+    assert "proxyDHCP boot server :4011" in out and "proxy: boot answers only" in out
+    assert "pools:" not in out
