@@ -180,6 +180,9 @@ class Dhcp4Section(Dhcp4Common):
     # a packet socket (another DHCP server on this host holds it); "packet" never binds it, so a DHCP
     # server on this host that starts after bootwright (libvirt's dnsmasq) still can.
     proxy_listen: Literal["auto", "packet"] = "auto"
+    # At start, send one DISCOVER on every served interface and warn about other DHCP servers there
+    # (a second server beside a full subnet; a foreign PXEClient on a proxy link). docs/probe.md.
+    probe_at_start: bool = True
 
 
 class Subnet4(Dhcp4Common):

@@ -163,5 +163,51 @@ def test_beside_a_foreign_server_on_the_same_host(link: NetnsPair, tmp_path: Pat
     replies = pxe_exchange(link, "--plain")
     assert not proxy_replies(replies) and any(r["yiaddr"] != "0.0.0.0" for r in replies)
     assert other.poll() is None, f"{foreign} died"
+    # The start-up probe hears the server on this host (it sends a copy of its DISCOVER through the IP
+    # stack where bootwright does not hold UDP 67) and so does not claim the link has no DHCP server.
+    heard = wait_for_line(server, "probe: srv0: DHCP server")
+    assert "192.0.2.1" in heard and "no DHCP server offered" not in server.text()
     lines = events(server)
     assert not any("dhcp4.offer" in line or "dhcp4.ack" in line for line in lines), lines
+
+
+def wait_for_line(server: Server, text: str, timeout: float = 20) -> str:
+    """The first log line containing ``text`` (the start-up probe runs in the background for a few seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in server.text().splitlines():
+            if text in line:
+                return line
+        time.sleep(0.2)
+    raise AssertionError(f"no log line with {text!r}:\n{server.text()}")
+
+
+def test_at_start_a_foreign_pxeclient_server_is_named(link: NetnsPair, tmp_path: Path) -> None:
+    # On the other end of the link: a dnsmasq that answers PXE clients with PXEClient itself (pxe-service).
+    log = (tmp_path / "other.log").open("wb")
+    link.spawn_client(
+        ["dnsmasq", "--no-daemon", "--port=0", "--conf-file=/dev/null", "--interface=cli0", "--no-ping",
+         "--dhcp-range=192.0.2.100,192.0.2.150,10m", f"--dhcp-leasefile={tmp_path / 'other.leases'}",
+         '--pxe-service=x86PC,"Their menu",pxelinux', f"--pid-file={tmp_path / 'other.pid'}"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    time.sleep(0.5)
+    server = serve(link, tmp_path)
+    line = wait_for_line(server, "sends option 60 PXEClient")
+    assert "proxy boots on 192.0.2.0/24 will likely fail" in line
+
+
+def test_at_start_a_second_server_beside_a_full_subnet_is_a_loud_warning(link: NetnsPair, tmp_path: Path) -> None:
+    log = (tmp_path / "other.log").open("wb")
+    link.spawn_client(
+        ["dnsmasq", "--no-daemon", "--port=0", "--conf-file=/dev/null", "--interface=cli0", "--no-ping",
+         "--dhcp-range=192.0.2.100,192.0.2.150,10m", f"--dhcp-leasefile={tmp_path / 'other.leases'}",
+         f"--pid-file={tmp_path / 'other.pid'}"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    time.sleep(0.5)
+    config = tmp_path / "bootwright.toml"
+    config.write_text(CONFIG.replace('mode = "proxy"', 'pools = ["192.0.2.200-192.0.2.210"]'))
+    server = start_server(link, tmp_path, config)
+    line = wait_for_line(server, "another DHCP server answers on this link")
+    assert "WARNING" in line and "conflicting addresses" in line and "192.0.2.2" in line

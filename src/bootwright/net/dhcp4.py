@@ -46,6 +46,7 @@ from functools import lru_cache
 from ipaddress import IPv4Address
 from typing import Final
 
+from bootwright.boot.foreign import subnets_on
 from bootwright.boot.subnets import on_link4
 from bootwright.config import Config
 from bootwright.engine import Reply
@@ -54,6 +55,7 @@ from bootwright.model import Lease
 from bootwright.net.dhcp4_nobind import IpSender
 from bootwright.net.host import InterfaceInfo, discover_interfaces
 from bootwright.net.linklayer import PacketReceiver, RawSender, udp_datagram
+from bootwright.net.probe import check_link
 from bootwright.runtime import Runtime, ServiceError
 from bootwright.runtime.metrics import Reading
 from bootwright.wire.dhcp4 import Destination
@@ -367,6 +369,8 @@ class Dhcp4Service:
         )
         committer = asyncio.create_task(self._committer(), name="dhcp4-commit")
         refresher = asyncio.create_task(self._keep_names(), name="dhcp4-names")
+        prober = asyncio.create_task(self._check_links(), name="dhcp4-probe") if \
+            self.config.dhcp4.probe_at_start else None
         self.runtime.metrics.add_source(self.name, self.reading)
         try:
             while True:
@@ -377,6 +381,8 @@ class Dhcp4Service:
             self._close()
             committer.cancel()
             refresher.cancel()
+            if prober is not None:
+                prober.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -385,6 +391,20 @@ class Dhcp4Service:
         """(every subnet served on the interface is a proxy one, any is)."""
         served = on_link4(engine.subnets, info.name, [int(a.ip) for a in info.addresses])
         return bool(served) and all(s.proxy for s in served), any(s.proxy for s in served)
+
+    async def _check_links(self) -> None:
+        """Look for other DHCP servers on each served link, in the background (docs/probe.md)."""
+        try:
+            for port in list(self.ports):
+                info = port.info
+                subnets = subnets_on(self.config, info.name, [a.ip for a in info.addresses])
+                # Not holding UDP 67 here (a DHCP server on this host does): the probe also sends its
+                # DISCOVER through the IP stack so that server hears it; where we hold the port we
+                # would answer that copy ourselves.
+                for warning in await check_link(info.name, subnets, local=port.sock is None):
+                    log.warning("dhcp4: %s", warning)
+        except Exception:  # a bug in the probe must not stop the service
+            log.exception("dhcp4: the check for other DHCP servers failed")
 
     def _close(self) -> None:
         loop = asyncio.get_running_loop()
