@@ -21,6 +21,7 @@ warning for a fixed address inside a dynamic range, Kea accepts both.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -236,6 +237,7 @@ def config_warnings(config: Config) -> Iterator[Problem]:
                           f"SLAAC needs a /64 (RFC 4862 §5.5.3, 64-bit interface identifiers); hosts ignore the "
                           f"A flag on {sub.prefix}: set autonomous = false or use a /64 (radvd warns the same)")
     yield from _unreachable_rules(config.rule)
+    yield from chain_load_loops(config)
 
 
 # Subnet4 settings a proxy reply never carries (engine/dhcp4/proxy.py PROXY_OPTIONS): the link's own server's job.
@@ -275,6 +277,67 @@ def _pool_address_warnings(config: Config) -> Iterator[Problem]:
                 if addr6 is not None and pool6.start <= addr6 <= pool6.end:
                     yield Problem(f"subnet6[{i}].pools[{j}]", f"contains {addr6} ({key}); shrink the pool so it "
                                   "does not include our own address")
+
+
+# An iPXE build by file name (Debian's /usr/lib/ipxe names, ipxe.org's bin/ names): ipxe.efi, undionly.kpxe,
+# snponly.efi, ipxe-arm64.efi, 1af41000.rom is not matched (a ROM is flashed, not chain-loaded).
+_IPXE_BINARY = re.compile(r"(^|/)(undionly|undi|snponly|snp|ipxe[-\w.]*)\.(efi|kpxe|kkpxe|pxe|lkrn|usb)$", re.I)
+_IPXE_CLASSES = ("iPXE", "gPXE")
+_IPXE_VENDOR = "PXEClient:Arch:00007:UNDI:003010"  # what today's iPXE sends in option 60 (iPXE dhcp.c)
+
+
+def is_ipxe_binary(bootfile: str | None, known: Iterable[str] = ()) -> bool:
+    """Whether a boot file is an iPXE build (by name, or one of ``known``: the architecture table's files)."""
+    if not bootfile:
+        return False
+    path = bootfile.split("?", 1)[0].rstrip("/")
+    name = path.rsplit("/", 1)[-1]
+    return bool(_IPXE_BINARY.search(path)) or name in set(known)
+
+
+def _reaches_ipxe(rule: Rule) -> bool:
+    """Whether a rule's conditions can hold for a request from iPXE itself.
+
+    Today's iPXE sends its architecture (DHCPv4 option 93, DHCPv6 option 61) and
+    ``PXEClient:…`` (option 60) together with user class ``iPXE``, so only a
+    user class condition without iPXE, a vendor class no iPXE sends, or
+    ``no_arch`` keeps it out.
+    """
+    m = rule.match
+    if m.user_class is not None and not any(u in _IPXE_CLASSES for u in m.user_class):
+        return False
+    if m.vendor_class is not None and not any(_IPXE_VENDOR.startswith(p) for p in m.vendor_class):
+        return False
+    return not m.no_arch
+
+
+def _catches_all_ipxe(rule: Rule, family: int | None) -> bool:
+    """A final rule that every iPXE request of ``family`` matches first (user class iPXE and nothing narrower)."""
+    m = rule.match
+    narrower = m.model_dump(exclude={"family", "user_class"})
+    return (
+        rule.final and m.user_class is not None and any(u in _IPXE_CLASSES for u in m.user_class)
+        and all(v is None for v in narrower.values()) and (m.family is None or m.family == family)
+    )
+
+
+def chain_load_loops(config: Config) -> Iterator[Problem]:
+    """Rules that hand an iPXE binary to a client that may already be iPXE: the classic chain-load loop.
+
+    iPXE loads the binary, which asks DHCP again, gets the same answer and
+    loads itself again, forever — unless a final rule for user class
+    ``iPXE`` comes first and gives it a script instead.
+    """
+    known = list(config.boot.files.values())
+    for i, rule in enumerate(config.rule):
+        if not is_ipxe_binary(rule.bootfile, known) or not _reaches_ipxe(rule):
+            continue
+        if any(_catches_all_ipxe(earlier, rule.match.family) for earlier in config.rule[:i]):
+            continue
+        yield Problem(f"rule[{i}]", f"rule {rule.name!r} gives the iPXE binary {rule.bootfile} to clients that may "
+                      "already be iPXE (today's iPXE sends its architecture and PXEClient as well as user class "
+                      "iPXE): iPXE would load itself again, forever. Put a final rule with "
+                      'match.user_class = ["iPXE"] before it')
 
 
 def _catch_all(rule: Rule) -> bool:

@@ -86,6 +86,9 @@ def check(
         typer.Option("--state-dir", help="State directory whose inventory is checked too (default: as serve).")
     ] = None,
     root: Annotated[Path | None, typer.Option("--root", help="File root, as given to serve.")] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Treat warnings (chain-load loops, unused rules, …) as errors.")
+    ] = False,
 ) -> None:
     """Validate a config file, its templates and the stored host inventory; print a summary."""
     loaded = _read_or_exit(config)
@@ -94,8 +97,11 @@ def check(
     report = _with_inventory(loaded, state, state_dir is not None, root_dir)
     # The files the config names, as serve will load them: the TLS certificate and key (web/tls.py).
     errors = [*report.errors, *with_lines(tls_problems(cfg), loaded.text)]
+    warnings = report.warnings
+    if strict:
+        errors, warnings = [*errors, *warnings], ()
     _print(errors, loaded.source, "error")
-    _print(report.warnings, loaded.source, "warning")
+    _print(warnings, loaded.source, "warning")
     if errors:
         raise typer.Exit(EXIT_USAGE)
     out.print(f"[green]ok[/green]: {config}", highlight=False)

@@ -244,3 +244,47 @@ def test_a_local_host_with_a_config_hosts_name_skips_the_config_host() -> None:
     r = validate(config, [InventoryHost(Host("web1", macs=("52:54:00:00:00:07",)))])
     assert r.ok and not r.skipped
     assert [p for p in r.warnings if p.path == "host[0]" and "bootwright hosts remove web1" in p.message]
+
+
+SEED000_LITERAL = """
+[[subnet6]]
+prefix = "2001:db8::/64"
+
+[boot]
+builtin = false
+
+[[rule]]
+name = "uefi-pxe"
+match = { family = 6, arch = 7 }
+bootfile = "tftp://[2001:db8::69]/ipxe.efi"
+
+[[rule]]
+name = "ipxe"
+match = { family = 6, user_class = "iPXE" }
+bootfile = "http://boot.ipxe.org/demo/boot.php"
+"""
+
+
+def test_the_seed_000_literal_translation_is_a_chain_load_loop() -> None:
+    found = warnings(base=SEED000_LITERAL)
+    assert any(w.startswith("rule[0]: rule 'uefi-pxe' gives the iPXE binary") and "forever" in w for w in found)
+    # The iPXE rule first (as examples/seed000-ipv6-ipxe.toml does): no loop.
+    i, j = SEED000_LITERAL.index("[[rule]]"), SEED000_LITERAL.index("[[rule]]\nname = \"ipxe\"")
+    fixed = SEED000_LITERAL[:i] + SEED000_LITERAL[j:] + "\n" + SEED000_LITERAL[i:j]
+    assert not [w for w in warnings(base=fixed) if "iPXE binary" in w]
+
+
+@pytest.mark.parametrize(
+    ("match", "loops"),
+    [
+        ('{ user_class = "iPXE" }', True),  # gives iPXE to iPXE itself
+        ('{ user_class = "other" }', False),
+        ("{ no_arch = true }", False),
+        ('{ vendor_class = "HTTPClient" }', False),
+        ('{ vendor_class = "PXEClient" }', True),
+        ("{ arch = [0, 7] }", True),
+    ],
+)
+def test_which_rules_can_reach_ipxe(match: str, loops: bool) -> None:
+    text = f'[[subnet4]]\nsubnet = "192.0.2.0/24"\n\n[[rule]]\nname = "r"\nmatch = {match}\nbootfile = "undionly.kpxe"\n'
+    assert bool([w for w in warnings(base=text) if "iPXE binary" in w]) is loops

@@ -111,3 +111,11 @@ def test_the_summary_names_proxy_subnets_and_the_boot_server_port(tmp_path: Path
     assert code == 0, out
     assert "proxyDHCP boot server :4011" in out and "proxy: boot answers only" in out
     assert "pools:" not in out
+
+
+def test_strict_turns_the_chain_load_loop_warning_into_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, SITE + '\n[[rule]]\nname = "efi"\nmatch = { arch = 7 }\nbootfile = "ipxe.efi"\n')
+    code, _, err = run("check", "-c", str(path), "--state-dir", str(tmp_path / "state"))
+    assert code == 0 and "warning" in err and "iPXE binary ipxe.efi" in err
+    code, _, err = run("check", "-c", str(path), "--state-dir", str(tmp_path / "state"), "--strict")
+    assert code == 2 and "error" in err and "iPXE binary ipxe.efi" in err

@@ -29,7 +29,7 @@ NO_CONFIG_ENV = {
 }
 NO_HELP: dict[tuple[str, str], str] = {}
 # Commands that list things and so must offer --json.
-LISTING = ["hosts list", "hosts show", "events", "status", "explain", "leases", "power"]
+LISTING = ["hosts list", "hosts show", "events", "status", "explain", "leases", "power", "probe dhcp"]
 
 
 def commands(command: Any = ROOT, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:

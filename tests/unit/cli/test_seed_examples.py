@@ -50,11 +50,12 @@ def flags(arch: int | None = None, vc: str | None = None, uc: str | None = None)
 
 # (example, family, flags, rule, bootfile, next_server, vendor_class)
 BRANCHES = [
-    # seed 000: arch 7 first, then iPXE; nothing for anyone else
+    # seed 000: iPXE, then arch 7; nothing for anyone else
     ("seed000-ipv6-ipxe.toml", 6, flags(7), "uefi-pxe", "tftp://[2001:db8::69]/ipxe.efi", None, None),
     ("seed000-ipv6-ipxe.toml", 6, flags(uc="iPXE"), "ipxe", "http://boot.ipxe.org/demo/boot.php", None, None),
-    # the seed tests the architecture before the user class, so iPXE-on-EFI gets ipxe.efi again
-    ("seed000-ipv6-ipxe.toml", 6, flags(7, uc="iPXE"), "uefi-pxe", "tftp://[2001:db8::69]/ipxe.efi", None, None),
+    # the seed tests the architecture before the user class, so today's iPXE-on-EFI (arch 7 and user class
+    # iPXE) would get ipxe.efi again, forever; the example puts the iPXE rule first and breaks the loop
+    ("seed000-ipv6-ipxe.toml", 6, flags(7, uc="iPXE"), "ipxe", "http://boot.ipxe.org/demo/boot.php", None, None),
     ("seed000-ipv6-ipxe.toml", 6, flags(0), None, None, None, None),
     # seed 001: iPXE first, then the architecture chain, else nothing
     ("seed001-ipv6-menu.toml", 6, flags(uc="iPXE"), "ipxe", "http://[3ffe:501:ffff:100::1]/start.ipxe", None, None),
