@@ -14,6 +14,7 @@ them afterwards, also on failure. Only the DHCPv6 service runs. Peers:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -259,6 +260,20 @@ def test_dhclient_rapid_commit(stateful: Served, tmp_path: Path) -> None:
     log = stateful.log(mark)
     assert re.search(r"dhcp6\.reply .*msg=solicit", log), log[-3000:]
     assert "dhcp6.advertise" not in log
+
+
+def test_dhclient_fqdn_is_the_leases_host_name(stateful: Served, tmp_path: Path) -> None:
+    # RFC 4704 option 39, as ISC dhclient sends it: `bootwright leases` shows the name, as option 12 in DHCPv4.
+    env = dhclient(stateful.link, tmp_path, conf_extra='send fqdn.fqdn "client6.example.org.";\n', tag="fq")
+    addr = env["new_ip6_address"]
+    with sqlite3.connect(stateful.state / "state.db", timeout=10) as db:
+        row = db.execute("SELECT hostname FROM leases WHERE family = 6 AND address = ?", (addr,)).fetchone()
+    assert row == ("client6.example.org",)
+    res = subprocess.run([str(BOOTWRIGHT), "leases", "--family", "6", "--json", "--state-dir", str(stateful.state)],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    shown = [x for x in json.loads(res.stdout) if x["address"] == addr]
+    assert len(shown) == 1 and "client6.example.org" in json.dumps(shown[0]), shown
 
 
 def test_perfdhcp_stateful(stateful: Served) -> None:

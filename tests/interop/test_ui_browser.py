@@ -5,7 +5,8 @@
 browser runs in that namespace too: Playwright's ``executable_path`` is a
 wrapper, ``ip netns exec <ns> /usr/bin/chromium "$@"`` (no browser download,
 headless, ``--no-sandbox`` as root), so the operator is 192.0.2.1, the one
-address in ``[api] admin_networks``. A real DHCP client (busybox ``udhcpc``)
+address in ``[api] admin_networks`` (and in ``anonymous_read_networks``, until
+the last test takes it out and logs in as configured users). A real DHCP client (busybox ``udhcpc``)
 runs for the host's MAC in the client namespace, on the same link, while the
 host's page is open: its timeline must show the offer and the ack without a
 reload. Data from the network (a request path with HTML in it) must show as
@@ -75,6 +76,7 @@ port = {PORT}
 
 [api]
 admin_networks = ["192.0.2.1/32"]
+anonymous_read_networks = ["192.0.2.1/32"]
 
 [boot]
 builtin = false
@@ -122,11 +124,14 @@ class Site:
         """A screenshot of the viewport (1200x800)."""
         self.page.screenshot(path=str(self.shots / f"{name}.png"))
 
-    def api(self, path: str) -> object:
-        """GET an API path from inside the server namespace (not through the browser)."""
+    def api(self, path: str, method: str = "GET") -> object:
+        """Call an API path with the token from inside the server namespace (not through the browser)."""
         code = ("import json, sys, urllib.request; "
-                "print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())")
-        done = self.link.run_server([sys.executable, "-c", code, BASE + path], timeout=20, text=True)
+                "r = urllib.request.Request(sys.argv[1], method=sys.argv[2], "
+                "headers={'Authorization': 'Bearer ' + sys.argv[3]}); "
+                "print(urllib.request.urlopen(r, timeout=5).read().decode())")
+        done = self.link.run_server([sys.executable, "-c", code, BASE + path, method, self.token], timeout=20,
+                                    text=True)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
@@ -191,10 +196,10 @@ def test_login_refuses_a_wrong_token_then_logs_in(site: Site) -> None:
     expect(page.locator("#hosts tbody tr")).to_have_count(1)  # cfg1, from the config file
     assert page.locator("#add-host").count() == 0
     page.goto("/ui/login")
-    page.fill("input[name=token]", "not-the-token")
+    page.fill("input[name=password]", "not-the-token")
     page.click("button[type=submit]")
     expect(page.locator("#login-error")).to_contain_text("not the API token")
-    page.fill("input[name=token]", site.token)
+    page.fill("input[name=password]", site.token)
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{BASE}/ui/")
     expect(page.locator("header .who button")).to_have_text("Log out")
@@ -336,4 +341,53 @@ def test_logout_ends_the_session(site: Site) -> None:
         """csrf => fetch('/api/reload', {method: 'POST', headers: {'X-CSRF-Token': csrf}}).then(r => r.status)""",
         csrf)
     assert status == 401
+    assert site.dialogs == []
+
+
+def test_configured_users_log_in_with_their_roles(site: Site) -> None:
+    # Reads from the browser's address now need a login; two users, an admin and a read-only one.
+    from bootwright.wire.passhash import PasswordHash  # the test runs in the venv that has bootwright
+
+    ops = PasswordHash.make("ops-password-1", b"browser-test-ops", n=1024).encode()
+    noc = PasswordHash.make("noc-password-2", b"browser-test-noc", n=1024).encode()
+    config = site.dir / "bootwright.toml"
+    good = config.read_text()
+    users = (f'\n[[api.user]]\nname = "ops"\npassword_hash = "{ops}"\nrole = "admin"\n'
+             f'\n[[api.user]]\nname = "noc"\npassword_hash = "{noc}"\n')
+    config.write_text(good.replace('anonymous_read_networks = ["192.0.2.1/32"]', "anonymous_read_networks = []")
+                      + users)
+    try:
+        assert site.api("/api/reload", "POST") == {"reloaded": True, "warnings": []}
+        page = site.page
+        page.goto("/ui/hosts/pxe1")
+        expect(page).to_have_url(f"{BASE}/ui/login?next=%2Fui%2Fhosts%2Fpxe1")
+        page.fill("input[name=user]", "noc")
+        page.fill("input[name=password]", "not-the-password")
+        page.click("button[type=submit]")
+        expect(page.locator("#login-error")).to_have_text("Wrong user name or password.")
+        expect(page.locator("input[name=user]")).to_have_value("noc")  # kept; the password is not
+        page.fill("input[name=password]", "noc-password-2")
+        page.click("button[type=submit]")
+        expect(page).to_have_url(f"{BASE}/ui/hosts/pxe1")
+        expect(page.locator("header .who")).to_contain_text("noc (read only)")
+        expect(page.locator("#live")).to_have_text("live")  # the event stream reads with the session
+        assert page.locator("#boot-once").count() == 0
+        expect(page.locator("main")).to_contain_text("read role")
+        csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
+        answer = page.evaluate(
+            """csrf => fetch('/api/reload', {method: 'POST', headers: {'X-CSRF-Token': csrf}})
+                       .then(r => r.json().then(body => [r.status, body.error]))""", csrf)
+        assert answer[0] == 403 and "read role" in answer[1], answer
+        page.click("header .who button")  # log out: now a login is needed even to read
+        expect(page).to_have_url(f"{BASE}/ui/login?next=%2Fui%2F")
+        page.fill("input[name=user]", "ops")
+        page.fill("input[name=password]", "ops-password-1")
+        page.click("button[type=submit]")
+        expect(page).to_have_url(f"{BASE}/ui/")
+        expect(page.locator("header .who")).to_contain_text("ops")
+        expect(page.locator("#add-host")).to_be_visible()
+        page.click("header .who button")
+    finally:
+        config.write_text(good)
+        site.api("/api/reload", "POST")
     assert site.dialogs == []

@@ -14,7 +14,21 @@ from typing import Annotated
 import typer
 
 from bootwright import __version__
-from bootwright.cli import boot, check, events, explain, hosts, lab, leases, power, serve, status, systemd
+from bootwright.cli import (
+    boot,
+    check,
+    events,
+    explain,
+    hashpw,
+    hosts,
+    lab,
+    leases,
+    power,
+    probe,
+    serve,
+    status,
+    systemd,
+)
 from bootwright.cli.boot import optional_wait_value
 from bootwright.cli.common import err
 
@@ -43,7 +57,7 @@ def _root(
 
 
 # One module per command group, each adding its commands to the main one.
-for _group in (check, explain, serve, status, systemd, hosts, leases, boot, power, events, lab):
+for _group in (check, explain, serve, status, systemd, hashpw, hosts, leases, boot, power, events, probe, lab):
     _group.register(app)
 
 

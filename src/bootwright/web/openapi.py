@@ -447,8 +447,8 @@ def openapi_spec() -> dict[str, Any]:
         },
         "/api/events/stream": {
             "get": _op(
-                "Follow events as server-sent events (text/event-stream): 'step' messages with the readable "
-                "step, 'dropped' when this client fell behind",
+                "Follow events as server-sent events (text/event-stream): 'step' messages with their event id "
+                "and the readable step, 'dropped' when this client fell behind; resumes after Last-Event-ID",
                 {
                     "200": {
                         "description": "an endless stream; comment lines every 15 s",
@@ -460,6 +460,9 @@ def openapi_spec() -> dict[str, Any]:
                 params=[
                     _q("mac", {"type": "string"}, "repeatable; events of these MACs"),
                     _q("host", {"type": "string"}, "events of this host (either matches; neither: all events)"),
+                    _q("after", {"type": "integer"}, "start after this event id (the Last-Event-ID header wins)"),
+                    {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"},
+                     "description": "the id of the last event seen: the stream resumes after it"},
                 ],
             )
         },
@@ -490,9 +493,10 @@ def openapi_spec() -> dict[str, Any]:
             "title": "bootwright API",
             "version": __version__,
             "description": "Hosts, targets, one-shot boots, leases and events of a bootwright server. "
-            "Reads are allowed from [api] admin_networks; writes also need the bearer token "
-            "from the state directory's api-token file, or the web UI's session cookie with its "
-            "X-CSRF-Token header. See docs/api.md.",
+            "Requests come from [api] admin_networks; reads from anonymous_read_networks need no "
+            "credentials, other reads and every write need the bearer token from the state directory's "
+            "api-token file, or the web UI's session cookie (with its X-CSRF-Token header on writes; "
+            "writes need the admin role). See docs/api.md.",
         },
         "paths": paths,
         "components": {
@@ -500,8 +504,8 @@ def openapi_spec() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "responses": {
                 "BadRequest": _error_response("bad JSON or a refused value"),
-                "Unauthorized": _error_response("no bearer token"),
-                "Forbidden": _error_response("not from an admin network, or a wrong token"),
+                "Unauthorized": _error_response("no credentials, or an ended UI session"),
+                "Forbidden": _error_response("not from an admin network, a wrong token, or a read-only user"),
                 "NotFound": _error_response("no such host, target or route"),
                 "Conflict": _error_response("the name exists, the host is defined in the config file, or it has "
                                             "no BMC"),

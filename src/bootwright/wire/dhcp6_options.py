@@ -17,7 +17,7 @@ from struct import Struct
 from typing import TYPE_CHECKING, ClassVar, Protocol, Self, TypeVar
 
 from bootwright.wire import DecodeError
-from bootwright.wire._dnsname import decode_names, encode_names
+from bootwright.wire._dnsname import decode_name, decode_names, encode_names
 from bootwright.wire.dhcp6_types import Duid, StatusCode, decode_duid
 
 if TYPE_CHECKING:
@@ -498,6 +498,26 @@ class ClientFqdn(Option):
     def decode_payload(cls, buf: bytes, start: int, end: int) -> Self:
         _at_least(39, start, end, 1)
         return cls(buf[start], buf[start + 1 : end])
+
+    def domain_name(self) -> str:
+        """The name as text without a trailing dot, ``""`` when the client sent none (RFC 4704 §4.2).
+
+        The field holds a fully qualified name (ending in the root label) or a partial one, its
+        labels without the root label (RFC 4704 §4, RFC 8415 §10); both decode here. Raises
+        :class:`DecodeError` for anything else (compression, labels running past the end, junk after).
+        """
+        raw = self.name
+        if not raw:
+            return ""
+        try:
+            name, pos = decode_name(raw, 0, len(raw))
+        except DecodeError:
+            # A partial name: read it as if the root label followed (§4.2: "the last label" is the host's).
+            name, pos = decode_name(raw + b"\x00", 0, len(raw) + 1)
+            return name
+        if pos != len(raw):
+            raise DecodeError(f"option 39: {len(raw) - pos} octets after the domain name")
+        return name
 
 
 @dataclass(frozen=True, slots=True)

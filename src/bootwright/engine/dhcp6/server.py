@@ -41,6 +41,7 @@ from bootwright.wire.dhcp6 import (
     HOP_COUNT_LIMIT,
     SERVER_PORT,
     ClientArchType,
+    ClientFqdn,
     ClientId,
     Dhcp6Message,
     Dhcp6Option,
@@ -146,6 +147,27 @@ class _Drop(Exception):
     def __init__(self, reason: DropReason) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+MAX_CLIENT_NAME: Final = 253
+"""Longest client name kept: a DNS name's 255 wire octets as text (RFC 1035 §2.3.4)."""
+
+
+def client_fqdn(option: ClientFqdn | None) -> str | None:
+    """The client's name from its Client FQDN option (RFC 4704 §4), made safe for logs and the store.
+
+    Fully qualified or partial, without the trailing dot; None without the option, with an empty
+    name (the client asks the server to pick one, §4.2) or a malformed one (not a reason to refuse
+    an address). The characters kept are the ones DHCPv4 keeps of option 12.
+    """
+    if option is None:
+        return None
+    try:
+        name = option.domain_name()
+    except DecodeError:
+        return None
+    clean = "".join(ch for ch in name if ch.isalnum() or ch in "-_.")[:MAX_CLIENT_NAME].strip(".")
+    return clean or None
 
 
 @dataclass(slots=True)
@@ -588,7 +610,9 @@ class Dhcp6Engine:
         ias: list[Dhcp6Option] = []
         first: str | None = None
         mac = ctx.client.mac
-        hostname = ctx.host.name if ctx.host is not None else None
+        # The name the client sent (RFC 4704 option 39), as DHCPv4 keeps option 12; else the inventory's.
+        sent_name = client_fqdn(ctx.first(ClientFqdn))
+        hostname = sent_name or (ctx.host.name if ctx.host is not None else None)
         table = self.table
         for ia in ctx.all(IaNa):
             key = ia_key(ctx.duid, ia.iaid)
@@ -628,4 +652,7 @@ class Dhcp6Engine:
             options.append(RapidCommit())  # RFC 8415 §18.3.1: the Reply says it is committed
         kind = EventKind.DHCP6_REPLY if commit else EventKind.DHCP6_ADVERTISE
         tail = self._tail(plan, reply_type, subnet)
-        return _Answer(reply_type, options, tail, leases, self._event(kind, ctx, plan, first), plan)
+        event = self._event(kind, ctx, plan, first)
+        if sent_name:  # absent, not null, when the client sent none (as dhcp4.ack's hostname)
+            event.detail["hostname"] = sent_name
+        return _Answer(reply_type, options, tail, leases, event, plan)

@@ -3,8 +3,8 @@
 ``make_api_app(runtime)`` builds it; ``mount_api(app, runtime)`` adds it to
 the HTTP service's application (``web/service.py`` ``APP_EXTENSIONS``).
 Everything is JSON, described at ``/api/openapi.json`` and in docs/api.md.
-Access rules are in :mod:`.api_auth`; every error is a JSON body (see
-:mod:`.api_common`). Handlers read ``runtime.config`` and ``runtime.policy``
+Access rules are in :mod:`.auth` (login failures: :mod:`.logins`); every
+error is a JSON body (see :mod:`.common`). Handlers read ``runtime.config`` and ``runtime.policy``
 per request, so a hot reload applies to the API too.
 """
 
@@ -19,6 +19,7 @@ from bootwright.runtime import Runtime
 from bootwright.web.api.auth import check_request, ensure_token, token_path
 from bootwright.web.api.common import ApiError, ok
 from bootwright.web.api.hosts import HostHandlers
+from bootwright.web.api.logins import LOGINS, LoginGuard
 from bootwright.web.api.power import PowerHandlers
 from bootwright.web.api.state import StateHandlers
 from bootwright.web.api.stream import EventStream
@@ -73,5 +74,7 @@ def make_api_app(runtime: Runtime) -> web.Application:
 
 
 def mount_api(app: web.Application, runtime: Runtime) -> None:
-    """Add the API under ``/api/`` to the HTTP service's application."""
+    """Add the API under ``/api/`` to the HTTP service's application (and the login guard the UI shares)."""
+    if LOGINS not in app:
+        app[LOGINS] = LoginGuard()
     app.add_subapp(API_PREFIX, make_api_app(runtime))

@@ -5,9 +5,11 @@ the server with what it needs to start (the host's record on its page, the
 session's CSRF token), and ``static/app.js`` fills it through the REST API —
 reads, writes (with the session cookie and ``X-CSRF-Token``, see
 ``session.py``) and the live event stream — so the UI can do nothing the API
-does not allow. Access is the API's: pages are served to ``[api]
-admin_networks`` only (403 elsewhere, 404 with ``[api] enabled = false``);
-changes need a login with the API token.
+does not allow. Access is the API's (``web/api/auth.py``): pages are served
+to ``[api] admin_networks`` only (403 elsewhere, 404 with ``[api] enabled =
+false``); outside ``anonymous_read_networks`` they need a login (the login
+page and the static files do not); changes need a login with the admin role —
+the API token, or an ``[[api.user]]`` with ``role = "admin"``.
 
 Every UI response carries a Content-Security-Policy that allows this
 origin's script and style only (no inline script, no other site), and
@@ -30,8 +32,18 @@ from aiohttp.typedefs import Handler, Middleware
 from bootwright import __version__
 from bootwright.inventory.service import InventoryError
 from bootwright.runtime import Runtime
-from bootwright.web.api.auth import ensure_token, peer_allowed, token_path
+from bootwright.web.api.auth import (
+    ADMIN,
+    ANONYMOUS,
+    Caller,
+    anonymous_read,
+    ensure_token,
+    peer_allowed,
+    session_caller,
+    token_path,
+)
 from bootwright.web.api.common import blocking
+from bootwright.web.api.logins import guard_of
 from bootwright.web.handlers import BOOT_HANDLER
 from bootwright.web.ui.session import SESSIONS, Session, Sessions, clear_cookie, session_of, set_cookie
 
@@ -46,16 +58,24 @@ _HERE = Path(__file__).resolve().parent
 STATIC_DIR: Final = _HERE / "static"
 TEMPLATE_DIR: Final = _HERE / "templates"
 
-CSP: Final = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-              "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP: Final = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS: Final = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-_TABS = (("hosts", "Hosts", "/ui/"), ("leases", "Leases", "/ui/leases"), ("events", "Events", "/ui/events"),
-         ("config", "Config", "/ui/config"))
+_MAX_SECRET: Final = 4096  # characters of a password or token looked at; a longer one is wrong anyway
+_PUBLIC = ("/ui/login", "/ui/logout", "/ui/static/")  # served before a login: the form and its style
+_TABS = (
+    ("hosts", "Hosts", "/ui/"),
+    ("leases", "Leases", "/ui/leases"),
+    ("events", "Events", "/ui/events"),
+    ("config", "Config", "/ui/config"),
+)
 
 
 def _environment() -> jinja2.Environment:
@@ -98,13 +118,18 @@ class UiPages:
             try:
                 if not self.runtime.config.api.enabled:
                     response: web.StreamResponse = self.error(
-                        request, 404, "The web UI is off with the API ([api] enabled = false).")
+                        request, 404, "The web UI is off with the API ([api] enabled = false)."
+                    )
                 elif not peer_allowed(self.runtime, request.remote):
                     response = self.error(request, 403, f"{request.remote} is not in api.admin_networks.")
                 elif request.path == UI_PREFIX.rstrip("/"):
                     response = redirect(UI_PREFIX, 308)
                 else:
-                    response = await handler(request)
+                    if self.caller(request)[1] is None and not request.path.startswith(_PUBLIC):
+                        # Outside anonymous_read_networks a page needs a login first (docs/ui.md).
+                        response = redirect("/ui/login?next=" + quote(request.path_qs, safe=""))
+                    else:
+                        response = await handler(request)
             except web.HTTPException as exc:  # from aiohttp: unknown page (404), wrong method (405), …
                 response = self.error(request, exc.status, exc.reason)
             except Exception:
@@ -117,9 +142,25 @@ class UiPages:
 
         return guard
 
+    def caller(self, request: web.Request) -> tuple[Session | None, Caller | None]:
+        """The request's live session (if its credential still holds) and who the page is for."""
+        session = session_of(request)
+        if session is not None:
+            caller = session_caller(self.runtime, session)
+            if caller is not None:
+                return session, caller
+            self.sessions.drop(session.sid)  # the token rotated, or the user's password changed
+        return None, (ANONYMOUS if anonymous_read(self.runtime, request.remote) else None)
+
     def render(self, request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
-        """A page from ``templates/``, with the session and the tabs."""
-        context.setdefault("session", session_of(request))
+        """A page from ``templates/``, with the session, what it may change, and the tabs."""
+        if "session" in context:  # an error page or a failed login: shown as to nobody
+            session, caller = context.pop("session"), None
+        else:
+            session, caller = self.caller(request)
+        context["session"] = session
+        context["can_write"] = session is not None and caller is not None and caller.role == ADMIN
+        context["who"] = caller.user if caller is not None else None
         context.setdefault("page", "")
         text = self.env.get_template(name).render(version=__version__, tabs=_TABS, **context)
         return web.Response(text=text, status=status, content_type="text/html")
@@ -158,28 +199,65 @@ class UiPages:
 
     async def login_form(self, request: web.Request) -> web.StreamResponse:
         """The login form (a logged-in browser goes on to the hosts)."""
-        if session_of(request) is not None:
+        if self.caller(request)[0] is not None:
             return redirect(UI_PREFIX)
-        return self.render(request, "login.html", title="Log in", error=None, next=_local_next(request.query))
+        return self.render(request, "login.html", title="Log in", error=None, user="", next=_local_next(request.query))
 
     async def login(self, request: web.Request) -> web.StreamResponse:
-        """``token=<the API token>``: a session cookie and on to ``next`` (a UI path); 403 with a wrong token."""
+        """``password`` (or ``token``), and ``user`` for an ``[[api.user]]``: the API token without a user.
+
+        A session cookie and on to ``next`` (a UI path); 401 for a wrong one, 429 when the source
+        has failed too often (``web/api/logins.py``). Nothing logged carries the password.
+        """
         if not _same_origin(request):
             return self.error(request, 403, "The login form was sent from another site's page.")
         form = await request.post()
-        given = str(form.get("token", "")).strip()
+        name = str(form.get("user", "")).strip()
+        given = str(form.get("password") or form.get("token") or "")[:_MAX_SECRET]
         goto = _local_next(form)
-        try:
-            expected = ensure_token(token_path(self.runtime))
-        except OSError as exc:
-            return self.error(request, 500, f"Cannot read the API token file: {exc}")
-        if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-            return self.render(request, "login.html", 403, title="Log in", next=goto, session=None,
-                               error=f"That is not the API token (it is in {token_path(self.runtime)}).")
-        session = self.sessions.create(expected)
-        log.info("UI: login from %s", request.remote)
+        guard = guard_of(request)
+        wait = guard.retry_after(request.remote)
+        if wait:
+            refused = self.failed_login(
+                request, 429, goto, name, f"Too many failed logins from {request.remote}: try again in {wait} s."
+            )
+            refused.headers["Retry-After"] = str(wait)
+            return refused
+        if name:
+            user = await guard.check_user(self.runtime.config, name, given)
+            if user is None:
+                guard.failed(request.remote, f"UI: failed login as {name[:64]!r}")
+                return self.failed_login(request, 401, goto, name, "Wrong user name or password.")
+            session = self.sessions.create(user.password_hash, user.name)
+            log.info("UI: login as %s (role %s) from %s", user.name, user.role, request.remote)
+        else:
+            try:
+                expected = ensure_token(token_path(self.runtime))
+            except OSError as exc:
+                return self.error(request, 500, f"Cannot read the API token file: {exc}")
+            if not given.strip() or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+                guard.failed(request.remote, "UI: failed login with a wrong API token")
+                return self.failed_login(
+                    request,
+                    401,
+                    goto,
+                    name,
+                    f"That is not the API token (it is in {token_path(self.runtime)}); "
+                    "to log in as a user, give the user name too.",
+                )
+            session = self.sessions.create(expected)
+            log.info("UI: login with the API token from %s", request.remote)
         response = redirect(goto)
         set_cookie(response, session, secure=request.secure)
+        return response
+
+    def failed_login(self, request: web.Request, status: int, goto: str, name: str, error: str) -> web.Response:
+        """The login form again, with what went wrong (and the user name, never the password)."""
+        response = self.render(
+            request, "login.html", status, title="Log in", next=goto, session=None, user=name, error=error
+        )
+        if status == 401:  # RFC 9110 §15.5.2: a 401 names a scheme; the API takes the token as a bearer one
+            response.headers["WWW-Authenticate"] = 'Bearer realm="bootwright"'
         return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:

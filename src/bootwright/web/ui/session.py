@@ -1,11 +1,15 @@
-"""UI logins: the API token exchanged for a session cookie, and the CSRF token that guards its writes.
+"""UI logins: the API token or a configured user's password exchanged for a session cookie, and the
+CSRF token that guards its writes.
 
-Rule: a session is worth the API token and no more. Only ``POST /ui/login``
-with the token creates one; it ends after :data:`IDLE_TIMEOUT` seconds
-without a request, at ``POST /ui/logout``, when the server stops (sessions
-live in memory only) and when the token file changes (rotating the token
-revokes every session: ``web/api/auth.py`` compares :attr:`Session.token_digest`
-with the current token on each write).
+Rule: a session is worth the credential it was made with and no more. Only
+``POST /ui/login`` creates one — with the API token (the admin role) or with
+an ``[[api.user]]``'s name and password (that user's role). It ends after
+:data:`IDLE_TIMEOUT` seconds without a request, at ``POST /ui/logout``, when
+the server stops (sessions live in memory only) and when its credential
+changes: ``web/api/auth.py`` compares :attr:`Session.credential` with the
+current token, or with the user's current ``password_hash``, on every request
+that relies on the session, so rotating the token, changing a user's password
+or removing the user (and reloading) ends those sessions.
 
 The cookie (:data:`COOKIE`) carries a random session id only: ``HttpOnly``
 (scripts cannot read it), ``SameSite=Strict`` (no other site's page sends
@@ -35,26 +39,28 @@ MAX_SESSIONS: Final = 1000
 """Sessions kept at once; a login beyond drops the one idle longest."""
 
 
-def token_digest(token: str) -> bytes:
-    """What a session remembers of the API token it was created with (never the token itself)."""
-    return hashlib.sha256(token.encode()).digest()
+def credential_digest(secret: str) -> bytes:
+    """What a session remembers of its credential (the API token, or the user's password hash), never itself."""
+    return hashlib.sha256(secret.encode()).digest()
 
 
 @dataclass(slots=True)
 class Session:
-    """One login: its cookie value, its CSRF token, the token it was made with, when it was last used."""
+    """One login: its cookie value, its CSRF token, who logged in with what, when it was last used."""
 
     sid: str
     csrf: str
-    token_digest: bytes
+    credential: bytes  # credential_digest of the token, or of the user's password_hash
     seen: float
+    user: str | None = None  # an [[api.user]]'s name; None: logged in with the API token
 
 
 class Sessions:
     """The logged-in sessions of one server, in memory, with an idle expiry."""
 
-    def __init__(self, idle: float = IDLE_TIMEOUT, limit: int = MAX_SESSIONS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, idle: float = IDLE_TIMEOUT, limit: int = MAX_SESSIONS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.idle = idle
         self.limit = limit
         self.clock = clock
@@ -63,14 +69,17 @@ class Sessions:
     def __len__(self) -> int:
         return len(self._by_id)
 
-    def create(self, token: str) -> Session:
-        """A new session for a login with ``token`` (already checked): 256-bit random id and CSRF token."""
+    def create(self, secret: str, user: str | None = None) -> Session:
+        """A new session for a login (already checked) with the token, or as ``user`` (``secret``: its hash).
+
+        Its id and CSRF token are 256-bit random.
+        """
         now = self.clock()
         self._expire(now)
         while len(self._by_id) >= self.limit:
             oldest = min(self._by_id.values(), key=lambda s: s.seen)
             del self._by_id[oldest.sid]
-        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), token_digest(token), now)
+        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), credential_digest(secret), now, user)
         self._by_id[session.sid] = session
         return session
 
@@ -89,7 +98,7 @@ class Sessions:
         return session
 
     def drop(self, sid: str | None) -> None:
-        """End a session (logout, or its token was rotated)."""
+        """End a session (logout, or its credential changed)."""
         if sid:
             self._by_id.pop(sid, None)
 
