@@ -597,6 +597,21 @@ class BootSection(Section):
     files: dict[str, str] = {}
     # Target or menu served to iPXE clients that no rule or host gives one.
     default: str | None = None
+    # The system's iPXE package: a built-in boot program missing from the root is served from here
+    # (boot/programs.py, docs/configuration.md "An empty root still boots"); "" or false: never.
+    ipxe_dir: str = "/usr/lib/ipxe"
+
+    @field_validator("ipxe_dir", mode="before")
+    @classmethod
+    def _ipxe_dir(cls, value: object) -> object:
+        if value is False:
+            return ""
+        if value is True or (isinstance(value, str) and value and not value.startswith("/")):
+            raise ValueError(
+                f'{value!r} is not an absolute directory (Debian\'s iPXE package: "/usr/lib/ipxe"; '
+                '"" or false turns the fallback off)'
+            )
+        return value
 
 
 class Config(Section):

@@ -322,8 +322,9 @@ def _sentence(event: Event, stage: str | None) -> str:
     if kind == EventKind.TFTP_START:
         return f"TFTP read request for {_path(event)}" + _with("", event, ("blksize", "blksize"),
                                                                ("windowsize", "windowsize"))
-    if kind in _FILE_DONE:
-        return f"{_PROTOCOL[kind]} sent {_path(event)}{_size(event)}"
+    if kind in _FILE_DONE:  # ``source``: the iPXE package's file, the root had none (boot/programs.py)
+        source = d.get("source")
+        return f"{_PROTOCOL[kind]} sent {_path(event)}{_size(event)}" + (f" from {source}" if source else "")
     if kind in _FILE_FAILED:
         why = d.get("outcome") or d.get("error") or "failed"
         return f"{_PROTOCOL[kind]} transfer of {_path(event)} failed: {why}"

@@ -4,12 +4,16 @@ It runs the one validation (:func:`bootwright.boot.validation.validate`) that
 ``serve`` runs at start and the hot reloader on every reload, so "check
 passes" means "serve starts and a reload is accepted". It also loads the
 files the config names as the services will at start (the TLS certificate and
-key, :mod:`bootwright.web.tls`). ``serve`` and the ``hosts`` commands load
-their config through :func:`load_validated_or_exit`.
+key, :mod:`bootwright.web.tls`), and says where each boot program of the
+built-in architecture table comes from — the root, the system's iPXE package,
+or nowhere (:mod:`bootwright.boot.programs`, the rule TFTP and HTTP follow).
+``serve`` and the ``hosts`` commands load their config through
+:func:`load_validated_or_exit`.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +22,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from bootwright.boot import programs as boot_programs
 from bootwright.boot.validation import Report, validate
 from bootwright.cli.common import EXIT_USAGE, ConfigOpt, err, out
 from bootwright.config import Config, ConfigError, LoadedConfig, Problem, read_config, with_lines
@@ -97,7 +102,8 @@ def check(
     report = _with_inventory(loaded, state, state_dir is not None, root_dir)
     # The files the config names, as serve will load them: the TLS certificate and key (web/tls.py).
     errors = [*report.errors, *with_lines(tls_problems(cfg), loaded.text)]
-    warnings = report.warnings
+    missing, programs = _boot_programs(cfg, root_dir)
+    warnings = (*report.warnings, *with_lines(missing, loaded.text))
     if strict:
         errors, warnings = [*errors, *warnings], ()
     _print(errors, loaded.source, "error")
@@ -106,9 +112,49 @@ def check(
         raise typer.Exit(EXIT_USAGE)
     out.print(f"[green]ok[/green]: {config}", highlight=False)
     table = Table(show_header=False, box=None, pad_edge=False)
-    for key, value in _summary(cfg):
+    for key, value in [*_summary(cfg), *programs]:
         table.add_row(f"[bold]{key}[/bold]", value)
     out.print(table)
+
+
+def _boot_programs(cfg: Config, root: Path) -> tuple[list[Problem], list[tuple[str, str]]]:
+    """Warnings for architectures that cannot boot, and summary rows: each boot program and where it comes from.
+
+    The roots are resolved as the TFTP and HTTP services resolve them (``[tftp] root``, ``[http] root``,
+    else ``--root``/``root``); a file there wins over the iPXE package (``boot/programs.py``).
+    """
+    if not cfg.boot.builtin:
+        return [], []
+    roots: dict[boot_programs.Transport, str] = {
+        "tftp": str((cfg.tftp.root or root).resolve()),
+        "http": str((cfg.http.root or root).resolve()),
+    }
+    directory = boot_programs.ipxe_dir(cfg)
+    found = boot_programs.programs(cfg, roots, os.path.isfile)
+    configured = {name.lstrip("/"): code for code, name in cfg.boot.files.items()}
+    problems = [
+        Problem(f"boot.files.{configured[p.file]}" if p.file in configured else "boot.ipxe_dir",
+                boot_programs.warning(p, directory, roots))
+        for p in found
+        if p.worth_a_warning
+    ]  # fmt: skip
+    if directory is None:
+        package = "off (boot.ipxe_dir)"
+    elif os.path.isdir(directory):
+        package = directory
+    else:
+        package = f"{directory} [yellow](not there)[/yellow]"
+    rows = [("iPXE package", package)]
+    wheres = [p.source or "MISSING" for p in found]
+    file_width = max((len(p.file) for p in found), default=0)
+    where_width = max((len(w) for w in wheres), default=0)
+    for i, (program, where) in enumerate(zip(found, wheres, strict=True)):
+        shown = escape(where.ljust(where_width))
+        if program.missing:
+            shown = f"[yellow]{shown}[/yellow]"
+        names = escape(boot_programs.arch_names(program.arches))
+        rows.append(("boot programs" if i == 0 else "", f"{escape(program.file.ljust(file_width))}  {shown}  {names}"))
+    return problems, rows
 
 
 def _summary(cfg: Config) -> list[tuple[str, str]]:

@@ -7,7 +7,8 @@ went away); :class:`EventAccessLogger` turns that into events:
     every request: ``method``, ``path``, ``status``, ``bytes`` (body octets
     sent), ``duration`` (seconds), ``client`` (address), keyed by MAC (from
     the URL, else ``Runtime.client_mac``: leases, then the neighbour table)
-    and host name where known.
+    and host name where known. ``source`` names the file outside the root a
+    built-in boot program was sent from (the iPXE package's, ``boot/programs.py``).
     When an iPXE script (or GRUB/pxelinux config) for a boot target or menu
     was served with 200, it also carries ``script`` (the target or menu name)
     and ``platform`` (``efi``/``pcbios`` when iPXE said).
@@ -41,6 +42,7 @@ from bootwright.web.metrics import METRICS_PATH
 from bootwright.web.ui.routes import UI_PREFIX
 
 _MAX_PATH_SHOWN = 200
+_NOTHING: dict[str, str] = {}
 _MAX_AGENT_SHOWN = 64
 
 
@@ -70,8 +72,11 @@ class RequestEvents:
             host = self.host_of(mac)
         method = request.method
         status = response.status
+        packaged = _NOTHING  # ``source`` only when there is one: not a null on every request
         if isinstance(response, FileSend):
             sent = response.bytes_sent
+            if response.source is not None:
+                packaged = {"source": response.source}
         elif method == "HEAD" or not response.prepared:
             sent = 0
         else:
@@ -86,7 +91,7 @@ class RequestEvents:
         if script is None:
             emit(
                 EventKind.HTTP_REQUEST, mac=mac, host=host, method=method, path=path, status=status, bytes=sent,
-                duration=round(duration, 6), client=remote, agent=agent,
+                duration=round(duration, 6), client=remote, agent=agent, **packaged,
             )  # fmt: skip
         else:
             platform = getattr(response, "platform", None)
@@ -116,12 +121,19 @@ class RequestEvents:
                         duration=round(duration, 6),
                         client=remote,
                         outcome="ok",
+                        **packaged,
                     )
             else:
                 error = response.error or "connection closed before the whole body was sent"
                 emit(
                     EventKind.HTTP_DOWNLOAD_FAILED,
-                    mac=mac, host=host, path=path, bytes=sent, client=remote, error=error,
+                    mac=mac,
+                    host=host,
+                    path=path,
+                    bytes=sent,
+                    client=remote,
+                    error=error,
+                    **packaged,
                 )
 
 

@@ -12,6 +12,9 @@ slow but moving client (down to ``MIN_CHUNK / timeout``, 8.7 KB/s with the
 default 30 s) is never cut off. The response records how many octets of the body
 went out and whether all of them did, for the ``http.download_complete``
 event (one-shot boots count a boot when kernel and initrd were fully sent).
+
+:func:`open_file` opens a file outside the root that the configuration chose
+(a boot program of the iPXE package, :func:`bootwright.boot.programs.fallback_file`).
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ import io
 import mimetypes
 import os
 import secrets
+import stat
 
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 
+from bootwright.web.paths import NotServed
 from bootwright.web.ranges import FileMeta, Plan
 
 MIN_CHUNK = 256 * 1024
@@ -74,6 +79,23 @@ def meta_for(path: str, st: os.stat_result) -> FileMeta:
     return FileMeta(size=st.st_size, mtime_ns=st.st_mtime_ns, content_type=content_type(path))
 
 
+def open_file(path: str) -> tuple[int, os.stat_result]:
+    """Open the regular file at ``path``, an absolute path from the configuration (its symlinks followed).
+
+    Never called with a client's path: :func:`bootwright.web.paths.open_in_root` is the way into the
+    root. Raises ``OSError``, :class:`~bootwright.web.paths.NotServed` for anything but a regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotServed(f"{path!r} is not a regular file")
+        return fd, st
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def new_boundary() -> str:
     """A multipart boundary no file is going to contain by chance."""
     return "bw-" + secrets.token_hex(12)
@@ -89,6 +111,8 @@ class FileSend(web.StreamResponse):
         self._timeout = timeout
         self._chunk = MIN_CHUNK
         self.path = ""
+        self.source: str | None = None
+        """The file outside the root this was sent from (the iPXE package's), for the events."""
         self.bytes_sent = 0
         """Body octets handed to the kernel so far."""
         self.complete = False

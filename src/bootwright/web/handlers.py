@@ -4,9 +4,12 @@ For a clean path (see ``docs/http.md``) the handler asks
 :meth:`bootwright.boot.documents.Documents.lookup` — the module TFTP asks too —
 what the name is. A document that wins over files (the entry script, a
 configured ``http.scripts`` path, ``boot/<mac>.ipxe``) is sent as it is; else a
-regular file under the root is sent if there is one (``sendfile``), else the
-document (the host's own target, GRUB/pxelinux configs), else 404. Which names
-are documents, and which of them win over files, is decided there, not here.
+regular file under the root is sent if there is one (``sendfile``), else a
+built-in boot program from the system's iPXE package
+(:func:`bootwright.boot.programs.fallback_file`, the rule TFTP asks too), else
+the document (the host's own target, GRUB/pxelinux configs), else 404. Which
+names are documents, and which of them win over files, is decided there, not
+here.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from aiohttp import web
 
 from bootwright.boot.documents import Document, Documents, Transport, ipxe_error, parse_mac
 from bootwright.boot.policy import BootPolicy
+from bootwright.boot.programs import fallback_file, ipxe_dir
 from bootwright.runtime.hostfacts import MacResolver, plain_address
 from bootwright.web import ranges
 from bootwright.web.access import AllowList
-from bootwright.web.files import FileSend, meta_for, new_boundary
+from bootwright.web.files import FileSend, meta_for, new_boundary, open_file
 from bootwright.web.paths import BadPath, NotServed, clean_path, open_in_root
 
 _CLIENT_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.EINVAL, errno.EISDIR})
@@ -82,6 +86,7 @@ class BootHandler:
         current = policy()
         self.docs = Documents(current)
         self.allow = AllowList(current.config.http.allow)
+        self.ipxe_dir = ipxe_dir(current.config)
 
     def _current(self) -> Documents:
         policy = self._policy()
@@ -89,6 +94,7 @@ class BootHandler:
         if policy is not docs.policy:  # the config was reloaded: new documents, new allow list
             docs = self.docs = Documents(policy)
             self.allow = AllowList(policy.config.http.allow)
+            self.ipxe_dir = ipxe_dir(policy.config)
         return docs
 
     def _local(self, request: web.BaseRequest) -> tuple[str, int]:
@@ -135,7 +141,7 @@ class BootHandler:
         try:
             fd, st = open_in_root(self.root, rel)
         except FileNotFoundError:
-            return None
+            return self._packaged(request, rel)
         except NotADirectoryError:
             return None
         except NotServed as exc:
@@ -150,9 +156,30 @@ class BootHandler:
             level = logging.DEBUG if exc.errno in _CLIENT_ERRNOS else logging.WARNING
             log.log(level, "cannot open %s: %s", rel, exc)
             return TextResponse(404, "not found")
+        return self._send(request, rel, fd, st)
+
+    def _packaged(self, request: web.BaseRequest, rel: str) -> web.StreamResponse | None:
+        """The iPXE package's file for a built-in boot program the root lacks (``boot/programs.py``), or ``None``."""
+        path = fallback_file(rel, self.ipxe_dir)
+        if path is None:
+            return None
+        try:
+            fd, st = open_file(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:  # unreadable, not a regular file: answered as absent; `check` shows it MISSING
+            log.debug("cannot open %s for %s: %s", path, rel, exc)  # debug: any client may repeat the request
+            return None
+        return self._send(request, rel, fd, st, path)
+
+    def _send(
+        self, request: web.BaseRequest, rel: str, fd: int, st: os.stat_result, source: str | None = None
+    ) -> FileSend:
+        """The planned response for an open file (``source``: where it came from when not the root)."""
         plan = ranges.plan(request.method, request.headers, meta_for(rel, st), new_boundary())
         response = FileSend(fd, plan, self.timeout)
         response.path = rel
+        response.source = source
         return response
 
 

@@ -14,6 +14,10 @@ filesystem-dependent checks happen:
 * With ``allow_symlinks=False`` any symlink on the way is refused.
 * Only regular files are served (no devices, FIFOs or directories); the open
   uses ``O_NONBLOCK`` so a FIFO cannot block the server.
+
+:func:`open_file` opens one absolute path the configuration chose (a boot
+program of the iPXE package, :func:`bootwright.boot.programs.fallback_file`),
+following its symlinks: the path never comes from a client.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Final
 
 from bootwright.engine.tftp.paths import PathRefused
 
-__all__ = ["FileSource", "open_in_root"]
+__all__ = ["FileSource", "open_file", "open_in_root"]
 
 _IOV_MAX: Final = min(1024, os.sysconf("SC_IOV_MAX")) if hasattr(os, "sysconf") else 16
 
@@ -166,3 +170,20 @@ def _open_through_symlinks(root: str | os.PathLike[str], parts: list[str], relat
     if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
         raise PathRefused(f"{relative!r} resolves outside the root")
     return _open_beneath(os.open(real_root, _DIR_FLAGS), rel.split(os.sep), relative)
+
+
+def open_file(path: str) -> FileSource:
+    """Open the regular file at ``path``, an absolute path from the configuration (symlinks followed).
+
+    Raises ``FileNotFoundError`` (and other ``OSError``) and
+    :class:`~bootwright.engine.tftp.paths.PathRefused` for anything but a regular file.
+    """
+    fd = os.open(path, _FILE_FLAGS & ~os.O_NOFOLLOW)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise PathRefused(f"{path!r} is not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return FileSource(fd, st.st_size)

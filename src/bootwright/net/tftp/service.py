@@ -22,14 +22,17 @@ rate with pause, total, per client → ERROR 0 naming the reason), refusal of
 mail mode / uploads (:func:`bootwright.engine.tftp.transfer.refusal`), remap rules
 (tftp-hpa ``-m`` syntax from ``[tftp] remap``), the root sandbox
 (:mod:`bootwright.engine.tftp.paths`, :mod:`bootwright.net.tftp.files`),
-then the file, or a document (:meth:`bootwright.boot.documents.Documents.lookup`,
-the module HTTP asks too) when none exists: a real file always wins over TFTP,
-so an operator can override one machine by hand.
+then the file, else a built-in boot program from the system's iPXE package
+(:func:`bootwright.boot.programs.fallback_file`, the rule HTTP asks too), else a
+document (:meth:`bootwright.boot.documents.Documents.lookup`, the module HTTP
+asks too) when none exists: a real file always wins over TFTP, so an operator
+can override one machine by hand.
 
 Each transfer reports ``tftp.start`` and then one ``tftp.done`` or
 ``tftp.failed`` event with client, MAC (``Runtime.client_mac``: leases, then
 the neighbour table; or the one the document's name carries), file, size,
-blksize, windowsize, duration and outcome.  Packet-level oddities are
+blksize, windowsize, duration and outcome; ``source`` names the packaged file
+when the root had none (which binary booted).  Packet-level oddities are
 counted in :attr:`TftpService.counters` and logged at debug level.
 """
 
@@ -47,6 +50,7 @@ from typing import Any, Final
 
 from bootwright.boot.documents import Document, Documents, Transport
 from bootwright.boot.policy import BootPolicy
+from bootwright.boot.programs import fallback_file, ipxe_dir
 from bootwright.engine.tftp.paths import (
     PathRefused,
     RemapRule,
@@ -68,7 +72,7 @@ from bootwright.engine.tftp.transfer import (
 )
 from bootwright.engine.tftp.write import WriteTransfer
 from bootwright.model import EventKind
-from bootwright.net.tftp.files import open_in_root
+from bootwright.net.tftp.files import FileSource, open_file, open_in_root
 from bootwright.net.tftp.limits import Admission
 from bootwright.net.tftp.poll import Dispatcher, native_pump
 from bootwright.net.tftp.sockets import Arrival, listening_socket, path_mtu, recv_request, send_from, transfer_sockets
@@ -130,6 +134,7 @@ class TftpService:
         cfg = policy.config.tftp
         remap = parse_remap_rules("\n".join(cfg.remap))
         self.root = str(Path(cfg.root or self.runtime.root).resolve())
+        self.ipxe_dir = ipxe_dir(policy.config)
         self.settings = TftpSettings(
             max_blksize=cfg.max_blksize,
             max_windowsize=min(cfg.max_windowsize, MAX_WINDOWSIZE),
@@ -323,6 +328,7 @@ class TftpService:
         try:
             source: BlockSource | None = None
             resource = sink = None
+            packaged: str | None = None
             if request.is_write:
                 error = refusal(request, self.settings, relative)
                 if error is not None:
@@ -331,7 +337,8 @@ class TftpService:
                 undo.append(sink.abort)
             else:
                 try:
-                    source = resource = open_in_root(self.root, relative)
+                    resource, packaged = self._open(relative)
+                    source = resource
                     undo.append(resource.close)
                 except FileNotFoundError:
                     doc = self.documents.lookup(relative, Transport.TFTP, arrival.local, mac=mac)
@@ -358,6 +365,7 @@ class TftpService:
                 "size": size,
                 "write": request.is_write,
                 "started": _monotonic(),
+                "source": packaged,
             }
             xfer = Transfer(
                 engine,
@@ -390,6 +398,7 @@ class TftpService:
             client=client,
             file=request.filename,
             path=relative if relative != request.filename else None,
+            source=packaged,
             size=size,
             blksize=neg.blksize,
             windowsize=neg.windowsize,
@@ -444,7 +453,21 @@ class TftpService:
             outcome=str(outcome),
             retransmits=stats.retransmits or None,
             write=True if info["write"] else None,
+            source=info["source"],
         )
+
+    def _open(self, relative: str) -> tuple[FileSource, str | None]:
+        """The root's file at ``relative``, else the iPXE package's (``boot/programs.py``) and its path.
+
+        Raises ``FileNotFoundError`` when neither has it (a document may still answer).
+        """
+        try:
+            return open_in_root(self.root, relative), None
+        except FileNotFoundError:
+            packaged = fallback_file(relative, self.ipxe_dir)
+            if packaged is None:
+                raise
+        return open_file(packaged), packaged
 
     def _forget(self, xfer: Transfer) -> None:
         """A transfer closed its sockets (after an upload's dally period too)."""
