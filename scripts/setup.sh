@@ -28,6 +28,9 @@ APT_PACKAGES=(
   # Power control tests and the lab's BMC scenarios (docs/power.md): OpenIPMI's ipmi_sim (a BMC simulator)
   # and ipmitool (the reference client). sushy-emulator (Redfish) comes from PyPI with the test extra.
   openipmi ipmitool
+  # proxyDHCP tests and the lab's proxy runs (docs/proxy.md, docs/probe.md): ISC dhcpd as the link's
+  # foreign DHCP server (its unit is disabled below when this run installed it).
+  isc-dhcp-server
   # Metrics tests (docs/metrics.md): promtool check metrics lints what /metrics serves. The package
   # is the Prometheus server too; its unit is disabled below when this run installed it.
   prometheus
@@ -59,7 +62,7 @@ fi
 # package this run installed must not start with the machine on its real interfaces, so its
 # unit is disabled — only when this run installed it: a service that was already on the machine
 # (a seed user's nginx, tftpd-hpa or Kea) is never stopped, disabled or reconfigured.
-for unit in kea-dhcp4-server kea-dhcp6-server isc-dhcp-relay nginx tftpd-hpa openipmi ipmievd prometheus; do
+for unit in kea-dhcp4-server kea-dhcp6-server isc-dhcp-relay isc-dhcp-server nginx tftpd-hpa openipmi ipmievd prometheus; do
   pkg=$unit
   [ "$unit" = nginx ] && pkg=nginx-light
   [ "$unit" = ipmievd ] && pkg=ipmitool

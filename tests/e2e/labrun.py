@@ -60,3 +60,12 @@ class LabRun:
         if name in self.report.skipped:
             pytest.skip(self.report.skipped[name])
         return self.report.by_name()[name]
+
+
+def foreign_problem(server: str) -> str | None:
+    """Why the foreign DHCP server ``server`` (dnsmasq, dhcpd) of a proxy run cannot run here, or None."""
+    try:
+        tools.require(*tools.FOR_FOREIGN[server])
+    except LabError as exc:
+        return str(exc)
+    return None

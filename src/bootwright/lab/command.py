@@ -10,6 +10,7 @@ from rich.console import Console
 from bootwright.lab import payload as payload_mod
 from bootwright.lab import scenarios
 from bootwright.lab.bmcvm import bmc_scenarios
+from bootwright.lab.foreign import check_choice
 from bootwright.lab.options import BMC_CONFIG
 from bootwright.lab.proc import LabError
 from bootwright.lab.runner import EXIT_ENV, EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigRefused, LabOptions, run_lab
@@ -29,7 +30,15 @@ def main(options: LabOptions, *, prepare_only: bool = False, console: Console | 
             payload_mod.prepare(options.cache, say=lambda s: out.print(s, highlight=False))
             return EXIT_OK
         try:
-            if options.firmware == "bmc":
+            if options.foreign_dhcp:
+                check_choice(options.foreign_dhcp, options.placement)
+                if options.reference or options.firmware == "bmc":
+                    what = "--reference" if options.reference else "--firmware bmc"
+                    raise ValueError(f"--foreign-dhcp runs bootwright in proxy mode: it has no {what} run")
+                scenarios.select(options.firmware, options.family, proxy=True)
+            elif options.placement != "apart":
+                raise ValueError("--placement places the foreign DHCP server: it needs --foreign-dhcp")
+            elif options.firmware == "bmc":
                 if options.reference:
                     raise ValueError("--firmware bmc drives bootwright's own commands: it has no --reference run")
                 options.scenarios = list(bmc_scenarios())
@@ -70,6 +79,8 @@ def options_from_flags(
     accel: str,
     timeout: float,
     parallel: int,
+    foreign_dhcp: str | None = None,
+    placement: str = "apart",
 ) -> LabOptions:
     """LabOptions from the command-line flags."""
     return LabOptions(
@@ -82,6 +93,8 @@ def options_from_flags(
         accel=accel,
         timeout=timeout,
         parallel=parallel,
+        foreign_dhcp=foreign_dhcp,
+        placement=placement,
     )
 
 

@@ -16,6 +16,11 @@ boot file URL. IPv4 VMs are left dual-stack, as on a real network: iPXE ranks
 DHCPv4 settings above DHCPv6 ones, so they boot over IPv4, and filtering IPv6
 would only make iPXE wait for its router solicitations to time out. The real
 interfaces of the machine are never touched.
+
+A run with a foreign DHCP server placed ``apart`` adds a second namespace,
+``bwlab-<pid>-<n>``, joined to the bridge by a veth (:class:`PeerNamespace`)::
+
+    tap0 (bridge) ── bwpeer0 ═ lan0 (192.0.2.254/24, in the peer namespace: the link's other DHCP server)
 """
 
 from __future__ import annotations
@@ -154,6 +159,33 @@ class Namespace:
             kill_pid(pid)
         run(["ip", "netns", "del", self.name], timeout=10, check=False)
         self.created = False
+
+
+class PeerNamespace(Namespace):
+    """A second host on the lab's link: its own namespace, one veth end ``lan0`` on the lab's bridge."""
+
+    IFACE = "lan0"
+
+    def __init__(self, lab: Namespace, address: str):
+        super().__init__()  # bwlab-<pid>-<n>: cleanup_stale() deletes it with the lab's namespace
+        self.lab = lab
+        self.address = address
+        self.port = f"bwpeer{len(lab.taps)}"  # the bridge port in the lab's namespace
+
+    def create(self) -> None:
+        """The namespace, ``lo``, the veth pair (one end a port of the lab's bridge) and the address."""
+        if (NETNS_DIR / self.name).exists():
+            raise LabError(f"network namespace {self.name} already exists")
+        run(["ip", "netns", "add", self.name])
+        self.created = True
+        self.ip("link", "set", "lo", "up")
+        # IPv4 only: the foreign servers the lab runs here serve DHCPv4; no IPv6 chatter on the link.
+        self.lab.ip("link", "add", self.port, "type", "veth", "peer", "name", self.IFACE, "netns", self.name)
+        self.lab.sh(["sysctl", "-q", "-w", f"net.ipv6.conf.{self.port}.disable_ipv6=1"])
+        self.lab.ip("link", "set", self.port, "master", BRIDGE, "up")
+        self.sh(["sysctl", "-q", "-w", f"net.ipv6.conf.{self.IFACE}.disable_ipv6=1"])
+        self.ip("addr", "add", f"{self.address}/{PREFIX4}", "dev", self.IFACE)
+        self.ip("link", "set", self.IFACE, "up")
 
 
 def cleanup_stale() -> list[str]:

@@ -2,7 +2,8 @@
 
 :class:`LabOptions` carries the CLI flags (and what tests set directly).
 :func:`config_problems` refuses a config that ``bootwright check`` refuses or
-the lab's network cannot serve; :func:`check_environment` wants root and every
+the lab's network cannot serve (and, beside a foreign DHCP server, any subnet
+that is not a proxy one); :func:`check_environment` wants root and every
 program and firmware file the chosen scenarios need. Both run before a
 namespace, a server or a VM exists.
 """
@@ -23,6 +24,8 @@ from bootwright.lab.scenarios import Scenario
 DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "examples" / "quickstart.toml"
 # The BMC scenarios need a "rescue" target to boot once and a "local" one (exit to the disk).
 BMC_CONFIG = DEFAULT_CONFIG.parent / "oneshot-rescue.toml"
+# Beside a foreign DHCP server (--foreign-dhcp) bootwright serves in proxy mode.
+PROXY_CONFIG = DEFAULT_CONFIG.parent / "proxy.toml"
 
 
 @dataclass
@@ -44,6 +47,8 @@ class LabOptions:
     require_services: bool = False  # raise ServeUnavailable if a service never answers
     skip_unserved: bool = False  # do not boot scenarios needing a service that never answered
     serve_log_level: str = "info"  # bootwright serve --log-level (debug shows dropped datagrams)
+    foreign_dhcp: str | None = None  # dnsmasq or dhcpd owns the addresses; bootwright is a proxy (lab/foreign.py)
+    placement: str = "apart"  # the foreign server in its own namespace ("apart") or in the lab's ("together")
 
 
 class ConfigRefused(LabError):
@@ -54,8 +59,11 @@ class ConfigRefused(LabError):
         self.problems = problems
 
 
-def config_problems(path: Path) -> list[str]:
-    """What ``bootwright check`` would refuse, plus what the lab's network cannot serve."""
+def config_problems(path: Path, foreign_dhcp: str | None = None) -> list[str]:
+    """What ``bootwright check`` would refuse, plus what the lab's network cannot serve.
+
+    With ``foreign_dhcp`` another server owns the addresses: every IPv4 subnet must be a proxy one.
+    """
     from bootwright.boot.ipxe import check_templates
     from bootwright.boot.policy import hosts_from_config
     from bootwright.config import ConfigError, load_config
@@ -70,14 +78,26 @@ def config_problems(path: Path) -> list[str]:
     for i, s4 in enumerate(cfg.subnet4):
         if ipaddress.ip_address(ADDRESS4) not in ipaddress.ip_network(str(s4.subnet)):
             problems.append(f"{path}: subnet4[{i}] {s4.subnet} does not hold the lab's address {ADDRESS4}")
+        if not foreign_dhcp and s4.mode == "proxy":
+            problems.append(
+                f"{path}: subnet4[{i}] is a proxy subnet, and nothing else gives addresses on the "
+                "lab's link: add --foreign-dhcp dnsmasq (or dhcpd)"
+            )
+        if foreign_dhcp and s4.mode != "proxy":
+            problems.append(
+                f'{path}: subnet4[{i}] must set mode = "proxy": {foreign_dhcp} gives the addresses '
+                "on the lab's link (--foreign-dhcp); two servers handing out addresses is not a proxy run"
+            )
+    if foreign_dhcp and not cfg.subnet4:
+        problems.append(f"{path}: no subnet4 to answer in proxy mode beside {foreign_dhcp} (see examples/proxy.toml)")
     for i, s6 in enumerate(cfg.subnet6):
         if ipaddress.ip_address(ADDRESS6) not in ipaddress.ip_network(str(s6.prefix)):
             problems.append(f"{path}: subnet6[{i}] {s6.prefix} does not hold the lab's address {ADDRESS6}")
     return problems
 
 
-def check_environment(chosen: list[Scenario], reference: bool) -> None:
-    """Root, and every program and firmware file the chosen scenarios need."""
+def check_environment(chosen: list[Scenario], reference: bool, foreign_dhcp: str | None = None) -> None:
+    """Root, and every program and firmware file the chosen scenarios (and the foreign server) need."""
     if os.geteuid() != 0:
         raise LabError("bootwright lab needs root: it creates a network namespace and taps (run it with sudo)")
     needed = [*tools.FOR_NETWORK, *tools.FOR_ROOT]
@@ -89,4 +109,6 @@ def check_environment(chosen: list[Scenario], reference: bool) -> None:
         needed += tools.FOR_REFERENCE
     if any(s.name.startswith("bmc-") for s in chosen):
         needed += tools.FOR_BMC
+    if foreign_dhcp:
+        needed += tools.FOR_FOREIGN.get(foreign_dhcp, ())
     tools.require(*needed)

@@ -27,8 +27,9 @@ from bootwright.lab.options import DEFAULT_CONFIG, ConfigRefused, LabOptions, ch
 from bootwright.lab.power import reprovision
 from bootwright.lab.servers import Service
 from bootwright.lab.session import LabSession
-from bootwright.lab.timeline import Timeline
+from bootwright.lab.timeline import PROXY_EVENTS, Timeline
 from bootwright.lab.vm import VM
+from bootwright.model import EventKind
 
 __all__ = [
     "DEFAULT_CONFIG", "EXIT_ENV", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "ConfigRefused", "LabOptions", "LabReport",
@@ -49,6 +50,9 @@ class LabReport:
     missing: list[Service] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # scenario → why it was not booted
     failures: list[str] = field(default_factory=list)  # checks beyond the marker that failed (BMC scenarios)
+    foreign: str | None = None  # proxy runs: the link's own DHCP server, e.g. "dnsmasq in its own namespace …"
+    leases: dict[str, str] = field(default_factory=dict)  # proxy runs: MAC → address in its lease file
+    ready: dict[str, str] = field(default_factory=dict)  # service → the server's "<service> ready: …" message
 
     @property
     def ok(self) -> bool:
@@ -96,6 +100,11 @@ async def _run(options: LabOptions, console: Console) -> LabReport:
         if report.missing and options.skip_unserved:
             vms = _drop_unserved(vms, report)
         await session.boot(vms)
+        if session.stack is not None:
+            report.ready = dict(session.stack.ready_messages)
+        if session.foreign is not None:
+            report.foreign, report.leases = session.foreign.title, session.foreign.leases()
+            _print_addresses(report, console)
         if options.keep:
             await _hold(session.ns, session.work, console)
     finally:
@@ -118,6 +127,17 @@ async def _bmc_runs(session: LabSession, chosen: list[BmcScenario], report: LabR
         report.failures += [f"{scenario.name}: {p}" for p in run.problems]
     for failure in report.failures:
         console.print(f"[red]lab: {failure}[/red]", highlight=False)
+
+
+def _print_addresses(report: LabReport, console: Console) -> None:
+    """Proxy runs: where each VM's address came from, and whether bootwright gave one too."""
+    for t in report.timelines:
+        lease = report.leases.get(t.mac)
+        got = f"{lease} in the lease file of {report.foreign}" if lease else f"no lease from {report.foreign}"
+        own = [k for k in t.events if k in (EventKind.DHCP4_OFFER, EventKind.DHCP4_ACK)]
+        told = f"bootwright sent {', '.join(sorted(set(own)))} (it must not)" if own else "bootwright gave no address"
+        proxy = sum(k in PROXY_EVENTS for k in t.events)
+        console.print(f"lab: {t.name}: {got}; {told}; {proxy} proxy answer(s)", highlight=False)
 
 
 def _drop_unserved(vms: list[VM], report: LabReport) -> list[VM]:

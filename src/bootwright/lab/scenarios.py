@@ -10,6 +10,10 @@ efi6        OVMF with ``IPv4PXESupport=n``                    DHCPv6 → TFTP ip
 efihttp4    OVMF with both PXE knobs off (UEFI HTTP boot)     DHCPv4 (HTTPClient) → HTTP ipxe.efi → …
 efihttp6    same, IPv6                                        DHCPv6 (HTTPClient) → HTTP ipxe.efi → …
 ==========  ===============================================  =====================
+
+A proxy run (``--foreign-dhcp``: another server gives the addresses, bootwright
+only the boot part) boots the IPv4 three, :data:`PROXY`: proxyDHCP is DHCPv4's
+(PXE 2.1 §2.2.2).
 """
 
 from __future__ import annotations
@@ -60,14 +64,20 @@ class Scenario:
 ALL = tuple(Scenario(fw, fam, i) for i, (fw, fam) in enumerate((fw, fam) for fw in FIRMWARES for fam in FAMILIES))
 
 
-def select(firmware: str = "all", family: str | int = "all") -> list[Scenario]:
-    """The scenarios matching ``--firmware`` and ``--family`` (each may be ``all``)."""
+PROXY = tuple(s for s in ALL if s.family == 4)
+
+
+def select(firmware: str = "all", family: str | int = "all", proxy: bool = False) -> list[Scenario]:
+    """The scenarios matching ``--firmware`` and ``--family`` (each may be ``all``); ``proxy``: IPv4 only."""
     if firmware != "all" and firmware not in FIRMWARES:
         raise ValueError(f"firmware {firmware!r} is not one of bios, efi, efihttp, all")
     fam = str(family)
     if fam != "all" and fam not in ("4", "6"):
         raise ValueError(f"family {family!r} is not one of 4, 6, all")
-    return [s for s in ALL if firmware in ("all", s.firmware) and fam in ("all", str(s.family))]
+    if proxy and fam == "6":
+        raise ValueError("--foreign-dhcp runs boot over IPv4 only (proxyDHCP is DHCPv4's): drop --family 6")
+    pool = PROXY if proxy else ALL
+    return [s for s in pool if firmware in ("all", s.firmware) and fam in ("all", str(s.family))]
 
 
 def by_name(name: str) -> Scenario:

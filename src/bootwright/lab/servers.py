@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import sys
 import time
@@ -57,6 +58,7 @@ class Stack:
         self.readers: list[asyncio.Task[None]] = []
         self.tail: list[str] = []
         self.ready_lines: set[str] = set()
+        self.ready_messages: dict[str, str] = {}  # service → its "<service> ready: …" line (what it bound, how)
         self.log = (work / f"{self.label}.log").open("a", buffering=1)
         self.services: list[Service] = []
 
@@ -88,6 +90,7 @@ class Stack:
             self.tail = [*self.tail[-39:], line]
             if m := re.search(r"\b(\w+) ready\b", line):
                 self.ready_lines.add(m.group(1).lower())
+                self.ready_messages.setdefault(m.group(1).lower(), _message(line))
             obs = self.parse(name, line, now)
             if obs is not None:
                 self.observe(obs)
@@ -204,6 +207,16 @@ class ReferenceStack(Stack):
         return parse_event_line(line, now, SERVER_IPS)
 
 
+def _message(line: str) -> str:
+    """The ``msg`` of a JSON log line, else the line itself."""
+    start = line.find("{")
+    with contextlib.suppress(ValueError):
+        obj = json.loads(line[start:]) if start >= 0 else None
+        if isinstance(obj, dict) and isinstance(obj.get("msg"), str):
+            return str(obj["msg"])
+    return line
+
+
 RA_SERVICE = Service("ra", "router advertisements", "raw", 58)
 
 
@@ -214,7 +227,12 @@ def services_of(config_path: Path) -> list[Service]:
     cfg = load_config(config_path)
     services: list[Service] = []
     if cfg.dhcp4.enabled and cfg.subnet4:
-        services.append(Service("dhcp4", "DHCPv4", "udp", cfg.dhcp4.port))
+        if any(s.mode == "proxy" for s in cfg.subnet4):
+            # Beside a foreign server, UDP 67 may be that server's socket (bootwright then receives
+            # through a packet socket): the PXE boot server port is bootwright's alone (PXE 2.1 §2.2.3).
+            services.append(Service("dhcp4", "DHCPv4 proxy", "udp", cfg.dhcp4.proxy_port))
+        else:
+            services.append(Service("dhcp4", "DHCPv4", "udp", cfg.dhcp4.port))
     if cfg.dhcp6.enabled and cfg.subnet6:
         services.append(Service("dhcp6", "DHCPv6", "udp", 547))
     if any(s.ra is not None and s.ra.enabled for s in cfg.subnet6):

@@ -18,7 +18,9 @@ and SMBIOS UUID, a fresh timeline and serial log::
 the programs the scenarios need, loads (or prepares) the payload, picks the
 accelerator, makes a work directory, the namespace and the boot root, starts
 the servers and waits (bounded) until they answer — :class:`ServeUnavailable`
-when none does (or any does not, with ``require_services``). A failed start
+when none does (or any does not, with ``require_services``). With
+``foreign_dhcp`` a foreign DHCP server (:mod:`bootwright.lab.foreign`) is
+started first and holds UDP 67 before bootwright starts. A failed start
 cleans up after itself. :meth:`LabSession.close` stops every VM and server,
 deletes the namespace, and removes the work directory unless
 :attr:`LabSession.keep_work` is set.
@@ -39,8 +41,16 @@ from rich.console import Console
 from bootwright.lab import payload as payload_mod
 from bootwright.lab import qemu, scenarios
 from bootwright.lab.bmcvm import BmcScenario, BmcVM
+from bootwright.lab.foreign import ForeignDhcp, check_choice
 from bootwright.lab.netns import ADDRESS4, Namespace
-from bootwright.lab.options import DEFAULT_CONFIG, ConfigRefused, LabOptions, check_environment, config_problems
+from bootwright.lab.options import (
+    DEFAULT_CONFIG,
+    PROXY_CONFIG,
+    ConfigRefused,
+    LabOptions,
+    check_environment,
+    config_problems,
+)
 from bootwright.lab.proc import LabError, run
 from bootwright.lab.reference import BOOT_SCRIPT
 from bootwright.lab.scenarios import Scenario
@@ -65,14 +75,16 @@ class LabSession:
     def __init__(self, options: LabOptions, console: Console | None = None):
         self.options = options
         self.console = console or Console(stderr=False, highlight=False)
-        self.chosen: list[Scenario] = options.scenarios or scenarios.select(options.firmware, options.family)
-        self.config = options.config or DEFAULT_CONFIG
+        proxy = bool(options.foreign_dhcp)
+        self.chosen: list[Scenario] = options.scenarios or scenarios.select(options.firmware, options.family, proxy)
+        self.config = options.config or (PROXY_CONFIG if proxy else DEFAULT_CONFIG)
         self.label = "reference" if options.reference else "bootwright"
         self.keep_work = options.keep  # keep the work directory (logs, serial consoles) on close
         self.accel = ""
         self.work: Path | None = None
         self.ns: Namespace | None = None
         self.stack: Stack | None = None
+        self.foreign: ForeignDhcp | None = None  # the link's own DHCP server in a proxy run
         self.tracker: Tracker | None = None
         self.payload: payload_mod.Payload | None = None
         self.vms: list[VM] = []
@@ -93,12 +105,20 @@ class LabSession:
         options = self.options
         if options.reference and options.config is not None:
             raise LabError("--reference runs dnsmasq with the lab's own reference configuration; drop --config")
+        if options.foreign_dhcp:
+            if options.reference:
+                raise LabError("--foreign-dhcp runs bootwright in proxy mode beside another server; drop --reference")
+            try:
+                check_choice(options.foreign_dhcp, options.placement)
+            except ValueError as exc:
+                raise LabError(str(exc)) from None
         if not self.config.is_file():
-            default = "the default is a checkout's examples/quickstart.toml"
+            example = PROXY_CONFIG if options.foreign_dhcp else DEFAULT_CONFIG
+            default = f"the default is a checkout's examples/{example.name}"
             raise ConfigRefused([f"{self.config} does not exist ({default})"])
-        if not options.reference and (problems := config_problems(self.config)):
+        if not options.reference and (problems := config_problems(self.config, options.foreign_dhcp)):
             raise ConfigRefused(problems)
-        check_environment(self.chosen, options.reference)
+        check_environment(self.chosen, options.reference, options.foreign_dhcp)
         self.payload = payload_mod.prepare(options.cache, say=lambda s: self.console.print(s, highlight=False))
         self.accel = qemu.choose_accel(options.accel, self.payload, options.cache)
         self.work = Path(tempfile.mkdtemp(prefix="bwlab-"))
@@ -116,10 +136,17 @@ class LabSession:
                     self.ns, self.work, self.tracker.observe, self.config, root, options.serve_log_level
                 )
                 what = f"bootwright serve --config {self.config}"
+            if options.foreign_dhcp:
+                # First: in the "together" placement it must hold UDP 67 before bootwright starts.
+                self.foreign = ForeignDhcp(
+                    options.foreign_dhcp, options.placement, self.ns, self.work, self.tracker.observe
+                )
+                what += f" in proxy mode, addresses from {self.foreign.title}"
             self.console.print(
-                f"lab: namespace {self.ns.name}, {what}, {len(self.chosen)} VM(s), accel {self.accel}, "
-                f"work {self.work}"
+                f"lab: namespace {self.ns.name}, {what}, {len(self.chosen)} VM(s), accel {self.accel}, work {self.work}"
             )
+            if self.foreign is not None:
+                await self.foreign.start()
             await self.stack.start()
             self.missing = await self.stack.wait_ready()
             if self.missing:
@@ -139,6 +166,9 @@ class LabSession:
         if self.stack is not None:
             await self.stack.stop()
             self.stack = None
+        if self.foreign is not None:
+            await self.foreign.stop()  # its peer namespace (apart) goes with it
+            self.foreign = None
         if self.ns is not None:
             self.ns.delete()
             self.ns = None
@@ -194,6 +224,8 @@ class LabSession:
                     view.refresh()
                     try:
                         stack.check_alive()
+                        if self.foreign is not None:
+                            self.foreign.check_alive()
                     except LabError as exc:
                         server_died = exc
                         break

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bootwright.lab.timeline import EVENT_STAGES, Stage, classify_path
+from bootwright.lab.timeline import EVENT_STAGES, PROXY_DETAIL, PROXY_EVENTS, Stage, classify_path
 
 ADDRESS_KEYS = ("client", "peer", "remote", "src", "address", "addr", "ip", "yiaddr", "ciaddr", "ia_na", "lease")
 PATH_KEYS = ("path", "file", "filename", "uri", "url", "target", "bootfile")
@@ -35,6 +35,8 @@ class Observation:
     detail: str = ""
     note: str | None = None
     learned: tuple[tuple[str, str], ...] = ()  # (ip, mac) pairs this line proves
+    kind: str | None = None  # the server's event kind (bootwright's --log-json lines)
+    leased_by: str | None = None  # a foreign DHCP server that acknowledged ``ip`` for ``mac``
 
 
 def clean_ip(value: Any) -> str | None:
@@ -78,7 +80,7 @@ def parse_event_line(line: str, now: float, server_ips: frozenset[str] = frozens
     except (TypeError, ValueError):
         at = now
     if kind not in EVENT_STAGES:
-        return Observation(at, None, mac, ip, learned=learned) if learned else None
+        return Observation(at, None, mac, ip, learned=learned, kind=kind) if learned or mac else None
     stage = EVENT_STAGES[kind]
     path = next((str(obj[k]) for k in PATH_KEYS if isinstance(obj.get(k), str)), "")
     if stage is None:
@@ -87,10 +89,13 @@ def parse_event_line(line: str, now: float, server_ips: frozenset[str] = frozens
     failed = (isinstance(status, int) and status >= 400) or bool(obj.get("error"))
     if failed:
         problem = obj.get("error") or f"status {status}"
-        return Observation(at, None, mac, ip, note=f"{kind} {path}: {problem}".strip(), learned=learned)
+        return Observation(at, None, mac, ip, note=f"{kind} {path}: {problem}".strip(), learned=learned, kind=kind)
     name = path.split("?", 1)[0].lstrip("/") if path else kind
-    detail = f"{kind} {ip or ''}".strip() if stage is Stage.OFFER else name
-    return Observation(at, stage, mac, ip, detail=detail, learned=learned)
+    if kind in PROXY_EVENTS:
+        detail = f"{kind} {name}, {PROXY_DETAIL}" if path else f"{kind}, {PROXY_DETAIL}"
+    else:
+        detail = f"{kind} {ip or ''}".strip() if stage is Stage.OFFER else name
+    return Observation(at, stage, mac, ip, detail=detail, learned=learned, kind=kind)
 
 
 class DnsmasqParser:

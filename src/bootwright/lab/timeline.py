@@ -4,6 +4,12 @@ A VM's boot is six stages; each is stamped the first time any source (the
 server's events, the reference servers' logs, the serial console) shows it.
 The tables here are the only place that knows how sources name things;
 bootwright's own event kinds are :class:`~bootwright.model.EventKind` members.
+
+In a proxy run (``--foreign-dhcp``) the DHCP stage is two servers' work: the
+link's own server gives the address (:attr:`Timeline.address`, read from its
+log) and bootwright the boot part — ``dhcp4.proxy_offer`` (PXE 2.1 §2.2.2) or
+``dhcp4.proxy_ack`` (a boot server REQUEST on UDP 4011, §2.2.3) stamps the
+stage, with the detail "address from another server".
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ PATH = None
 EVENT_STAGES: dict[str, Stage | None] = {
     EventKind.DHCP4_OFFER: Stage.OFFER,
     EventKind.DHCP4_ACK: Stage.OFFER,
+    EventKind.DHCP4_PROXY_OFFER: Stage.OFFER,
+    EventKind.DHCP4_PROXY_ACK: Stage.OFFER,
     EventKind.DHCP6_ADVERTISE: Stage.OFFER,
     EventKind.DHCP6_REPLY: Stage.OFFER,
     EventKind.TFTP_DONE: PATH,
@@ -56,6 +64,10 @@ EVENT_STAGES: dict[str, Stage | None] = {
     EventKind.HTTP_DOWNLOAD_COMPLETE: PATH,
     EventKind.HTTP_SCRIPT: PATH,
 }
+
+# proxyDHCP answers: the boot part only; the address came from another server.
+PROXY_EVENTS = frozenset({EventKind.DHCP4_PROXY_OFFER, EventKind.DHCP4_PROXY_ACK})
+PROXY_DETAIL = "address from another server"
 
 # File name → stage, first match wins (per-MAC scripts like script.ipxe-52:54:… count as scripts).
 PATH_STAGES: tuple[tuple[re.Pattern[str], Stage], ...] = (
@@ -88,6 +100,8 @@ class Timeline:
     detail: dict[Stage, str] = field(default_factory=dict)
     via: dict[Stage, int] = field(default_factory=dict)  # address family the server saw for the stage
     notes: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)  # the server's event kinds about this VM, this boot
+    address: str | None = None  # proxy runs: "192.0.2.150 from dnsmasq", the foreign server's lease
     outcome: str | None = None  # set when the VM is done: "booted", "timed out after …", "QEMU exited …"
     finished: float | None = None
 
@@ -109,6 +123,16 @@ class Timeline:
         if detail:
             self.detail[stage] = detail
         return True
+
+    def saw(self, kind: str, at: float) -> None:
+        """Remember that the server reported event ``kind`` about this VM (during this boot)."""
+        if self.started is not None and at >= self.started and len(self.events) < 1000:
+            self.events.append(kind)
+
+    def leased(self, ip: str, server: str, at: float) -> None:
+        """A foreign DHCP server acknowledged ``ip`` for this VM (during this boot)."""
+        if self.started is not None and at >= self.started:
+            self.address = f"{ip} from {server}"
 
     def note(self, text: str) -> None:
         """Remember a problem seen on the way (an HTTP 404, a TFTP error …), at most a few."""

@@ -52,11 +52,16 @@ REQUIREMENTS: dict[str, Requirement] = {
         Requirement("undionly.kpxe", "ipxe", (str(IPXE_DIR / "undionly.kpxe"),)),
         Requirement("ipxe.efi", "ipxe", (str(IPXE_DIR / "ipxe.efi"),)),
         Requirement("dnsmasq", "dnsmasq-base"),
+        Requirement("dhcpd", "isc-dhcp-server"),
+        Requirement("tcpdump", "tcpdump"),
         Requirement("ipmi_sim", "openipmi"),
         Requirement("ipmitool", "ipmitool"),
         # PyPI, not Debian: installed beside bootwright (pip install sushy-tools, or the test extra).
-        Requirement("sushy-emulator", "sushy-tools (pip install sushy-tools)",
-                    (str(Path(sys.executable).parent / "sushy-emulator"),)),
+        Requirement(
+            "sushy-emulator",
+            "sushy-tools (pip install sushy-tools)",
+            (str(Path(sys.executable).parent / "sushy-emulator"),),
+        ),
         Requirement("apt-get", "apt"),
         Requirement("dpkg", "dpkg"),
     )
@@ -70,6 +75,8 @@ FOR_EFI = ("qemu-system-x86_64", "ovmf-code", "ovmf-vars")
 FOR_ROOT = ("undionly.kpxe", "ipxe.efi")
 FOR_REFERENCE = ("dnsmasq",)
 FOR_BMC = ("ipmi_sim", "ipmitool", "sushy-emulator")
+# The foreign DHCP servers of the proxy runs (--foreign-dhcp); tcpdump is optional (a capture when present).
+FOR_FOREIGN = {"dnsmasq": ("dnsmasq",), "dhcpd": ("dhcpd",)}
 
 
 def find(name: str) -> Path:

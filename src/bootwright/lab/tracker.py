@@ -48,6 +48,8 @@ class Tracker:
         """Apply one observation now, or keep it until its address can be placed."""
         for learned_ip, learned_mac in obs.learned:
             self.ip_mac[learned_ip] = learned_mac.lower()
+        if obs.mac and (obs.kind or obs.leased_by):
+            self._record(obs.mac, obs)
         if obs.stage is None and obs.note is None:
             return
         mac: str | None = obs.mac or (self.ip_mac.get(obs.ip) if obs.ip else None)
@@ -56,6 +58,16 @@ class Tracker:
                 self.pending.append(obs)
             return
         self._apply(mac, obs)
+
+    def _record(self, mac: str, obs: Observation) -> None:
+        """The server's event kind, or a foreign server's lease, on the VM's timeline."""
+        timeline = self.by_mac.get(mac.lower())
+        if timeline is None:
+            return
+        if obs.kind:
+            timeline.saw(obs.kind, obs.at)
+        if obs.leased_by and obs.ip:
+            timeline.leased(obs.ip, obs.leased_by, obs.at)
 
     def _apply(self, mac: str, obs: Observation) -> None:
         timeline = self.by_mac.get(mac.lower())
