@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from netns import NetnsPair, require_module
+from netns import BOOTWRIGHT, NetnsPair, require_module
 from test_dhcp4 import Server, start_server
 
 pytestmark = pytest.mark.interop
@@ -211,3 +211,20 @@ def test_at_start_a_second_server_beside_a_full_subnet_is_a_loud_warning(link: N
     server = start_server(link, tmp_path, config)
     line = wait_for_line(server, "another DHCP server answers on this link")
     assert "WARNING" in line and "conflicting addresses" in line and "192.0.2.2" in line
+
+
+def test_another_process_on_the_boot_server_port_is_named(link: NetnsPair, tmp_path: Path) -> None:
+    holder = link.spawn_server([sys.executable, "-c", "import socket, time\ns = socket.socket(socket.AF_INET, "
+                                "socket.SOCK_DGRAM)\ns.bind(('0.0.0.0', 4011))\ntime.sleep(30)"])
+    deadline = time.monotonic() + 10
+    while ":4011 " not in link.run_server(["ss", "-uan"]).stdout.decode():
+        assert holder.poll() is None and time.monotonic() < deadline, "the port holder did not start"
+        time.sleep(0.05)
+    config = tmp_path / "bootwright.toml"
+    config.write_text(CONFIG)
+    (tmp_path / "root").mkdir()
+    result = link.run_server([str(BOOTWRIGHT), "serve", "--config", str(config), "--root", str(tmp_path / "root"),
+                              "--state-dir", str(tmp_path / "state")], timeout=30)
+    text = (result.stdout + result.stderr).decode()
+    assert result.returncode != 0 and "Traceback" not in text
+    assert "cannot listen on the boot server port 4011 on srv0" in text and "another proxyDHCP server" in text

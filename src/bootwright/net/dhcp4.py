@@ -341,7 +341,13 @@ class Dhcp4Service:
                            else f"UDP {port} is held by another process")
                     notes.append(f"proxy on {info.name} through a packet socket ({why})")
                 if any_proxy:
-                    entry.pxe = _open_socket(info.name, proxy_port, pktinfo=False)
+                    try:
+                        entry.pxe = _open_socket(info.name, proxy_port, pktinfo=False)
+                    except OSError as e:
+                        self._close()
+                        hint = " (another proxyDHCP server running?)" if e.errno == errno.EADDRINUSE else ""
+                        raise ServiceError(f"dhcp4: cannot listen on the boot server port {proxy_port} "
+                                           f"on {info.name}: {e.strerror or e}{hint}") from None
                     loop.add_reader(entry.pxe.fileno(), self._readable_pxe, entry)
                     if sock is not None:
                         notes.append(f"proxy on {info.name} (port {port} bound)")
