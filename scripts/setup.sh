@@ -15,6 +15,9 @@ APT_PACKAGES=(
   # reference stack and the per-port filter. busybox-static is not installed (it
   # conflicts with busybox): the lab downloads and unpacks it with the kernel.
   qemu-system-x86 seabios ipxe-qemu ipxe ovmf dnsmasq-base nftables
+  # the arm64 scenarios (AAVMF on qemu-system-aarch64); their kernel, busybox and GRUB are
+  # arm64 packages downloaded into the lab cache, never installed (docs/lab.md)
+  qemu-system-arm qemu-efi-aarch64
   # DHCPv4 interop tests and benchmark (docs/dhcp4.md): real clients, a real relay, Kea, perfdhcp.
   isc-dhcp-client busybox isc-dhcp-relay kea-dhcp4-server kea-admin
   # DHCPv6 + RA interop tests and benchmark (docs/ipv6.md): rdisc6, Kea DHCPv6 (dhclient,
@@ -34,6 +37,12 @@ APT_PACKAGES=(
   # Metrics tests (docs/metrics.md): promtool check metrics lints what /metrics serves. The package
   # is the Prometheus server too; its unit is disabled below when this run installed it.
   prometheus
+  # Zone export tests (docs/hosts.md): named-checkzone loads the exported BIND zones as BIND would.
+  bind9-utils
+  # NFS roots (docs/nfs.md): NFS-Ganesha and rpcbind, which bootwright serve starts and supervises for [nfs]
+  # (this machine kind's kernel has no nfsd), and libnfs's nfs-ls/nfs-cat as the user-space test client.
+  # Their units are disabled below when this run installed them.
+  nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
   # Web UI browser test (docs/ui.md): Playwright (PyPI, the test extra) drives Debian's chromium
   # through executable_path; `playwright install` (a browser download) is never run.
   chromium
@@ -62,10 +71,13 @@ fi
 # package this run installed must not start with the machine on its real interfaces, so its
 # unit is disabled — only when this run installed it: a service that was already on the machine
 # (a seed user's nginx, tftpd-hpa or Kea) is never stopped, disabled or reconfigured.
-for unit in kea-dhcp4-server kea-dhcp6-server isc-dhcp-relay isc-dhcp-server nginx tftpd-hpa openipmi ipmievd prometheus; do
+for unit in kea-dhcp4-server kea-dhcp6-server isc-dhcp-relay isc-dhcp-server nginx tftpd-hpa openipmi ipmievd prometheus \
+    nfs-ganesha nfs-ganesha-lock rpcbind.service rpcbind.socket; do
   pkg=$unit
   [ "$unit" = nginx ] && pkg=nginx-light
   [ "$unit" = ipmievd ] && pkg=ipmitool
+  [ "$unit" = nfs-ganesha-lock ] && pkg=nfs-ganesha
+  [[ "$unit" == rpcbind.* ]] && pkg=rpcbind
   if [[ " ${missing[*]-} " == *" $pkg "* ]]; then
     systemctl disable "$unit" >/dev/null 2>&1 || true
   fi

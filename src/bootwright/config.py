@@ -308,6 +308,9 @@ class TftpSection(Section):
     rate_pause: float = Field(default=2, ge=0)  # seconds refused after exceeding it (cps second field)
     # tftp-hpa ``-m`` remap rules, one rule per string: "r ^/tftpboot/ ''" etc.
     remap: StrList = []
+    # A tftp-hpa remap file (in.tftpd -m FILE, tftpd(8) "FILENAME REMAPPING"), applied after the rules above;
+    # relative: next to this config file. Read at start and on every reload (docs/tftp.md).
+    remap_file: Path | None = None
     # Directories (relative to the root) where write requests are allowed.
     write_dirs: StrList = []
 
@@ -322,6 +325,10 @@ class HttpSection(Section):
     allow: list[IPv4Network | IPv6Network] = []
     # Script paths under the HTTP root → the target or menu rendered there for the client.
     scripts: dict[str, str] = {}
+    # URL prefix → directory (nginx ``alias``, Apache ``Alias``): { "/tftpboot/" = "" } serves the root under
+    # /tftpboot/ too. A relative directory lies under the HTTP root ("" is the root); one outside it must be
+    # written as an absolute path. docs/http.md "Aliases".
+    aliases: dict[str, str] = {}
     # Addresses to listen on; empty = every address, IPv4 and IPv6 (0.0.0.0 and ::).
     listen: list[IPv4Address | IPv6Address] = []
     # Seconds an idle connection (or one still sending its request) stays open, and a
@@ -334,6 +341,40 @@ class HttpSection(Section):
     tls_cert: Path | None = None  # PEM certificate chain, server certificate first
     tls_key: Path | None = None  # PEM private key (unencrypted) of that certificate
     tls_port: int = Field(default=443, ge=1, le=65535)
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: dict[str, str]) -> dict[str, str]:
+        seen: dict[tuple[str, ...], str] = {}
+        for prefix, directory in value.items():
+            problem = alias_problem(prefix, directory)
+            if problem is not None:
+                raise ValueError(f"{prefix!r} = {directory!r}: {problem}")
+            segments = alias_segments(prefix)
+            if segments in seen:
+                raise ValueError(f"{prefix!r} and {seen[segments]!r} are the same URL prefix")
+            seen[segments] = prefix
+        return value
+
+
+def alias_segments(prefix: str) -> tuple[str, ...]:
+    """The path segments of an ``[http] aliases`` URL prefix (``"/tftpboot/"`` → ``("tftpboot",)``)."""
+    return tuple(part for part in prefix.split("/") if part)
+
+
+def alias_problem(prefix: str, directory: str) -> str | None:
+    """Why an ``[http] aliases`` entry cannot be served, else ``None`` (no way out of its directory)."""
+    if not prefix.startswith("/"):
+        return "the URL prefix must start with '/' (\"/tftpboot/\")"
+    if not alias_segments(prefix):
+        return "'/' is the whole site: set http.root instead"
+    for text, what in ((prefix, "URL prefix"), (directory, "directory")):
+        parts = text.split("/")
+        if "\\" in text or any(part in (".", "..") for part in parts) or re.search(r"[\x00-\x1f\x7f]", text):
+            return f"the {what} must not contain '.' or '..' segments, backslashes or control characters"
+    if directory.startswith("~"):
+        return "write the directory as an absolute path (no '~')"
+    return None
 
 
 class SyslogSection(Section):
@@ -349,6 +390,28 @@ class SyslogSection(Section):
     # Lines per second from one source address, and the burst above it, before lines are dropped.
     rate: float = Field(default=20.0, gt=0)
     burst: int = Field(default=100, ge=1)
+
+
+# --------------------------------------------------------------------------- NFS
+
+
+class NfsExport(Section):
+    """One ``[nfs] exports`` entry: a directory under the root, served over NFS (docs/nfs.md)."""
+
+    path: str  # relative to the root ("showmax"); clients mount the absolute server path, <root>/<path>
+    read_only: bool = True
+    # Client networks that may mount it; empty: the config's subnet4/subnet6 networks (any client without them).
+    clients: list[IPv4Network | IPv6Network] = []
+
+
+class NfsSection(Section):
+    """NFS exports of directories under the root, for kernels that mount their root over NFS (docs/nfs.md)."""
+
+    enabled: bool = False
+    # "kernel": the host's nfsd, through exportfs; "ganesha": NFS-Ganesha (user space), started and supervised
+    # by bootwright; "auto": the kernel's when /proc/fs/nfsd exists and exportfs is installed, else Ganesha.
+    backend: Literal["auto", "ganesha", "kernel"] = "auto"
+    exports: list[NfsExport] = []
 
 
 # --------------------------------------------------------------------------- boot policy
@@ -530,6 +593,17 @@ class HostEntry(Section):
     bootfile: str | None = None
     vars: dict[str, str] = {}
     bmc: BmcEntry | None = None
+    # DHCPv4 options of this host by decimal code, as ``[dhcp4] options`` (same values, same checks);
+    # they win over the subnet's and the global ones (ISC dhcpd options inside a host block).
+    options: dict[str, str] = {}
+
+    @field_validator("options")
+    @classmethod
+    def _options_are_sendable(cls, value: dict[str, str]) -> dict[str, str]:
+        found = [f"{key}: {problem}" for key, text in value.items() if (problem := option_problem(key, text))]
+        if found:
+            raise ValueError("; ".join(found))
+        return value
 
     @field_validator("duid")
     @classmethod
@@ -627,6 +701,7 @@ class Config(Section):
     tftp: TftpSection = TftpSection()
     http: HttpSection = HttpSection()
     syslog: SyslogSection = SyslogSection()
+    nfs: NfsSection = NfsSection()
     api: ApiSection = ApiSection()
     boot: BootSection = BootSection()
     rule: list[Rule] = []
@@ -700,7 +775,9 @@ def relative_to(config: Config, base: Path) -> Config:
         update={
             "root": rebase(config.root),
             "state_dir": rebase(config.state_dir),
-            "tftp": config.tftp.model_copy(update={"root": rebase(config.tftp.root)}),
+            "tftp": config.tftp.model_copy(
+                update={"root": rebase(config.tftp.root), "remap_file": rebase(config.tftp.remap_file)}
+            ),
             "http": http.model_copy(update={"root": rebase(http.root), "tls_cert": rebase(http.tls_cert),
                                             "tls_key": rebase(http.tls_key)}),
             "api": config.api.model_copy(update={"token_file": rebase(config.api.token_file)}),
@@ -876,6 +953,7 @@ def check_semantics(config: Config) -> Iterator[Problem]:
     yield from _check_hooks(config.hook)
     yield from _check_api_users(config.api.user)
     yield from check_paths(config.root, config.state_dir, config)
+    yield from _check_nfs(config.nfs)
 
 
 def option_problem(key: str, text: str) -> str | None:
@@ -932,6 +1010,7 @@ def check_paths(root: PurePath | None, state_dir: PurePath | None, config: Confi
     roots: list[tuple[str, PurePath | None]] = [("root", root)]
     if config is not None:
         roots += [("tftp.root", config.tftp.root), ("http.root", config.http.root)]
+        roots += [(f"http.aliases.{p!r}", PurePath(d)) for p, d in config.http.aliases.items() if d.startswith("/")]
     for key, served in roots:
         if served is None:
             continue
@@ -941,6 +1020,26 @@ def check_paths(root: PurePath | None, state_dir: PurePath | None, config: Confi
         elif served.is_relative_to(state_dir):
             yield Problem(key, f"{served} is inside state_dir {state_dir}: keep the served files and the state "
                           "directory apart")
+
+
+def _check_nfs(nfs: NfsSection) -> Iterator[Problem]:
+    """Export paths stay under the root, once each; an enabled ``[nfs]`` exports something."""
+    seen: dict[str, int] = {}
+    for i, export in enumerate(nfs.exports):
+        where = f"nfs.exports[{i}].path"
+        parts = PurePath(export.path).parts
+        if PurePath(export.path).is_absolute() or ".." in parts:
+            yield Problem(where, f"{export.path!r} is not a directory under the root: write it relative to the "
+                          'root, without ".." (e.g. "showmax" for <root>/showmax)')
+        elif any(c in export.path for c in '"\n\\') or not export.path.isprintable():
+            yield Problem(where, f"{export.path!r}: quotes, backslashes and control characters are not allowed")
+        else:
+            key = PurePath(export.path).as_posix()
+            if key in seen:
+                yield Problem(where, f"{export.path!r} is also nfs.exports[{seen[key]}]")
+            seen.setdefault(key, i)
+    if nfs.enabled and not nfs.exports:
+        yield Problem("nfs.exports", 'NFS is enabled but exports nothing: add exports = [{ path = "…" }]')
 
 
 def _check_subnets4(config: Config) -> Iterator[Problem]:

@@ -193,6 +193,9 @@ class Host:
     variables: tuple[tuple[str, str], ...] = ()
     # The machine's baseboard management controller, for power and next-boot control (docs/power.md).
     bmc: Bmc | None = None
+    # Per-host DHCPv4 options by code, values as text (``[dhcp4] options`` syntax); they win over
+    # the subnet's and the global ones (boot/reply.py), as options inside an ISC dhcpd host block do.
+    options: tuple[tuple[int, str], ...] = ()
 
 
 BmcDriver = Literal["ipmi", "redfish"]
@@ -313,6 +316,9 @@ class HostRow:
     record: dict[str, Any]
     overrides: dict[str, Any] = field(default_factory=dict)
     updated: float = 0.0
+    # The file (or API origin) a ``local`` host was imported from; "" when added by hand.
+    # ``hosts import --sync`` adds, updates and removes only the hosts of its own origin.
+    origin: str = ""
 
 
 @dataclass(frozen=True, slots=True)

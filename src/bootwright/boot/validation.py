@@ -28,6 +28,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import PurePath
 
 from bootwright.boot.ipxe import host_template_problems, template_problems
+from bootwright.boot.nfs import nfs_root_problems
 from bootwright.boot.policy import hosts_from_config
 from bootwright.config import (
     HOST_NAME,
@@ -113,6 +114,8 @@ def validate(
         for host in (e.host for e in pure):
             errors += host_template_problems(config, host)
     warnings = list(config_warnings(config))
+    # Targets whose nfsroot= this server does not export (boot/nfs.py); paths need the root serve uses.
+    warnings += nfs_root_problems(config, root if root is not None else config.root)
     index = {h.name: i for i, h in enumerate(config.host)}
     local_names = {e.host.name for e in entries if not e.from_config}
     for name in sorted(set(by_name) & local_names):

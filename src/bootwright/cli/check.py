@@ -22,10 +22,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from bootwright.boot import nfs as boot_nfs
 from bootwright.boot import programs as boot_programs
 from bootwright.boot.validation import Report, validate
 from bootwright.cli.common import EXIT_USAGE, ConfigOpt, err, out
 from bootwright.config import Config, ConfigError, LoadedConfig, Problem, read_config, with_lines
+from bootwright.net.tftp.remap import remap_problems
 from bootwright.runtime.core import resolve_paths
 from bootwright.web.tls import tls_problems  # ssl only: check still loads no aiohttp
 
@@ -100,10 +102,12 @@ def check(
     cfg = loaded.config
     root_dir, state = resolve_paths(cfg, root, state_dir)
     report = _with_inventory(loaded, state, state_dir is not None, root_dir)
-    # The files the config names, as serve will load them: the TLS certificate and key (web/tls.py).
-    errors = [*report.errors, *with_lines(tls_problems(cfg), loaded.text)]
+    # The files the config names, as serve will load them: the TLS certificate and key (web/tls.py),
+    # the TFTP remap table with its remap_file (net/tftp/remap.py).
+    errors = [*report.errors, *with_lines([*tls_problems(cfg), *remap_problems(cfg)], loaded.text)]
     missing, programs = _boot_programs(cfg, root_dir)
-    warnings = (*report.warnings, *with_lines(missing, loaded.text))
+    absent, nfs_rows = _nfs_exports(cfg, root_dir)
+    warnings = (*report.warnings, *with_lines([*missing, *absent], loaded.text))
     if strict:
         errors, warnings = [*errors, *warnings], ()
     _print(errors, loaded.source, "error")
@@ -112,7 +116,7 @@ def check(
         raise typer.Exit(EXIT_USAGE)
     out.print(f"[green]ok[/green]: {config}", highlight=False)
     table = Table(show_header=False, box=None, pad_edge=False)
-    for key, value in [*_summary(cfg), *programs]:
+    for key, value in [*_summary(cfg), *nfs_rows, *programs]:
         table.add_row(f"[bold]{key}[/bold]", value)
     out.print(table)
 
@@ -157,6 +161,27 @@ def _boot_programs(cfg: Config, root: Path) -> tuple[list[Problem], list[tuple[s
     return problems, rows
 
 
+def _nfs_exports(cfg: Config, root: Path) -> tuple[list[Problem], list[tuple[str, str]]]:
+    """Warnings for exports whose directory is missing, and a row per export and per target's NFS root."""
+    if not cfg.nfs.enabled and not any(True for _ in boot_nfs.target_roots(cfg)):
+        return [], []
+    problems: list[Problem] = []
+    rows: list[tuple[str, str]] = []
+    if cfg.nfs.enabled:
+        for export in boot_nfs.exports(cfg, root):
+            mode = "ro" if export.read_only else "rw"
+            state = "" if os.path.isdir(export.directory) else "  [yellow](not a directory)[/yellow]"
+            if state:
+                problems.append(Problem(f"{export.key}.path", f"{export.directory} is not a directory: serve leaves "
+                                        "it out until it exists (then reload)"))
+            rows.append((export.key, f"{escape(str(export.directory))} ({mode}, {escape(', '.join(export.clients))})"
+                         f"{state}"))
+    for _name, where, nfs_root in boot_nfs.target_roots(cfg):
+        text, warning = boot_nfs.describe(cfg, root, nfs_root)
+        rows.append((where, escape(text) if warning is None else f"[yellow]{escape(text)}[/yellow]"))
+    return problems, rows
+
+
 def _summary(cfg: Config) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     services = []
@@ -178,6 +203,11 @@ def _summary(cfg: Config) -> list[tuple[str, str]]:
         services.append(f"syslog :{cfg.syslog.port}")
     if cfg.hook:
         services.append(f"hooks ({len(cfg.hook)})")
+    if cfg.nfs.enabled:
+        from bootwright.net.nfs import choose_backend  # lazy: only a config with [nfs] needs the host's answer
+
+        server = {"kernel": "kernel nfsd", "ganesha": "NFS-Ganesha"}[choose_backend(cfg.nfs.backend)]
+        services.append(f"NFS :{boot_nfs.NFS_PORT} ({server}, backend {cfg.nfs.backend})")
     rows.append(("services", ", ".join(services) or "none"))
     rows.append(("interfaces", ", ".join(cfg.server.interfaces) or "every interface with a subnet"))
     for i, s4 in enumerate(cfg.subnet4):

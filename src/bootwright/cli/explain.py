@@ -26,6 +26,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from bootwright.boot import nfs as boot_nfs
 from bootwright.boot.ipxe import RenderError, render_entry_script, render_script
 from bootwright.boot.oneshot import OneShot, hosts_with_oneshots
 from bootwright.boot.policy import ARCH_TABLE, BootPolicy
@@ -526,6 +527,8 @@ def explain(
     warnings = list(answer.warnings if answer is not None else ()) + result.warnings + inventory.notes
     if result.reply is not None and result.subnet is None:
         warnings.append(f"no subnet{family} holds this client's address: only global options are sent")
+    nfs_roots = _nfs_roots(cfg, answer, state_dir)
+    warnings += [w for _, _, w in nfs_roots if w is not None]
     data: dict[str, Any] = {
         "family": family,
         "mac": client_mac,
@@ -541,6 +544,7 @@ def explain(
         "options": result.options,
         "script": script,
         "state_store": inventory.store,
+        "nfs_roots": [{"key": key, "served": text} for key, text, _ in nfs_roots],
         "warnings": warnings,
     }
     if script_only:
@@ -555,6 +559,30 @@ def explain(
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     _print_explain(data, arches)
+
+
+def _nfs_roots(cfg: Config, answer: BootAnswer | None, state_dir: Path | None) -> list[tuple[str, str, str | None]]:
+    """The NFS roots of the target (or the menu's targets) this client is served: (key path, what serves it, warning).
+
+    The export is looked up under the root ``serve`` would use (the config's, else the default; boot/nfs.py).
+    """
+    if answer is None or answer.script is None:
+        return []
+    names = [answer.script] if answer.script in cfg.targets else []
+    menu = cfg.menus.get(answer.script)
+    if menu is not None:
+        names = list(dict.fromkeys(item.target for item in menu.items if item.target in cfg.targets))
+    if not names:
+        return []
+    from bootwright.runtime.core import resolve_paths  # lazy, as in _read_inventory
+
+    root, _ = resolve_paths(cfg, None, state_dir)
+    found = []
+    for name, key, nfs_root in boot_nfs.target_roots(cfg):
+        if name in names:
+            text, warning = boot_nfs.describe(cfg, root, nfs_root)
+            found.append((key, text, f"{key}: {warning}" if warning else None))
+    return found
 
 
 def _script(cfg: Config, policy: BootPolicy, client: ClientInfo, answer: BootAnswer | None, result: _Result,
@@ -591,6 +619,8 @@ def _print_explain(result: dict[str, Any], arches: tuple[int, ...]) -> None:
         table.add_row(f"[bold]{key}[/bold]", escape(str(value)))
     for code, value in result["options"].items():
         table.add_row(f"option {code}", escape(value))
+    for nfs_root in result["nfs_roots"]:
+        table.add_row(f"[bold]NFS root[/bold] {escape(nfs_root['key'])}", escape(nfs_root["served"]))
     out.print(table)
     if result["script"]:
         out.print("[bold]iPXE script served to this client:[/bold]")

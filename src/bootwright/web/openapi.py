@@ -364,7 +364,11 @@ def openapi_spec() -> dict[str, Any]:
                             "properties": {
                                 "added": {"type": "array"},
                                 "updated": {"type": "array"},
+                                "removed": {"type": "array"},
+                                "unchanged": {"type": "array"},
+                                "adopted": {"type": "array"},
                                 "dry_run": {"type": "boolean"},
+                                "sync": {"type": "boolean"},
                             },
                         }
                     ),
@@ -373,6 +377,8 @@ def openapi_spec() -> dict[str, Any]:
                 params=[
                     _q("format", {"type": "string", "enum": ["isc", "csv", "dnsmasq"]}, "guessed when absent"),
                     _q("dry_run", {"type": "boolean"}, "check only"),
+                    _q("origin", {"type": "string"}, "the source the hosts are kept under (default: body)"),
+                    _q("sync", {"type": "boolean"}, "the body is the source of truth for the hosts of origin"),
                 ],
                 body={"text/plain": {"schema": {"type": "string"}}},
                 write=True,
@@ -393,6 +399,11 @@ def openapi_spec() -> dict[str, Any]:
                     ),
                     _q("domain", {"type": "string"}, "zone domain (default: the config's domain_name)"),
                     _q("network", {"type": "string"}, "network of a reverse zone"),
+                    _q(
+                        "ns",
+                        {"type": "array", "items": {"type": "string", "example": "pi=192.168.2.10"}},
+                        "zone name server NAME[=ADDRESS,…], repeatable (default: this server)",
+                    ),
                 ],
             )
         },
