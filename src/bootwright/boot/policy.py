@@ -211,6 +211,7 @@ def host_from_entry(entry: HostEntry) -> Host:
         bootfile=entry.bootfile,
         variables=tuple(sorted(entry.vars.items())),
         bmc=bmc_from_entry(entry.bmc) if entry.bmc else None,
+        options=tuple(sorted((int(code), text) for code, text in entry.options.items())),
     )
 
 

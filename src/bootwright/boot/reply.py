@@ -15,6 +15,7 @@ from typing import Any
 from bootwright.boot.policy import BootPolicy, ServerContext
 from bootwright.config import Config, Subnet4, Subnet6
 from bootwright.model import BootAnswer, ClientInfo, Host
+from bootwright.wire.dhcp4_codecs import split_items
 
 # RFC 2131 §4.4.5: T1 defaults to 0.5 × lease, T2 to 0.875 × lease.
 T1_FRACTION = 0.5
@@ -108,8 +109,14 @@ def dhcp4_options(
     extra = dict(g.options or {})
     if subnet is not None:
         extra.update(subnet.options or {})
-    for code, text in extra.items():
-        opts[int(code)] = text
+    texts = [(int(code), text) for code, text in extra.items()]
+    if host is not None:
+        # A host's options win over the subnet's and the global ones (dhcpd.conf(5): the most
+        # specific scope, the host declaration, wins).
+        texts += list(host.options)
+    for num, text in texts:
+        # Option 42 is a list of addresses or names (resolved by the transport), like ``ntp_servers``.
+        opts[num] = split_items(text) if num == 42 else text
     return dict(sorted(opts.items()))
 
 

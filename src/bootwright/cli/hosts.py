@@ -30,18 +30,20 @@ from bootwright.cli.common import StateDirOpt
 from bootwright.inventory.formats import (
     EXPORT_FORMATS,
     IMPORT_FORMATS,
+    IMPORT_KEYS,
     default_domain,
     export_hosts,
     guess_format,
-    parse_hosts,
+    read_hosts,
+    zone_nameservers,
 )
 from bootwright.inventory.records import BMC_SECRETS, bmc_to_dict
 from bootwright.inventory.service import HostView, Inventory, InventoryError
-from bootwright.inventory.source import ImportFormatError
 from bootwright.inventory.zones import ZoneError
 from bootwright.runtime.core import resolve_paths
 from bootwright.store.base import StoreError
 from bootwright.store.sqlite import SqliteStore
+from bootwright.wire.dhcp4_options import option_code
 
 EXIT_USAGE = 2
 out = Console(emoji=False, highlight=False)
@@ -103,9 +105,25 @@ def _call(fn: Any, *args: Any) -> Any:
         raise _fail(exc.render()) from None
 
 
+def parse_options(items: list[str] | None) -> dict[str, str]:
+    """``--option CODE=VALUE`` (or ``NAME=VALUE``, e.g. ``domain-name-servers=192.0.2.53``) as options by code."""
+    options: dict[str, str] = {}
+    for item in items or []:
+        key, eq, text = item.partition("=")
+        if not eq or not key.strip():
+            raise typer.BadParameter(f"{item!r} is not CODE=VALUE", param_hint="--option")
+        try:
+            code = option_code(key)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--option") from None
+        options[str(code)] = text.strip()
+    return options
+
+
 def _record_options(
     mac: list[str] | None, ipv4: str | None, ipv6: str | None, duid: str | None, group: list[str] | None,
     target: str | None, next_server: str | None, bootfile: str | None, var: list[str] | None,
+    option: list[str] | None = None,
 ) -> dict[str, Any]:
     record: dict[str, Any] = {}
     for key, value in (("mac", mac), ("groups", group)):
@@ -122,6 +140,8 @@ def _record_options(
                 raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--var")
             pairs[name] = text
         record["vars"] = pairs
+    if option:
+        record["options"] = parse_options(option)
     return record
 
 
@@ -134,6 +154,9 @@ TargetOpt = Annotated[str | None, typer.Option("--target", help="Boot target or 
 NextOpt = Annotated[str | None, typer.Option("--next-server", help="Per-host DHCPv4 next-server.")]
 FileOpt = Annotated[str | None, typer.Option("--bootfile", help="Per-host boot file.")]
 VarOpt = Annotated[list[str] | None, typer.Option("--var", help="Template variable KEY=VALUE; repeatable.")]
+OptionOpt = Annotated[list[str] | None, typer.Option(
+    "--option", help="DHCPv4 option of this host, CODE=VALUE or NAME=VALUE as in [dhcp4] options (e.g. "
+                     "6=192.0.2.53); repeatable; set adds to the host's options, CODE= removes one.")]
 BmcOpt = Annotated[str | None, typer.Option(
     "--bmc", help="The host's BMC as KEY=VALUE,…: driver=ipmi|redfish, address, port, username, password-file, "
                   "password-env, system (Redfish), cipher-suite (IPMI), verify-tls (Redfish); set merges into the "
@@ -271,11 +294,14 @@ def add(
     name: NameArg, config: ConfigOpt, state_dir: StateOpt = None, mac: MacOpt = None, ipv4: Ipv4Opt = None,
     ipv6: Ipv6Opt = None, duid: DuidOpt = None, group: GroupOpt = None, target: TargetOpt = None,
     next_server: NextOpt = None, bootfile: FileOpt = None, var: VarOpt = None, bmc: BmcOpt = None,
-    bmc_password_stdin: BmcPasswordOpt = False,
+    bmc_password_stdin: BmcPasswordOpt = False, option: OptionOpt = None,
 ) -> None:
     """Add a host (checked against the config and every other host)."""
-    record = {"name": name, **_record_options(mac, ipv4, ipv6, duid, group, target, next_server, bootfile, var),
+    record = {"name": name,
+              **_record_options(mac, ipv4, ipv6, duid, group, target, next_server, bootfile, var, option),
               **_bmc_changes(None, name, bmc, bmc_password_stdin)}
+    if "options" in record:
+        record["options"] = {code: text for code, text in record["options"].items() if text}
     with open_inventory(config, state_dir) as inventory:
         view = _call(inventory.add, record)
     _say(f"added host {view.host.name}")
@@ -286,11 +312,12 @@ def set_host(
     name: NameArg, config: ConfigOpt, state_dir: StateOpt = None, mac: MacOpt = None, ipv4: Ipv4Opt = None,
     ipv6: Ipv6Opt = None, duid: DuidOpt = None, group: GroupOpt = None, target: TargetOpt = None,
     next_server: NextOpt = None, bootfile: FileOpt = None, var: VarOpt = None, bmc: BmcOpt = None,
-    bmc_password_stdin: BmcPasswordOpt = False,
+    bmc_password_stdin: BmcPasswordOpt = False, option: OptionOpt = None,
     unset: Annotated[list[str] | None, typer.Option("--unset", help="Remove a key (e.g. target); repeatable.")] = None,
 ) -> None:
-    """Change keys of a host; --mac and --group replace the lists, --var adds to the variables."""
-    changes: dict[str, Any] = _record_options(mac, ipv4, ipv6, duid, group, target, next_server, bootfile, var)
+    """Change keys of a host; --mac and --group replace the lists, --var and --option add to theirs."""
+    changes: dict[str, Any] = _record_options(mac, ipv4, ipv6, duid, group, target, next_server, bootfile, var,
+                                              option)
     for key in unset or []:
         changes[key] = None
     if not changes and bmc is None and not bmc_password_stdin:
@@ -300,6 +327,10 @@ def set_host(
         if "vars" in changes:
             current = dict(_call(inventory.view, name).host.variables)
             changes["vars"] = {**current, **changes["vars"]}
+        if "options" in changes:  # CODE= removes that option; the others are kept
+            now = {str(code): text for code, text in _call(inventory.view, name).host.options}
+            merged = {code: text for code, text in {**now, **changes["options"]}.items() if text}
+            changes["options"] = merged or None
         _call(inventory.update, name, changes)
     _say(f"changed host {name}")
 
@@ -317,27 +348,48 @@ def import_file(
     file: Annotated[Path, typer.Argument(help="File to import ('-' for standard input).")],
     config: ConfigOpt, state_dir: StateOpt = None,
     fmt: Annotated[str | None, typer.Option("--format", help=f"One of {', '.join(IMPORT_FORMATS)} (guessed).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file, change nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and say what would change; change "
+                                                            "nothing.")] = False,
+    sync: Annotated[bool, typer.Option("--sync", help="The file is the source of truth for the hosts imported from "
+                                                      "it: add, update and remove them to match (other hosts are "
+                                                      "never touched).")] = False,
+    origin: Annotated[str | None, typer.Option("--origin", help="The name the hosts' origin is kept under (default: "
+                                                                "the file's absolute path; needed for --sync from "
+                                                                "standard input).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Import hosts from ISC dhcpd host blocks, CSV (name,mac,ipv4[,ipv6]) or dnsmasq dhcp-host lines."""
-    name = "<stdin>" if str(file) == "-" else str(file)
+    """Import hosts from ISC dhcpd host/group blocks, CSV (name,mac,ipv4[,ipv6[,options]]) or dnsmasq lines."""
+    stdin = str(file) == "-"
+    name = "<stdin>" if stdin else str(file)
+    if sync and stdin and origin is None:
+        raise typer.BadParameter("--sync from standard input needs --origin NAME (the hosts it owns)",
+                                 param_hint="--origin")
     try:
-        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        text = sys.stdin.read() if stdin else file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise _fail(f"{name}: cannot read: {exc}") from None
     fmt = fmt or guess_format(name, text)
     if fmt not in IMPORT_FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(IMPORT_FORMATS)}", param_hint="--format")
-    try:
-        imported = parse_hosts(fmt, text)
-    except ImportFormatError as exc:
-        problems = "\n".join(f"  {name}: {p}" for p in exc.problems)
-        raise _fail(f"{name}: not imported ({fmt} format); nothing was changed\n{problems}") from None
+    owner = origin if origin is not None else (name if stdin else str(file.resolve()))
+    parsed = read_hosts(fmt, text)
     with open_inventory(config, state_dir) as inventory:
-        report = _call(inventory.import_hosts, imported, name, dry_run)
-    verb = "would add" if dry_run else "added"
-    _say(f"{name}: {verb} {len(report.added)}, {'would update' if dry_run else 'updated'} {len(report.updated)}"
-              f" host(s) ({fmt} format)")
+        try:
+            report = inventory.import_hosts(parsed.hosts, name, dry_run, sync=sync, origin=owner,
+                                            keys=IMPORT_KEYS[fmt], file_problems=parsed.problems)
+        except InventoryError as exc:
+            if as_json:
+                print(json.dumps({"error": exc.message, "problems": [str(p) for p in exc.problems]}, indent=2))
+                raise typer.Exit(EXIT_USAGE) from None
+            raise _fail(f"{exc.message} ({fmt} format); nothing was changed\n"
+                        + "\n".join(f"  {p}" for p in exc.problems)) from None
+    if as_json:
+        print(json.dumps({**report.to_dict(), "dry_run": dry_run, "sync": sync, "format": fmt, "origin": owner},
+                         indent=2))
+        return
+    note = " (dry run: nothing was changed)" if dry_run else ""
+    adopted = f"; adopted {', '.join(report.adopted)} (added by hand before)" if report.adopted else ""
+    _say(f"{name}: {report.summary(dry_run)} ({fmt} format{', sync' if sync else ''}){adopted}{note}")
 
 
 @hosts_app.command("export")
@@ -347,6 +399,9 @@ def export(
     domain: Annotated[str | None, typer.Option("--domain", help="DNS domain (default: the config's).")] = None,
     network: Annotated[str | None, typer.Option("--network", help="Network of a bind-reverse zone.")] = None,
     output: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file.")] = None,
+    ns: Annotated[list[str] | None, typer.Option(
+        "--ns", metavar="NAME[=ADDRESS,…]",
+        help="Name server of BIND zones (repeatable; default: this server, by server.address4/address6).")] = None,
 ) -> None:
     """Export hosts as dhcpd host blocks, dnsmasq dhcp-host lines, CSV, BIND zones or /etc/hosts."""
     if fmt not in EXPORT_FORMATS:
@@ -354,8 +409,10 @@ def export(
     with open_inventory(config, state_dir) as inventory:
         hosts = inventory.hosts()
         dom = domain or default_domain(inventory.config)
+        site = inventory.config
     try:
-        text = export_hosts(fmt, hosts, domain=dom, network=network, serial=int(time.time()))
+        servers = zone_nameservers(site, hosts, dom, ns or [])
+        text = export_hosts(fmt, hosts, domain=dom, network=network, serial=int(time.time()), nameservers=servers)
     except (ZoneError, ValueError) as exc:
         raise _fail(str(exc)) from None
     if output is None:

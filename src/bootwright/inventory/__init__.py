@@ -7,14 +7,23 @@ Pure parts (``records``, ``checks``, ``isc``, ``csvfmt``, ``dnsmasq``,
 from __future__ import annotations
 
 from bootwright.inventory.checks import check_inventory
-from bootwright.inventory.formats import EXPORT_FORMATS, IMPORT_FORMATS, export_hosts, guess_format, parse_hosts
+from bootwright.inventory.formats import (
+    EXPORT_FORMATS,
+    IMPORT_FORMATS,
+    IMPORT_KEYS,
+    export_hosts,
+    guess_format,
+    parse_hosts,
+    read_hosts,
+)
 from bootwright.inventory.records import HostInputError, host_from_dict, host_to_dict
 from bootwright.inventory.service import HostView, ImportReport, Inventory, InventoryError, Snapshot
-from bootwright.inventory.source import ImportedHost, ImportFormatError
+from bootwright.inventory.source import ImportedHost, ImportFormatError, ParsedFile
 
 __all__ = [
     "EXPORT_FORMATS",
     "IMPORT_FORMATS",
+    "IMPORT_KEYS",
     "HostInputError",
     "HostView",
     "ImportFormatError",
@@ -22,6 +31,7 @@ __all__ = [
     "ImportedHost",
     "Inventory",
     "InventoryError",
+    "ParsedFile",
     "Snapshot",
     "check_inventory",
     "export_hosts",
@@ -29,4 +39,5 @@ __all__ = [
     "host_from_dict",
     "host_to_dict",
     "parse_hosts",
+    "read_hosts",
 ]

@@ -2,7 +2,7 @@
 
 The dict form uses the config file's ``[[host]]`` key names (``name``, ``mac``,
 ``ipv4``, ``ipv6``, ``duid``, ``groups``, ``target``, ``next_server``,
-``bootfile``, ``vars``, ``bmc``), so a host reads the same in the config, the
+``bootfile``, ``vars``, ``bmc``, ``options``), so a host reads the same in the config, the
 API and the state store. A BMC password is write-only: the stored record keeps
 it, the shown record (:func:`shown_record`) says only ``password_set``.
 Parsing goes through :class:`~bootwright.config.HostEntry`, so a MAC or an
@@ -20,7 +20,20 @@ from bootwright.config import HostEntry, Problem, _pydantic_problems
 from bootwright.model import Bmc, Host
 
 # Keys of a host record, in display order.
-HOST_KEYS = ("name", "mac", "ipv4", "ipv6", "duid", "groups", "target", "next_server", "bootfile", "vars", "bmc")
+HOST_KEYS = (
+    "name",
+    "mac",
+    "ipv4",
+    "ipv6",
+    "duid",
+    "groups",
+    "target",
+    "next_server",
+    "bootfile",
+    "vars",
+    "bmc",
+    "options",
+)
 # Where a BMC's password may come from; at most one is set.
 BMC_SECRETS = ("password", "password_file", "password_env")
 # Shown instead of the password (never returned); ignored when a shown record is sent back.
@@ -46,8 +59,9 @@ def host_from_dict(data: Any, where: str = "") -> Host:
         entry = HostEntry.model_validate(data)
     except ValidationError as exc:
         prefix = f"{where}." if where else ""
-        raise HostInputError([Problem(prefix + p.path if p.path else where, p.message)
-                              for p in _pydantic_problems(exc)]) from None
+        raise HostInputError(
+            [Problem(prefix + p.path if p.path else where, p.message) for p in _pydantic_problems(exc)]
+        ) from None
     return host_from_entry(entry)
 
 
@@ -72,6 +86,8 @@ def host_to_dict(host: Host) -> dict[str, Any]:
         out["vars"] = dict(host.variables)
     if host.bmc is not None:
         out["bmc"] = bmc_to_dict(host.bmc)
+    if host.options:
+        out["options"] = {str(code): text for code, text in host.options}
     return out
 
 

@@ -67,11 +67,15 @@ class HostView:
     oneshot: OneShot | None = None
     # Why the host is not served (it does not fit the configuration); empty: served.
     skipped: tuple[str, ...] = ()
+    # The file a local host was imported from ("" when added by hand).
+    origin: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: the record in config key names plus ``source``, ``overrides``, ``boot``, ``skipped``."""
+        """JSON form: the record plus ``source``, ``origin`` (imported hosts), ``overrides``, ``boot``, ``skipped``."""
         out = shown_record(host_to_dict(self.host))
         out["source"] = self.source
+        if self.origin:
+            out["origin"] = self.origin
         if self.overrides:
             out["overrides"] = sorted(self.overrides)
         out["boot"] = self.oneshot.to_dict() if self.oneshot else None
@@ -92,10 +96,34 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
-    """What an import did (or would do, with ``dry_run``)."""
+    """What an import did (or would do, with ``dry_run``), by host name.
+
+    ``removed`` is filled by a sync only (hosts of the same origin the file no
+    longer lists); ``adopted`` names hosts added by hand that a sync took over
+    (they are also in ``updated`` or ``unchanged``).
+    """
 
     added: list[str]
     updated: list[str]
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """JSON form (the CLI's ``--json`` and the API's answer)."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "adopted": self.adopted,
+        }
+
+    def summary(self, dry_run: bool = False) -> str:
+        """``added 2, updated 1, removed 0, unchanged 7`` (``would add …`` for a dry run)."""
+        verbs = ("would add", "would update", "would remove") if dry_run else ("added", "updated", "removed")
+        counts = zip((*verbs, "unchanged"), (self.added, self.updated, self.removed, self.unchanged), strict=True)
+        return ", ".join(f"{verb} {len(names)}" for verb, names in counts)
 
 
 def _effective(row: HostRow) -> Host:
@@ -105,7 +133,7 @@ def _effective(row: HostRow) -> Host:
 
 def _origin(row: HostRow) -> str:
     if row.source == LOCAL:
-        return ""
+        return f"imported from {row.origin}" if row.origin else ""
     if row.overrides:
         return f"config file, changed through CLI/API: {', '.join(sorted(row.overrides))}"
     return "config file"
@@ -156,8 +184,13 @@ def synced_rows(config: Config, old: dict[str, HostRow], now: float) -> dict[str
 
 
 def validate_rows(
-    config: Config, rows: Iterable[HostRow], *, text: str | None = None, root: PurePath | None = None,
-    state_dir: PurePath | None = None, rendered: dict[Host, tuple[Problem, ...]] | None = None,
+    config: Config,
+    rows: Iterable[HostRow],
+    *,
+    text: str | None = None,
+    root: PurePath | None = None,
+    state_dir: PurePath | None = None,
+    rendered: dict[Host, tuple[Problem, ...]] | None = None,
 ) -> tuple[Report, list[Host]]:
     """The one validation (:func:`~bootwright.boot.validation.validate`) of ``config`` with stored rows.
 
@@ -168,11 +201,25 @@ def validate_rows(
     report = validate(config, entries, text=text, root=root, state_dir=state_dir, rendered=rendered)
     by_name = {e.host.name: e.host for e in entries}
     if broken:
-        warnings = [Problem(f"host {name!r} (state store)", "skipped (not served): the stored record cannot be "
-                            f"read: {'; '.join(p.message for p in found)}") for name, found in broken.items()]
-        report = Report(report.errors, (*report.warnings, *warnings),
-                        {**report.skipped, **{n: tuple(found) for n, found in broken.items()}})
+        warnings = [
+            Problem(
+                f"host {name!r} (state store)",
+                f"skipped (not served): the stored record cannot be read: {'; '.join(p.message for p in found)}",
+            )
+            for name, found in broken.items()
+        ]
+        report = Report(
+            report.errors,
+            (*report.warnings, *warnings),
+            {**report.skipped, **{n: tuple(found) for n, found in broken.items()}},
+        )
     return report, report.usable(by_name[r.name] for r in rows if r.name in by_name)
+
+
+def _line_of(problem: Problem) -> int:
+    """The line of a parser's problem (path ``line N``); 0 when it names none."""
+    head, _, number = problem.path.partition(" ")
+    return int(number) if head == "line" and number.isdigit() else 0
 
 
 def _stored(tx: HostTransaction, name: str) -> HostRow:
@@ -241,7 +288,7 @@ class Inventory:
                 host = _effective(row)
             except HostInputError:
                 host = Host(name=row.name)
-            views.append(HostView(host, row.source, row.overrides, shots.get(row.name), reasons))
+            views.append(HostView(host, row.source, row.overrides, shots.get(row.name), reasons, row.origin))
         return views
 
     def view(self, name: str) -> HostView:
@@ -253,6 +300,29 @@ class Inventory:
 
     # ------------------------------------------------------------------ writes
 
+    def _change_problems(
+        self,
+        rows: dict[str, HostRow],
+        config: Config,
+        changed: Iterable[str],
+        origin: dict[str, str] | None = None,
+    ) -> dict[str, list[Problem]]:
+        """Problems of the hosts in ``changed``, by name (none: the change fits).
+
+        Hosts the change does not touch are not held against it: one that no
+        longer fits the configuration is skipped by the policy, not a reason
+        to refuse every other change.
+        """
+        names = set(changed)
+        origins = {r.name: _origin(r) for r in rows.values()} | (origin or {})
+        entries, broken = inventory_entries(rows.values(), origins, names)
+        out = {name: list(broken.get(name, [])) for name in names}
+        found = host_problems(config, entries, only=names, rendered=self._render_cache(config))
+        for name, problems in found.items():
+            if name in names:
+                out[name] += problems
+        return {name: problems for name, problems in out.items() if problems}
+
     def _commit(
         self,
         tx: HostTransaction,
@@ -262,20 +332,10 @@ class Inventory:
         changed: Iterable[str],
         origin: dict[str, str] | None = None,
     ) -> None:
-        """Refuse (raise; the transaction is undone) when a host in ``changed`` does not fit.
-
-        Hosts the change does not touch are not held against it: one that no
-        longer fits the configuration is skipped by the policy, not a reason
-        to refuse every other change.
-        """
-        names = set(changed)
-        origins = {r.name: _origin(r) for r in rows.values()} | (origin or {})
-        entries, broken = inventory_entries(rows.values(), origins, names)
-        problems = [p for name in sorted(names) for p in broken.get(name, [])]
-        found = host_problems(config, entries, only=names, rendered=self._render_cache(config))
-        problems += [p for name, ps in found.items() if name in names for p in ps]
-        if problems:
-            raise InventoryError(what, problems)
+        """Refuse (raise; the transaction is undone) when a host in ``changed`` does not fit."""
+        found = self._change_problems(rows, config, changed, origin)
+        if found:
+            raise InventoryError(what, [p for name in sorted(found) for p in found[name]])
 
     def sync_config(self, config: Config) -> bool:
         """Load the config file's hosts into the store for ``config``; True when anything changed.
@@ -345,7 +405,7 @@ class Inventory:
                 overrides = {k: v for k, v in overrides.items() if row.record.get(k) != v}
                 new = HostRow(name, CONFIG, row.record, overrides, now)
             else:
-                new = HostRow(name, LOCAL, apply_changes(row.record, changed), {}, now)
+                new = HostRow(name, LOCAL, apply_changes(row.record, changed), {}, now, row.origin)
             rows[name] = new
             self._commit(tx, rows, self.config, f"host {name!r} was not changed", [name])
             tx.put_host(new)
@@ -366,45 +426,110 @@ class Inventory:
 
         self.tables.transact(job)
 
-    def import_hosts(self, imported: list[ImportedHost], source: str, dry_run: bool = False) -> ImportReport:
-        """Add or update every imported host, all or nothing; problems name ``source`` and the line.
+    def import_hosts(
+        self,
+        imported: list[ImportedHost],
+        source: str,
+        dry_run: bool = False,
+        *,
+        sync: bool = False,
+        origin: str | None = None,
+        keys: Iterable[str] | None = None,
+        file_problems: Iterable[Problem] = (),
+    ) -> ImportReport:
+        """Add or update every imported host, all or nothing; every problem reported at once.
 
-        A host that exists (added through CLI/API) gets the keys the file
-        gives; the others are kept, so a dhcpd.conf and a dhcpd6.conf import
-        add up. Config-file hosts cannot be imported over (edit the file).
+        ``origin`` (default ``source``) is stored with the hosts the import
+        adds. A plain import updates a host that exists (added through CLI/API
+        or by another import) with the keys the file gives; the others are
+        kept, so a dhcpd.conf and a dhcpd6.conf import add up. With ``sync``
+        the file is the source of truth for the hosts of its origin: the keys
+        the format can carry (``keys``; default the keys each host gave) are
+        set or removed as the file says, keys it cannot carry (target, vars, a
+        BMC, …) stay, hosts of that origin the file no longer lists are
+        removed, and hosts added by hand that it lists are adopted. Hosts of
+        another origin and config-file hosts are never changed. ``file_problems``
+        (``line N``: what the parser could not read) are reported with the
+        inventory's, ordered by line, so a file's problems all come in one pass.
         """
         now = self.clock()
-        lines = {i.host.name: i.line for i in imported}
+        owner = origin if origin is not None else source
+        format_keys = tuple(k for k in (keys or ()) if k != "name")
+
+        def at(line: int) -> str:
+            return f"{source}: line {line}"
 
         def job(tx: HostTransaction) -> ImportReport:
             rows = {r.name: r for r in tx.hosts()}
-            added, updated = [], []
-            problems = []
+            report = ImportReport([], [], [], [], [])
+            problems: list[tuple[int, Problem]] = [
+                (_line_of(p), Problem(f"{source}: {p.path}", p.message)) for p in file_problems
+            ]
+            seen: dict[str, int] = {}
+            written: list[str] = []
             for item in imported:
                 name = item.host.name
+                if name in seen:
+                    problems.append((item.line, Problem(at(item.line), f"host {name!r} is also at line {seen[name]}")))
+                    continue
+                seen[name] = item.line
                 record = host_to_dict(item.host)
                 prev = rows.get(name)
                 if prev is not None and prev.source == CONFIG:
-                    problems.append(Problem(f"{source}: line {item.line}",
-                                            f"host {name!r} is defined in the config file; edit it there"))
+                    problems.append(
+                        (
+                            item.line,
+                            Problem(at(item.line), f"host {name!r} is defined in the config file; edit it there"),
+                        )
+                    )
                     continue
                 if prev is None:
-                    added.append(name)
-                    rows[name] = HostRow(name, LOCAL, record, {}, now)
+                    report.added.append(name)
+                    rows[name] = HostRow(name, LOCAL, record, {}, now, owner)
+                    written.append(name)
+                    continue
+                keep = prev.origin
+                if sync and prev.origin not in ("", owner):
+                    message = (
+                        f"host {name!r} was imported from {prev.origin}; a sync changes only its own hosts"
+                        f" (import without --sync, or remove the host first: bootwright hosts remove {name})"
+                    )
+                    problems.append((item.line, Problem(at(item.line), message)))
+                    continue
+                if sync:
+                    if not prev.origin:
+                        report.adopted.append(name)
+                    keep = owner
+                    changes = {k: record.get(k) for k in (format_keys or item.keys) if k != "name"}
                 else:
-                    updated.append(name)
                     changes = {k: record.get(k) for k in item.keys if k != "name"}
-                    rows[name] = HostRow(name, LOCAL, apply_changes(prev.record, changes), {}, now)
+                new_record = apply_changes(prev.record, changes)
+                if new_record == prev.record and keep == prev.origin:
+                    report.unchanged.append(name)
+                    continue
+                (report.updated if new_record != prev.record else report.unchanged).append(name)
+                rows[name] = HostRow(name, LOCAL, new_record, {}, now, keep)
+                written.append(name)
+            if sync:
+                for name, row in sorted(rows.items()):
+                    if row.source == LOCAL and row.origin == owner and name not in seen:
+                        report.removed.append(name)
+                for name in report.removed:
+                    del rows[name]
+            where = {name: f"{source} line {line}" for name, line in seen.items()}
+            found = self._change_problems(rows, self.config, report.added + report.updated, where)
+            problems += [(seen[name], p) for name, ps in found.items() for p in ps]
             if problems:
-                raise InventoryError(f"nothing was imported from {source}", problems)
-            where = {name: f"{source} line {line}" for name, line in lines.items()}
-            self._commit(tx, rows, self.config, f"nothing was imported from {source}", added + updated, where)
+                problems.sort(key=lambda item: item[0])
+                raise InventoryError(f"nothing was imported from {source}", [p for _, p in problems])
             if not dry_run:
-                for name in added + updated:
+                for name in written:
                     tx.put_host(rows[name])
-                if added or updated:
+                for name in report.removed:
+                    tx.delete_host(name)
+                if written or report.removed:
                     tx.bump_generation()
-            return ImportReport(added, updated)
+            return report
 
         return self.tables.transact(job)
 

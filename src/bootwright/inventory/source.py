@@ -23,3 +23,21 @@ class ImportedHost:
     host: Host
     line: int
     keys: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """Everything read from one file in one pass: the hosts that could be read and every problem (``line N``).
+
+    A parser never stops at the first problem: the hosts it could read are
+    still checked against the inventory, so every problem comes at once.
+    """
+
+    hosts: list[ImportedHost]
+    problems: list[Problem] = field(default_factory=list)
+
+    def hosts_or_raise(self) -> list[ImportedHost]:
+        """The hosts; :class:`ImportFormatError` with every problem when there is any."""
+        if self.problems:
+            raise ImportFormatError(self.problems)
+        return self.hosts

@@ -5,7 +5,9 @@ Tables (created on first use, next to the lease tables of ``sqlite.py``):
 - ``hosts``: one row per host; ``source`` is ``config`` (from the config
   file, refreshed on every load) or ``local`` (added by CLI, API or import);
   ``record`` is the host in config key names; ``overrides`` holds changes
-  made through CLI/API to a config host, applied on top of its record.
+  made through CLI/API to a config host, applied on top of its record;
+  ``origin`` names the file a ``local`` host was imported from ("" when added
+  by hand; the column is added to a ``state.db`` written before it existed).
 - ``oneshots``: the latest one-shot boot per host and its state.
 - ``meta.hosts_generation``: bumped by every change, so a running server
   notices changes made by another process (``bootwright hosts add``).
@@ -32,7 +34,8 @@ CREATE TABLE IF NOT EXISTS hosts (
     source TEXT NOT NULL,
     record TEXT NOT NULL,
     overrides TEXT NOT NULL DEFAULT '{}',
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    origin TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS oneshots (
     host TEXT PRIMARY KEY,
@@ -49,24 +52,34 @@ T = TypeVar("T")
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create the tables if they do not exist yet."""
+    """Create the tables if they do not exist yet; add the ``origin`` column to an older ``hosts`` table."""
     for statement in SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(hosts)")}
+    if "origin" not in columns:
+        # Older versions name their columns in every statement, so they keep working on the wider table.
+        conn.execute("ALTER TABLE hosts ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
 
 
 def read_hosts(conn: sqlite3.Connection) -> list[HostRow]:
     """Every stored host, by name."""
-    rows = conn.execute("SELECT name, source, record, overrides, updated FROM hosts ORDER BY name").fetchall()
-    return [HostRow(n, s, json.loads(r), json.loads(o), u) for n, s, r, o, u in rows]
+    rows = conn.execute("SELECT name, source, record, overrides, updated, origin FROM hosts ORDER BY name").fetchall()
+    return [HostRow(n, s, json.loads(r), json.loads(o), u, g) for n, s, r, o, u, g in rows]
 
 
 def write_host(conn: sqlite3.Connection, row: HostRow) -> None:
     """Insert or replace one host."""
     conn.execute(
-        "INSERT OR REPLACE INTO hosts (name, source, record, overrides, updated) VALUES (?, ?, ?, ?, ?)",
-        (row.name, row.source, json.dumps(row.record, sort_keys=True), json.dumps(row.overrides, sort_keys=True),
-         row.updated),
+        "INSERT OR REPLACE INTO hosts (name, source, record, overrides, updated, origin) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            row.name,
+            row.source,
+            json.dumps(row.record, sort_keys=True),
+            json.dumps(row.overrides, sort_keys=True),
+            row.updated,
+            row.origin,
+        ),
     )
 
 
@@ -192,12 +205,12 @@ class _Transaction:
     def host(self, name: str) -> HostRow:
         """One host; :class:`NotFound` when there is none of that name."""
         found = self.conn.execute(
-            "SELECT name, source, record, overrides, updated FROM hosts WHERE name = ?", (name,)
+            "SELECT name, source, record, overrides, updated, origin FROM hosts WHERE name = ?", (name,)
         ).fetchone()
         if found is None:
             raise NotFound(f"no host named {name!r}")
-        n, s, r, o, u = found
-        return HostRow(n, s, json.loads(r), json.loads(o), u)
+        n, s, r, o, u, g = found
+        return HostRow(n, s, json.loads(r), json.loads(o), u, g)
 
     def put_host(self, row: HostRow) -> None:
         """Insert or replace one host."""

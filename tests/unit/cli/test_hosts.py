@@ -107,3 +107,48 @@ def test_export_to_a_missing_directory_or_a_directory_says_so(run, tmp_path: Pat
     assert not missing.exists()
     code, _, err = run("hosts", "export", "--out", str(tmp_path))
     assert code == 2 and "it is a directory" in err
+
+
+def test_import_sync_dry_run_json_and_per_host_options(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    inc = tmp_path / "home.4.dhcp.inc"
+    inc.write_text("group {\n\toption domain-name-servers 192.168.2.10;\n"
+                   "\thost nas { hardware ethernet 52:54:00:aa:bb:01; fixed-address 192.168.2.14; }\n"
+                   "\thost pi { hardware ethernet b8:27:eb:00:00:01; fixed-address 192.168.2.108; }\n}\n")
+    code, out, _ = run("hosts", "add", "laptop", "--mac", "52:54:00:00:00:99", "--option", "routers=192.168.2.1",
+                       "--option", "42=192.168.2.10")
+    assert code == 0
+    code, out, _ = run("hosts", "import", str(inc), "--sync")
+    assert code == 0 and out.startswith(f"{inc}: added 2, updated 0, removed 0, unchanged 0 (isc format, sync)")
+    inc.write_text(inc.read_text().replace("\thost pi { hardware ethernet b8:27:eb:00:00:01; fixed-address "
+                                           "192.168.2.108; }\n", "").replace("192.168.2.10;", "192.168.2.11;"))
+    code, out, _ = run("hosts", "import", str(inc), "--sync", "--dry-run", "--json")
+    data = json.loads(out)
+    assert (data["updated"], data["removed"], data["dry_run"], data["origin"]) == (["nas"], ["pi"], True, str(inc))
+    code, out, _ = run("hosts", "import", str(inc), "--sync")
+    assert code == 0 and "added 0, updated 1, removed 1, unchanged 0" in out
+    code, out, _ = run("hosts", "list", "--json")
+    shown = {h["name"]: h for h in json.loads(out)}
+    assert sorted(shown) == ["laptop", "nas", "photosmart"]  # the hand-made host was not touched
+    assert shown["nas"]["options"] == {"6": "192.168.2.11"} and shown["nas"]["origin"] == str(inc)
+    assert shown["laptop"]["options"] == {"3": "192.168.2.1", "42": "192.168.2.10"}
+    code, _, _ = run("hosts", "set", "laptop", "--option", "42=", "--option", "6=192.168.2.10")
+    code, out, _ = run("hosts", "show", "laptop")
+    assert code == 0 and "options  3=192.168.2.1, 6=192.168.2.10" in out
+    code, out, _ = run("hosts", "export", "--format", "isc")
+    assert "\toption routers 192.168.2.1;\n\toption domain-name-servers 192.168.2.10;" in out
+    code, _, err = run("hosts", "set", "laptop", "--option", "6=not-an-address")
+    assert code == 2 and "options: 6: option 6 (domain-name-servers)" in err
+    code, _, err = run("hosts", "set", "laptop", "--option", "no-such-option=1")
+    assert code == 2 and "unknown DHCPv4 option" in err
+    bad = tmp_path / "bad.inc"
+    bad.write_text("host a { hardware ethernet 52:54:00:00:00:01 }\nhost b { fixed-address 10.9.9.9; }\n"
+                   "host nas { hardware ethernet 52:54:00:aa:bb:01; }\n")
+    code, out, err = run("hosts", "import", str(bad), "--sync")
+    assert code == 2 and "nothing was changed" in err
+    lines = [line.strip() for line in err.splitlines()[1:]]
+    assert lines[0].startswith(f"{bad}: line 1: missing ';' before '}}'")
+    assert lines[1].startswith(f"host 'b' ({bad} line 2) ipv4: 10.9.9.9 is outside every subnet4")
+    assert lines[2].startswith(f"host 'b' ({bad} line 2): a host needs a 'mac' or a 'duid'")
+    assert lines[3].startswith(f"{bad}: line 3: host 'nas' was imported from {inc}")
+    code, _, err = run("hosts", "import", "-", "--sync")
+    assert code == 2 and "--origin" in err  # standard input has no name to own hosts by

@@ -10,7 +10,8 @@ import pytest
 
 from bootwright.config import parse_config
 from bootwright.inventory import ImportFormatError, Inventory, InventoryError, export_hosts, guess_format, parse_hosts
-from bootwright.inventory.zones import ZoneError, reverse_zone_name
+from bootwright.inventory.formats import zone_nameservers
+from bootwright.inventory.zones import NameServer, ZoneError, parse_nameserver, reverse_zone_name
 from bootwright.model import Host
 from bootwright.store.sqlite import SqliteStore
 
@@ -99,15 +100,58 @@ def _records(zone: str, rtype: str) -> dict[str, str]:
     return out
 
 
+NS_PI = NameServer("ns.home.kraxel.org", (ip_address("192.168.2.10"), ip_address("2001:db8::10")))
+
+
 def test_bind_forward_zone_round_trips() -> None:
-    zone = export_hosts("bind-forward", HOSTS, domain="home.kraxel.org", serial=2024010101)
+    zone = export_hosts("bind-forward", HOSTS, domain="home.kraxel.org", serial=2024010101, nameservers=[NS_PI])
     assert "$ORIGIN home.kraxel.org." in zone
     assert "@\tIN\tSOA\tns.home.kraxel.org. hostmaster.home.kraxel.org. (2024010101 3600 900 1209600 300)" in zone
+    assert "@\tIN\tNS\tns.home.kraxel.org." in zone
     a = _records(zone, "A")
-    assert a == {"photosmart": "192.168.2.53", "nas": "192.168.2.14", "pi": "192.168.2.108"}
-    assert _records(zone, "AAAA") == {"nas": "2001:db8::14", "v6only": "2001:db8::aa"}
+    assert a == {"ns": "192.168.2.10", "photosmart": "192.168.2.53", "nas": "192.168.2.14", "pi": "192.168.2.108"}
+    assert _records(zone, "AAAA") == {"ns": "2001:db8::10", "nas": "2001:db8::14", "v6only": "2001:db8::aa"}
     with pytest.raises(ZoneError, match="--domain"):
         export_hosts("bind-forward", HOSTS)
+
+
+def test_forward_zone_name_server_needs_an_address() -> None:
+    # The default ns.<domain> with no address would not load in BIND ("NS has no address records"): refused.
+    with pytest.raises(ZoneError, match=re.escape("`hosts export --ns ns.home.kraxel.org=ADDRESS`")):
+        export_hosts("bind-forward", HOSTS, domain="home.kraxel.org")
+    # A host of that name supplies the address; a given address it already has is not repeated.
+    zone = export_hosts("bind-forward", HOSTS, domain="home.kraxel.org",
+                        nameservers=[parse_nameserver("nas=192.168.2.14,2001:db8::15", "home.kraxel.org")])
+    assert "@\tIN\tNS\tnas.home.kraxel.org." in zone
+    assert [line for line in zone.splitlines() if line.startswith("nas\t")] == [
+        "nas\tIN\tAAAA\t2001:db8::15", "nas\tIN\tA\t192.168.2.14", "nas\tIN\tAAAA\t2001:db8::14"]
+    # A name server outside the zone needs nothing here; two name servers give two NS records.
+    two = [parse_nameserver("ns1.example.net.", "home.kraxel.org"), parse_nameserver("pi", "home.kraxel.org")]
+    zone = export_hosts("bind-forward", HOSTS, domain="home.kraxel.org", nameservers=two)
+    assert "@\tIN\tSOA\tns1.example.net. " in zone
+    assert "@\tIN\tNS\tns1.example.net.\n@\tIN\tNS\tpi.home.kraxel.org.\n" in zone
+
+
+def test_zone_name_servers_from_the_config() -> None:
+    config = parse_config('[server]\naddress4 = "192.168.2.10"\n')
+    assert zone_nameservers(config, HOSTS, "home.kraxel.org", []) == [
+        NameServer("ns.home.kraxel.org", (ip_address("192.168.2.10"),))]
+    # The inventory host holding the server's address names it.
+    config = parse_config('[server]\naddress4 = "192.168.2.108"\n')
+    assert zone_nameservers(config, HOSTS, "home.kraxel.org", [])[0].name == "pi.home.kraxel.org"
+    assert zone_nameservers(config, HOSTS, "home.kraxel.org", ["dns=2001:db8::53"]) == [
+        NameServer("dns.home.kraxel.org", (ip_address("2001:db8::53"),))]
+    for bad, why in (("a..b", "give NAME"), ("ns=300.1.1.1", "not an IPv4 or IPv6 address"), ("=1.2.3.4", "give")):
+        with pytest.raises(ZoneError, match=why):
+            parse_nameserver(bad, "home.kraxel.org")
+
+
+def test_zones_leave_out_names_dns_refuses() -> None:
+    hosts = [*HOSTS, Host("my_pc", macs=("52:54:00:00:00:99",), ipv4="192.168.2.99")]
+    zone = export_hosts("bind-forward", hosts, domain="home.kraxel.org", nameservers=[NS_PI])
+    assert "my_pc\tIN" not in zone and "; my_pc: no records, not a DNS host name" in zone
+    rev = export_hosts("bind-reverse", hosts, domain="home.kraxel.org", network="192.168.2.0/24")
+    assert "99\tIN\tPTR" not in rev and "; my_pc: no records" in rev
 
 
 def test_bind_reverse_zones_round_trip() -> None:
@@ -156,15 +200,15 @@ def test_etc_hosts_round_trips() -> None:
         ("isc", "host a {\n  hardware ethernet 52:54:00:00:00:01\n}\n", ["line 3: missing ';' before '}'"]),
         ("isc", "host a {\n  hardware ethernet 52:54:00:00:00:01;\n  fixed-address 192.0.2.5;\n",
          ["line 3: the file ends where '}' was expected"]),
-        ("isc", "subnet 192.0.2.0 netmask 255.255.255.0 { }\n", ["line 1: only 'host' declarations"]),
-        ("isc", "host a {\n  hardware token-ring 52:54:00:00:00:01;\n  option routers 192.0.2.1;\n}\n",
-         ["line 2: only 'hardware ethernet'", "line 3: unsupported statement 'option routers 192.0.2.1'"]),
+        ("isc", "subnet 192.0.2.0 netmask 255.255.255.0 { }\n", ["line 1: only 'host' and 'group' declarations"]),
+        ("isc", "host a {\n  hardware token-ring 52:54:00:00:00:01;\n  ddns-hostname \"a\";\n}\n",
+         ["line 2: only 'hardware ethernet'", "line 3: unsupported statement 'ddns-hostname a'"]),
         ("isc", "host a {\n  hardware ethernet 52:54:00:00:00:zz;\n}\n", ["line 1: host 'a': mac", "not a MAC"]),
         ("isc", "host a { fixed-address 192.0.2.5, 192.0.2.6; }", ["line 1: fixed-address with several"]),
         ("csv", "name,mac,ipv4\nok,52:54:00:00:00:01,192.0.2.5\nbad,52:54:00:00:00:02,192.0.2\nshort\n",
-         ["line 3: ipv4", "line 4: expected name, mac, ipv4[, ipv6]; found 1 columns"]),
+         ["line 3: ipv4", "line 4: expected name, mac, ipv4[, ipv6[, options]]; found 1 columns"]),
         ("dnsmasq", "dhcp-host=52:54:00:00:00:01,192.0.2.5\nlisten-address=127.0.0.1\n",
-         ["line 1: the line has no host name", "line 2: only dhcp-host lines"]),
+         ["line 1: the line has no host name", "line 2: only dhcp-host and dhcp-option lines"]),
         ("dnsmasq", "dhcp-host=52:54:00:00:00:01,tag:x,box\n", ["line 1: 'tag:x' is not supported"]),
     ],
 )

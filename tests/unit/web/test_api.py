@@ -211,7 +211,7 @@ def test_import_and_export(tmp_path: Path) -> None:
     async def body(client: TestClient[Any, Any], rt: Runtime, token: str) -> None:
         bad = "host a {\n  hardware ethernet 52:54:00:00:00:0a;\n  fixed-address 192.0.2.30\n}\n"
         e = await error_of(await client.post("/api/import?format=isc", data=bad, headers=bearer(token)), 400)
-        assert e["problems"] == [{"path": "line 4", "message": "missing ';' before '}'"}]
+        assert e["problems"] == [{"path": "body: line 4", "message": "missing ';' before '}' (after '192.0.2.30')"}]
         dup = "a,52:54:00:00:00:0a,192.0.2.30\nb,52:54:00:00:00:01,192.0.2.31\n"
         e = await error_of(await client.post("/api/import", data=dup, headers=bearer(token)), 400)
         assert "host 'b' (body line 2) mac" in e["problems"][0]["path"]
@@ -219,12 +219,23 @@ def test_import_and_export(tmp_path: Path) -> None:
         assert len((await r.json())["hosts"]) == 1  # nothing half-imported
         good = "host a {\n  hardware ethernet 52:54:00:00:00:0a;\n  fixed-address 192.0.2.30;\n}\n"
         r = await client.post("/api/import", data=good, headers=bearer(token))
-        assert await r.json() == {"added": ["a"], "updated": [], "dry_run": False}
+        assert await r.json() == {"added": ["a"], "updated": [], "removed": [], "unchanged": [], "adopted": [],
+                                  "dry_run": False, "sync": False}
+        # a sync owns the hosts of its origin: b is added, then a later body without it removes it
+        table = "b,52:54:00:00:00:0b,192.0.2.31\n"
+        await error_of(await client.post("/api/import?sync=1", data=table, headers=bearer(token)), 400)  # no origin
+        r = await client.post("/api/import?sync=1&origin=table", data=table, headers=bearer(token))
+        assert (await r.json())["added"] == ["b"]
+        r = await client.post("/api/import?sync=1&origin=table&format=csv", data="", headers=bearer(token))
+        assert (await r.json())["removed"] == ["b"]
         r = await client.get("/api/export?format=dnsmasq")
         assert (await r.text()).splitlines() == ["dhcp-host=52:54:00:00:00:0a,192.0.2.30,a",
                                                  "dhcp-host=52:54:00:00:00:01,192.0.2.11,web1"]
-        r = await client.get("/api/export?format=bind-forward&domain=example.org")
-        assert "web1\tIN\tA\t192.0.2.11" in await r.text()
+        r = await client.get("/api/export?format=bind-forward&domain=example.org")  # no server address: no NS glue
+        assert "?ns=" in (await error_of(r, 400))["error"]
+        r = await client.get("/api/export?format=bind-forward&domain=example.org&ns=ns=192.0.2.1&ns=ns2.example.net")
+        text = await r.text()
+        assert "web1\tIN\tA\t192.0.2.11" in text and "ns\tIN\tA\t192.0.2.1" in text and "NS\tns2.example.net." in text
         await error_of(await client.get("/api/export?format=bind-forward"), 400)  # no domain anywhere
         await error_of(await client.get("/api/export?format=nope"), 400)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -10,13 +11,14 @@ from aiohttp import web
 from bootwright.inventory.formats import (
     EXPORT_FORMATS,
     IMPORT_FORMATS,
+    IMPORT_KEYS,
     default_domain,
     export_hosts,
     guess_format,
-    parse_hosts,
+    read_hosts,
+    zone_nameservers,
 )
 from bootwright.inventory.service import InventoryError
-from bootwright.inventory.source import ImportFormatError
 from bootwright.inventory.zones import ZoneError
 from bootwright.runtime import Runtime
 from bootwright.web.api.common import ApiError, blocking, ok, read_json, reloader_of
@@ -137,29 +139,51 @@ class HostHandlers:
         return ok({"boots": [s.to_dict() for _, s in sorted(shots.items())]})
 
     async def import_hosts(self, request: web.Request) -> web.Response:
-        """Import a file sent as the body: ``?format=isc|csv|dnsmasq`` (guessed if absent), ``?dry_run=1``."""
+        """Import a file sent as the body: ``?format=isc|csv|dnsmasq`` (guessed if absent), ``?dry_run=1``.
+
+        ``?origin=NAME`` names where the hosts come from (default ``body``);
+        ``?sync=1`` makes the body the source of truth for the hosts of that
+        origin (added, updated, removed; others never touched) and needs
+        ``origin``. Every problem of the body is in one 400 answer.
+        """
         text = await request.text()
         fmt = request.query.get("format") or guess_format(None, text)
         if fmt not in IMPORT_FORMATS:
             raise ApiError(400, f"unknown import format {fmt!r} (known: {', '.join(IMPORT_FORMATS)})")
-        try:
-            imported = parse_hosts(fmt, text)
-        except ImportFormatError as exc:
-            raise ApiError(400, "the file cannot be imported; nothing was imported", exc.problems) from None
-        dry = request.query.get("dry_run") in ("1", "true", "yes")
-        report = await self._write(reloader_of(self.runtime).inventory.import_hosts, imported, "body", dry)
-        return ok({"added": report.added, "updated": report.updated, "dry_run": dry})
+        yes = ("1", "true", "yes")
+        dry, sync = request.query.get("dry_run") in yes, request.query.get("sync") in yes
+        origin = request.query.get("origin")
+        if sync and not origin:
+            raise ApiError(400, "?sync=1 needs ?origin=NAME: the name of the source whose hosts it owns")
+        parsed = read_hosts(fmt, text)
+        job = partial(
+            reloader_of(self.runtime).inventory.import_hosts,
+            parsed.hosts,
+            origin or "body",
+            dry,
+            sync=sync,
+            origin=origin or "body",
+            keys=IMPORT_KEYS[fmt],
+            file_problems=parsed.problems,
+        )
+        report = await self._write(job)
+        return ok({**report.to_dict(), "dry_run": dry, "sync": sync})
 
     async def export(self, request: web.Request) -> web.Response:
-        """The inventory as text: ``?format=`` one of isc, isc6, dnsmasq, csv, bind-forward, bind-reverse, hosts."""
+        """The inventory as text: ``?format=`` one of isc, isc6, dnsmasq, csv, bind-forward, bind-reverse, hosts.
+
+        BIND zones take ``?domain=``, ``?network=`` and ``?ns=NAME[=ADDRESS,…]`` (repeatable), as the CLI.
+        """
         fmt = request.query.get("format", "")
         if fmt not in EXPORT_FORMATS:
             raise ApiError(400, f"give ?format= one of {', '.join(EXPORT_FORMATS)}")
         hosts = await blocking(reloader_of(self.runtime).inventory.hosts)
         domain = request.query.get("domain") or default_domain(self.runtime.config)
         try:
+            servers = zone_nameservers(self.runtime.config, hosts, domain, request.query.getall("ns", []))
+            network = request.query.get("network")
             text = export_hosts(
-                fmt, hosts, domain=domain, network=request.query.get("network"), serial=int(time.time())
+                fmt, hosts, domain=domain, network=network, serial=int(time.time()), nameservers=servers
             )
         except ZoneError as exc:
             raise ApiError(400, str(exc)) from None
