@@ -75,6 +75,7 @@ enabled = false
 [http]
 port = {PORT}
 scripts = {{ "script.ipxe" = "menu" }}
+aliases = {{ "/tftpboot/" = "" }}  # seed 003: Alias "/tftpboot" "/var/lib/tftpboot" (the root)
 
 [boot]
 default = "linux"
@@ -124,6 +125,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     (root / "vmlinuz").write_bytes(os.urandom(5 * 1024 * 1024 + 123))
     (root / "initrd.img").write_bytes(os.urandom(1024 * 1024))
     (root / "ipxe.efi").write_bytes(b"MZ" + os.urandom(4094))
+    (root / "pxelinux.0").write_bytes(os.urandom(42 * 1024))
     (tmp / "secret").write_text("secret")
     config = tmp / "bootwright.toml"
     config.write_text(CONFIG)
@@ -179,6 +181,12 @@ def url6(path: str) -> str:
 def test_whole_file_over_both_families(lab: Lab, url: Callable[[str], str]) -> None:
     data = lab.curl("-g", url("/vmlinuz")).stdout
     assert hashlib.sha256(data).digest() == hashlib.sha256((lab.root / "vmlinuz").read_bytes()).digest()
+
+
+@pytest.mark.parametrize("url", [url4, url6], ids=["ipv4", "ipv6"])
+def test_seed003_tftpboot_alias(lab: Lab, url: Callable[[str], str]) -> None:
+    data = lab.curl("-g", url("/tftpboot/pxelinux.0")).stdout  # what seed 003's dhcpd hands iPXE
+    assert data == (lab.root / "pxelinux.0").read_bytes()
 
 
 @pytest.mark.parametrize("url", [url4, url6], ids=["ipv4", "ipv6"])

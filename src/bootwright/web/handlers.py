@@ -4,7 +4,9 @@ For a clean path (see ``docs/http.md``) the handler asks
 :meth:`bootwright.boot.documents.Documents.lookup` — the module TFTP asks too —
 what the name is. A document that wins over files (the entry script, a
 configured ``http.scripts`` path, ``boot/<mac>.ipxe``) is sent as it is; else a
-regular file under the root is sent if there is one (``sendfile``), else a
+regular file under the root — or under an ``[http] aliases`` directory
+(:class:`bootwright.web.paths.Aliases`, applied to the file step only:
+documents keep their URL names) — is sent if there is one (``sendfile``), else a
 built-in boot program from the system's iPXE package
 (:func:`bootwright.boot.programs.fallback_file`, the rule TFTP asks too), else
 the document (the host's own target, GRUB/pxelinux configs), else 404. Which
@@ -29,7 +31,7 @@ from bootwright.runtime.hostfacts import MacResolver, plain_address
 from bootwright.web import ranges
 from bootwright.web.access import AllowList
 from bootwright.web.files import FileSend, meta_for, new_boundary, open_file
-from bootwright.web.paths import BadPath, NotServed, clean_path, open_in_root
+from bootwright.web.paths import Aliases, BadPath, NotServed, clean_path, open_in_root
 
 _CLIENT_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ELOOP, errno.EINVAL, errno.EISDIR})
 log = logging.getLogger("bootwright.http")
@@ -87,6 +89,7 @@ class BootHandler:
         self.docs = Documents(current)
         self.allow = AllowList(current.config.http.allow)
         self.ipxe_dir = ipxe_dir(current.config)
+        self.aliases = Aliases.build(self.root, current.config.http.aliases)
 
     def _current(self) -> Documents:
         policy = self._policy()
@@ -95,6 +98,7 @@ class BootHandler:
             docs = self.docs = Documents(policy)
             self.allow = AllowList(policy.config.http.allow)
             self.ipxe_dir = ipxe_dir(policy.config)
+            self.aliases = Aliases.build(self.root, policy.config.http.aliases)
         return docs
 
     def _local(self, request: web.BaseRequest) -> tuple[str, int]:
@@ -137,11 +141,16 @@ class BootHandler:
         return _error(404, rel, "not found")
 
     def _file(self, request: web.BaseRequest, rel: str) -> web.StreamResponse | None:
-        """A static file response, an error for something not served, or ``None`` if absent."""
+        """A static file response, an error for something not served, or ``None`` if absent.
+
+        ``rel`` is the clean URL path (named so in the events); the aliases say which root holds it.
+        """
+        root, path, outside = self.aliases.locate(rel)
         try:
-            fd, st = open_in_root(self.root, rel)
+            fd, st = open_in_root(root, path)
         except FileNotFoundError:
-            return self._packaged(request, rel)
+            # The iPXE package stands in for the HTTP root only, not for a directory aliased outside it.
+            return None if outside else self._packaged(request, rel, path)
         except NotADirectoryError:
             return None
         except NotServed as exc:
@@ -158,9 +167,12 @@ class BootHandler:
             return TextResponse(404, "not found")
         return self._send(request, rel, fd, st)
 
-    def _packaged(self, request: web.BaseRequest, rel: str) -> web.StreamResponse | None:
-        """The iPXE package's file for a built-in boot program the root lacks (``boot/programs.py``), or ``None``."""
-        path = fallback_file(rel, self.ipxe_dir)
+    def _packaged(self, request: web.BaseRequest, rel: str, name: str) -> web.StreamResponse | None:
+        """The iPXE package's file for a built-in boot program the root lacks (``boot/programs.py``), or ``None``.
+
+        ``name`` is ``rel`` relative to the root (after an alias into the root: ``/tftpboot/ipxe.efi`` → ``ipxe.efi``).
+        """
+        path = fallback_file(name, self.ipxe_dir)
         if path is None:
             return None
         try:

@@ -17,6 +17,14 @@ a file only if its real path stays inside the real root (links within the
 root, e.g. ``ipxe.efi -> ipxe/ipxe.efi``, keep working), opening the resolved
 name with ``O_NOFOLLOW`` so a component swapped for a link after the check
 fails instead of escaping.
+
+``[http] aliases`` (nginx ``alias``, Apache ``Alias``) are applied to the
+clean path by :meth:`Aliases.locate`, the one step between a URL path and a
+file: the longest matching URL prefix (whole segments: ``/tftpboot`` never
+matches ``/tftpbootx``) is replaced by its directory. A relative directory
+lies under the root and the result is a path under the root like any other;
+an absolute one is a root of its own, with the same rules — the rest of the
+path cannot climb out of it, and symlinks must stay inside its real path.
 """
 
 from __future__ import annotations
@@ -24,7 +32,11 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import unquote
+
+from bootwright.config import alias_segments
 
 MAX_PATH = 4096
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -73,6 +85,40 @@ def clean_path(raw_target: str) -> str:
             raise BadPath("a control character in the path")
         out.append(segment)
     return "/".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Aliases:
+    """The ``[http] aliases`` of a config: URL prefix segments → directory, longest prefix first."""
+
+    root: str
+    """The HTTP root (a real path), where paths without an alias and relative alias directories lie."""
+    entries: tuple[tuple[tuple[str, ...], str, bool], ...] = ()
+    """(prefix segments, directory, outside): ``outside`` directories are real absolute paths."""
+
+    @classmethod
+    def build(cls, root: str, aliases: Mapping[str, str]) -> Aliases:
+        """From the config's mapping (validated by ``config.alias_problem``); absolute directories resolved once."""
+        entries = []
+        for prefix, directory in aliases.items():
+            outside = directory.startswith("/")
+            where = os.path.realpath(directory) if outside else "/".join(p for p in directory.split("/") if p)
+            entries.append((alias_segments(prefix), where, outside))
+        entries.sort(key=lambda entry: -len(entry[0]))
+        return cls(root, tuple(entries))
+
+    def locate(self, relative: str) -> tuple[str, str, bool]:
+        """(root, path relative to it, aliased outside the root) for a :func:`clean_path` result."""
+        if not self.entries:
+            return self.root, relative, False
+        parts = relative.split("/") if relative else []
+        for prefix, directory, outside in self.entries:
+            if tuple(parts[: len(prefix)]) == prefix:
+                rest = "/".join(parts[len(prefix) :])
+                if outside:
+                    return directory, rest, True
+                return self.root, "/".join(p for p in (directory, rest) if p), False
+        return self.root, relative, False
 
 
 def open_in_root(root: str, relative: str) -> tuple[int, os.stat_result]:

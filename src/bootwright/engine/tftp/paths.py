@@ -32,6 +32,7 @@ from enum import IntFlag
 from typing import Final
 
 __all__ = [
+    "ABORT_MESSAGE",
     "MAX_COMPONENTS",
     "MAX_NAME_BYTES",
     "MAX_PATH_BYTES",
@@ -186,12 +187,23 @@ _POSIX_CLASSES: Final = {
     "graph": r"!-~",
     "cntrl": r"\x00-\x1f\x7f",
 }
+ABORT_MESSAGE: Final = "Access denied"
+"""The TFTP error text of an ``a`` rule without a replacement, as tftpd-hpa sends it."""
 DEFAULT_MAX_STEPS: Final = 4096
 """Rule applications before giving up on a looping rule set (tftp-hpa ``--map-steps``)."""
 
 
 class RemapSyntaxError(ValueError):
-    """A remap file line cannot be parsed; the message names the line."""
+    """Remap lines cannot be parsed: the first problem is the message, ``problems`` lists every one.
+
+    Each problem names its line (``FILE:LINE: …`` for a file, ``remap line N: …`` otherwise), as
+    tftp-hpa logs every bad line of a file before it refuses to start.
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(problems[0] + more)
+        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +214,13 @@ class RemapRule:
     flags: RemapFlag
     regex: re.Pattern[str]
     replacement: str
+    source: str = ""
+    """The file the rule came from (``[tftp] remap_file``), ``""`` for ``[tftp] remap``."""
+
+    @property
+    def where(self) -> str:
+        """``FILE:LINE`` or ``remap line N``, for logs and refusal reasons."""
+        return f"{self.source}:{self.line}" if self.source else f"remap line {self.line}"
 
 
 def _ere_to_python(ere: str) -> str:
@@ -265,37 +284,55 @@ def _tokens(line: str) -> list[str]:
     return tokens
 
 
-def parse_remap_rules(text: str) -> tuple[RemapRule, ...]:
-    """Parse a tftp-hpa remap file into rules; raises :class:`RemapSyntaxError`."""
+def parse_remap_rules(text: str, source: str = "") -> tuple[RemapRule, ...]:
+    """Parse a tftp-hpa remap file into rules; raises :class:`RemapSyntaxError` naming every bad line.
+
+    ``source`` is the file's name (problems then read ``FILE:LINE: …``); lines
+    are split at ``\\n`` with ``\\r`` and NUL dropped (remap.c ``read_line``).
+    """
     rules: list[RemapRule] = []
+    problems: list[str] = []
     for lineno, raw in enumerate(text.split("\n"), start=1):
-        tokens = _tokens(raw.replace("\r", "").replace("\0", ""))
-        if not tokens:
-            continue
-        flags = RemapFlag(0)
-        case_insensitive = False
-        for ch in tokens[0]:
-            if ch == "i":
-                case_insensitive = True
-            elif ch in _FLAG_CHARS:
-                flags |= _FLAG_CHARS[ch]
-            else:
-                raise RemapSyntaxError(f"remap line {lineno}: invalid flag {ch!r}")
-        for combo, name in _BAD_COMBOS:
-            if flags & combo == combo:
-                raise RemapSyntaxError(f"remap line {lineno}: flags {name[0]!r} and {name[1]!r} conflict")
-        if not flags & RemapFlag.REWRITE:
-            flags &= ~RemapFlag.GLOBAL  # 'g' means nothing without 'r'
-        if len(tokens) < 2:
-            raise RemapSyntaxError(f"remap line {lineno}: regex missing")
         try:
-            regex = re.compile(_ere_to_python(tokens[1]), re.IGNORECASE if case_insensitive else 0)
-        except re.error as exc:
-            raise RemapSyntaxError(f"remap line {lineno}: bad regex {tokens[1]!r}: {exc}") from None
-        if len(tokens) > 3:
-            raise RemapSyntaxError(f"remap line {lineno}: unexpected text {tokens[3]!r}")
-        rules.append(RemapRule(lineno, flags, regex, tokens[2] if len(tokens) > 2 else ""))
+            rule = _parse_line(raw.replace("\r", "").replace("\0", ""), lineno, source)
+        except ValueError as exc:
+            problems.append(f"{source}:{lineno}: {exc}" if source else f"remap line {lineno}: {exc}")
+            continue
+        if rule is not None:
+            rules.append(rule)
+    if problems:
+        raise RemapSyntaxError(problems)
     return tuple(rules)
+
+
+def _parse_line(line: str, lineno: int, source: str) -> RemapRule | None:
+    """One line: ``flags regex [replacement]``, or ``None`` for a blank or comment line (remap.c ``parseline``)."""
+    tokens = _tokens(line)
+    if not tokens:
+        return None
+    flags = RemapFlag(0)
+    case_insensitive = False
+    for ch in tokens[0]:
+        if ch == "i":
+            case_insensitive = True
+        elif ch in _FLAG_CHARS:
+            flags |= _FLAG_CHARS[ch]
+        else:
+            raise ValueError(f"invalid flag {ch!r} (flags: r g i e s a ~ 4 6 G P)")
+    for combo, name in _BAD_COMBOS:
+        if flags & combo == combo:
+            raise ValueError(f"flags {name[0]!r} and {name[1]!r} conflict")
+    if not flags & RemapFlag.REWRITE:
+        flags &= ~RemapFlag.GLOBAL  # 'g' means nothing without 'r'
+    if len(tokens) < 2:
+        raise ValueError("regex missing")
+    try:
+        regex = re.compile(_ere_to_python(tokens[1]), re.IGNORECASE if case_insensitive else 0)
+    except re.error as exc:
+        raise ValueError(f"bad regex {tokens[1]!r}: {exc}") from None
+    if len(tokens) > 3:
+        raise ValueError(f"unexpected text {tokens[3]!r}")
+    return RemapRule(lineno, flags, regex, tokens[2] if len(tokens) > 2 else "", source)
 
 
 def _expand(template: str, match: re.Match[str] | None, macros: dict[str, str]) -> str:
@@ -382,8 +419,10 @@ def apply_remap(
                     raise PathRefused("remap rules did not terminate", "Remap table failure")
                 match = rule.regex.search(current)
         if rule.flags & RemapFlag.ABORT:
+            # The message is the replacement alone (tftp-hpa's MATCHONLY; 5.2 also wrapped it in the unmatched
+            # rest of the name); without one, tftpd-hpa sends "Access denied" (seen from in.tftpd 5.2).
             message = _expand(rule.replacement, match, macros)
-            raise PathRefused(f"refused by remap line {rule.line}", message or None)
+            raise PathRefused(f"refused by {rule.where}", message or ABORT_MESSAGE)
         if rule.flags & RemapFlag.EXIT:
             break
         if rule.flags & RemapFlag.RESTART:

@@ -20,7 +20,7 @@ Per request, in order: decode (malformed RRQ/WRQ → ERROR 4), drop a repeated
 request of a transfer already running, admission (:mod:`.limits`:
 rate with pause, total, per client → ERROR 0 naming the reason), refusal of
 mail mode / uploads (:func:`bootwright.engine.tftp.transfer.refusal`), remap rules
-(tftp-hpa ``-m`` syntax from ``[tftp] remap``), the root sandbox
+(tftp-hpa ``-m`` syntax from ``[tftp] remap`` and ``remap_file``, :mod:`.remap`), the root sandbox
 (:mod:`bootwright.engine.tftp.paths`, :mod:`bootwright.net.tftp.files`),
 then the file, else a built-in boot program from the system's iPXE package
 (:func:`bootwright.boot.programs.fallback_file`, the rule HTTP asks too), else a
@@ -56,7 +56,6 @@ from bootwright.engine.tftp.paths import (
     RemapRule,
     RemapSyntaxError,
     apply_remap,
-    parse_remap_rules,
     resolve_request_path,
 )
 from bootwright.engine.tftp.source import BlockSource, InMemorySource
@@ -75,6 +74,7 @@ from bootwright.model import EventKind
 from bootwright.net.tftp.files import FileSource, open_file, open_in_root
 from bootwright.net.tftp.limits import Admission
 from bootwright.net.tftp.poll import Dispatcher, native_pump
+from bootwright.net.tftp.remap import load_rules
 from bootwright.net.tftp.sockets import Arrival, listening_socket, path_mtu, recv_request, send_from, transfer_sockets
 from bootwright.net.tftp.transfer import Transfer, TransferEngine
 from bootwright.net.tftp.upload import open_upload
@@ -121,8 +121,8 @@ class TftpService:
         """The names served from memory when no file has them (followed to each new policy)."""
         try:
             self._apply(runtime.policy)
-        except RemapSyntaxError as exc:
-            raise _service_error(f"[tftp] remap: {exc} (the rules are listed one per string)") from None
+        except RemapSyntaxError as exc:  # in.tftpd -m also refuses to start on a bad line
+            raise _service_error(str(exc)) from None
 
     def _apply(self, policy: BootPolicy) -> None:
         """Take settings from ``policy.config`` (start-up, and after a hot reload).
@@ -132,7 +132,7 @@ class TftpService:
         :class:`RemapSyntaxError` for broken remap rules.
         """
         cfg = policy.config.tftp
-        remap = parse_remap_rules("\n".join(cfg.remap))
+        remap = load_rules(cfg)  # [tftp] remap, then remap_file (read again on every reload)
         self.root = str(Path(cfg.root or self.runtime.root).resolve())
         self.ipxe_dir = ipxe_dir(policy.config)
         self.settings = TftpSettings(
@@ -162,7 +162,7 @@ class TftpService:
         try:
             self._apply(policy)
         except RemapSyntaxError as exc:
-            log.error("tftp: reloaded [tftp] remap is broken, keeping the previous rules: %s", exc)
+            log.error("tftp: the reloaded remap table is broken, keeping the previous rules: %s", exc)
             self._policy = policy
 
     def _mac(self, client: str, since: float | None = None) -> str | None:
