@@ -44,8 +44,9 @@ from bootwright.runtime.oneshots import OneShotTracker
 log = logging.getLogger("bootwright.reload")
 
 # Settings a running service cannot change without rebinding sockets.
-RESTART_KEYS = ("server.interfaces", "dhcp4.port", "tftp.port", "http.port", "http.tls_port", "http.tls_cert",
-                "http.tls_key", "syslog.enabled", "syslog.port", "syslog.listen", "root", "state_dir")
+RESTART_KEYS = ("server.interfaces", "dhcp4.port", "dhcp4.proxy_port", "dhcp4.proxy_listen", "tftp.port",
+                "http.port", "http.tls_port", "http.tls_cert", "http.tls_key", "syslog.enabled", "syslog.port",
+                "syslog.listen", "nfs.enabled", "nfs.backend", "root", "state_dir")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,8 @@ def restart_needed(old: Config, new: Config) -> list[str]:
             out.append(key)
     if [(s.subnet, s.interface) for s in old.subnet4] != [(s.subnet, s.interface) for s in new.subnet4]:
         out.append("subnet4 (subnets/interfaces)")
+    elif [s.mode for s in old.subnet4] != [s.mode for s in new.subnet4]:  # proxy links get their sockets at start
+        out.append("subnet4 mode (full/proxy)")
     if [(s.prefix, s.interface) for s in old.subnet6] != [(s.prefix, s.interface) for s in new.subnet6]:
         out.append("subnet6 (prefixes/interfaces)")
     if bool(old.hook) != bool(new.hook):  # the hook service runs only with hooks (net/hooks.py); changes apply live

@@ -192,3 +192,11 @@ def test_serve_starts_and_skips_stored_hosts_that_do_not_fit(tmp_path: Path) -> 
             await rt.store.aclose()
 
     asyncio.run(main())
+
+
+def test_restart_needed_names_a_subnet_turning_proxy_and_the_proxy_ports() -> None:
+    a = parse_config(SITE)
+    proxy = parse_config(SITE.replace('pools = ["192.0.2.100-192.0.2.199"]', 'mode = "proxy"'))
+    assert restart_needed(a, proxy) == ["subnet4 mode (full/proxy)"]
+    moved = parse_config(SITE.replace("[[subnet4]]", "[dhcp4]\nproxy_port = 4012\n\n[[subnet4]]"))
+    assert restart_needed(a, moved) == ["dhcp4.proxy_port"]
