@@ -19,10 +19,16 @@ Names (relative to the root, after the transport's own path checks), in order:
    per-host ``chain`` falls through to the menu;
 5. ``…grub.cfg-01-<mac>`` / ``…grub.cfg-<mac>`` and ``…pxelinux.cfg/01-<mac>`` —
    GRUB / pxelinux configs from the same decision, 404 when the loader can
-   boot nothing of it (it then reads its default config).
+   boot nothing of it (it then reads its default config);
+6. ``…/grub.cfg`` — the config Debian's network GRUB reads (``grub/grub.cfg``,
+   no MAC in the name: under Secure Boot shim loads that GRUB), rendered for the
+   requester's MAC as the caller resolves it (leases, then the neighbour table),
+   as for an unknown client when none is found; it fetches our files over HTTP
+   when that GRUB can load ``http`` (Debian's has no HTTP and Secure Boot
+   forbids modules), else over the protocol the config came by.
 
 Files and documents: over HTTP names 1–3 win over a file of the same name
-(the config owns them); 4, 5 and every name over TFTP yield to a real file,
+(the config owns them); 4–6 and every name over TFTP yield to a real file,
 so an operator can override one machine by hand (:attr:`Document.over_files`).
 
 Every answer is computed by the same code as DHCP and ``bootwright explain``
@@ -50,7 +56,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from bootwright.boot.ipxe import RenderError, render_entry_script, render_script
-from bootwright.boot.loaders import Loader, parse_config_path, render_config
+from bootwright.boot.loaders import Loader, is_grub_config, parse_config_path, render_config
 from bootwright.boot.policy import ENTRY_SCRIPT, HOST_SCRIPT_PREFIX, BootPolicy, ServerContext
 from bootwright.boot.reply import server_context
 from bootwright.boot.subnets import local_subnet
@@ -241,6 +247,8 @@ class Documents:
         wanted = parse_config_path(name)
         if wanted is not None:
             return self._loader_config(key, *wanted)
+        if is_grub_config(name):
+            return self._loader_config(key, "grub", mac() if callable(mac) else mac, probe=name)
         return None
 
     def remembered(self, local: str, port: int, target: str) -> Document | None:
@@ -372,9 +380,17 @@ class Documents:
             return self._store(cache_key, replace(doc, host=host.name if host else None))
         return self._store(cache_key, self._render(host.target, client, self.context(*key), host))
 
-    def _loader_config(self, key: tuple[str, int], loader: Loader, mac: str) -> Document:
-        """A GRUB or pxelinux per-MAC config from the same decision, or 404 when nothing fits."""
-        cache_key = ("loader", key, loader, mac)
+    def _loader_config(
+        self, key: tuple[str, int], loader: Loader, mac: str | None, probe: str | None = None
+    ) -> Document:
+        """A GRUB or pxelinux config for ``mac`` from the same decision, or 404 when nothing fits.
+
+        ``mac`` is ``None`` for a plain ``grub.cfg`` whose requester's MAC is unknown:
+        the config is then what an unknown client boots. ``probe``: the plain config's own
+        name; GRUB reads our files over HTTP if it can open it there, else from the device it
+        read the config from (:func:`bootwright.boot.loaders.grub_files_head`).
+        """
+        cache_key = ("loader", key, loader, mac, probe)
         doc = self._cached(cache_key)
         if doc is not None:
             return doc
@@ -385,14 +401,14 @@ class Documents:
         name = answer.script or self.config.boot.default
         hostname = host.name if host else None
         try:
-            text = render_config(loader, self.config, name, client, ctx, host)
+            text = render_config(loader, self.config, name, client, ctx, host, probe)
         except RenderError as exc:
             log.error("rendering %s config %s for %s: %s", loader, name, mac, exc)
             why = f"cannot render {loader} config {name}: {exc}"
             return self._store(cache_key, Document(500, f"# bootwright: {exc}\n".encode(), IPXE_TYPE, mac, hostname,
                                                    error=why))  # fmt: skip
         if text is None:
-            why = f"nothing in {name!r} that {loader} can boot for {mac}"
+            why = f"nothing in {name!r} that {loader} can boot for {mac or 'an unknown client'}"
             return self._store(cache_key, Document(404, f"# bootwright: {why}\n".encode(), IPXE_TYPE, mac, hostname,
                                                    error=why))  # fmt: skip
         return self._store(cache_key, Document(200, text.encode(), IPXE_TYPE, mac, hostname, name))

@@ -5,7 +5,12 @@ loaders of the seeds read a config file named after the client's MAC:
 
 * GRUB (seed 003's ``efi-a64/grubaa64.efi``) looks in its prefix directory for
   ``grub.cfg-01-aa-bb-cc-dd-ee-ff``, then IP-based names, then ``grub.cfg``
-  (GRUB manual, "Network"; ``grub_net_search_config_file``).
+  (GRUB manual, "Network"; ``grub_net_search_config_file``). Debian's signed
+  network GRUB (``grubnetx64.efi``, what shim loads under Secure Boot) skips
+  that search: its built-in config sources ``$prefix/x86_64-efi/grub.cfg`` if
+  it exists, else ``$prefix/grub.cfg``, prefix ``/grub`` on the server it was
+  loaded from (``(tftp,…)`` or ``(http,…)``). A plain ``grub.cfg`` name
+  (:func:`is_grub_config`) carries no MAC, so the caller finds the requester's.
 * pxelinux looks for ``pxelinux.cfg/01-aa-bb-cc-dd-ee-ff``, then the client's
   IP in hex shrinking, then ``pxelinux.cfg/default`` (syslinux wiki, PXELINUX).
 
@@ -25,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from bootwright.boot.ipxe import render_text, template_context
 from bootwright.boot.policy import ServerContext, platform_of
@@ -33,6 +38,9 @@ from bootwright.config import Config, Target
 from bootwright.model import ClientInfo, Host, InvalidMac, normalize_mac
 
 Loader = Literal["grub", "pxelinux"]
+GRUB_CONFIG = "grub.cfg"
+GRUB_FILES_VAR = "bw_files"  # where a plain grub.cfg reads our files from (grub_files_head)
+GRUB_FILES = "${" + GRUB_FILES_VAR + "}"
 
 # ``grub.cfg-01-aa-bb-cc-dd-ee-ff`` (ARP hardware type 1 = Ethernet, RFC 1700) as
 # GRUB asks for it; ``grub.cfg-<mac>`` with colons or hyphens as people write it.
@@ -55,6 +63,17 @@ def grub_config_name(mac: str) -> str:
 def pxelinux_config_name(mac: str) -> str:
     """The per-MAC file pxelinux asks for first: ``pxelinux.cfg/01-aa-bb-cc-dd-ee-ff``."""
     return f"pxelinux.cfg/01-{hexhyp(normalize_mac(mac))}"
+
+
+def is_grub_config(path: str) -> bool:
+    """Whether ``path`` is a prefix's GRUB config without a MAC in its name: ``<dir>/grub.cfg``.
+
+    Debian's network GRUB reads ``grub/grub.cfg`` (module docstring). A
+    ``grub.cfg`` at the top of the root is left to files, and a real file of
+    either name wins over the rendered one.
+    """
+    directory, _, name = path.rpartition("/")
+    return name == GRUB_CONFIG and directory.strip("/") != ""
 
 
 def parse_config_path(path: str) -> tuple[Loader, str] | None:
@@ -186,13 +205,20 @@ def _bootif(client: ClientInfo | None) -> str | None:
 # ----------------------------------------------------------------------------- GRUB
 
 
-def grub_path(location: str, ctx: ServerContext) -> str:
+def grub_path(location: str, ctx: ServerContext, probe_http: bool = False) -> str:
     """A kernel/initrd location as a GRUB path: URLs become ``(http,host:port)/path``.
 
     Paths relative to the root are fetched over HTTP from us when our address
     is known (GRUB's ``(http,server)`` device), so kernels never go over TFTP.
+    ``probe_http``: our own files — relative paths and URLs of our HTTP server —
+    become ``${bw_files}/path``, which the config's head
+    (:func:`grub_files_head`) sets to our HTTP device when this GRUB can load
+    its ``http`` module, else to nothing: a path on GRUB's root device, the
+    server and protocol GRUB read its config from.
     """
     parts = urlsplit(location)
+    if probe_http and _own_file(parts, ctx):
+        return GRUB_FILES + (parts.path or "/")
     if parts.scheme in ("http", "tftp") and parts.netloc:
         path = parts.path or "/"
         if parts.query:
@@ -201,10 +227,45 @@ def grub_path(location: str, ctx: ServerContext) -> str:
     if location.startswith("("):
         return location  # already a GRUB device path
     path = "/" + location.lstrip("/")
+    if probe_http:
+        return GRUB_FILES + path
     if ctx.server is None:
         return path
     port = "" if ctx.http_port == 80 else f":{ctx.http_port}"
     return f"(http,{ctx.server}{port}){path}"
+
+
+def _own_file(parts: SplitResult, ctx: ServerContext) -> bool:
+    """Whether a parsed URL names a file of our root on our own HTTP server (no query)."""
+    if parts.scheme != "http" or not parts.netloc or parts.query or ctx.address is None:
+        return False
+    try:
+        port = parts.port or 80
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return port == ctx.http_port and (host == ctx.address.lower() or host in ctx.own_addresses)
+
+
+def grub_files_head(ctx: ServerContext, probe: str) -> list[str]:
+    """The lines that set ``bw_files`` (see :func:`grub_path`): our HTTP device if GRUB has HTTP, else its root.
+
+    Debian's network GRUB (``grubnet*.efi``) is built with ``tftp`` and no
+    ``http`` module, and under Secure Boot it may load no module at all: it
+    reads our files over TFTP from its root device. A GRUB that loads
+    ``http.mod`` (from ``$prefix/<cpu>-<platform>/``, as ``grub-mknetdir`` lays
+    it out) fetches kernels over HTTP. The test opens ``probe`` (this config's
+    own path) over HTTP, which loads the module when it can; ``insmod`` cannot
+    tell, it returns success even when the module did not load (GRUB 2.06
+    ``grub_cmd_insmod``).
+    """
+    lines = ["# Our files over HTTP when this GRUB has HTTP, else from the server and protocol it read this file from"]
+    if ctx.server is None:
+        return [*lines, f"set {GRUB_FILES_VAR}="]
+    port = "" if ctx.http_port == 80 else f":{ctx.http_port}"
+    device = f"(http,{ctx.server}{port})"
+    test = f"test -e {device}/{_grub_quote(probe.lstrip('/'))}"
+    return [*lines, f"if {test}; then set {GRUB_FILES_VAR}={device}; else set {GRUB_FILES_VAR}=; fi"]
 
 
 def _grub_quote(text: str) -> str:
@@ -212,18 +273,18 @@ def _grub_quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def _grub_entry(entry: Entry, client: ClientInfo | None, ctx: ServerContext) -> list[str]:
+def _grub_entry(entry: Entry, client: ClientInfo | None, ctx: ServerContext, probe_http: bool) -> list[str]:
     lines = [f"menuentry {_grub_quote(entry.label)} --id {_grub_quote(entry.id)} {{"]
     if entry.kernel is not None:
         cmdline = entry.cmdline
         bootif = _bootif(client) if entry.bootif else None
         if bootif and "BOOTIF=" not in cmdline:
             cmdline = f"{cmdline} {bootif}".strip()
-        lines.append(f"\tlinux {grub_path(entry.kernel, ctx)} {cmdline}".rstrip())
+        lines.append(f"\tlinux {grub_path(entry.kernel, ctx, probe_http)} {cmdline}".rstrip())
         if entry.initrds:
-            lines.append("\tinitrd " + " ".join(grub_path(i, ctx) for i in entry.initrds))
+            lines.append("\tinitrd " + " ".join(grub_path(i, ctx, probe_http) for i in entry.initrds))
     elif entry.efi is not None:
-        lines.append(f"\tchainloader {grub_path(entry.efi, ctx)}")
+        lines.append(f"\tchainloader {grub_path(entry.efi, ctx, probe_http)}")
     else:
         lines.append("\texit")
     lines.append("}")
@@ -231,9 +292,18 @@ def _grub_entry(entry: Entry, client: ClientInfo | None, ctx: ServerContext) -> 
 
 
 def render_grub(
-    config: Config, name: str | None, client: ClientInfo | None, ctx: ServerContext, host: Host | None = None
+    config: Config,
+    name: str | None,
+    client: ClientInfo | None,
+    ctx: ServerContext,
+    host: Host | None = None,
+    probe: str | None = None,
 ) -> str | None:
-    """A ``grub.cfg`` for target or menu ``name``, or ``None`` when GRUB could boot nothing of it."""
+    """A ``grub.cfg`` for target or menu ``name``, or ``None`` when GRUB could boot nothing of it.
+
+    ``probe``: the config's own path, read over HTTP to see whether this GRUB has
+    HTTP; our files then come over HTTP, else from its root device (:func:`grub_files_head`).
+    """
     if name is None:
         return None
     platform = (platform_of(client) if client else None) or "efi"
@@ -248,8 +318,10 @@ def render_grub(
         f"set default={_grub_quote(default)}",
         f"set timeout={seconds}",
     ]
+    if probe is not None:
+        lines += grub_files_head(ctx, probe)
     for entry in found.entries:
-        lines += _grub_entry(entry, client, ctx)
+        lines += _grub_entry(entry, client, ctx, probe is not None)
     return "\n".join(lines) + "\n"
 
 
@@ -308,8 +380,9 @@ def render_config(
     client: ClientInfo | None,
     ctx: ServerContext,
     host: Host | None = None,
+    probe: str | None = None,
 ) -> str | None:
-    """Dispatch to :func:`render_grub` or :func:`render_pxelinux`."""
+    """Dispatch to :func:`render_grub` (``probe``: see there) or :func:`render_pxelinux`."""
     if loader == "grub":
-        return render_grub(config, name, client, ctx, host)
+        return render_grub(config, name, client, ctx, host, probe)
     return render_pxelinux(config, name, client, ctx, host)

@@ -21,7 +21,9 @@ the step is shown but does not move the stage.
 The stage reached last names the likely stop point of a stalled boot —
 "offer sent, no request", "boot program fetched, no script request",
 "kernel fetched, no initrd fetched" — and a failed transfer or a NAK names
-itself. Event kinds are :class:`~bootwright.model.EventKind` members, detail
+itself. An EFI boot program followed by nothing at all asks whether Secure Boot
+refused it. GRUB and pxelinux configs count as scripts. Event kinds are
+:class:`~bootwright.model.EventKind` members, detail
 keys those the services emit (see docs/hosts.md); unknown kinds still show, as
 ``kind key=value``.
 
@@ -74,6 +76,9 @@ STOP_POINTS = {
     "ack-nofile": "address acknowledged, no boot file given (no rule or host gives this client one)",
     "ack-again": "boot program running (its DHCP succeeded), no script request",
     "bootprog": "boot program fetched, no script request",
+    # An EFI program fetched and then silence (not even its own DHCP): the firmware did not run it. UEFI
+    # Secure Boot refuses an image whose signature no key in db verifies (UEFI 2.x §32.5, "Access Denied").
+    "bootprog-efi": "boot program fetched, nothing further — Secure Boot rejects unsigned images?",
     "entry": "entry script served, no request for the host's own script (boot/<mac>.ipxe)",
     "script": "script served, no kernel fetched (a menu waiting for a choice, or the script failed in iPXE)",
     "exit": "the script said exit: iPXE handed back to the firmware, which boots its next device (local disk)",
@@ -82,7 +87,10 @@ STOP_POINTS = {
     "done": "boot files fetched: the operating system or program is starting",
 }
 
-_SCRIPT = re.compile(r"\.ipxe(-[^/]*)?$|/boot\.php$|(^|/)script[^/]*$", re.I)
+# iPXE scripts, and the configs GRUB and pxelinux read in their place (boot/loaders.py).
+_SCRIPT = re.compile(
+    r"\.ipxe(-[^/]*)?$|/boot\.php$|(^|/)script[^/]*$|(^|/)grub\.cfg(-[^/]*)?$|(^|/)pxelinux\.cfg/", re.I
+)
 _KERNEL = re.compile(r"vmlinu[xz]|bzimage|(^|/)(linux|kernel)[^/]*$|rescue64$", re.I)
 _INITRD = re.compile(r"initrd|initramfs|initram|\.igz$|\.cpio(\.gz)?$", re.I)
 _BOOTPROG = re.compile(r"\.(efi|kpxe|kkpxe|pxe|lkrn|0)$", re.I)
@@ -390,12 +398,13 @@ def starts_boot(event: Event) -> bool:
 class _Reader:
     """Follows one attempt's stages as steps arrive."""
 
-    __slots__ = ("a", "after_script", "bmc_only", "bootprog_seen", "stops")
+    __slots__ = ("a", "after_script", "bmc_only", "bootprog_seen", "program", "stops")
 
     def __init__(self, attempt: Attempt, stops: bool = True) -> None:
         self.a = attempt
         self.stops = stops  # False: leave ``stop`` unwritten (the live follower needs stages only)
         self.bootprog_seen = False
+        self.program = ""  # the last boot program fetched
         self.after_script = 0
         self.bmc_only = True  # every step so far was a BMC step: a BMC error may still say why it stopped
 
@@ -435,6 +444,7 @@ class _Reader:
             return "script"
         if kind in ("bootprog", None):
             self.bootprog_seen = True
+            self.program = path
             return "bootprog"
         return kind
 
@@ -449,6 +459,8 @@ class _Reader:
             return f"request refused (NAK): {event.detail.get('reason') or 'no reason given'}"
         if stage == "offer" and event.kind == EventKind.DHCP4_PROXY_OFFER:
             return STOP_POINTS["proxy-offer"]
+        if stage == "bootprog" and self.program.lower().endswith(".efi"):
+            return STOP_POINTS["bootprog-efi"]
         if stage == "ack":
             if self.bootprog_seen:
                 return STOP_POINTS["ack-again"]

@@ -13,7 +13,9 @@ def lab(
         str,
         typer.Option(
             "--firmware",
-            help="bios, efi (UEFI PXE), efihttp (UEFI HTTP), all — or bmc: reprovision a "
+            help="bios, efi (UEFI PXE), efihttp (UEFI HTTP), all; secureboot (shim → GRUB), grub, pxelinux "
+            "(other boot chains, examples/lab-chains.toml); arm64, arm64http (AAVMF → GRUB, "
+            "examples/arm64-grub.toml); nfs (a root over NFSv3, docs/nfs.md) — or bmc: reprovision a "
             "VM through IPMI and Redfish with bootwright boot --reboot (docs/power.md).",
         ),
     ] = "all",

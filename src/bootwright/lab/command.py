@@ -7,11 +7,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bootwright.lab import arm64, chains, nfsroot, scenarios
 from bootwright.lab import payload as payload_mod
-from bootwright.lab import scenarios
 from bootwright.lab.bmcvm import bmc_scenarios
 from bootwright.lab.foreign import check_choice
-from bootwright.lab.options import BMC_CONFIG
+from bootwright.lab.options import ARM64_CONFIG, BMC_CONFIG
 from bootwright.lab.proc import LabError
 from bootwright.lab.runner import EXIT_ENV, EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigRefused, LabOptions, run_lab
 from bootwright.lab.servers import ServeUnavailable
@@ -28,6 +28,7 @@ def main(options: LabOptions, *, prepare_only: bool = False, console: Console | 
             if os.geteuid() != 0:
                 raise LabError("preparing the lab payload needs root (apt-get download into the cache)")
             payload_mod.prepare(options.cache, say=lambda s: out.print(s, highlight=False))
+            chains.prepare(options.cache, say=lambda s: out.print(s, highlight=False))  # shim, GRUB, pxelinux
             return EXIT_OK
         try:
             if options.foreign_dhcp:
@@ -38,6 +39,21 @@ def main(options: LabOptions, *, prepare_only: bool = False, console: Console | 
                 scenarios.select(options.firmware, options.family, proxy=True)
             elif options.placement != "apart":
                 raise ValueError("--placement places the foreign DHCP server: it needs --foreign-dhcp")
+            elif options.firmware in chains.GROUPS:
+                if options.reference:
+                    raise ValueError(f"--firmware {options.firmware} boots bootwright's own config: no --reference run")
+                options.scenarios = list(chains.select(options.firmware, options.family))
+                options.config = options.config or chains.CONFIG
+            elif options.firmware in arm64.FIRMWARES:
+                if options.reference:
+                    raise ValueError(f"--firmware {options.firmware} boots Debian's arm64 GRUB: no --reference run")
+                options.scenarios = arm64.select(options.firmware, options.family)
+                options.config = options.config or ARM64_CONFIG
+            elif options.firmware == "nfs":
+                if options.reference or options.config is not None:
+                    what = "--reference" if options.reference else "--config"
+                    raise ValueError(f"--firmware nfs writes its own config (lab/nfsroot.py): drop {what}")
+                options.scenarios = [nfsroot.SCENARIO]
             elif options.firmware == "bmc":
                 if options.reference:
                     raise ValueError("--firmware bmc drives bootwright's own commands: it has no --reference run")

@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bootwright.lab import arm64, tools
 from bootwright.lab import payload as payload_mod
-from bootwright.lab import tools
 from bootwright.lab.netns import ADDRESS4, ADDRESS6, BRIDGE
 from bootwright.lab.proc import LabError
 from bootwright.lab.scenarios import Scenario
@@ -26,6 +26,8 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "examples" / "quickstart.
 BMC_CONFIG = DEFAULT_CONFIG.parent / "oneshot-rescue.toml"
 # Beside a foreign DHCP server (--foreign-dhcp) bootwright serves in proxy mode.
 PROXY_CONFIG = DEFAULT_CONFIG.parent / "proxy.toml"
+# The arm64 scenarios (--firmware arm64|arm64http) boot Debian's network GRUB: Debian has no arm64 iPXE.
+ARM64_CONFIG = DEFAULT_CONFIG.parent / "arm64-grub.toml"
 
 
 @dataclass
@@ -103,8 +105,12 @@ def check_environment(chosen: list[Scenario], reference: bool, foreign_dhcp: str
     needed = [*tools.FOR_NETWORK, *tools.FOR_ROOT]
     if any(s.firmware == "bios" for s in chosen):
         needed += tools.FOR_BIOS
-    if any(s.firmware != "bios" for s in chosen):
+    if any(s.firmware not in ("bios", *arm64.FIRMWARES) for s in chosen):
         needed += tools.FOR_EFI
+    if arm64.chosen(chosen):
+        needed += tools.FOR_ARM64
+    if any(s.secure_boot for s in chosen):
+        needed += tools.FOR_SECUREBOOT
     if reference:
         needed += tools.FOR_REFERENCE
     if any(s.name.startswith("bmc-") for s in chosen):

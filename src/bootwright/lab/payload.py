@@ -141,6 +141,11 @@ def _unpack(package: str, work: Path) -> Path:
     raise LabError(f"apt-get download {package} failed: {tail[-1] if tail else 'no .deb'}")
 
 
+def unpack_package(package: str, work: Path) -> Path:
+    """``apt-get download`` ``package`` and ``dpkg -x`` it under ``work`` (made here); the unpacked tree."""
+    return _unpack(package, work)
+
+
 def is_static_elf(path: Path) -> bool:
     """True for a 64-bit little-endian ELF without a PT_INTERP program header."""
     data = path.read_bytes()

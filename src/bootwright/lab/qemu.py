@@ -11,6 +11,11 @@
   ``romfile=`` empty on virtio-net, so the firmware's own network stack runs,
   not iPXE's EFI ROM. The fw_cfg knobs ``opt/org.tianocore/IPv4PXESupport``
   and ``IPv6PXESupport`` select PXE over IPv6 only, or UEFI HTTP boot only.
+* Secure Boot (:attr:`Scenario.secure_boot`): ``OVMF_CODE_4M.secboot.fd`` with a
+  copy of ``OVMF_VARS_4M.ms.fd`` (Microsoft's keys enrolled), q35 with
+  ``smm=on`` and the secure pflash.
+* arm64 (:mod:`bootwright.lab.arm64`): ``qemu-system-aarch64``, AAVMF on the
+  virt machine, always TCG — :func:`arm64_command`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import shutil
 import time
 from pathlib import Path
 
-from bootwright.lab import tools
+from bootwright.lab import arm64, tools
 from bootwright.lab.payload import Payload
 from bootwright.lab.proc import run
 from bootwright.lab.scenarios import Scenario
@@ -31,7 +36,10 @@ MEMORY_MB = 512
 
 
 def command(scenario: Scenario, tap: str, serial_log: Path, vars_copy: Path | None, accel: str) -> list[str]:
-    """The full ``qemu-system-x86_64`` argument list for one scenario."""
+    """The full ``qemu-system-x86_64`` argument list for one scenario (``qemu-system-aarch64`` for arm64)."""
+    if scenario.firmware in arm64.FIRMWARES:
+        assert vars_copy is not None
+        return arm64_command(scenario, tap, serial_log, vars_copy)
     qemu = str(tools.find("qemu-system-x86_64"))
     cmd = [
         qemu,
@@ -52,18 +60,63 @@ def command(scenario: Scenario, tap: str, serial_log: Path, vars_copy: Path | No
         tools.require(*tools.FOR_BIOS)
         return [*cmd, "-machine", "pc", "-device", nic, "-boot", "order=n,reboot-timeout=0"]
     found = tools.require(*tools.FOR_EFI)
+    code, variables, machine = found["ovmf-code"], found["ovmf-vars"], "q35"
+    if scenario.secure_boot:
+        # Secure Boot with Microsoft's keys enrolled: the SMM build needs SMM on and the
+        # variable store's flash marked secure, so only SMM code can write it (OVMF README).
+        sb = tools.require(*tools.FOR_SECUREBOOT)
+        code, variables, machine = sb["ovmf-code-secboot"], sb["ovmf-vars-ms"], "q35,smm=on"
+        cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
     assert vars_copy is not None
     if not vars_copy.exists():
-        shutil.copyfile(found["ovmf-vars"], vars_copy)
+        shutil.copyfile(variables, vars_copy)
     cmd += [
-        "-machine", "q35",
-        "-drive", f"if=pflash,format=raw,readonly=on,file={found['ovmf-code']}",
+        "-machine", machine,
+        "-drive", f"if=pflash,format=raw,readonly=on,file={code}",
         "-drive", f"if=pflash,format=raw,file={vars_copy}",
         "-device", f"{nic},romfile=",
     ]  # fmt: skip
     if scenario.family == 6 or scenario.firmware == "efihttp":
         cmd += ["-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n"]
     if scenario.firmware == "efihttp":
+        cmd += ["-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n"]
+    return cmd
+
+
+def arm64_command(scenario: Scenario, tap: str, serial_log: Path, vars_copy: Path) -> list[str]:
+    """``qemu-system-aarch64``: AAVMF on ``-machine virt -cpu cortex-a57``, TCG whatever ``--accel`` says.
+
+    KVM cannot run an arm64 guest on an x86 host. As with OVMF: a private copy
+    of the variable store (``AAVMF_VARS.fd``), ``romfile=`` empty so the
+    firmware's own virtio-net driver and network stack run, and the same fw_cfg
+    knobs for PXE over IPv6 only or UEFI HTTP boot only (arch 11 for PXE, 19 for
+    HTTP boot in DHCP).
+    """
+    found = tools.require(*tools.FOR_ARM64)
+    if not vars_copy.exists():
+        shutil.copyfile(found["aavmf-vars"], vars_copy)
+    cmd = [
+        str(found["qemu-system-aarch64"]),
+        "-machine", "virt",
+        "-cpu", "cortex-a57",
+        "-accel", "tcg",
+        "-m", str(MEMORY_MB),
+        "-smp", "1",
+        "-nodefaults",
+        "-no-user-config",
+        "-display", "none",
+        "-no-reboot",
+        "-monitor", "none",
+        "-serial", f"file:{serial_log}",
+        "-uuid", smbios_uuid(scenario.mac),
+        "-drive", f"if=pflash,format=raw,readonly=on,file={found['aavmf-code']}",
+        "-drive", f"if=pflash,format=raw,file={vars_copy}",
+        "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no",
+        "-device", f"virtio-net-pci,netdev=n0,mac={scenario.mac},romfile=",
+    ]  # fmt: skip
+    if scenario.family == 6 or scenario.firmware == "arm64http":
+        cmd += ["-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n"]
+    if scenario.firmware == "arm64http":
         cmd += ["-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n"]
     return cmd
 

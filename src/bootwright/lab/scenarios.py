@@ -14,6 +14,9 @@ efihttp6    same, IPv6                                        DHCPv6 (HTTPClient
 A proxy run (``--foreign-dhcp``: another server gives the addresses, bootwright
 only the boot part) boots the IPv4 three, :data:`PROXY`: proxyDHCP is DHCPv4's
 (PXE 2.1 §2.2.2).
+
+Boot chains other than iPXE (``--firmware secureboot|grub|pxelinux``: shim → GRUB
+under Secure Boot, GRUB, pxelinux) are :mod:`bootwright.lab.chains`.
 """
 
 from __future__ import annotations
@@ -59,6 +62,11 @@ class Scenario:
     def has_boot_program(self) -> bool:
         """BIOS VMs already run iPXE from the option ROM: no boot program is fetched."""
         return self.firmware != "bios"
+
+    @property
+    def secure_boot(self) -> bool:
+        """Whether the firmware runs with Secure Boot on (the chains of :mod:`bootwright.lab.chains`)."""
+        return False
 
 
 ALL = tuple(Scenario(fw, fam, i) for i, (fw, fam) in enumerate((fw, fam) for fw in FIRMWARES for fam in FAMILIES))

@@ -241,4 +241,6 @@ def services_of(config_path: Path) -> list[Service]:
         services.append(Service("tftp", "TFTP", "udp", cfg.tftp.port))
     if cfg.http.enabled:
         services.append(Service("http", "HTTP", "tcp", cfg.http.port))
+    if cfg.nfs.enabled:
+        services.append(Service("nfs", "NFS", "tcp", 2049))  # NFS-Ganesha or the kernel's nfsd (net/nfs.py)
     return services

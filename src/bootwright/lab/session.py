@@ -38,8 +38,8 @@ from types import TracebackType
 
 from rich.console import Console
 
+from bootwright.lab import arm64, chains, nfsroot, qemu, scenarios
 from bootwright.lab import payload as payload_mod
-from bootwright.lab import qemu, scenarios
 from bootwright.lab.bmcvm import BmcScenario, BmcVM
 from bootwright.lab.foreign import ForeignDhcp, check_choice
 from bootwright.lab.netns import ADDRESS4, Namespace
@@ -128,6 +128,10 @@ class LabSession:
             self.ns.create()
             extra = BOOT_SCRIPT if options.reference else None
             root = payload_mod.build_root(self.payload, self.work / "root", extra_script=extra)
+            if any(isinstance(s, nfsroot.NfsScenario) for s in self.chosen):
+                self.config = self._nfs_config(root)
+            chains.install(self.chosen, options.cache, root, say=lambda s: self.console.print(s, highlight=False))
+            arm64.install(self.chosen, options.cache, self.payload.marker, root, say=lambda s: self.console.print(s))
             if options.reference:
                 self.stack = ReferenceStack(self.ns, self.work, self.tracker.observe, root)
                 what = "dnsmasq + plain HTTP (reference)"
@@ -158,6 +162,16 @@ class LabSession:
             self.keep_work = True  # the server log says why
             await self.close()
             raise
+
+    def _nfs_config(self, root: Path) -> Path:
+        """--firmware nfs: the NFS initrd and root tree in the boot root, and the config written for them."""
+        assert self.payload is not None and self.work is not None
+        parts = nfsroot.prepare(self.payload, self.options.cache, say=lambda s: self.console.print(s, highlight=False))
+        nfsroot.build_root(parts, root, self.payload.marker)
+        config = nfsroot.write_config(self.work, root)
+        if problems := config_problems(config):
+            raise ConfigRefused(problems)
+        return config
 
     async def close(self) -> None:
         """Stop the VMs and servers, delete the namespace; remove or keep the work directory."""

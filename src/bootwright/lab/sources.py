@@ -144,8 +144,14 @@ SERIAL_STAGES: tuple[tuple[re.Pattern[str], Stage], ...] = (
     (re.compile(r"Linux version \d"), Stage.KERNEL),
     (re.compile(r"Trying to unpack rootfs image as initramfs|Unpacking initramfs"), Stage.INITRD),
 )
-# The firmware gave up: nothing more will happen on this VM.
-DEAD_ENDS = re.compile(r"UEFI Interactive Shell|No bootable device|Kernel panic - not syncing")
+# The firmware gave up: nothing more will happen on this VM. OVMF with Secure Boot has no shell to fall
+# into ("No bootable option…"); GRUB without a config, or whose entries failed, waits at its prompt.
+DEAD_ENDS = re.compile(
+    r"UEFI Interactive Shell|No bootable device|Kernel panic - not syncing|No bootable option or device was found"
+    r"|Minimal BASH-like line editing is supported|Failed to boot both default and fallback entries"
+)
+# OVMF refusing a boot option's image: Secure Boot found no key for its signature (UEFI 2.x §32.5).
+REFUSED = re.compile(r'failed to (?:load|start) (Boot\w+ "[^"]*").*: (Access Denied|Security Violation)')
 SERIAL_PROBLEMS = re.compile(
     r"(PXE-E\w+:.*|Could not retrieve .*|.*\(https?://ipxe\.org/[0-9a-f]+\)|Kernel panic.*|No bootable device.*)"
 )
@@ -187,6 +193,8 @@ class SerialParser:
                     stages.append((stage, "serial"))
                     break
             else:
-                if m := SERIAL_PROBLEMS.search(line):
+                if m := REFUSED.search(line):
+                    problems.append(f"{m.group(1)} refused: {m.group(2)}")
+                elif m := SERIAL_PROBLEMS.search(line):
                     problems.append(m.group(1).strip()[:120])
         return stages, problems

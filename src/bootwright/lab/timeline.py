@@ -69,9 +69,13 @@ EVENT_STAGES: dict[str, Stage | None] = {
 PROXY_EVENTS = frozenset({EventKind.DHCP4_PROXY_OFFER, EventKind.DHCP4_PROXY_ACK})
 PROXY_DETAIL = "address from another server"
 
-# File name → stage, first match wins (per-MAC scripts like script.ipxe-52:54:… count as scripts).
+# File name → stage, first match wins (per-MAC scripts like script.ipxe-52:54:… count as scripts, and
+# the configs GRUB and pxelinux read in their place: grub/grub.cfg, pxelinux.cfg/01-<mac>).
 PATH_STAGES: tuple[tuple[re.Pattern[str], Stage], ...] = (
-    (re.compile(r"\.ipxe(-[^/]*)?$|\.ipxe\?|/boot\.php|/script\b", re.I), Stage.SCRIPT),
+    (
+        re.compile(r"\.ipxe(-[^/]*)?$|\.ipxe\?|/boot\.php|/script\b|(^|/)grub\.cfg|(^|/)pxelinux\.cfg/", re.I),
+        Stage.SCRIPT,
+    ),
     (re.compile(r"vmlinu[xz]|bzimage|(^|/)(linux|kernel)[^/]*$|rescue64$", re.I), Stage.KERNEL),
     (re.compile(r"initrd|initramfs|\.igz$|\.cpio(\.gz)?$", re.I), Stage.INITRD),
     (re.compile(r"\.(efi|kpxe|kkpxe|pxe|lkrn|0)$", re.I), Stage.BOOTPROG),

@@ -49,6 +49,11 @@ REQUIREMENTS: dict[str, Requirement] = {
         ),
         Requirement("ovmf-code", "ovmf", ("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_CODE.fd")),
         Requirement("ovmf-vars", "ovmf", ("/usr/share/OVMF/OVMF_VARS_4M.fd", "/usr/share/OVMF/OVMF_VARS.fd")),
+        Requirement("ovmf-code-secboot", "ovmf", ("/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",)),
+        Requirement("ovmf-vars-ms", "ovmf", ("/usr/share/OVMF/OVMF_VARS_4M.ms.fd",)),
+        Requirement("qemu-system-aarch64", "qemu-system-arm"),
+        Requirement("aavmf-code", "qemu-efi-aarch64", ("/usr/share/AAVMF/AAVMF_CODE.fd",)),
+        Requirement("aavmf-vars", "qemu-efi-aarch64", ("/usr/share/AAVMF/AAVMF_VARS.fd",)),
         Requirement("undionly.kpxe", "ipxe", (str(IPXE_DIR / "undionly.kpxe"),)),
         Requirement("ipxe.efi", "ipxe", (str(IPXE_DIR / "ipxe.efi"),)),
         Requirement("dnsmasq", "dnsmasq-base"),
@@ -62,8 +67,12 @@ REQUIREMENTS: dict[str, Requirement] = {
             "sushy-tools (pip install sushy-tools)",
             (str(Path(sys.executable).parent / "sushy-emulator"),),
         ),
+        # --firmware nfs: the NFS server bootwright supervises (net/nfs.py), NFS-Ganesha with its own rpcbind.
+        Requirement("ganesha.nfsd", "nfs-ganesha nfs-ganesha-vfs"),
+        Requirement("rpcbind", "rpcbind"),
         Requirement("apt-get", "apt"),
         Requirement("dpkg", "dpkg"),
+        Requirement("dpkg-deb", "dpkg"),
     )
 }
 
@@ -72,9 +81,12 @@ FOR_PREPARE = ("apt-get", "dpkg")
 FOR_NETWORK = ("ip", "nft")
 FOR_BIOS = ("qemu-system-x86_64", "seabios", "ipxe-rom")
 FOR_EFI = ("qemu-system-x86_64", "ovmf-code", "ovmf-vars")
+FOR_SECUREBOOT = ("ovmf-code-secboot", "ovmf-vars-ms")  # the chains of lab/chains.py
+FOR_ARM64 = ("qemu-system-aarch64", "aavmf-code", "aavmf-vars")  # the arm64 scenarios (lab/arm64.py)
 FOR_ROOT = ("undionly.kpxe", "ipxe.efi")
 FOR_REFERENCE = ("dnsmasq",)
 FOR_BMC = ("ipmi_sim", "ipmitool", "sushy-emulator")
+FOR_NFS = ("ganesha.nfsd", "rpcbind")
 # The foreign DHCP servers of the proxy runs (--foreign-dhcp); tcpdump is optional (a capture when present).
 FOR_FOREIGN = {"dnsmasq": ("dnsmasq",), "dhcpd": ("dhcpd",)}
 
