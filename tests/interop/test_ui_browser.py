@@ -81,6 +81,12 @@ anonymous_read_networks = ["192.0.2.1/32"]
 [boot]
 builtin = false
 
+# iPXE first: a rule handing undionly.kpxe to everyone would loop iPXE (check's chain-load warning).
+[[rule]]
+name = "ipxe"
+match = {{ user_class = "iPXE" }}
+script = "local"
+
 [[rule]]
 name = "all"
 bootfile = "undionly.kpxe"

@@ -929,19 +929,30 @@ class Dhcp4Engine:
                           "PXEClient, HTTPClient, iPXE or option 93); the link's own DHCP server answers it",
                           c.subnet.label if c.subnet else "?", c.mac)  # fmt: skip
             return None
-        entry = self._proxy_plan(c, kind)
+        got = self._proxy_reply(c, kind, MessageType.OFFER, EventKind.DHCP4_DISCOVER)
+        if isinstance(got, Outcome):
+            return got
+        sent, entry = got
         answer = entry.answer
-        if answer.bootfile is None:
-            return self._silent(EventKind.DHCP4_DISCOVER, c, f"proxy: nothing to boot ({answer.rule or 'no rule'})")
-        sent = self._reply(c, entry, MessageType.OFFER, 0, None, proxy=True)
-        if sent is None:
-            return self._silent(EventKind.DHCP4_DISCOVER, c, "reply does not fit the client's maximum message size")
         self.stats["proxy_offer"] += 1
         events = self._event(
             EventKind.DHCP4_PROXY_OFFER, c, bootfile=answer.bootfile, rule=answer.rule, proxy=kind.value,
             vendor=entry.options[60].decode(),
         )
         return Outcome((sent,), (), (), events, answer)
+
+    def _proxy_reply(
+        self, c: _Client, kind: ProxyKind, msg_type: MessageType, unanswered: EventKind
+    ) -> tuple[Reply[Destination], PlanEntry] | Outcome4:
+        """The proxy reply of ``msg_type`` and its plan, or the silent outcome saying why there is none."""
+        entry = self._proxy_plan(c, kind)
+        answer = entry.answer
+        if answer.bootfile is None:
+            return self._silent(unanswered, c, f"proxy: nothing to boot ({answer.rule or 'no rule'})")
+        sent = self._reply(c, entry, msg_type, 0, None, proxy=True)
+        if sent is None:
+            return self._silent(unanswered, c, "reply does not fit the client's maximum message size")
+        return sent, entry
 
     def _foreign(self, c: _Client) -> Outcome4 | None:
         """A message for the link's own DHCP server (proxy subnet): counted, never answered.
@@ -977,13 +988,11 @@ class Dhcp4Engine:
             return self._drop(msg, "boot server request without PXEClient, HTTPClient, iPXE or option 93")
         if c.subnet is None:
             return self._silent(EventKind.DHCP4_REQUEST, c, "boot server request: no subnet4 serves this link")
-        entry = self._proxy_plan(c, kind)
+        got = self._proxy_reply(c, kind, MessageType.ACK, EventKind.DHCP4_REQUEST)
+        if isinstance(got, Outcome):
+            return got
+        sent, entry = got
         answer = entry.answer
-        if answer.bootfile is None:
-            return self._silent(EventKind.DHCP4_REQUEST, c, f"proxy: nothing to boot ({answer.rule or 'no rule'})")
-        sent = self._reply(c, entry, MessageType.ACK, 0, None, proxy=True)
-        if sent is None:
-            return self._silent(EventKind.DHCP4_REQUEST, c, "reply does not fit the client's maximum message size")
         if c.ciaddr and c.mac is not None:
             self._remember(c.ciaddr, c.mac)
         self.stats["proxy_ack"] += 1
