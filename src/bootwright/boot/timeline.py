@@ -478,6 +478,9 @@ def starts_attempt(current: Attempt | None, event: Event, s: Step, gap: float = 
     after a complete one, or a BMC step that boots the machine afresh."""
     return current is None or event.at - current.last > gap or (
         current.complete and s.stage in _NEW_BOOT
+        # After "exit" the firmware boots its next device: a router solicitation then comes from the iPXE
+        # that is leaving or the local system starting, not from a new network boot (its DHCP starts one).
+        and not (s.stage == "ra" and current.stage == "exit")
     ) or (starts_boot(event) and current.stage not in (None, "bmc"))
 
 

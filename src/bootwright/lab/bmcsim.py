@@ -315,6 +315,7 @@ class IpmiSim:
         last = ""
         while True:
             if self.proc.poll() is not None:
+                self._check_bound()  # it may also exit after "Unable to bind": say that, not just the code
                 raise SimulatorError(
                     f"ipmi_sim on port {self.port} exited with {self.proc.returncode}", _tail(self.log)
                 )

@@ -305,3 +305,15 @@ def test_syslog_lines_are_steps_that_never_move_the_boot() -> None:
     [early] = attempts([*FULL[:4], lines[1]])
     assert early.stage == "ack" and early.stop.startswith("address acknowledged, boot program not fetched")
     assert step(ev(0, "syslog.message", text="x")).text == "syslog: x"
+
+
+def test_a_router_solicitation_after_an_exit_to_the_local_disk_stays_in_that_attempt() -> None:
+    # iPXE's background IPv6 autoconfiguration may solicit routers as it exits to the firmware's next device
+    # (seen in the lab under load): the attempt stays complete at "exit"; a real next boot's DHCP starts one.
+    exit_script = ev(2, "http.request", path="/boot/52-54-00-b0-00-04.ipxe", status=200, script="local",
+                     script_kind="exit")
+    found = attempts([*FULL[:4], exit_script, ev(4.5, "ra.solicited", source=LL, flags="MO")])
+    assert [a.stage for a in found] == ["exit"]
+    again = attempts([*FULL[:4], exit_script, ev(4.5, "ra.solicited", source=LL, flags="MO"),
+                      ev(60, "dhcp4.offer", yiaddr="192.0.2.100")])
+    assert [a.stage for a in again] == ["exit", "offer"]
