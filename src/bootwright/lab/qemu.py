@@ -44,15 +44,7 @@ def command(scenario: Scenario, tap: str, serial_log: Path, vars_copy: Path | No
     cmd = [
         qemu,
         "-accel", accel,
-        "-m", str(MEMORY_MB),
-        "-smp", "1",
-        "-nodefaults",
-        "-no-user-config",
-        "-display", "none",
-        "-no-reboot",
-        "-monitor", "none",
-        "-serial", f"file:{serial_log}",
-        "-uuid", smbios_uuid(scenario.mac),
+        *_machine_args(scenario, serial_log),
         "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no",
     ]  # fmt: skip
     nic = f"virtio-net-pci,netdev=n0,mac={scenario.mac}"
@@ -83,6 +75,22 @@ def command(scenario: Scenario, tap: str, serial_log: Path, vars_copy: Path | No
     return cmd
 
 
+def _machine_args(scenario: Scenario, serial_log: Path) -> list[str]:
+    """What every lab VM has, x86 or arm64: memory, one CPU, no defaults or display, no reboot, its serial
+    console to ``serial_log``, and an SMBIOS UUID derived from its MAC."""
+    return [
+        "-m", str(MEMORY_MB),
+        "-smp", "1",
+        "-nodefaults",
+        "-no-user-config",
+        "-display", "none",
+        "-no-reboot",
+        "-monitor", "none",
+        "-serial", f"file:{serial_log}",
+        "-uuid", smbios_uuid(scenario.mac),
+    ]  # fmt: skip
+
+
 def arm64_command(scenario: Scenario, tap: str, serial_log: Path, vars_copy: Path) -> list[str]:
     """``qemu-system-aarch64``: AAVMF on ``-machine virt -cpu cortex-a57``, TCG whatever ``--accel`` says.
 
@@ -100,15 +108,7 @@ def arm64_command(scenario: Scenario, tap: str, serial_log: Path, vars_copy: Pat
         "-machine", "virt",
         "-cpu", "cortex-a57",
         "-accel", "tcg",
-        "-m", str(MEMORY_MB),
-        "-smp", "1",
-        "-nodefaults",
-        "-no-user-config",
-        "-display", "none",
-        "-no-reboot",
-        "-monitor", "none",
-        "-serial", f"file:{serial_log}",
-        "-uuid", smbios_uuid(scenario.mac),
+        *_machine_args(scenario, serial_log),
         "-drive", f"if=pflash,format=raw,readonly=on,file={found['aavmf-code']}",
         "-drive", f"if=pflash,format=raw,file={vars_copy}",
         "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no",
