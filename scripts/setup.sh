@@ -43,6 +43,14 @@ APT_PACKAGES=(
   # (this machine kind's kernel has no nfsd), and libnfs's nfs-ls/nfs-cat as the user-space test client.
   # Their units are disabled below when this run installed them.
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
+  # Taking over a set-up (docs/migrate.md, docs/dns.md): the differential tests run the seeds' radvd and
+  # BIRD beside bootwright, the export tests validate with `radvd -c`, `bird -p` and virt-xml-validate
+  # (libvirt-clients), and the DNS update tests start a real BIND named. Units disabled below.
+  radvd bird2 bind9 libvirt-clients
+  # virt-xml-validate (libvirt-clients) runs xmllint, which libvirt-clients does not pull in (bootwright export libvirt)
+  libxml2-utils
+  # The DNS update tests (tests/interop/test_ddns_bind.py) ask that named with dig.
+  bind9-dnsutils
   # Web UI browser test (docs/ui.md): Playwright (PyPI, the test extra) drives Debian's chromium
   # through executable_path; `playwright install` (a browser download) is never run.
   chromium
@@ -72,12 +80,14 @@ fi
 # unit is disabled — only when this run installed it: a service that was already on the machine
 # (a seed user's nginx, tftpd-hpa or Kea) is never stopped, disabled or reconfigured.
 for unit in kea-dhcp4-server kea-dhcp6-server isc-dhcp-relay isc-dhcp-server nginx tftpd-hpa openipmi ipmievd prometheus \
-    nfs-ganesha nfs-ganesha-lock rpcbind.service rpcbind.socket; do
+    nfs-ganesha nfs-ganesha-lock rpcbind.service rpcbind.socket radvd bird named; do
   pkg=$unit
   [ "$unit" = nginx ] && pkg=nginx-light
   [ "$unit" = ipmievd ] && pkg=ipmitool
   [ "$unit" = nfs-ganesha-lock ] && pkg=nfs-ganesha
   [[ "$unit" == rpcbind.* ]] && pkg=rpcbind
+  [ "$unit" = bird ] && pkg=bird2
+  [ "$unit" = named ] && pkg=bind9
   if [[ " ${missing[*]-} " == *" $pkg "* ]]; then
     systemctl disable "$unit" >/dev/null 2>&1 || true
   fi

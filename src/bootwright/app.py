@@ -20,7 +20,7 @@ import time
 
 from bootwright import __version__
 from bootwright.inventory.service import InventoryError
-from bootwright.net import dhcp4, dhcp6, hooks, nfs, ra, syslog
+from bootwright.net import ddns, dhcp4, dhcp6, hooks, nfs, ra, syslog
 from bootwright.net.host import KernelHost
 from bootwright.net.sdnotify import SdNotify
 from bootwright.net.tftp import service as tftp
@@ -37,6 +37,7 @@ log = logging.getLogger("bootwright")
 SERVICE_FACTORIES: tuple[ServiceFactory, ...] = (
     http.create_service,
     hooks.create_service,  # before the services that emit: its listener takes their first events
+    ddns.create_service,  # before DHCP too: it reads the stored leases, then follows the new ones
     nfs.create_service,  # NFS roots (a supervised NFS server), up before DHCP sends clients to their kernels
     dhcp6.create_service,
     ra.create_service,

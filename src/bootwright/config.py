@@ -25,7 +25,9 @@ from bootwright.model import EventKind, InvalidMac, normalize_mac
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp4_options import encode_option, option_name, parse_config_value
 from bootwright.wire.dhcp4_structs import encode_domain_list
-from bootwright.wire.ipxe_options import IPXE_OPTIONS_BY_NAME, ipxe_option_problem
+from bootwright.wire.dhcp6 import NtpServer, parse_config_option
+from bootwright.wire.dhcp6 import option_name as option_name6
+from bootwright.wire.ipxe_options import IPXE_FEATURES, IPXE_OPTIONS_BY_NAME, ipxe_option_problem
 from bootwright.wire.passhash import PasswordHash
 
 # Placeholders that rule and host boot file strings may use; filled in per reply
@@ -48,6 +50,43 @@ SERVER_OPTIONS: dict[int, str] = {
     54: "the server identifier is set per reply: use the subnet's 'server' or server.address4",
     58: "T1 is set per reply from 'lease_time' (RFC 2131 §4.4.5)",
     59: "T2 is set per reply from 'lease_time' (RFC 2131 §4.4.5)",
+}
+
+# DHCPv6 options bootwright writes itself, or that have a named key, or that a server never
+# sends (client or relay options): a value under ``[dhcp6] options`` is refused with what to do.
+_BY_RULE6 = "is set per client through [[rule]] (docs/configuration.md)"
+SERVER_OPTIONS6: dict[int, str] = {
+    1: "the client identifier is the client's own (RFC 8415 §21.2)",
+    2: "the server identifier is this server's DUID (RFC 8415 §21.3)",
+    3: "IA_NA is built per reply from the pools: use subnet6 pools",
+    4: "IA_TA is answered per reply (RFC 8415 §21.5)",
+    5: "IA addresses are built per reply from the pools and host addresses",
+    6: "the option request is a client's option (RFC 8415 §21.7)",
+    7: "use dhcp6.preference",
+    8: "elapsed time is a client's option (RFC 8415 §21.9)",
+    9: "relay messages are built per reply (RFC 8415 §21.10)",
+    11: "authentication is not supported (RFC 8415 §21.11)",
+    12: "this server answers multicast only: it never sends Server Unicast (RFC 8415 §21.12)",
+    13: "status codes are set per reply (RFC 8415 §21.13)",
+    14: "rapid commit is decided per reply: use dhcp6.rapid_commit",
+    16: f"the vendor class {_BY_RULE6}",
+    17: f"vendor options {_BY_RULE6}",
+    18: "the interface-id is a relay's option (RFC 8415 §21.18)",
+    19: "reconfigure is not supported (RFC 8415 §21.19)",
+    20: "reconfigure is not supported (RFC 8415 §21.20)",
+    23: "use dhcp6.dns",
+    24: "use dhcp6.domain_search",
+    25: "prefix delegation is answered per reply (docs/ipv6.md)",
+    26: "prefix delegation is answered per reply (docs/ipv6.md)",
+    32: "use dhcp6.info_refresh_time",
+    37: "the remote-id is a relay's option (RFC 4649)",
+    43: "the echo request is a relay's option (RFC 4994)",
+    56: "use dhcp6.ntp_servers",
+    59: f"the boot file URL {_BY_RULE6} (bootfile)",
+    60: f"boot file parameters {_BY_RULE6}",
+    61: "the client architecture is a client's option (RFC 5970 §3.3)",
+    62: "the network interface identifier is a client's option (RFC 5970 §3.4)",
+    79: "the client link-layer address is a relay's option (RFC 6939)",
 }
 
 
@@ -134,6 +173,11 @@ class Pool4(Section):
     end: IPv4Address
     # ISC dhcpd ``range dynamic-bootp``: BOOTP clients (RFC 951) may get these too.
     dynamic_bootp: bool = False
+    # Who may take an address from this pool (ISC dhcpd ``allow``/``deny`` in a pool, Kea's
+    # ``client-class``): members are "known", "unknown", "rule:NAME" (the client matched that
+    # rule, final or not) and "group:NAME" (a host group). allow empty: everyone; deny wins.
+    allow: StrList = []
+    deny: StrList = []
 
 
 def _pool4(value: Any) -> Any:
@@ -207,6 +251,8 @@ class Pool6(Section):
 
     start: IPv6Address
     end: IPv6Address
+    allow: StrList = []  # as Pool4.allow
+    deny: StrList = []  # as Pool4.deny
 
 
 def _pool6(value: Any) -> Any:
@@ -264,6 +310,10 @@ class Dhcp6Common(Section):
     preferred_lifetime: Seconds | None = None  # IAADDR preferred
     renew_time: Seconds | None = None  # T1 (RFC 8415 §21.4)
     rebind_time: Seconds | None = None  # T2
+    ntp_servers: StrList | None = None  # option 56 (RFC 5908): addresses as NTP_SUBOPTION_SRV_ADDR, names as FQDN
+    # Any other DHCPv6 option by decimal code, as [dhcp4] options (text, or hex octets "0a:0b");
+    # sent when the client asks for it in its ORO (RFC 8415 §21.7) or always for codes the client cannot ask.
+    options: dict[str, str] | None = None
 
 
 class Dhcp6Section(Dhcp6Common):
@@ -429,6 +479,16 @@ class RuleMatch(Section):
     group: StrList | None = None  # host groups
     mac: StrList | None = None  # MAC prefixes, e.g. an OUI "52:54:00"
     known: bool | None = None  # the client is (true) / is not (false) a configured host
+    # Relay agent information (RFC 3046 option 82 sub-options 1 and 2; DHCPv6: the relay's
+    # interface-id option 18 and remote-id option 37, RFC 4649 — enterprise number stripped),
+    # and the client identifier (DHCPv4 option 61, DHCPv6 DUID). A value written as colon-separated
+    # hex octets ("01:52:54:00:12:34:56") is compared as bytes, anything else as UTF-8 text.
+    circuit_id: StrList | None = None
+    remote_id: StrList | None = None
+    client_id: StrList | None = None
+    # iPXE feature indicators the client announces in option 175 (names of wire/ipxe_options,
+    # e.g. "https", "efi", "bzimage"): all must be present.
+    ipxe_feature: StrList | None = None
     subnet: list[IPv4Network | IPv6Network] | None = None  # subnet the request is answered in
 
 
@@ -444,6 +504,9 @@ class Rule(Section):
     vendor_enterprise: int | None = Field(default=None, ge=0, le=0xFFFFFFFF)
     ipxe: dict[str, int | str] = {}
     script: str | None = None  # target or menu rendered for this client's iPXE script
+    # No DHCP reply at all to a matching client (dnsmasq ``dhcp-ignore``, ISC ``deny booting`` /
+    # ``ignore booting``): it stays free for another server. An ignore rule is final.
+    ignore: bool = False
     # false: like an ISC dhcpd class, apply what this rule sets and keep evaluating.
     final: bool = True
 
@@ -592,6 +655,9 @@ class HostEntry(Section):
     next_server: IPv4Address | None = None
     bootfile: str | None = None
     vars: dict[str, str] = {}
+    # The menu entry preselected for this host (seed 001's per-host ``set menu-default``):
+    # a target name of the menu it boots; the menu's own default otherwise.
+    menu_default: str | None = None
     bmc: BmcEntry | None = None
     # DHCPv4 options of this host by decimal code, as ``[dhcp4] options`` (same values, same checks);
     # they win over the subnet's and the global ones (ISC dhcpd options inside a host block).
@@ -662,6 +728,30 @@ class Hook(Section):
     max_pending: int = Field(default=1000, ge=1, le=1_000_000)  # runs queued or running; beyond: dropped
 
 
+TsigAlgorithm = Literal["hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5"]
+"""TSIG algorithms ``[ddns] key_algorithm`` takes (RFC 8945 §6: hmac-sha256 is mandatory to implement)."""
+
+
+class DdnsSection(Section):
+    """``[ddns]``: RFC 2136 updates, signed with TSIG (RFC 8945), to an existing DNS server (docs/dns.md)."""
+
+    enabled: bool = False
+    server: IPv4Address | IPv6Address | None = None  # the zones' primary (or a server forwarding updates)
+    port: int = Field(default=53, ge=1, le=65535)
+    forward_zone: str | None = None  # A/AAAA (and DHCID) records: "lab.example."
+    reverse_zones: StrList = []  # PTR records; empty: one per subnet, on its octet/nibble boundary
+    key_name: str | None = None  # TSIG key name; none: updates go unsigned (an allow-update by address)
+    key_algorithm: TsigAlgorithm = "hmac-sha256"
+    key_secret_file: Path | None = None  # the secret: base64, or a `tsig-keygen` key clause; read at start
+    key_secret_env: str | None = None  # ... or an environment variable holding it (base64)
+    ttl: int = Field(default=300, ge=0, le=2_147_483_647)  # of every record written (RFC 2181 §8)
+    leases: bool = True  # names of leased clients (option 12 / option 39); inventory hosts always
+    # RFC 4703 conflict resolution by DHCID (RFC 4701) records, as Kea's ddns-conflict-resolution-mode.
+    conflict: Literal["check-with-dhcid", "check-exists-with-dhcid", "no-check-with-dhcid"] = "check-with-dhcid"
+    timeout: float = Field(default=3.0, gt=0, le=60)  # seconds to wait for one answer
+    retries: int = Field(default=4, ge=0, le=20)  # further attempts of an update that timed out or SERVFAILed
+
+
 class BootSection(Section):
     """Boot behaviour outside the rules."""
 
@@ -709,6 +799,7 @@ class Config(Section):
     menus: dict[str, Menu] = {}
     host: list[HostEntry] = []
     hook: list[Hook] = []
+    ddns: DdnsSection = DdnsSection()
 
     def script_names(self) -> set[str]:
         """Names a rule, host or menu may point at: every target and every menu."""
@@ -783,6 +874,7 @@ def relative_to(config: Config, base: Path) -> Config:
             "api": config.api.model_copy(update={"token_file": rebase(config.api.token_file)}),
             "host": [rebase_host(h) for h in config.host],
             "hook": [rebase_hook(h) for h in config.hook],
+            "ddns": config.ddns.model_copy(update={"key_secret_file": rebase(config.ddns.key_secret_file)}),
         }
     )
 
@@ -948,12 +1040,14 @@ def check_semantics(config: Config) -> Iterator[Problem]:
     yield from _check_options(config)
     yield from _check_domains(config)
     yield from _check_references(config)
+    yield from check_match_values(config)
     yield from _check_hosts(config)
     yield from _check_http_tls(config.http)
     yield from _check_hooks(config.hook)
     yield from _check_api_users(config.api.user)
     yield from check_paths(config.root, config.state_dir, config)
     yield from _check_nfs(config.nfs)
+    yield from _check_ddns(config.ddns)
 
 
 def option_problem(key: str, text: str) -> str | None:
@@ -972,6 +1066,20 @@ def option_problem(key: str, text: str) -> str | None:
     return None
 
 
+def option6_problem(key: str, text: str) -> str | None:
+    """Why ``[dhcp6] options = { key = text }`` would not be sent, or None (wire/dhcp6.parse_config_option)."""
+    if not key.isdigit():
+        return f"{key!r} is not an option code: write the decimal code (e.g. \"82\" for sol-max-rt)"
+    code = int(key)
+    if code in SERVER_OPTIONS6:
+        return f"option {code} ({option_name6(code)}): {SERVER_OPTIONS6[code]}"
+    try:
+        parse_config_option(code, text)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def _check_options(config: Config) -> Iterator[Problem]:
     tables = [("dhcp4.options", config.dhcp4.options)]
     tables += [(f"subnet4[{i}].options", s.options) for i, s in enumerate(config.subnet4)]
@@ -980,6 +1088,18 @@ def _check_options(config: Config) -> Iterator[Problem]:
             problem = option_problem(key, text)
             if problem:
                 yield Problem(f"{where}.{key}", problem)
+    scopes6: list[tuple[str, Dhcp6Common]] = [("dhcp6", config.dhcp6)]
+    scopes6 += [(f"subnet6[{i}]", s) for i, s in enumerate(config.subnet6)]
+    for where, scope in scopes6:
+        for key, text in (scope.options or {}).items():
+            problem = option6_problem(key, text)
+            if problem:
+                yield Problem(f"{where}.options.{key}", problem)
+        for j, server in enumerate(scope.ntp_servers or []):
+            try:
+                NtpServer.of([server])  # RFC 5908 §4: IPv6 addresses and names only
+            except ValueError as exc:
+                yield Problem(f"{where}.ntp_servers[{j}]", str(exc))
 
 
 def _check_domains(config: Config) -> Iterator[Problem]:
@@ -1220,6 +1340,62 @@ def _check_ipxe_names(where: str, settings: dict[str, int | str]) -> Iterator[Pr
             yield Problem(f"{where}.{key}", f"{problem} (known names: {names})")
 
 
+_HEX_OCTETS = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2})+$")
+_HEX_LIKE = re.compile(r"^[0-9A-Za-z]{1,2}(:[0-9A-Za-z]{1,2})+$")
+POOL_MEMBERS = ("known", "unknown", "rule:NAME", "group:NAME")
+
+
+def match_octets(text: str) -> bytes:
+    """A ``circuit_id``/``remote_id``/``client_id`` value as octets: ``"01:52:54"`` (two or more
+    colon-separated hex octets) as those bytes, any other text as its UTF-8 encoding."""
+    if _HEX_OCTETS.match(text):
+        return bytes.fromhex(text.replace(":", ""))
+    return text.encode()
+
+
+def check_match_values(config: Config) -> Iterator[Problem]:
+    """Rule match values that would never match as meant, and pool permits naming nothing."""
+    rules = {r.name for r in config.rule}
+    for i, rule in enumerate(config.rule):
+        m = rule.match
+        for key in ("circuit_id", "remote_id", "client_id"):
+            for j, text in enumerate(getattr(m, key) or ()):
+                if not text:
+                    yield Problem(f"rule[{i}].match.{key}[{j}]", 'empty: give the octets ("01:02:0a") or the text')
+                elif _HEX_LIKE.match(text) and not _HEX_OCTETS.match(text):
+                    yield Problem(
+                        f"rule[{i}].match.{key}[{j}]",
+                        f"{text!r} looks like hex octets but is not: write "
+                        'two hex digits per octet ("01:52:54:00:12:34:56")',
+                    )
+        for j, name in enumerate(m.ipxe_feature or ()):
+            if name not in IPXE_FEATURES:
+                yield Problem(
+                    f"rule[{i}].match.ipxe_feature[{j}]",
+                    f"unknown iPXE feature {name!r} (known: {', '.join(sorted(IPXE_FEATURES))})",
+                )
+    pools: list[tuple[str, Pool4 | Pool6]] = [
+        (f"subnet4[{i}].pools[{j}]", p) for i, s in enumerate(config.subnet4) for j, p in enumerate(s.pools)
+    ]
+    pools += [(f"subnet6[{i}].pools[{j}]", p) for i, s in enumerate(config.subnet6) for j, p in enumerate(s.pools)]
+    for where, pool in pools:
+        for key in ("allow", "deny"):
+            for k, member in enumerate(getattr(pool, key)):
+                kind, _, name = member.partition(":")
+                if member in ("known", "unknown") or (kind == "group" and name):
+                    continue
+                if kind == "rule" and name:
+                    if name not in rules:
+                        yield Problem(
+                            f"{where}.{key}[{k}]",
+                            f"no rule named {name!r} ({', '.join(sorted(rules)) or 'none defined'})",
+                        )
+                    continue
+                yield Problem(
+                    f"{where}.{key}[{k}]", f"{member!r} is not a pool member: write one of {', '.join(POOL_MEMBERS)}"
+                )
+
+
 def _check_hosts(config: Config) -> Iterator[Problem]:
     names = config.script_names()
     seen_names: dict[str, int] = {}
@@ -1256,6 +1432,31 @@ def _check_hosts(config: Config) -> Iterator[Problem]:
         if not host.mac and host.duid is None:
             yield Problem(where, "a host needs a 'mac' or a 'duid' to be recognised")
         yield from check_placeholders(f"{where}.bootfile", host.bootfile)
+        if (message := menu_default_problem(config, host.target, host.menu_default)) is not None:
+            yield Problem(f"{where}.menu_default", message)
+
+
+def menu_default_problem(config: Config, target: str | None, wanted: str | None) -> str | None:
+    """Why a host's ``menu_default`` (``wanted``) would preselect nothing, or None.
+
+    It must name an item of the menu the host boots: its ``target`` when that is a menu,
+    otherwise (the rules choose) an item of some menu. Config hosts are checked here
+    (``host[i].menu_default``), inventory hosts by ``boot/validation.host_problems``.
+    """
+    if wanted is None:
+        return None
+    if target is not None and target not in config.menus:
+        if target not in config.targets:
+            return None  # the unknown target is reported on its own
+        return f"the host boots target {target!r}, not a menu: set 'target' to a menu or remove menu_default"
+    names = [target] if target is not None else sorted(config.menus)
+    if not names:
+        return f"no menu is defined, so {wanted!r} preselects nothing"
+    items = {i.target for n in names for i in config.menus[n].items if i.target}
+    if wanted in items:
+        return None
+    where = f"menu {target!r}" if target is not None else "any menu"
+    return f"{wanted!r} is not an item of {where} (items: {', '.join(sorted(items)) or 'none'})"
 
 
 def _check_http_tls(http: HttpSection) -> Iterator[Problem]:
@@ -1283,6 +1484,33 @@ def event_patterns(entries: Iterable[str]) -> tuple[frozenset[str], tuple[str, .
     exact = frozenset(e for e in entries if not e.endswith("*"))
     prefixes = tuple(dict.fromkeys(e[:-1] for e in entries if e.endswith("*")))
     return exact, prefixes
+
+
+def _check_ddns(ddns: DdnsSection) -> Iterator[Problem]:
+    """Zones and key names are DNS names; reverse zones are ``.arpa`` zones; one secret source with a key."""
+    names = [("forward_zone", ddns.forward_zone), ("key_name", ddns.key_name)]
+    names += [(f"reverse_zones[{i}]", z) for i, z in enumerate(ddns.reverse_zones)]
+    for key, name in names:
+        if name is None:
+            continue
+        try:
+            encode_domain_list([name.rstrip(".")], compress=False)
+        except ValueError as exc:
+            yield Problem(f"ddns.{key}", f"{name!r}: {exc}: not a domain name (RFC 1035 §2.3.1)")
+    for i, zone in enumerate(ddns.reverse_zones):
+        if not zone.rstrip(".").lower().endswith((".in-addr.arpa", ".ip6.arpa")):
+            yield Problem(f"ddns.reverse_zones[{i}]", f"{zone!r} is no reverse zone: give an in-addr.arpa or "
+                          'ip6.arpa zone, e.g. "2.0.192.in-addr.arpa."')
+    sources = [k for k in ("key_secret_file", "key_secret_env") if getattr(ddns, k) is not None]
+    if ddns.key_name is not None and len(sources) != 1:
+        yield Problem("ddns.key_name", "a TSIG key needs its secret from exactly one of key_secret_file (a file "
+                      "holding it) or key_secret_env (an environment variable); never inline")
+    if ddns.key_name is None and sources:
+        yield Problem(f"ddns.{sources[0]}", "a secret without key_name: name the key as the DNS server knows it")
+    if ddns.enabled and ddns.server is None:
+        yield Problem("ddns.server", 'updates need the DNS server\'s address: server = "192.0.2.53"')
+    if ddns.enabled and ddns.forward_zone is None:
+        yield Problem("ddns.forward_zone", 'updates need the zone the names go in: forward_zone = "lab.example."')
 
 
 def _check_hooks(hooks: Sequence[Hook]) -> Iterator[Problem]:

@@ -57,7 +57,7 @@ class EventKind(StrEnum):
     """
 
     # DHCPv4 (engine/dhcp4/server.py; RFC 2131 §4.3). A request answered is reported by its reply's kind;
-    # one left unanswered by its own kind with a ``reason``.
+    # one left unanswered by its own kind with a ``reason`` (an ``ignore = true`` rule: ``ignored=rule``).
     DHCP4_DISCOVER = "dhcp4.discover"  # a DHCPDISCOVER was not answered (no subnet, no free address); reason=
     DHCP4_OFFER = "dhcp4.offer"  # a DHCPOFFER was sent (§4.3.1): yiaddr=, bootfile=, rule=
     DHCP4_REQUEST = "dhcp4.request"  # a DHCPREQUEST was not answered (§4.3.2 silence, another server chosen)
@@ -73,6 +73,7 @@ class EventKind(StrEnum):
     # DHCPv6 (engine/dhcp6/server.py; RFC 8415 §18.3): msg= names the client's message.
     DHCP6_ADVERTISE = "dhcp6.advertise"  # an Advertise answered a Solicit (§18.3.1): address=, bootfile=
     DHCP6_REPLY = "dhcp6.reply"  # a Reply answered a Request/Renew/Rebind/Confirm/Release/Decline/Info-request
+    DHCP6_IGNORED = "dhcp6.ignored"  # a rule with ignore = true matched: no reply at all; msg=, rule=
     # Router advertisements (net/ra.py; RFC 4861 §6.2).
     RA_SENT = "ra.sent"  # a multicast Router Advertisement was sent: interface=, flags=
     RA_FINAL = "ra.final"  # a final RA with router lifetime 0 was sent on shutdown (§6.2.5)
@@ -133,7 +134,8 @@ class RelayInfo:
 
     v4: ``giaddr`` plus option 82 sub-options (RFC 3046), link selection
     (RFC 3527 sub-option 5) and subnet selection (RFC 3011 option 118).
-    v6: the Relay-Forward ``link_address`` and interface-id (RFC 8415 §9).
+    v6: the Relay-Forward ``link_address``, interface-id (option 18, RFC 8415 §21.18) and
+    remote-id (option 37, RFC 4649 §3, without its enterprise number).
     """
 
     address: str | None = None
@@ -168,6 +170,10 @@ class ClientInfo:
     # Known only when iPXE itself tells us (script requests): ${platform}, ${buildarch}.
     platform: Platform | None = None
     buildarch: str | None = None
+    # DHCPv4 option 61 octets as sent, type octet included (RFC 2132 §9.14); DHCPv6: the DUID (RFC 8415 §11).
+    client_id: bytes | None = None
+    # iPXE feature indicators the client announced in option 175 (names of wire/ipxe_options.IPXE_FEATURES).
+    ipxe_features: frozenset[str] = frozenset()
 
     @property
     def is_ipxe(self) -> bool:
@@ -196,6 +202,8 @@ class Host:
     # Per-host DHCPv4 options by code, values as text (``[dhcp4] options`` syntax); they win over
     # the subnet's and the global ones (boot/reply.py), as options inside an ISC dhcpd host block do.
     options: tuple[tuple[int, str], ...] = ()
+    # The item of its iPXE menu preselected for this host (``choose --default``, boot/ipxe.py).
+    menu_default: str | None = None
 
 
 BmcDriver = Literal["ipmi", "redfish"]
@@ -258,6 +266,10 @@ class BootAnswer:
     ipxe: tuple[IpxeSetting, ...] = ()
     script: str | None = None
     warnings: tuple[str, ...] = ()
+    # A rule with ``ignore = true`` decided (``rule`` names it): the client gets no DHCP reply at all.
+    ignored: bool = False
+    # Every rule whose conditions this client meets, final or not, in config order (pool ``rule:NAME`` permits).
+    matched: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,9 @@ class NetnsPair:
     client6: str = "2001:db8::2/64"
     mtu: int | None = None
     client_mac: str | None = None
+    # False: no duplicate address detection on the veth, so link-local addresses are usable at once
+    # (DAD costs 1-2 s per pair; the pair's two ends cannot collide).
+    dad: bool = True
     server_ns: str = field(init=False)
     client_ns: str = field(init=False)
     _procs: list[subprocess.Popen[Any]] = field(default_factory=list, init=False, repr=False)
@@ -120,6 +123,9 @@ class NetnsPair:
         for ns in (self.server_ns, self.client_ns):
             _ip("netns", "add", ns)
             _ip("link", "set", "lo", "up", netns=ns)
+            if not self.dad:  # before the veth exists: it takes the namespace's defaults
+                sysctl = ["sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.all.accept_dad=0"]
+                subprocess.run(["ip", "netns", "exec", ns, *sysctl], check=True, capture_output=True, timeout=20)
         _ip(
             "link", "add", self.server_if, "type", "veth", "peer", "name", self.client_if,
             "netns", self.client_ns, netns=self.server_ns,
@@ -198,6 +204,28 @@ def _stop(proc: subprocess.Popen[Any], grace: float = 3.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         proc.wait(grace)
+
+
+def wait_link_local(link: NetnsPair, server: bool, ifname: str, ns: str | None = None, timeout: float = 10) -> None:
+    """Wait for DAD to finish on the link-local address (DHCPv6 clients and servers bind to it)."""
+    target = ns or (link.server_ns if server else link.client_ns)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = _ip("-6", "addr", "show", "dev", ifname, "scope", "link", netns=target).stdout
+        if "inet6" in out and "tentative" not in out:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{ifname} in {target}: no usable link-local address after {timeout} s")
+
+
+def wait_udp_port(link: NetnsPair, port: int, proc: subprocess.Popen[Any], name: str, log: Path,
+                  timeout: float = 10) -> None:  # fmt: skip
+    """Wait until a UDP socket on ``port`` is bound in the server namespace (``ss``); fail with ``log`` if not."""
+    deadline = time.monotonic() + timeout
+    while f":{port} " not in link.run_server(["ss", "-uan"]).stdout.decode():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{name} did not bind UDP port {port}:\n{log.read_text(errors='replace')}")
+        time.sleep(0.05)
 
 
 def loopback_http_config(directory: Path, extra: str = "") -> tuple[Path, int]:

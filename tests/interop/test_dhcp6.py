@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from netns import BOOTWRIGHT, NetnsPair, missing_requirements, require_module
+from netns import BOOTWRIGHT, NetnsPair, missing_requirements, require_module, wait_link_local
 
 pytestmark = pytest.mark.interop
 
@@ -83,21 +83,6 @@ DHCLIENT_CONF = """
 option dhcp6.bootfile-url code 59 = string;
 also request dhcp6.bootfile-url, dhcp6.domain-search, dhcp6.name-servers;
 """
-
-
-def wait_link_local(link: NetnsPair, server: bool, ifname: str, ns: str | None = None, timeout: float = 10) -> None:
-    """Wait for DAD to finish on the link-local address (dhclient -6 and the server bind to it)."""
-    target = ns or (link.server_ns if server else link.client_ns)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = subprocess.run(
-            ["ip", "-n", target, "-6", "addr", "show", "dev", ifname, "scope", "link"],
-            capture_output=True, text=True, timeout=10,
-        ).stdout  # fmt: skip
-        if "inet6" in out and "tentative" not in out:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{ifname} in {target}: no usable link-local address after {timeout} s")
 
 
 def mac_of(ns: str, ifname: str) -> str:

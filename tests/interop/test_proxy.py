@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from netns import BOOTWRIGHT, NetnsPair, require_module
+from netns import BOOTWRIGHT, NetnsPair, require_module, wait_udp_port
 from test_dhcp4 import Server, start_server
 
 pytestmark = pytest.mark.interop
@@ -98,11 +98,7 @@ def start_dhcpd(link: NetnsPair, d: Path) -> subprocess.Popen[bytes]:
 
 
 def _wait_port_67(link: NetnsPair, proc: subprocess.Popen[bytes], name: str, log: Path) -> None:
-    deadline = time.monotonic() + 10
-    while ":67 " not in link.run_server(["ss", "-uanp"]).stdout.decode():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"{name} did not bind port 67:\n{log.read_text(errors='replace')}")
-        time.sleep(0.05)
+    wait_udp_port(link, 67, proc, name, log)
 
 
 def pxe_exchange(link: NetnsPair, *flags: str) -> list[dict[str, object]]:

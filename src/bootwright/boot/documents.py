@@ -73,6 +73,7 @@ __all__ = [
     "client_facts",
     "ipxe_client",
     "ipxe_error",
+    "is_document_name",
     "parse_mac",
     "script_kind",
 ]
@@ -154,6 +155,23 @@ def parse_mac(text: str) -> str | None:
         return normalize_mac(text)
     except InvalidMac:
         return None
+
+
+def is_document_name(config: Config, name: str) -> bool:
+    """Whether ``name`` (relative to the root) is one of the dynamic names above: it needs no file.
+
+    The same tests as :meth:`Documents.lookup`, without rendering (``bootwright
+    check`` asks, for boot files missing from the root). A per-host script
+    needs a real MAC in its name, else ``lookup`` answers 404.
+    """
+    scripts = [path.lstrip("/") for path in config.http.scripts]
+    if name == ENTRY_SCRIPT or name in scripts:
+        return True
+    if name.startswith(HOST_SCRIPT_PREFIX) and name.endswith(_IPXE_SUFFIX):
+        return parse_mac(name[len(HOST_SCRIPT_PREFIX) : -len(_IPXE_SUFFIX)]) is not None
+    if any(name.startswith(path + "-") and parse_mac(name[len(path) + 1 :]) for path in scripts):
+        return True
+    return parse_config_path(name) is not None or is_grub_config(name)
 
 
 def client_facts(platform: str | None, buildarch: str | None) -> tuple[Platform | None, str | None]:

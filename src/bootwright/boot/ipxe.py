@@ -4,7 +4,11 @@ The script layout follows seed 002's ``script.ipxe``: optional prelude lines,
 per-host scripts tried first, a menu per platform (``${platform}`` is ``efi``
 or ``pcbios``) with a default (and a timeout when the menu sets one; without it
 ``choose`` waits for a key), one section per target, and a
-failure label that returns to the menu. Every user-written string (kernel,
+failure label that returns to the menu. The top menu's default is the host's
+``menu_default`` when it names an item of that menu, else the menu's ``default``.
+A menu whose prelude names the iPXE variable ``menu-default`` (seed 001's
+``isset ${menu-default} || set menu-default localhdd``) chooses by that variable,
+so a per-host script chained before the menu can set it too. Every user-written string (kernel,
 command line, URLs, prelude lines) is itself a sandboxed Jinja2 template with
 the variables listed in :func:`template_context`.
 """
@@ -129,7 +133,7 @@ def render_script(
     menu = config.menus.get(name)
     script = _Script(config, context, ["#!ipxe", f"# bootwright: {name} for {who}"], label(name) if menu else None)
     if menu is not None:
-        _render_menu_script(script, name, menu)
+        _render_menu_script(script, name, menu, host.menu_default if host is not None else None)
     else:
         target = config.targets[name]
         _render_target(script, name, target, standalone=True)
@@ -158,8 +162,17 @@ def _reachable_targets(config: Config, menus: list[str]) -> list[str]:
     return out
 
 
-def _render_menu_script(script: _Script, name: str, menu: Menu) -> None:
+def _render_menu_script(script: _Script, name: str, menu: Menu, host_default: str | None = None) -> None:
     config = script.config
+    items = [i.target for i in menu.items if i.target]
+    # The host's preselected item, if it is one of this menu's (boot/validation.py reports it otherwise).
+    chosen = host_default if host_default in items else None
+    # Seed 001: the prelude keeps an iPXE variable ``menu-default`` that scripts run before the menu
+    # (per-host ones) may set; then ``choose`` takes the variable, and the host's item is set first,
+    # so the prelude's ``isset … || set …`` keeps it and a per-host script can still change it.
+    variable = any("menu-default" in line for line in menu.prelude)
+    if variable and chosen:
+        script.add(f"set menu-default {label(chosen)}")
     for i, line in enumerate(menu.prelude):
         script.add(script.text(line, f"menus.{name}.prelude[{i}]"))
     top = label(name)
@@ -171,14 +184,19 @@ def _render_menu_script(script: _Script, name: str, menu: Menu) -> None:
         # A per-host script that returns (exit 0) leads to the menu; a missing one falls through.
         script.add(f"chain --autofree {url} && goto {top} || goto {fallback}")
     menus = list(_reachable_menus(config, name))
+    # With the variable, a fallback is always set (iPXE's own default, the first item, when the menu
+    # names none), so ``--default ${menu-default}`` never expands to nothing.
+    default = (menu.default or (items[0] if items else None)) if variable else (chosen or menu.default)
     for mname in menus:
-        _render_menu(script, mname, config.menus[mname], top)
+        top_menu = mname == name
+        _render_menu(script, mname, config.menus[mname], top,
+                     default if top_menu else config.menus[mname].default, variable and top_menu)  # fmt: skip
     for tname in _reachable_targets(config, menus):
         _render_target(script, tname, config.targets[tname], standalone=False)
     _render_failed(script, None, menu)
 
 
-def _render_menu(script: _Script, name: str, menu: Menu, top: str) -> None:
+def _render_menu(script: _Script, name: str, menu: Menu, top: str, default: str | None, variable: bool) -> None:
     me = label(name)
     platforms = {item.platform for item in menu.items} - {None}
     script.add(f":{me}")
@@ -186,12 +204,13 @@ def _render_menu(script: _Script, name: str, menu: Menu, top: str) -> None:
         script.add(f"iseq ${{platform}} efi && goto {me}-efi || goto {me}-pcbios")
         for platform in ("efi", "pcbios"):
             script.add(f":{me}-{platform}")
-            _render_menu_body(script, name, menu, platform, top)
+            _render_menu_body(script, name, menu, platform, top, default, variable)
     else:
-        _render_menu_body(script, name, menu, None, top)
+        _render_menu_body(script, name, menu, None, top, default, variable)
 
 
-def _render_menu_body(script: _Script, name: str, menu: Menu, platform: str | None, top: str) -> None:
+def _render_menu_body(script: _Script, name: str, menu: Menu, platform: str | None, top: str,
+                      default: str | None, variable: bool) -> None:  # fmt: skip
     title = script.text(menu.title, f"menus.{name}.title") if menu.title else ""
     script.add(f"menu {title}".rstrip())
     for i, item in enumerate(menu.items):
@@ -207,8 +226,13 @@ def _render_menu_body(script: _Script, name: str, menu: Menu, platform: str | No
         key = f"--key {item.key} " if item.key else ""
         script.add(f"item {key}{label(item.target)} {text}".rstrip())
     choose = "choose"
-    if menu.default:
-        choose += f" --default {label(menu.default)}"
+    if default and variable:
+        # A value set before (prelude, per-host script, the host's menu_default) wins; set here only
+        # when unset, so --default never expands to nothing (iPXE would take the next word).
+        script.add(f"isset ${{menu-default}} || set menu-default {label(default)}")
+        choose += " --default ${menu-default}"
+    elif default:
+        choose += f" --default {label(default)}"
     if menu.timeout:  # none: ``choose`` waits for a key (ipxe.org/cmd/choose)
         choose += f" --timeout {menu.timeout}"
     # Escape (or a failed choose) shows the top menu again, as seed 002 does.

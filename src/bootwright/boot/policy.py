@@ -14,17 +14,23 @@ final rule matches and ``boot.builtin`` is on, the built-in table
 only (:func:`is_boot_client`): an operating system renewing its lease gets no
 boot file unless a rule or its host entry gives it one, as a dhcpd
 ``class "pxeclients"`` or dnsmasq ``tag:`` configuration behaves.
+
+A matching rule with ``ignore = true`` is final and answers "no reply at all"
+(:attr:`BootAnswer.ignored`). Every rule is tried, whichever decided:
+:attr:`BootAnswer.matched` names all whose conditions hold, which is what pool
+``allow``/``deny`` ``rule:NAME`` permits read (:class:`PoolAccess`, :meth:`BootPolicy.members`).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Network, IPv6Network
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
-from bootwright.config import BmcEntry, Config, HostEntry, Rule, Subnet4
+from bootwright.config import BmcEntry, Config, HostEntry, Pool4, Pool6, Rule, Subnet4, match_octets
 from bootwright.model import Bmc, BootAnswer, ClientInfo, Host, IpxeSetting, Platform, normalize_mac
 from bootwright.wire.ipxe_options import lookup_ipxe_option
 
@@ -212,6 +218,7 @@ def host_from_entry(entry: HostEntry) -> Host:
         variables=tuple(sorted(entry.vars.items())),
         bmc=bmc_from_entry(entry.bmc) if entry.bmc else None,
         options=tuple(sorted((int(code), text) for code, text in entry.options.items())),
+        menu_default=entry.menu_default,
     )
 
 
@@ -230,11 +237,58 @@ def hosts_from_config(config: Config) -> list[Host]:
     return [host_from_entry(h) for h in config.host]
 
 
+def _octets(values: list[str] | None) -> frozenset[bytes] | None:
+    return frozenset(match_octets(v) for v in values) if values is not None else None
+
+
 @dataclass(frozen=True, slots=True)
 class _CompiledRule:
+    """A rule with its match values in the form requests carry them, compiled once."""
+
     rule: Rule
     mac_prefixes: tuple[str, ...]
     ipxe: tuple[IpxeSetting, ...]
+    circuit_ids: frozenset[bytes] | None = None
+    remote_ids: frozenset[bytes] | None = None
+    client_ids: frozenset[bytes] | None = None
+    features: frozenset[str] | None = None
+
+    @classmethod
+    def of(cls, rule: Rule) -> _CompiledRule:
+        """Compile ``rule``: MAC prefixes normalised, relay and client-id values as octets."""
+        m = rule.match
+        return cls(
+            rule, tuple(_mac_prefix(p) for p in m.mac or ()), resolve_ipxe_settings(rule.ipxe),
+            _octets(m.circuit_id), _octets(m.remote_id), _octets(m.client_id),
+            frozenset(m.ipxe_feature) if m.ipxe_feature is not None else None,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PoolAccess:
+    """Who may take an address from one pool (``allow``/``deny`` of a ``[[subnet4]]``/``[[subnet6]]`` pool).
+
+    ISC dhcpd pool permit lists (dhcpd.conf(5) "PERMIT LISTS": ``allow members of "c"``,
+    ``deny unknown-clients``) and Kea's pool ``client-class``: members are ``known``,
+    ``unknown``, ``rule:NAME`` and ``group:NAME`` (:meth:`BootPolicy.members`). An empty
+    ``allow`` admits everyone; a client named by ``deny`` is refused whatever ``allow`` says.
+    """
+
+    allow: frozenset[str]
+    deny: frozenset[str]
+
+    @classmethod
+    def of(cls, pool: Pool4 | Pool6) -> PoolAccess | None:
+        """The pool's permits; ``None`` for a pool open to every client."""
+        if not pool.allow and not pool.deny:
+            return None
+        return cls(frozenset(pool.allow), frozenset(pool.deny))
+
+    def permits(self, members: frozenset[str]) -> bool:
+        """Whether a client with these memberships may take an address here."""
+        if not self.deny.isdisjoint(members):
+            return False  # deny wins (dhcpd: a prohibit list match refuses the pool)
+        return not self.allow or not self.allow.isdisjoint(members)
 
 
 def _mac_prefix(text: str) -> str:
@@ -275,10 +329,7 @@ class BootPolicy:
     def __init__(self, config: Config, hosts: list[Host] | None = None) -> None:
         self.config = config
         self.hosts = HostIndex.build(hosts if hosts is not None else hosts_from_config(config))
-        self.rules = tuple(
-            _CompiledRule(r, tuple(_mac_prefix(m) for m in r.match.mac or ()), resolve_ipxe_settings(r.ipxe))
-            for r in config.rule
-        )
+        self.rules = tuple(_CompiledRule.of(r) for r in config.rule)
         self.files = {code: info.file for code, info in ARCH_TABLE.items()}
         self.files.update({int(k): v for k, v in config.boot.files.items()})
         self.scripts = {p.lstrip("/"): name for p, name in config.http.scripts.items()}
@@ -312,6 +363,20 @@ class BootPolicy:
             return False
         if cr.mac_prefixes and (client.mac is None or not client.mac.startswith(cr.mac_prefixes)):
             return False
+        if cr.features is not None and not cr.features <= client.ipxe_features:
+            return False  # every named feature must be announced
+        if cr.client_ids is not None and client.client_id not in cr.client_ids:
+            return False
+        if cr.circuit_ids is not None or cr.remote_ids is not None:
+            relay = client.relay
+            if relay is None:
+                return False
+            # v4: option 82 sub-option 1 (RFC 3046 §3.1); v6: the relay's interface-id (RFC 8415 §21.18).
+            circuit = relay.circuit_id if relay.circuit_id is not None else relay.interface_id
+            if cr.circuit_ids is not None and circuit not in cr.circuit_ids:
+                return False
+            if cr.remote_ids is not None and relay.remote_id not in cr.remote_ids:
+                return False
         if m.subnet is not None:
             net = ctx.subnet
             if net is None or not any(
@@ -336,13 +401,19 @@ class BootPolicy:
         partial = _Partial()
         rule_name: str | None = None
         decided = False
+        matched: list[str] = []
         for cr in self.rules:
-            if self._matches(cr, client, host, ctx):
-                partial = partial.apply(cr)
-                rule_name = cr.rule.name
-                if cr.rule.final:
-                    decided = True
-                    break
+            if not self._matches(cr, client, host, ctx):
+                continue
+            matched.append(cr.rule.name)  # every rule is tried: pools admit by rule:NAME whatever decided
+            if decided:
+                continue
+            if cr.rule.ignore:  # dnsmasq dhcp-ignore, dhcpd "ignore booting": final, nothing else applies
+                return BootAnswer(family=client.family, rule=cr.rule.name, host=host.name if host else None,
+                                  ignored=True, matched=tuple(matched))  # fmt: skip
+            partial = partial.apply(cr)
+            rule_name = cr.rule.name
+            decided = cr.rule.final
         if not decided and self.config.boot.builtin:
             if is_boot_client(client):
                 partial, rule_name = self._builtin(client, partial, ctx, warnings)
@@ -385,7 +456,31 @@ class BootPolicy:
             ipxe=ipxe if client.family == 4 else (),
             script=script,
             warnings=tuple(warnings),
+            matched=tuple(matched),
         )
+
+    # ----------------------------------------------------------------- pools
+
+    def members(self, answer: BootAnswer) -> frozenset[str]:
+        """What a client is a member of, for pool ``allow``/``deny``: ``known`` or ``unknown``
+        (a host of the config or inventory, dhcpd ``known-clients``), ``rule:NAME`` for every
+        rule it matched, ``group:NAME`` for its host's groups."""
+        host = self.hosts.by_name.get(answer.host) if answer.host is not None else None
+        out = {"known" if host is not None else "unknown"}
+        out.update("rule:" + name for name in answer.matched)
+        if host is not None:
+            out.update("group:" + g for g in host.groups)
+        return frozenset(out)
+
+    def usable_pools(self, pools: Sequence[Pool4 | Pool6], answer: BootAnswer) -> list[int]:
+        """Indexes of the ``pools`` (of one subnet) this client may take an address from."""
+        members = self.members(answer)
+        out = []
+        for i, pool in enumerate(pools):
+            access = PoolAccess.of(pool)
+            if access is None or access.permits(members):
+                out.append(i)
+        return out
 
     def _subnet4(self, ctx: ServerContext) -> Subnet4 | None:
         return next((s for s in self.config.subnet4 if ctx.subnet is not None and s.subnet == ctx.subnet), None)

@@ -8,6 +8,7 @@ engines, so the options ``explain`` lists are the options the server sends.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
@@ -16,6 +17,7 @@ from bootwright.boot.policy import BootPolicy, ServerContext
 from bootwright.config import Config, Subnet4, Subnet6
 from bootwright.model import BootAnswer, ClientInfo, Host
 from bootwright.wire.dhcp4_codecs import split_items
+from bootwright.wire.dhcp6_types import NOT_IN_ORO
 
 # RFC 2131 §4.4.5: T1 defaults to 0.5 × lease, T2 to 0.875 × lease.
 T1_FRACTION = 0.5
@@ -33,6 +35,9 @@ class ReplyPlan:
     subnet: IPv4Network | IPv6Network | None
     context: ServerContext
     options: dict[int, Any]
+    # DHCPv6: codes of ``options`` sent only to a client whose Option Request names them
+    # (:func:`dhcp6_requested_only`); the engine leaves the others out per request.
+    requested_only: frozenset[int] = frozenset()
 
 
 def server_context(config: Config, family: int, subnet: Subnet4 | Subnet6 | None) -> ServerContext:
@@ -134,10 +139,40 @@ def dhcp6_lifetimes(config: Config, subnet: Subnet6 | None) -> tuple[int, int, i
     return int(t1), int(t2), int(preferred), int(valid)
 
 
+# DHCPv6 options sent whether the client asked for them or not, as bootwright always has: IA_NA
+# and Preference (never in an ORO, RFC 8415 §24 Table 4), the vendor class echo, DNS (23, 24),
+# the refresh time and the boot file URL and parameters (59, 60), which iPXE and EDK2 request anyway.
+ALWAYS_SENT6 = frozenset({3, 7, 16, 23, 24, 32, 59, 60})
+
+
+def dhcp6_requested_only(codes: Iterable[int]) -> frozenset[int]:
+    """Which of ``codes`` a DHCPv6 reply carries only when the client's ORO asks for them.
+
+    RFC 8415 §21.7/§18.3: a server sends the options a client requests in its Option Request;
+    options a client never puts in an ORO (§24 Table 4, ``NOT_IN_ORO``, e.g. User Class 15)
+    are sent unrequested, as are the options of :data:`ALWAYS_SENT6`. So ``ntp_servers``
+    (option 56) and ``[dhcp6] options`` reach a client that asks for them.
+    """
+    return frozenset(c for c in codes if c not in ALWAYS_SENT6 and c not in NOT_IN_ORO)
+
+
+def dhcp6_configured_codes(config: Config) -> frozenset[int]:
+    """Every code ``ntp_servers`` and ``options`` give, globally or in any subnet (``explain`` asks for them)."""
+    scopes = [config.dhcp6, *config.subnet6]
+    codes = {56 for s in scopes if s.ntp_servers}
+    codes |= {int(k) for s in scopes for k in (s.options or {}) if k.isdigit()}
+    return frozenset(codes)
+
+
 def dhcp6_options(
     config: Config, subnet: Subnet6 | None, answer: BootAnswer, host: Host | None, stateless: bool = False
 ) -> dict[int, Any]:
-    """Options of an Advertise/Reply by code (RFC 8415 §18.3)."""
+    """Options of an Advertise/Reply by code (RFC 8415 §18.3), subnet values over global ones.
+
+    ``ntp_servers`` (56) and ``[dhcp6] options`` are here for every client; the engine sends
+    them only when the client asks (:func:`dhcp6_requested_only`). Option values under
+    ``options`` stay text (parsed by ``wire.dhcp6.parse_config_option``).
+    """
     g = config.dhcp6
     opts: dict[int, Any] = {}
     has_pool = subnet is not None and bool(subnet.pools)
@@ -163,8 +198,17 @@ def dhcp6_options(
     refresh = _pick(subnet, g, "info_refresh_time")
     if refresh is not None and (stateless or not has_pool):
         opts[32] = refresh  # RFC 8415 §21.23, only in replies to Information-request
+    ntp = _pick(subnet, g, "ntp_servers")
+    if ntp:
+        opts[56] = list(ntp)  # RFC 5908 §4
     if answer.bootfile is not None:
         opts[59] = answer.bootfile  # RFC 5970 §3.1
+    extra = dict(g.options or {})
+    if subnet is not None:
+        extra.update(subnet.options or {})  # the subnet's value wins (as [dhcp4] options)
+    for code, text in extra.items():
+        if code.isdigit():  # config validation refuses the codes set above and any other key
+            opts.setdefault(int(code), text)
     return dict(sorted(opts.items()))
 
 
@@ -191,4 +235,5 @@ def plan_reply(
     sub6 = subnet if isinstance(subnet, Subnet6) else None
     ctx = server_context(config, 6, sub6)
     answer = policy.decide(client, ctx, host)
-    return ReplyPlan(answer, ctx.subnet, ctx, dhcp6_options(config, sub6, answer, host, stateless))
+    options = dhcp6_options(config, sub6, answer, host, stateless)
+    return ReplyPlan(answer, ctx.subnet, ctx, options, dhcp6_requested_only(options))

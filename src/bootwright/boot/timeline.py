@@ -232,6 +232,7 @@ _FIXED: dict[str, tuple[str | None, bool, str | None]] = {
     EventKind.DHCP4_RELEASE: (None, False, None),
     EventKind.DHCP4_INFORM: (None, False, None),
     EventKind.DHCP6_ADVERTISE: ("offer", False, None),
+    EventKind.DHCP6_IGNORED: (None, False, None),  # an ``ignore = true`` rule: left to another server on purpose
     EventKind.HTTP_SCRIPT: ("script", False, None),
     EventKind.RA_SOLICITED: ("ra", False, None),
     EventKind.BMC_BOOTDEV: ("bmc", False, None),
@@ -324,6 +325,8 @@ def _sentence(event: Event, stage: str | None) -> str:
         if d.get("reason"):
             text += f", not answered: {d['reason']}"
         return text
+    if kind == EventKind.DHCP6_IGNORED:
+        return f"DHCPv6 {d.get('msg') or '?'} not answered: ignored by rule {d.get('rule')!r}"
     if kind in (EventKind.DHCP6_ADVERTISE, EventKind.DHCP6_REPLY):
         text = f"DHCPv6 {kind.split('.')[1]} to {d.get('msg') or '?'}"
         return _with(text, event, ("address", "address"), ("bootfile", "boot file"))

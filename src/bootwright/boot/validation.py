@@ -28,18 +28,22 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import PurePath
 
 from bootwright.boot.ipxe import host_template_problems, template_problems
+from bootwright.boot.lints import covers, family_mismatches, http_boot_without_echo, shadowed_rules
 from bootwright.boot.nfs import nfs_root_problems
 from bootwright.boot.policy import hosts_from_config
 from bootwright.config import (
     HOST_NAME,
     HOST_NAME_RULE,
     Config,
+    Pool4,
+    Pool6,
     Problem,
     Rule,
     address_problem,
     check_paths,
     check_placeholders,
     check_semantics,
+    menu_default_problem,
     with_lines,
 )
 from bootwright.model import Host
@@ -131,6 +135,7 @@ def validate(
         warnings.append(Problem(who, f"skipped (not served) until fixed: {reasons} "
                                 f"(bootwright hosts set {name} … or bootwright hosts remove {name})"))
     warnings += _in_pool_warnings(config, entries, index, pure_names)
+    warnings += pool_group_warnings(config, [e.host for e in entries])
     return Report(tuple(with_lines(errors, text)), tuple(with_lines(warnings, text)), skipped)
 
 
@@ -215,6 +220,8 @@ def host_problems(
             add("target", f"no target or menu named {host.target!r} ({known})")
         for p in check_placeholders("bootfile", host.bootfile):
             add(p.path, p.message)
+        if (message := menu_default_problem(config, host.target, host.menu_default)) is not None:
+            add("menu_default", message)
         if render and not found:
             cached = rendered.get(host) if rendered is not None else None
             if cached is None:
@@ -230,7 +237,7 @@ def host_problems(
 
 
 def config_warnings(config: Config) -> Iterator[Problem]:
-    """What the peers accept with a warning: pools over our own addresses, SLAAC off /64, dead rules."""
+    """What the peers accept with a warning: pools over our own addresses, SLAAC off /64, rules that misfire."""
     yield from _pool_address_warnings(config)
     yield from _proxy_warnings(config)
     for i, sub in enumerate(config.subnet6):
@@ -239,8 +246,11 @@ def config_warnings(config: Config) -> Iterator[Problem]:
             yield Problem(f"subnet6[{i}].ra.autonomous",
                           f"SLAAC needs a /64 (RFC 4862 §5.5.3, 64-bit interface identifiers); hosts ignore the "
                           f"A flag on {sub.prefix}: set autonomous = false or use a /64 (radvd warns the same)")
-    yield from _unreachable_rules(config.rule)
+    # Rules the earlier ones shadow, URLs of the other family, HTTP boot offers without the echo (boot/lints.py).
+    yield from shadowed_rules(config)
     yield from chain_load_loops(config)
+    yield from family_mismatches(config)
+    yield from http_boot_without_echo(config)
 
 
 # Subnet4 settings a proxy reply never carries (engine/dhcp4/proxy.py PROXY_OPTIONS): the link's own server's job.
@@ -314,14 +324,25 @@ def _reaches_ipxe(rule: Rule) -> bool:
     return not m.no_arch
 
 
-def _catches_all_ipxe(rule: Rule, family: int | None) -> bool:
-    """A final rule that every iPXE request of ``family`` matches first (user class iPXE and nothing narrower)."""
-    m = rule.match
-    narrower = m.model_dump(exclude={"family", "user_class"})
-    return (
-        rule.final and m.user_class is not None and any(u in _IPXE_CLASSES for u in m.user_class)
-        and all(v is None for v in narrower.values()) and (m.family is None or m.family == family)
-    )
+def _catches_ipxe_first(earlier: Rule, rule: Rule) -> bool:
+    """A final rule that every iPXE request ``rule`` could get matches first.
+
+    It matches user class iPXE, and its other conditions hold for every
+    client ``rule`` matches (:func:`~bootwright.boot.lints.covers`) — seed
+    002's dhcpd.conf puts both inside one subnet, which is as good as none.
+    """
+    m = earlier.match
+    if not (earlier.final and m.user_class is not None and any(u in _IPXE_CLASSES for u in m.user_class)):
+        return False
+    return covers(m.model_copy(update={"user_class": None}), rule.match.model_copy(update={"user_class": None}))
+
+
+def _overrides_for_ipxe(later: Rule, rule: Rule) -> bool:
+    """A later rule that sets the boot file of every iPXE request the non-final ``rule`` matches."""
+    m = later.match
+    if later.bootfile is None or m.user_class is None or not any(u in _IPXE_CLASSES for u in m.user_class):
+        return False
+    return covers(m.model_copy(update={"user_class": None}), rule.match.model_copy(update={"user_class": None}))
 
 
 def chain_load_loops(config: Config) -> Iterator[Problem]:
@@ -335,31 +356,31 @@ def chain_load_loops(config: Config) -> Iterator[Problem]:
     for i, rule in enumerate(config.rule):
         if not is_ipxe_binary(rule.bootfile, known) or not _reaches_ipxe(rule):
             continue
-        if any(_catches_all_ipxe(earlier, rule.match.family) for earlier in config.rule[:i]):
+        if any(_catches_ipxe_first(earlier, rule) for earlier in config.rule[:i]):
             continue
+        if not rule.final and any(_overrides_for_ipxe(later, rule) for later in config.rule[i + 1 :]):
+            continue  # a class-like rule whose boot file a later iPXE rule replaces (Kea's classes, dhcpd's)
         yield Problem(f"rule[{i}]", f"rule {rule.name!r} gives the iPXE binary {rule.bootfile} to clients that may "
                       "already be iPXE (today's iPXE sends its architecture and PXEClient as well as user class "
                       "iPXE): iPXE would load itself again, forever. Put a final rule with "
                       'match.user_class = ["iPXE"] before it')
 
 
-def _catch_all(rule: Rule) -> bool:
-    """A final rule whose only condition (if any) is the address family."""
-    conditions = rule.match.model_dump(exclude={"family"})
-    return rule.final and all(v is None for v in conditions.values())
-
-
-def _unreachable_rules(rules: Sequence[Rule]) -> Iterator[Problem]:
-    """Rules after a final catch-all (of their family) never match: the first final match wins."""
-    for i, rule in enumerate(rules):
-        if not _catch_all(rule):
-            continue
-        for j in range(i + 1, len(rules)):
-            later = rules[j]
-            if rule.match.family is None or later.match.family == rule.match.family:
-                yield Problem(f"rule[{j}]", f"rule {later.name!r} is never used: rule[{i}] ({rule.name!r}) "
-                              "matches every client first and is final; move it up or set final = false")
-        return
+def pool_group_warnings(config: Config, hosts: Iterable[Host]) -> Iterator[Problem]:
+    """A pool ``allow``/``deny`` naming a group no host is in: a warning, not an error, because groups
+    exist through the inventory's hosts and a group may be empty for a while (its hosts not added yet)."""
+    groups = {g for h in hosts for g in h.groups}
+    pools: list[tuple[str, Pool4 | Pool6]] = [
+        (f"subnet4[{i}].pools[{j}]", p) for i, s in enumerate(config.subnet4) for j, p in enumerate(s.pools)
+    ]
+    pools += [(f"subnet6[{i}].pools[{j}]", p) for i, s in enumerate(config.subnet6) for j, p in enumerate(s.pools)]
+    for where, pool in pools:
+        for key in ("allow", "deny"):
+            for k, member in enumerate(getattr(pool, key)):
+                kind, _, name = member.partition(":")
+                if kind == "group" and name and name not in groups:
+                    yield Problem(f"{where}.{key}[{k}]", f"no host is in group {name!r} (yet): this permit "
+                                  "matches no client")
 
 
 def _in_pool_warnings(

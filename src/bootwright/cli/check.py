@@ -6,7 +6,9 @@ passes" means "serve starts and a reload is accepted". It also loads the
 files the config names as the services will at start (the TLS certificate and
 key, :mod:`bootwright.web.tls`), and says where each boot program of the
 built-in architecture table comes from — the root, the system's iPXE package,
-or nowhere (:mod:`bootwright.boot.programs`, the rule TFTP and HTTP follow).
+or nowhere (:mod:`bootwright.boot.programs`, the rule TFTP and HTTP follow) —
+and which boot files of rules and hosts nothing serves (:func:`bootwright.boot.lints.missing_boot_files`,
+names resolved through ``[tftp] remap`` and ``[http] aliases`` as the services resolve them).
 ``serve`` and the ``hosts`` commands load their config through
 :func:`load_validated_or_exit`.
 """
@@ -22,13 +24,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from bootwright.boot import lints as boot_lints
 from bootwright.boot import nfs as boot_nfs
 from bootwright.boot import programs as boot_programs
+from bootwright.boot.lints import Located
 from bootwright.boot.validation import Report, validate
 from bootwright.cli.common import EXIT_USAGE, ConfigOpt, err, out
 from bootwright.config import Config, ConfigError, LoadedConfig, Problem, read_config, with_lines
-from bootwright.net.tftp.remap import remap_problems
+from bootwright.engine.tftp.paths import PathRefused, RemapSyntaxError, apply_remap, resolve_request_path
+from bootwright.net.tftp.remap import load_rules, remap_problems
 from bootwright.runtime.core import resolve_paths
+from bootwright.web.paths import Aliases, BadPath, clean_path  # os and urllib only
 from bootwright.web.tls import tls_problems  # ssl only: check still loads no aiohttp
 
 
@@ -103,11 +109,12 @@ def check(
     root_dir, state = resolve_paths(cfg, root, state_dir)
     report = _with_inventory(loaded, state, state_dir is not None, root_dir)
     # The files the config names, as serve will load them: the TLS certificate and key (web/tls.py),
-    # the TFTP remap table with its remap_file (net/tftp/remap.py).
-    errors = [*report.errors, *with_lines([*tls_problems(cfg), *remap_problems(cfg)], loaded.text)]
+    # the TFTP remap table with its remap_file (net/tftp/remap.py), the [ddns] TSIG secret (inventory/ddns.py).
+    errors = [*report.errors, *with_lines([*tls_problems(cfg), *remap_problems(cfg), *_ddns_key(cfg)], loaded.text)]
     missing, programs = _boot_programs(cfg, root_dir)
     absent, nfs_rows = _nfs_exports(cfg, root_dir)
-    warnings = (*report.warnings, *with_lines([*missing, *absent], loaded.text))
+    unserved, file_rows = _boot_files(cfg, root_dir)
+    warnings = (*report.warnings, *with_lines([*missing, *absent, *unserved], loaded.text))
     if strict:
         errors, warnings = [*errors, *warnings], ()
     _print(errors, loaded.source, "error")
@@ -116,9 +123,18 @@ def check(
         raise typer.Exit(EXIT_USAGE)
     out.print(f"[green]ok[/green]: {config}", highlight=False)
     table = Table(show_header=False, box=None, pad_edge=False)
-    for key, value in [*_summary(cfg), *nfs_rows, *programs]:
+    for key, value in [*_summary(cfg), *nfs_rows, *programs, *file_rows]:
         table.add_row(f"[bold]{key}[/bold]", value)
     out.print(table)
+
+
+def _ddns_key(cfg: Config) -> list[Problem]:
+    """Why the enabled ``[ddns]`` TSIG secret cannot be read, as serve reads it (``inventory/ddns.read_secret``)."""
+    if not cfg.ddns.enabled:
+        return []
+    from bootwright.inventory.ddns import secret_problems  # lazy: dnspython only for a config with [ddns]
+
+    return secret_problems(cfg, lambda path: path.read_text(encoding="utf-8"), os.environ)
 
 
 def _boot_programs(cfg: Config, root: Path) -> tuple[list[Problem], list[tuple[str, str]]]:
@@ -158,6 +174,47 @@ def _boot_programs(cfg: Config, root: Path) -> tuple[list[Problem], list[tuple[s
             shown = f"[yellow]{shown}[/yellow]"
         names = escape(boot_programs.arch_names(program.arches))
         rows.append(("boot programs" if i == 0 else "", f"{escape(program.file.ljust(file_width))}  {shown}  {names}"))
+    return problems, rows
+
+
+def _boot_files(cfg: Config, root: Path) -> tuple[list[Problem], list[tuple[str, str]]]:
+    """Warnings for boot files of rules and hosts that nothing serves (``boot/lints.py``), and a row for roots
+    that are not there (then that transport's files are not checked).
+
+    Names are resolved as the services resolve them: TFTP applies ``[tftp] remap`` and ``remap_file``, then the
+    root's path rules (``engine/tftp/paths.py``); HTTP cleans the URL path and applies ``[http] aliases``
+    (``web/paths.py``).
+    """
+    roots: dict[boot_programs.Transport, Path] = {
+        "tftp": (cfg.tftp.root or root).resolve(),
+        "http": (cfg.http.root or root).resolve(),
+    }
+    present = {transport: str(path) for transport, path in roots.items() if path.is_dir()}
+    try:
+        remap = load_rules(cfg.tftp)
+    except RemapSyntaxError:  # reported as errors already; the names are checked as they are written
+        remap = ()
+    aliases = Aliases.build(present["http"], cfg.http.aliases) if "http" in present else None
+
+    asked: set[boot_programs.Transport] = set()
+
+    def locate(transport: boot_programs.Transport, name: str) -> Located | None:
+        asked.add(transport)
+        where = present.get(transport)
+        if where is None:
+            return None
+        try:
+            if transport == "tftp":
+                return Located(where, resolve_request_path(where, apply_remap(remap, name)))
+            assert aliases is not None
+            directory, path, outside = aliases.locate(clean_path(name))
+            return Located(directory, path, outside)
+        except (PathRefused, BadPath):  # the service refuses the name: no file can answer it
+            return None
+
+    problems = list(boot_lints.missing_boot_files(cfg, locate, os.path.isfile))
+    absent = sorted({str(roots[transport]) for transport in asked if transport not in present})
+    rows = [("boot files", f"not checked: {', '.join(absent)} [yellow](not a directory)[/yellow]")] if absent else []
     return problems, rows
 
 

@@ -30,13 +30,13 @@ from bootwright.boot import nfs as boot_nfs
 from bootwright.boot.ipxe import RenderError, render_entry_script, render_script
 from bootwright.boot.oneshot import OneShot, hosts_with_oneshots
 from bootwright.boot.policy import ARCH_TABLE, BootPolicy
-from bootwright.boot.reply import server_context
+from bootwright.boot.reply import dhcp6_configured_codes, server_context
 from bootwright.boot.subnets import local_subnet, select6, subnet4_of_address, subnet6_of_address
 from bootwright.cli.common import EXIT_USAGE, ConfigOpt, err, load_config_or_exit, out
-from bootwright.config import Config, Subnet4, Subnet6
+from bootwright.config import Config, Pool4, Pool6, Subnet4, Subnet6, match_octets
 from bootwright.engine.dhcp4.server import Dhcp4Engine, RxContext
 from bootwright.engine.dhcp6.server import Dhcp6Engine, Received
-from bootwright.model import BootAnswer, ClientInfo, EventKind, Host, InvalidMac, Lease, normalize_mac
+from bootwright.model import BootAnswer, ClientInfo, EventKind, Host, InvalidMac, Lease, RelayInfo, normalize_mac
 from bootwright.wire import DecodeError
 from bootwright.wire import dhcp4 as wire4
 from bootwright.wire import dhcp6 as wire6
@@ -44,13 +44,14 @@ from bootwright.wire.dhcp4_options import (
     CLIENT_ARCH,
     IPXE_ENCAP,
     IPXE_SUBOPTIONS,
+    RELAY_AGENT_INFO,
     USER_CLASS_OPTION,
     VENDOR_CLASS,
     MessageType,
     RelaySubOption,
     describe_option,
 )
-from bootwright.wire.ipxe_options import decode_ipxe_value
+from bootwright.wire.ipxe_options import IPXE_FEATURES, decode_ipxe_value
 
 _XID = 0x0B0071  # any transaction id: the engine only echoes it
 _MAX_SIZE = 1472  # option 57 of a PXE ROM (RFC 2132 §9.10): room for every option
@@ -59,6 +60,7 @@ _PRL4 = bytes(c for c in range(1, 255) if c not in (53, 55, 57))
 # Option 6 ORO (RFC 8415 §21.7): what UEFI and iPXE ask for.
 _ORO6 = (23, 24, 59, 60)
 _FAKE_DUID = bytes.fromhex("0003000102000000b007")  # DUID-LL of a made-up MAC: explain's server identifier
+_RELAY_ENTERPRISE = 0  # enterprise number of explain's remote-id (RFC 4649 §3): rules compare the id without it
 
 
 def _parse_arch(values: list[str]) -> tuple[int, ...]:
@@ -253,10 +255,23 @@ def _discover(mac: str, client: ClientInfo, relay: IPv4Address | None, link_sele
         opts[60] = VENDOR_CLASS.codec.encode(client.vendor_class)  # RFC 2132 §9.13
     if client.user_classes:
         opts[77] = USER_CLASS_OPTION.codec.encode(tuple(client.user_classes))  # RFC 3004 §4
+    if client.client_id is not None:
+        opts[61] = client.client_id  # RFC 2132 §9.14, type octet included
+    if client.ipxe_features:  # iPXE dhcp.h DHCP_FEATURE: one sub-option of value 1 per feature
+        opts[175] = IPXE_ENCAP.codec.encode({IPXE_FEATURES[n]: b"\x01" for n in sorted(client.ipxe_features)})
     if subnet_selection is not None:
         opts[118] = subnet_selection.packed  # RFC 3011 §3
+    agent: dict[int, bytes] = {}  # option 82 sub-options (RFC 3046 §2.0), added by the relay
+    info = client.relay
+    if relay is not None and info is not None:
+        if info.circuit_id is not None:
+            agent[RelaySubOption.CIRCUIT_ID] = info.circuit_id  # RFC 3046 §3.1
+        if info.remote_id is not None:
+            agent[RelaySubOption.REMOTE_ID] = info.remote_id  # RFC 3046 §3.2
     if relay is not None and link_selection is not None:
-        opts[82] = bytes((RelaySubOption.LINK_SELECTION, 4)) + link_selection.packed  # RFC 3527 §3
+        agent[RelaySubOption.LINK_SELECTION] = link_selection.packed  # RFC 3527 §3
+    if agent:
+        opts[82] = RELAY_AGENT_INFO.codec.encode(agent)
     msg = wire4.Dhcp4Message(
         op=wire4.BOOTREQUEST, xid=_XID, chaddr=bytes.fromhex(mac.replace(":", "")),
         hops=1 if relay is not None else 0, giaddr=relay or IPv4Address(0), options=opts,
@@ -288,6 +303,7 @@ def _run4(cfg: Config, policy: BootPolicy, inventory: _Inventory, mac: str, clie
     result = _Result(warnings=[r.getMessage() for r in logged.records if r.levelno >= logging.WARNING])
     if outcome is None or outcome.reply is None:
         events = [e.detail for e in outcome.events] if outcome is not None else []
+        result.answer = outcome.answer if outcome is not None else None
         result.warnings.append(f"no reply: {_silence(logged.records, events)}")
         return result
     reply = wire4.decode(outcome.reply)
@@ -321,12 +337,13 @@ def _run4(cfg: Config, policy: BootPolicy, inventory: _Inventory, mac: str, clie
     return result
 
 
-def _solicit(client: ClientInfo, duid: bytes, stateful: bool, relay: IPv6Address | None) -> tuple[bytes, IPv6Address]:
+def _solicit(client: ClientInfo, duid: bytes, stateful: bool, relay: IPv6Address | None,
+             oro: tuple[int, ...] = _ORO6) -> tuple[bytes, IPv6Address]:  # fmt: skip
     """The octets of the Solicit (RFC 8415 §18.2.1) or Information-request (§18.2.6), relayed if asked."""
     opts: list[wire6.Dhcp6Option] = [wire6.ClientId(wire6.decode_duid(duid))]
     if stateful:
         opts.append(wire6.IaNa(1))
-    opts.append(wire6.OptionRequest(_ORO6))
+    opts.append(wire6.OptionRequest(oro))
     if client.arches:
         opts.append(wire6.ClientArchType(client.arches))  # RFC 5970 §3.3
     if client.vendor_class is not None:
@@ -341,7 +358,13 @@ def _solicit(client: ClientInfo, duid: bytes, stateful: bool, relay: IPv6Address
     ll = IPv6Address(b"\xfe\x80" + bytes(6) + bytes((octets[0] ^ 2,)) + octets[1:3] + b"\xff\xfe" + octets[3:])
     if relay is None:
         return msg.encode(), ll
-    forward = wire6.Dhcp6Relay(wire6.MessageType.RELAY_FORW, 0, relay, ll, (wire6.RelayMessage(msg),))
+    layer: list[wire6.Dhcp6Option] = [wire6.RelayMessage(msg)]
+    info = client.relay
+    if info is not None and info.interface_id is not None:
+        layer.append(wire6.InterfaceId(info.interface_id))  # RFC 8415 §21.18
+    if info is not None and info.remote_id is not None:
+        layer.append(wire6.RemoteId(_RELAY_ENTERPRISE, info.remote_id))  # RFC 4649 §3
+    forward = wire6.Dhcp6Relay(wire6.MessageType.RELAY_FORW, 0, relay, ll, tuple(layer))
     return forward.encode(), relay
 
 
@@ -367,12 +390,19 @@ def _run6(cfg: Config, policy: BootPolicy, inventory: _Inventory, client: Client
     host = policy.hosts.find(client)
     served = select6(cfg.subnet6, relay is not None, relay, link)  # where the server will place it
     stateful = served is not None and bool(served.pools or (host is not None and host.ipv6))
-    data, src = _solicit(client, duid, stateful, relay)
+    # The ORO also names every option the config may send only on request (ntp_servers, [dhcp6] options),
+    # so the reply shows all of them, as option 55 does for DHCPv4.
+    oro = tuple(sorted({*_ORO6, *dhcp6_configured_codes(cfg)}))
+    data, src = _solicit(client, duid, stateful, relay, oro)
     with _engine_log("bootwright.dhcp6") as logged:
         now = time.time()  # the stored leases' clock
         engine = Dhcp6Engine(policy, _FAKE_DUID, {"explain": link}, inventory.leases6, now)
         outcome = engine.handle(data, Received(src, "explain" if relay is None else None, True), now)
     result = _Result(warnings=[r.getMessage() for r in logged.records if r.levelno >= logging.WARNING])
+    if outcome is not None and outcome.reply is None and outcome.answer is not None and outcome.answer.ignored:
+        result.answer = outcome.answer
+        result.warnings.append(f"no reply: ignored by rule {outcome.answer.rule!r}")
+        return result
     if outcome is None or outcome.reply is None:
         result.warnings.append(f"no reply: {_silence(logged.records, [])} (see the DHCPv6 rules in docs/ipv6.md)")
         return result
@@ -465,6 +495,26 @@ def explain(
     subnet_selection: Annotated[
         str | None, typer.Option("--subnet-selection", help="v4: the client sends option 118 (RFC 3011).")
     ] = None,
+    circuit_id: Annotated[
+        str | None,
+        typer.Option("--circuit-id", help="Relayed: the circuit id (v4 option 82.1, RFC 3046; v6 interface-id, "
+                                          "option 18), hex octets 01:02 or text; needs --relay."),
+    ] = None,
+    remote_id: Annotated[
+        str | None,
+        typer.Option("--remote-id", help="Relayed: the remote id (v4 option 82.2; v6 option 37, RFC 4649), hex "
+                                         "octets or text; needs --relay."),
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option("--client-id", help="v4: option 61 as sent, type octet first (01:52:54:…) or text; v6: the "
+                                         "DUID, as --duid."),
+    ] = None,
+    ipxe_feature: Annotated[
+        list[str] | None,
+        typer.Option("--ipxe-feature", help="v4: an iPXE feature the client announces in option 175 (https, efi, "
+                                            "…); repeatable."),
+    ] = None,
     state_dir: Annotated[
         Path | None,
         typer.Option("--state-dir", help="State directory of the inventory (default: as serve: the config's, else "
@@ -496,6 +546,13 @@ def explain(
     if link_sel is not None and relay_addr is None:
         raise typer.BadParameter("a relay adds option 82: give --relay too (RFC 3527 §3)",
                                  param_hint="--link-selection")
+    relay_info, cid, features = _match_facts(family, relay_addr, circuit_id, remote_id, client_id, ipxe_feature)
+    if family == 6 and cid is not None:
+        if duid_bytes is not None and duid_bytes != cid:
+            raise typer.BadParameter(
+                "a DHCPv6 client id is its DUID: give --duid or --client-id, not both", param_hint="--client-id"
+            )
+        duid_bytes = cid
     cfg = load_config_or_exit(config)
     inventory = _read_inventory(cfg, state_dir)
     policy = _policy(cfg, inventory)
@@ -506,6 +563,9 @@ def explain(
         arches=arches,
         vendor_class=vendor_class,
         user_classes=tuple(user_class or ()),
+        relay=relay_info,
+        client_id=cid,
+        ipxe_features=features,
     )
     host = policy.hosts.find(client)
     link = _link(cfg, family, subnet, host)
@@ -546,6 +606,10 @@ def explain(
         "state_store": inventory.store,
         "nfs_roots": [{"key": key, "served": text} for key, text, _ in nfs_roots],
         "warnings": warnings,
+        # Added keys only (the JSON is a contract): the ignore decision, the rules met, the pools open to it.
+        "ignored": bool(answer is not None and answer.ignored),
+        "matched_rules": list(answer.matched) if answer is not None else [],
+        "pools": _pools(policy, answer, result.subnet or _answered_in(cfg, link, relay_addr, link_sel)),
     }
     if script_only:
         if script is None:
@@ -559,6 +623,57 @@ def explain(
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     _print_explain(data, arches)
+
+
+def _match_facts(family: int, relay: Any, circuit_id: str | None, remote_id: str | None, client_id: str | None,
+                 features: list[str] | None) -> tuple[RelayInfo | None, bytes | None, frozenset[str]]:  # fmt: skip
+    """The relay ids, client id and iPXE features of the flags, as rules compare them (config.match_octets)."""
+    for flag, value in (("--circuit-id", circuit_id), ("--remote-id", remote_id)):
+        if value is not None and relay is None:
+            raise typer.BadParameter(
+                "a relay adds it: give --relay too (RFC 3046 §2.0, RFC 8415 §19.1)", param_hint=flag
+            )
+    for flag, value in (("--circuit-id", circuit_id), ("--remote-id", remote_id), ("--client-id", client_id)):
+        if value is not None and not value:
+            raise typer.BadParameter("empty", param_hint=flag)
+    unknown = [f for f in features or () if f not in IPXE_FEATURES]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown iPXE feature {unknown[0]!r} (known: {', '.join(sorted(IPXE_FEATURES))})",
+            param_hint="--ipxe-feature",
+        )
+    if features and family == 6:
+        raise typer.BadParameter("iPXE announces its features only in DHCPv4 option 175", param_hint="--ipxe-feature")
+    circuit = match_octets(circuit_id) if circuit_id is not None else None
+    remote = match_octets(remote_id) if remote_id is not None else None
+    info = None
+    if circuit is not None or remote is not None:
+        info = (RelayInfo(circuit_id=circuit, remote_id=remote) if family == 4
+                else RelayInfo(interface_id=circuit, remote_id=remote))  # fmt: skip
+    cid = match_octets(client_id) if client_id is not None else None
+    if family == 6 and cid is not None and len(cid) < 2:
+        raise typer.BadParameter("too short for a DUID (RFC 8415 §11)", param_hint="--client-id")
+    return info, cid, frozenset(features or ())
+
+
+def _answered_in(cfg: Config, link: Subnet4 | Subnet6 | None, relay: Any, link_selection: Any
+                 ) -> Subnet4 | Subnet6 | None:  # fmt: skip
+    """The subnet a request is answered in when no reply names it: link selection, relay, else the link."""
+    for address in (link_selection, relay):
+        if address is not None:
+            found = local_subnet(cfg, str(address))
+            if found is not None:
+                return found
+    return link
+
+
+def _pools(policy: BootPolicy, answer: BootAnswer | None, subnet: Subnet4 | Subnet6 | None) -> list[str] | None:
+    """The pools of ``subnet`` this client may take an address from (pool allow/deny); None: no pools to judge."""
+    if answer is None or answer.ignored or subnet is None or not subnet.pools:
+        return None
+    pools: list[Pool4 | Pool6] = list(subnet.pools)
+    usable = policy.usable_pools(pools, answer)
+    return [f"{p.start}-{p.end}" for i, p in enumerate(pools) if i in usable]
 
 
 def _nfs_roots(cfg: Config, answer: BootAnswer | None, state_dir: Path | None) -> list[tuple[str, str, str | None]]:
@@ -603,9 +718,12 @@ def _script(cfg: Config, policy: BootPolicy, client: ClientInfo, answer: BootAns
 def _print_explain(result: dict[str, Any], arches: tuple[int, ...]) -> None:
     table = Table(title=f"bootwright explain: IPv{result['family']} client {result['mac']}", show_header=False)
     arch_names = ", ".join(f"{a} ({ARCH_TABLE[a].name if a in ARCH_TABLE else 'unknown'})" for a in arches)
+    silent = "none: the server stays silent"
+    if result["ignored"]:
+        silent = f"none — ignored by rule {result['rule']!r}"
     rows = [
         ("architecture", arch_names or "not sent"),
-        ("reply", result["reply"] or "none: the server stays silent"),
+        ("reply", result["reply"] or silent),
         ("host", result["host"] or "unknown"),
         ("rule", result["rule"] or "no rule matched"),
         ("subnet", result["subnet"] or "none"),
@@ -615,6 +733,11 @@ def _print_explain(result: dict[str, Any], arches: tuple[int, ...]) -> None:
         ("next server", result["next_server"] or "-"),
         ("vendor class echo", result["vendor_class"] or "-"),
     ]
+    pools = result["pools"]
+    if pools is not None:
+        rows.append(("pools", ", ".join(pools) or "no pool allows this client"))
+    if result["matched_rules"]:
+        rows.append(("rules matched", ", ".join(result["matched_rules"])))
     for key, value in rows:
         table.add_row(f"[bold]{key}[/bold]", escape(str(value)))
     for code, value in result["options"].items():

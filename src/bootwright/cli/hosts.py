@@ -123,14 +123,14 @@ def parse_options(items: list[str] | None) -> dict[str, str]:
 def _record_options(
     mac: list[str] | None, ipv4: str | None, ipv6: str | None, duid: str | None, group: list[str] | None,
     target: str | None, next_server: str | None, bootfile: str | None, var: list[str] | None,
-    option: list[str] | None = None,
+    option: list[str] | None = None, menu_default: str | None = None,
 ) -> dict[str, Any]:
     record: dict[str, Any] = {}
     for key, value in (("mac", mac), ("groups", group)):
         if value:
             record[key] = value
     texts = {"ipv4": ipv4, "ipv6": ipv6, "duid": duid, "target": target, "next_server": next_server,
-             "bootfile": bootfile}
+             "bootfile": bootfile, "menu_default": menu_default}
     record.update({key: text for key, text in texts.items() if text is not None})
     if var:
         pairs = {}
@@ -157,6 +157,8 @@ VarOpt = Annotated[list[str] | None, typer.Option("--var", help="Template variab
 OptionOpt = Annotated[list[str] | None, typer.Option(
     "--option", help="DHCPv4 option of this host, CODE=VALUE or NAME=VALUE as in [dhcp4] options (e.g. "
                      "6=192.0.2.53); repeatable; set adds to the host's options, CODE= removes one.")]
+MenuDefaultOpt = Annotated[str | None, typer.Option(
+    "--menu-default", help="The item of this host's iPXE menu preselected for it (a target name of the menu).")]
 BmcOpt = Annotated[str | None, typer.Option(
     "--bmc", help="The host's BMC as KEY=VALUE,…: driver=ipmi|redfish, address, port, username, password-file, "
                   "password-env, system (Redfish), cipher-suite (IPMI), verify-tls (Redfish); set merges into the "
@@ -294,11 +296,12 @@ def add(
     name: NameArg, config: ConfigOpt, state_dir: StateOpt = None, mac: MacOpt = None, ipv4: Ipv4Opt = None,
     ipv6: Ipv6Opt = None, duid: DuidOpt = None, group: GroupOpt = None, target: TargetOpt = None,
     next_server: NextOpt = None, bootfile: FileOpt = None, var: VarOpt = None, bmc: BmcOpt = None,
-    bmc_password_stdin: BmcPasswordOpt = False, option: OptionOpt = None,
+    bmc_password_stdin: BmcPasswordOpt = False, option: OptionOpt = None, menu_default: MenuDefaultOpt = None,
 ) -> None:
     """Add a host (checked against the config and every other host)."""
     record = {"name": name,
-              **_record_options(mac, ipv4, ipv6, duid, group, target, next_server, bootfile, var, option),
+              **_record_options(mac, ipv4, ipv6, duid, group, target, next_server, bootfile, var, option,
+                                menu_default),
               **_bmc_changes(None, name, bmc, bmc_password_stdin)}
     if "options" in record:
         record["options"] = {code: text for code, text in record["options"].items() if text}
@@ -312,12 +315,12 @@ def set_host(
     name: NameArg, config: ConfigOpt, state_dir: StateOpt = None, mac: MacOpt = None, ipv4: Ipv4Opt = None,
     ipv6: Ipv6Opt = None, duid: DuidOpt = None, group: GroupOpt = None, target: TargetOpt = None,
     next_server: NextOpt = None, bootfile: FileOpt = None, var: VarOpt = None, bmc: BmcOpt = None,
-    bmc_password_stdin: BmcPasswordOpt = False, option: OptionOpt = None,
+    bmc_password_stdin: BmcPasswordOpt = False, option: OptionOpt = None, menu_default: MenuDefaultOpt = None,
     unset: Annotated[list[str] | None, typer.Option("--unset", help="Remove a key (e.g. target); repeatable.")] = None,
 ) -> None:
     """Change keys of a host; --mac and --group replace the lists, --var and --option add to theirs."""
     changes: dict[str, Any] = _record_options(mac, ipv4, ipv6, duid, group, target, next_server, bootfile, var,
-                                              option)
+                                              option, menu_default)
     for key in unset or []:
         changes[key] = None
     if not changes and bmc is None and not bmc_password_stdin:
@@ -358,7 +361,7 @@ def import_file(
                                                                 "standard input).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import hosts from ISC dhcpd host/group blocks, CSV (name,mac,ipv4[,ipv6[,options]]) or dnsmasq lines."""
+    """Import hosts from ISC dhcpd host/group blocks, CSV (name,mac,ipv4[,ipv6,options,menu_default]) or dnsmasq."""
     stdin = str(file) == "-"
     name = "<stdin>" if stdin else str(file)
     if sync and stdin and origin is None:
@@ -376,7 +379,7 @@ def import_file(
     with open_inventory(config, state_dir) as inventory:
         try:
             report = inventory.import_hosts(parsed.hosts, name, dry_run, sync=sync, origin=owner,
-                                            keys=IMPORT_KEYS[fmt], file_problems=parsed.problems)
+                                            keys=parsed.keys or IMPORT_KEYS[fmt], file_problems=parsed.problems)
         except InventoryError as exc:
             if as_json:
                 print(json.dumps({"error": exc.message, "problems": [str(p) for p in exc.problems]}, indent=2))

@@ -19,8 +19,10 @@ from bootwright.cli import (
     check,
     events,
     explain,
+    exportcmd,
     hashpw,
     hosts,
+    importcmd,
     lab,
     leases,
     power,
@@ -57,7 +59,23 @@ def _root(
 
 
 # One module per command group, each adding its commands to the main one.
-for _group in (check, explain, serve, status, systemd, hashpw, hosts, leases, boot, power, events, probe, lab):
+for _group in (
+    check,
+    explain,
+    serve,
+    status,
+    systemd,
+    hashpw,
+    hosts,
+    leases,
+    boot,
+    power,
+    events,
+    probe,
+    lab,
+    exportcmd,
+    importcmd,
+):
     _group.register(app)
 
 

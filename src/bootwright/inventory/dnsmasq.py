@@ -151,7 +151,7 @@ def read_dnsmasq(text: str) -> ParsedFile:
             )
             continue
         try:
-            records.append((number, _record(line)))
+            records.append((number, host_record(line)))
         except ValueError as exc:
             problems.append(Problem(f"line {number}", str(exc)))
     _attach(records, options, problems)
@@ -218,7 +218,12 @@ def _attach(records: list[tuple[int, dict[str, Any]]], options: list[_Option], p
                 del hosts[0]["groups"]
 
 
-def _record(line: str) -> dict[str, Any]:
+def host_record(line: str) -> dict[str, Any]:
+    """One ``dhcp-host`` value (without ``dhcp-host=``) as a host record in config key names; ValueError if not.
+
+    Lease times are skipped; ``tag:`` and ``ignore`` are refused (the config importer,
+    ``migrate/dnsmasq_conf.py``, takes them off first and translates them to rules).
+    """
     record: dict[str, Any] = {}
     macs: list[str] = []
     groups: list[str] = []

@@ -51,25 +51,28 @@ ISC_KEYS = ("mac", "ipv4", "ipv6", "duid", "next_server", "bootfile", "options")
 
 
 @dataclass(frozen=True, slots=True)
-class _Tok:
+class Token:
+    """One word of a dhcpd.conf (quotes removed, ``quoted`` kept) and its line; also read by ``migrate/isc_parse``."""
+
     text: str
     line: int
     quoted: bool = False
 
     def is_(self, text: str) -> bool:
+        """True for the unquoted punctuation or keyword ``text``."""
         return self.text == text and not self.quoted
 
 
 @dataclass(slots=True)
-class _Node:
+class Node:
     """A statement (``body is None``) or a block: its words, the line it starts on."""
 
-    words: list[_Tok]
+    words: list[Token]
     line: int
-    body: list[_Node] | None = None
+    body: list[Node] | None = None
 
 
-def _tokens(text: str, problems: list[Problem]) -> Iterator[_Tok]:
+def _tokens(text: str, problems: list[Problem]) -> Iterator[Token]:
     line = 1
     pos = 0
     while pos < len(text):
@@ -86,16 +89,16 @@ def _tokens(text: str, problems: list[Problem]) -> Iterator[_Tok]:
         if tok == "\n":
             line += 1
         elif tok.startswith('"'):
-            yield _Tok(re.sub(r"\\(.)", r"\1", tok[1:-1]), line, quoted=True)
+            yield Token(re.sub(r"\\(.)", r"\1", tok[1:-1]), line, quoted=True)
         elif not tok.startswith("#") and not tok.isspace():
-            yield _Tok(tok, line)
+            yield Token(tok, line)
 
 
-def _tree(text: str, problems: list[Problem]) -> list[_Node]:
+def read_tree(text: str, problems: list[Problem]) -> list[Node]:
     """Statements and blocks; a missing ``;``, ``{`` or ``}`` is a problem, never a stop."""
-    top = _Node([], 1, [])
+    top = Node([], 1, [])
     stack = [top]
-    words: list[_Tok] = []
+    words: list[Token] = []
     last = 1
     for tok in _tokens(text, problems):
         last = tok.line
@@ -103,17 +106,17 @@ def _tree(text: str, problems: list[Problem]) -> list[_Node]:
         assert body is not None
         if tok.is_(";"):
             if words:
-                body.append(_Node(words, words[0].line))
+                body.append(Node(words, words[0].line))
             words = []
         elif tok.is_("{"):
-            node = _Node(words, words[0].line if words else tok.line, [])
+            node = Node(words, words[0].line if words else tok.line, [])
             body.append(node)
             stack.append(node)
             words = []
         elif tok.is_("}"):
             if words:  # read as the statement it was meant to be, so it causes no second problem
                 problems.append(Problem(f"line {tok.line}", f"missing ';' before '}}' (after {words[-1].text!r})"))
-                body.append(_Node(words, words[0].line))
+                body.append(Node(words, words[0].line))
                 words = []
             if len(stack) == 1:
                 problems.append(Problem(f"line {tok.line}", "a '}' that closes no block"))
@@ -134,17 +137,18 @@ def _tree(text: str, problems: list[Problem]) -> list[_Node]:
 
 
 @dataclass(slots=True)
-class _Scope:
+class HostScope:
     """Settings a group passes to the hosts inside it (dhcpd.conf(5) scoping)."""
 
     values: dict[str, Any] = field(default_factory=dict)  # next_server, bootfile
     options: dict[str, str] = field(default_factory=dict)  # by code
 
-    def child(self) -> _Scope:
-        return _Scope(dict(self.values), dict(self.options))
+    def child(self) -> HostScope:
+        """A copy for an inner scope: its own statements win over these."""
+        return HostScope(dict(self.values), dict(self.options))
 
 
-class _Reader:
+class HostReader:
     """Interprets the tree of one file: hosts, groups, option definitions; every problem kept."""
 
     def __init__(self) -> None:
@@ -155,7 +159,7 @@ class _Reader:
     def problem(self, line: int, message: str) -> None:
         self.problems.append(Problem(f"line {line}", message))
 
-    def file(self, nodes: list[_Node]) -> None:
+    def file(self, nodes: list[Node]) -> None:
         for node in nodes:
             if node.body is None:
                 if _words(node)[:1] == ["option"] and "code" in _words(node):
@@ -168,9 +172,9 @@ class _Reader:
                         "the hosts it is meant for in a group { }",
                     )
             else:
-                self.declaration(node, _Scope(), "the file")
+                self.declaration(node, HostScope(), "the file")
 
-    def definition(self, node: _Node) -> None:
+    def definition(self, node: Node) -> None:
         """``option NAME code N = TYPE;``: a name for a code (seed 003's ``option arch``)."""
         words = _words(node)
         ok = len(words) >= 6 and words[2] == "code" and words[3].isdigit() and words[4] == "="
@@ -185,7 +189,7 @@ class _Reader:
         else:
             self.names[words[1]] = (int(words[3]), kind)
 
-    def declaration(self, node: _Node, scope: _Scope, inside: str) -> None:
+    def declaration(self, node: Node, scope: HostScope, inside: str) -> None:
         words = _words(node)
         head = words[0].lower() if words else ""
         assert node.body is not None
@@ -205,7 +209,7 @@ class _Reader:
                 "(bootwright import reads a whole dhcpd.conf)",
             )
 
-    def group(self, body: list[_Node], scope: _Scope) -> None:
+    def group(self, body: list[Node], scope: HostScope) -> None:
         # dhcpd applies a scope's parameters to every declaration in it, wherever they are written.
         for node in body:
             if node.body is None:
@@ -214,7 +218,7 @@ class _Reader:
             if node.body is not None:
                 self.declaration(node, scope, "a group")
 
-    def parameter(self, node: _Node, scope: _Scope, inside: str) -> bool:
+    def parameter(self, node: Node, scope: HostScope, inside: str) -> bool:
         """Apply a ``next-server``/``filename``/``option`` statement to ``scope``; False when it is none of them."""
         words = _words(node)
         head = words[0].lower()
@@ -234,13 +238,13 @@ class _Reader:
             return False
         return True
 
-    def need(self, node: _Node, n: int, usage: str) -> bool:
+    def need(self, node: Node, n: int, usage: str) -> bool:
         if len(node.words) != n:
             self.problem(node.line, f"expected '{usage};'")
             return False
         return True
 
-    def option(self, node: _Node, scope: _Scope) -> None:
+    def option(self, node: Node, scope: HostScope) -> None:
         """``option NAME VALUE[, VALUE…];`` as bootwright option text by code."""
         toks = node.words
         name = toks[1].text
@@ -268,7 +272,7 @@ class _Reader:
             return
         scope.options[str(code)] = text
 
-    def host(self, node: _Node, scope: _Scope) -> None:
+    def host(self, node: Node, scope: HostScope) -> None:
         assert node.body is not None
         name = node.words[1]
         own = scope.child()
@@ -284,7 +288,7 @@ class _Reader:
         keys = {k for k in record if k not in ("mac", "host_name") or record[k]}
         self.blocks.append((name.line, record, keys))
 
-    def host_statement(self, record: dict[str, Any], node: _Node) -> None:
+    def host_statement(self, record: dict[str, Any], node: Node) -> None:
         words = _words(node)
         head = words[0].lower()
         line = node.line
@@ -313,17 +317,17 @@ class _Reader:
             self.problem(line, f"unsupported statement {' '.join(words)!r} in a host block")
 
 
-def _words(node: _Node) -> list[str]:
+def _words(node: Node) -> list[str]:
     return [t.text for t in node.words]
 
 
 def read_isc(text: str) -> ParsedFile:
     """Hosts from ISC dhcpd host and group declarations, and every problem of the file (``line N``)."""
     problems: list[Problem] = []
-    reader = _Reader()
-    reader.file(_tree(text, problems))
+    reader = HostReader()
+    reader.file(read_tree(text, problems))
     problems += reader.problems
-    hosts, merged = _merge(reader.blocks)
+    hosts, merged = merge_hosts(reader.blocks)
     problems += merged
     problems.sort(key=lambda p: int(p.path.split()[-1]))
     return ParsedFile(hosts, problems)
@@ -334,7 +338,7 @@ def parse_isc(text: str) -> list[ImportedHost]:
     return read_isc(text).hosts_or_raise()
 
 
-def _merge(blocks: list[tuple[int, dict[str, Any], set[str]]]) -> tuple[list[ImportedHost], list[Problem]]:
+def merge_hosts(blocks: list[tuple[int, dict[str, Any], set[str]]]) -> tuple[list[ImportedHost], list[Problem]]:
     """One host per name; blocks that share ``option host-name`` add MACs."""
     merged: dict[str, tuple[int, dict[str, Any], set[str]]] = {}
     problems: list[Problem] = []

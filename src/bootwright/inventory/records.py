@@ -2,7 +2,7 @@
 
 The dict form uses the config file's ``[[host]]`` key names (``name``, ``mac``,
 ``ipv4``, ``ipv6``, ``duid``, ``groups``, ``target``, ``next_server``,
-``bootfile``, ``vars``, ``bmc``, ``options``), so a host reads the same in the config, the
+``bootfile``, ``vars``, ``bmc``, ``options``, ``menu_default``), so a host reads the same in the config, the
 API and the state store. A BMC password is write-only: the stored record keeps
 it, the shown record (:func:`shown_record`) says only ``password_set``.
 Parsing goes through :class:`~bootwright.config.HostEntry`, so a MAC or an
@@ -33,6 +33,7 @@ HOST_KEYS = (
     "vars",
     "bmc",
     "options",
+    "menu_default",
 )
 # Where a BMC's password may come from; at most one is set.
 BMC_SECRETS = ("password", "password_file", "password_env")
@@ -88,6 +89,8 @@ def host_to_dict(host: Host) -> dict[str, Any]:
         out["bmc"] = bmc_to_dict(host.bmc)
     if host.options:
         out["options"] = {str(code): text for code, text in host.options}
+    if host.menu_default:
+        out["menu_default"] = host.menu_default
     return out
 
 

@@ -35,6 +35,8 @@ class ParsedFile:
 
     hosts: list[ImportedHost]
     problems: list[Problem] = field(default_factory=list)
+    # The host keys this file carries when the file itself says (a CSV header); None: the format's keys.
+    keys: tuple[str, ...] | None = None
 
     def hosts_or_raise(self) -> list[ImportedHost]:
         """The hosts; :class:`ImportFormatError` with every problem when there is any."""

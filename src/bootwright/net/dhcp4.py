@@ -575,6 +575,7 @@ class Dhcp4Service:
             withheld = sum(len(out.replies) for _, out in waiting)
             self._error(f"dhcp4: leases not stored ({e}); {withheld} ACK(s) withheld")
             return
+        self.runtime.leases_stored(rows)
         for port, out in waiting:
             if port in self.ports:
                 for reply in out.replies:
@@ -660,9 +661,14 @@ class Dhcp4Service:
         store = self.runtime.store
         if out.writes:
             log.debug("dhcp4: %d lease(s) expired", len(out.writes))
-            self._background(store.put_leases(list(out.writes)))
+            self._background(self._store_expired(list(out.writes)))
         if out.forget:
             self._background(store.delete_leases(4, list(out.forget)))
+
+    async def _store_expired(self, rows: list[Lease]) -> None:
+        """Expired leases stored, then told to the lease listeners (``Runtime.leases_stored``)."""
+        await self.runtime.store.put_leases(rows)
+        self.runtime.leases_stored(rows)
 
     def _background(self, coro: object) -> None:
         async def run() -> None:

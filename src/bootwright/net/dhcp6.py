@@ -230,6 +230,7 @@ class Dhcp6Service:
         try:
             if writes:
                 await self.runtime.store.put_leases(writes)
+                self.runtime.leases_stored(writes)
             if deletes:
                 await self.runtime.store.delete_leases(6, deletes)
         except StoreError as e:
@@ -305,6 +306,7 @@ class Dhcp6Service:
                     self.engine.counters["store_error"] += len(pending)
                     log.error("DHCPv6: %d replies not sent, their leases could not be stored: %s", len(pending), e)
                     continue
+                self.runtime.leases_stored(leases)
                 emit = self.runtime.events.emit
                 for sock, out, dest in pending:
                     for reply in out.replies:

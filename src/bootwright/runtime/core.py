@@ -7,13 +7,14 @@ service. ``app.py`` builds a :class:`Runtime` and runs the services on it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bootwright.boot.policy import BootPolicy
 from bootwright.config import Config
+from bootwright.model import Lease
 from bootwright.runtime.events import EventSink
 from bootwright.runtime.hostfacts import HostFacts, LeaseLookup, resolve_mac
 from bootwright.runtime.metrics import Metrics
@@ -82,6 +83,9 @@ class Runtime:
     # What /metrics reads (runtime/metrics.py): the services' sources (Metrics.add_source) and the
     # tallies of the event stream, which it follows from construction on.
     metrics: Metrics = field(default_factory=Metrics)
+    # Told of every lease row once it is durable (bound, released, declined, expired): the DHCP services
+    # call leases_stored() after put_leases. A listener must not block or raise (net/ddns.py queues).
+    lease_listeners: list[Callable[[Sequence[Lease]], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         """Tally every event from the first one (``Metrics.observe``)."""
@@ -90,6 +94,14 @@ class Runtime:
     def client_mac(self, address: str | None, since: float | None = None) -> str | None:
         """Client IP → MAC: leases, then the neighbour table (:func:`~bootwright.runtime.hostfacts.resolve_mac`)."""
         return resolve_mac(address, self.mac_for_address, self.host, since)
+
+    def leases_stored(self, leases: Sequence[Lease]) -> None:
+        """Hand stored leases to the :attr:`lease_listeners` (a listener's bug is logged, never raised)."""
+        for listener in self.lease_listeners:
+            try:
+                listener(leases)
+            except Exception:  # the DHCP path must not fail on a listener
+                log.exception("lease listener %r failed", listener)
 
     def serving_status(self) -> str:
         """One line for the service manager's STATUS: what answers where."""

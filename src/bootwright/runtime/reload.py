@@ -46,7 +46,7 @@ log = logging.getLogger("bootwright.reload")
 # Settings a running service cannot change without rebinding sockets.
 RESTART_KEYS = ("server.interfaces", "dhcp4.port", "dhcp4.proxy_port", "dhcp4.proxy_listen", "tftp.port",
                 "http.port", "http.tls_port", "http.tls_cert", "http.tls_key", "syslog.enabled", "syslog.port",
-                "syslog.listen", "nfs.enabled", "nfs.backend", "root", "state_dir")
+                "syslog.listen", "nfs.enabled", "nfs.backend", "ddns", "root", "state_dir")
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,6 +161,12 @@ FAMILIES: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
         "or no answer in time), dropped (never run: the hook's max_pending runs were already queued).",
         ("outcome",)),
     "bootwright_hook_runs_pending": ("Hook runs queued or running now.", ()),
+    # Dynamic DNS updates (net/ddns.py)
+    "bootwright_ddns_updates_total": (
+        "DNS changes (a name's A/AAAA/DHCID records, or an address's PTR) by outcome: ok, conflict (the name is "
+        "another client's, RFC 4703), failed (refused, or given up after the retries), retried (attempts repeated "
+        "after a timeout or SERVFAIL).", ("outcome",)),
+    "bootwright_ddns_updates_pending": ("DNS changes waiting to be sent (or retried).", ()),
 }  # fmt: skip
 
 # Engine counter names (as the engines and services count them) → label values.
@@ -265,6 +271,7 @@ class RuntimeCollector(Collector):
         yield from self._oneshots(m)
         yield from _config(m)
         yield from _hooks(readings.get("hooks"))
+        yield from _ddns(readings.get("ddns"))
 
     def _general(self) -> Iterator[Metric]:
         runtime = self.runtime
@@ -453,6 +460,16 @@ def _hooks(r: Reading | None) -> Iterator[Metric]:
             runs.add_metric([outcome], r.counters.get(outcome, 0))
         pending.add_metric([], r.gauges.get("pending", 0))
     yield from (runs, pending)
+
+
+def _ddns(r: Reading | None) -> Iterator[Metric]:
+    updates = _counter("bootwright_ddns_updates_total")
+    pending = _gauge("bootwright_ddns_updates_pending")
+    if r is not None:  # the DNS update service runs ([ddns] enabled)
+        for outcome in ("ok", "conflict", "failed", "retried"):
+            updates.add_metric([outcome], r.counters.get(outcome, 0))
+        pending.add_metric([], r.gauges.get("pending", 0))
+    yield from (updates, pending)
 
 
 def metrics_registry(runtime: Runtime) -> CollectorRegistry:

@@ -66,6 +66,7 @@ HOST_PROPS: dict[str, Any] = {
     "bootfile": {"type": "string"},
     "vars": {"type": "object", "additionalProperties": {"type": "string"}},
     "bmc": {"$ref": "#/components/schemas/Bmc"},
+    "menu_default": {"type": "string", "description": "the item of the host's iPXE menu preselected for it"},
 }
 
 SCHEMAS: dict[str, Any] = {

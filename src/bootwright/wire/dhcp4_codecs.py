@@ -50,6 +50,7 @@ __all__ = [
     "StringCodec",
     "format_hex",
     "parse_hex",
+    "parse_octets",
     "split_items",
 ]
 
@@ -62,6 +63,21 @@ _SPLIT = re.compile(r"[,\s]+")
 def format_hex(raw: bytes) -> str:
     """Render octets as lower-case colon-separated hex (``01:52:54:00``); ``""`` for none."""
     return raw.hex(":")
+
+
+# Colon-separated hex octets ("0a:0b", at least two) or 0x and hex digits ("0x0a"): octets, not text.
+_HEX_OCTETS = re.compile(r"(?:[0-9A-Fa-f]{2}:)+[0-9A-Fa-f]{2}|0[xX](?:[0-9A-Fa-f]{2})+")
+
+
+def parse_octets(text: str) -> bytes:
+    """Opaque octets written as hex (``0a:0b:0c`` or ``0x0a0b0c``) or else as text (its UTF-8 octets).
+
+    The grammar of values that are either: ``[dhcp6] options`` values (the engine and config
+    validation); rules' ``circuit_id``/``remote_id``/``client_id`` use the same colon form.
+    """
+    if _HEX_OCTETS.fullmatch(text.strip()):
+        return parse_hex(text)
+    return text.encode("utf-8")
 
 
 def parse_hex(text: str) -> bytes:

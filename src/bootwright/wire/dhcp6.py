@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from bootwright.wire import DecodeError
 from bootwright.wire._dnsname import decode_names, encode_name
+from bootwright.wire.dhcp4_codecs import parse_octets
 from bootwright.wire.dhcp6_options import (
     TOP_LEVEL_DECODERS,
     BootFileParams,
@@ -45,6 +46,7 @@ from bootwright.wire.dhcp6_options import (
     InfMaxRt,
     InfoRefreshTime,
     InterfaceId,
+    NtpServer,
     Option,
     OptionDecoder,
     OptionRequest,
@@ -84,12 +86,12 @@ __all__ = [
     "ClientArchType", "ClientFqdn", "ClientId", "ClientLinkLayerAddr", "ClientNii", "Dhcp6Message",
     "Dhcp6Option", "Dhcp6Relay", "DnsServers", "DomainList", "Duid", "DuidEN", "DuidLL", "DuidLLT",
     "DuidOther", "DuidType", "DuidUUID", "EchoRequest", "ElapsedTime", "HasOptions", "IaAddr", "IaNa",
-    "IaPd", "IaPrefix", "IaTa", "InfMaxRt", "InfoRefreshTime", "InterfaceId", "MessageType", "Option",
+    "IaPd", "IaPrefix", "IaTa", "InfMaxRt", "InfoRefreshTime", "InterfaceId", "MessageType", "NtpServer", "Option",
     "OptionCode", "OptionRequest", "Preference", "RapidCommit", "RelayMessage", "RemoteId", "ServerId",
     "SolMaxRt", "StatusCode", "StatusCodeOption", "UnknownOption", "UserClass", "VendorClass",
     "VendorOpts", "client_mac", "decode", "decode_duid", "decode_options", "duid_mac", "encode",
     "encode_options", "format_duid", "format_option", "innermost", "message_name", "option_name",
-    "parse_option", "relay_reply",
+    "parse_config_option", "parse_option", "relay_reply",
 ]  # fmt: skip
 
 HOP_COUNT_LIMIT: Final = 8  # RFC 8415 §7.6
@@ -350,6 +352,8 @@ def _describe(o: Dhcp6Option) -> str:
             except DecodeError:
                 name = _text(o.name)  # partial names (RFC 4704 §4.2) are shown raw
             return f"flags 0x{o.flags:02x} {name}"
+        case NtpServer():
+            return ", ".join(_ntp_source(sub, value) for sub, value in o.sources)
         case BootFileUrl():
             return o.url
         case BootFileParams():
@@ -369,6 +373,12 @@ def _describe(o: Dhcp6Option) -> str:
 
 
 _STATUS_NAMES = frozenset(int(s) for s in StatusCode)
+
+
+def _ntp_source(sub: int, value: IPv6Address | str | bytes) -> str:
+    # Addresses (sub-options 1 and 2, a multicast one is recognisable) and names as written in the
+    # config, so parse_option(56, text) reads the text back; sub-options RFC 5908 lacks as octets.
+    return f"sub-option {sub} {_text(value)}" if isinstance(value, bytes) else str(value)
 
 
 def format_option(code: int, value: Dhcp6Option | bytes) -> str:
@@ -419,7 +429,8 @@ def parse_option(code: int, value: str | int | Sequence[str]) -> Dhcp6Option:
 
     Supports 7 preference (0..255), 23 DNS servers and 24 domain list (comma/space
     separated text or a list), 32 information refresh time (seconds ≥ 600 or
-    ``"infinity"``), 59 boot file URL, 60 boot file parameters, 82/83 SOL/INF_MAX_RT.
+    ``"infinity"``), 56 NTP servers (IPv6 addresses and names, RFC 5908), 59 boot file URL,
+    60 boot file parameters, 82/83 SOL/INF_MAX_RT.
     Accepts the text :func:`format_option` produces for these options.
     """
     where = f"option {code} ({option_name(code)})"
@@ -453,4 +464,31 @@ def parse_option(code: int, value: str | int | Sequence[str]) -> Dhcp6Option:
         return BootFileUrl(url)
     if code == 60:
         return BootFileParams((value,) if isinstance(value, str) else tuple(str(v) for v in _items(value)))
+    if code == 56:
+        try:
+            return NtpServer.of(_items(value))
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
     raise ValueError(f"{where} cannot be set from configuration")
+
+
+# Options ``[dhcp6] options`` parses with their own codec (numbers, not octets).
+_TYPED_CONFIG = frozenset({82, 83})
+
+
+def parse_config_option(code: int, text: str) -> Dhcp6Option:
+    """An option of ``[dhcp6] options`` (``code = text``), as the engine sends it; ``ValueError`` if not.
+
+    82 and 83 (SOL_MAX_RT, INF_MAX_RT) are numbers (:func:`parse_option`); any other code
+    carries octets, written as hex (``0a:0b:0c``) or as text (its UTF-8 octets), see
+    :func:`~bootwright.wire.dhcp4_codecs.parse_octets`. Config validation and the engine
+    both call this, so ``bootwright check`` fails exactly when the option could not be sent.
+    """
+    if not 1 <= code <= 0xFFFF:
+        raise ValueError(f"option code {code} is outside 1..65535 (RFC 8415 §21.1)")
+    if code in _TYPED_CONFIG:
+        return parse_option(code, text)
+    data = parse_octets(text)
+    if len(data) > 0xFFFF:
+        raise ValueError(f"option {code}: {len(data)} octets, more than an option holds (65535)")
+    return UnknownOption(code, data)

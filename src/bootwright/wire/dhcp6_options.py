@@ -9,6 +9,7 @@ The text side (``format_option``/``parse_option``) lives in :mod:`.dhcp6`.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from struct import Struct
 from typing import TYPE_CHECKING, ClassVar, Protocol, Self, TypeVar
 
 from bootwright.wire import DecodeError
-from bootwright.wire._dnsname import decode_name, decode_names, encode_names
+from bootwright.wire._dnsname import decode_name, decode_names, encode_name, encode_names
 from bootwright.wire.dhcp6_types import Duid, StatusCode, decode_duid
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ _IA = Struct("!III")  # IAID, T1, T2 (RFC 8415 §21.4, §21.21)
 _IAADDR = Struct("!16sII")  # address, preferred, valid (RFC 8415 §21.6)
 _IAPREFIX = Struct("!IIB16s")  # preferred, valid, prefix-length, prefix (RFC 8415 §21.22)
 _NII = Struct("!BBB")  # type, major, minor (RFC 5970 §3.4)
+_IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")  # a dotted quad is an address mistaken for a name
 
 T = TypeVar("T")
 OptionDecoder = Callable[[bytes, int, int], "Dhcp6Option"]
@@ -552,6 +554,77 @@ class DomainList(Option):
         return cls(decode_names(buf, start, end))
 
 
+# RFC 5908 §4: the time-source sub-options of option 56, each a u16 code, u16 length and data.
+NTP_SUBOPTION_SRV_ADDR = 1  # unicast server address, 16 octets (RFC 5908 §4.1)
+NTP_SUBOPTION_MC_ADDR = 2  # multicast group address, 16 octets (RFC 5908 §4.2)
+NTP_SUBOPTION_SRV_FQDN = 3  # server name, uncompressed DNS wire format (RFC 5908 §4.3, RFC 8415 §10)
+
+NtpSource = tuple[int, IPv6Address | str | bytes]
+"""One time source of option 56: sub-option code and value (an address for 1 and 2, a name for 3,
+the octets of a sub-option code RFC 5908 does not define)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NtpServer(Option):
+    """Option 56, NTP Server: time sources as sub-options 1 (address), 2 (multicast), 3 (FQDN) (RFC 5908 §4).
+
+    RFC 5908 §4.3: a name is sent as a name; the client resolves it (the server does not).
+    """
+
+    code: ClassVar[int] = 56
+    sources: tuple[NtpSource, ...]
+
+    @classmethod
+    def of(cls, servers: Iterable[IPv6Address | str]) -> NtpServer:
+        """Time sources from addresses and names: a multicast address as sub-option 2, another address
+        as sub-option 1, a name as sub-option 3; raise ``ValueError`` for a name that is not one."""
+        out: list[NtpSource] = []
+        for server in servers:
+            text = str(server).strip()
+            if ":" in text:
+                addr = IPv6Address(text)  # raises ValueError naming the text
+                out.append((NTP_SUBOPTION_MC_ADDR if addr.is_multicast else NTP_SUBOPTION_SRV_ADDR, addr))
+                continue
+            name = text.removesuffix(".")
+            if _IPV4.fullmatch(name):
+                raise ValueError(f"{server!r} is an IPv4 address: option 56 carries IPv6 addresses and names")
+            if not name or " " in name:
+                raise ValueError(f"{server!r} is neither an IPv6 address nor a host name")
+            encode_name(name)  # raises ValueError for labels over 63 octets, non-ASCII text
+            out.append((NTP_SUBOPTION_SRV_FQDN, name))
+        return cls(tuple(out))
+
+    def payload(self) -> bytes:
+        parts: list[bytes] = []
+        for sub, value in self.sources:
+            if isinstance(value, IPv6Address):
+                data = value.packed
+            elif isinstance(value, str):
+                data = encode_name(value)
+            else:
+                data = value
+            parts.append(_HDR.pack(sub, len(data)) + data)
+        return b"".join(parts)
+
+    @classmethod
+    def decode_payload(cls, buf: bytes, start: int, end: int) -> Self:
+        out: list[NtpSource] = []
+        for sub in decode_options(buf, start, end, {}):
+            data = sub.payload()
+            if sub.code in (NTP_SUBOPTION_SRV_ADDR, NTP_SUBOPTION_MC_ADDR):
+                if len(data) != 16:
+                    raise DecodeError(f"option 56: sub-option {sub.code} has length {len(data)}, expected 16")
+                out.append((sub.code, IPv6Address(data)))
+            elif sub.code == NTP_SUBOPTION_SRV_FQDN:
+                name, pos = decode_name(data, 0, len(data))
+                if pos != len(data):
+                    raise DecodeError(f"option 56: {len(data) - pos} octets after the name in sub-option 3")
+                out.append((sub.code, name))
+            else:
+                out.append((sub.code, data))  # kept verbatim: the round trip stays exact
+        return cls(tuple(out))
+
+
 @dataclass(frozen=True, slots=True)
 class BootFileUrl(Option):
     """Option 59, Boot File URL, e.g. ``http://[2001:db8::1]/ipxe.efi`` (RFC 5970 §3.1)."""
@@ -622,7 +695,7 @@ Dhcp6Option = (
     | StatusCodeOption | RapidCommit | UserClass | VendorClass | VendorOpts | InterfaceId
     | DnsServers | DomainList | IaPd | IaPrefix | InfoRefreshTime | RemoteId | ClientFqdn
     | EchoRequest | BootFileUrl | BootFileParams | ClientArchType | ClientNii
-    | ClientLinkLayerAddr | SolMaxRt | InfMaxRt | RelayMessage | UnknownOption
+    | ClientLinkLayerAddr | SolMaxRt | InfMaxRt | NtpServer | RelayMessage | UnknownOption
 )  # fmt: skip
 """Any decoded option."""
 
@@ -634,7 +707,7 @@ TOP_LEVEL_DECODERS: dict[int, OptionDecoder] = {
         StatusCodeOption, RapidCommit, UserClass, VendorClass, VendorOpts, InterfaceId,
         DnsServers, DomainList, IaPd, IaPrefix, InfoRefreshTime, RemoteId, ClientFqdn,
         EchoRequest, BootFileUrl, BootFileParams, ClientArchType, ClientNii,
-        ClientLinkLayerAddr, SolMaxRt, InfMaxRt,
+        ClientLinkLayerAddr, SolMaxRt, InfMaxRt, NtpServer,
     )
 }  # fmt: skip
 """Typed decoders for options in a message, by code; codes not here decode as :class:`UnknownOption`."""

@@ -71,6 +71,7 @@ class OptionCode(IntEnum):
     SUBSCRIBER_ID = 38  # RFC 4580 §2
     CLIENT_FQDN = 39  # RFC 4704 §4
     ERO = 43  # RFC 4994 §4
+    NTP_SERVER = 56  # RFC 5908 §4
     BOOTFILE_URL = 59  # RFC 5970 §3.1
     BOOTFILE_PARAM = 60  # RFC 5970 §3.2
     CLIENT_ARCH_TYPE = 61  # RFC 5970 §3.3
@@ -78,6 +79,12 @@ class OptionCode(IntEnum):
     CLIENT_LINKLAYER_ADDR = 79  # RFC 6939 §4
     SOL_MAX_RT = 82  # RFC 8415 §21.24
     INF_MAX_RT = 83  # RFC 8415 §21.25
+
+
+# RFC 8415 §24 Table 4, column "Client ORO" = No: options a client never names in its Option
+# Request (§21.7). A server that has one to send sends it unrequested; every other option goes
+# only to a client whose ORO asks for it.
+NOT_IN_ORO: frozenset[int] = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 18, 19, 20, 25, 26})
 
 
 class StatusCode(IntEnum):

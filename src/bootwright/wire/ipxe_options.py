@@ -70,6 +70,36 @@ IPXE_OPTIONS: tuple[IpxeOption, ...] = tuple(sorted(_TABLE, key=lambda o: o.code
 """The one table of option 175 sub-options; ``wire.dhcp4_options`` names sub-options from it."""
 IPXE_OPTIONS_BY_NAME: dict[str, IpxeOption] = {o.name: o for o in _TABLE}
 IPXE_OPTIONS_BY_CODE: dict[int, IpxeOption] = {o.code: o for o in _TABLE}
+# iPXE dhcp.h: the feature indicators (DHCP_EB_FEATURE_*) are the codes 0x10..0x2f; a build sends each
+# feature it has as a one-octet sub-option of value 1 in every request's option 175 (iPXE dhcp.h DHCP_FEATURE).
+IPXE_FEATURES: dict[str, int] = {o.name: o.code for o in _TABLE if 0x10 <= o.code <= 0x2F}
+_FEATURE_NAMES: dict[int, str] = {code: name for name, code in IPXE_FEATURES.items()}
+
+
+def ipxe_features(raw: bytes) -> frozenset[str]:
+    """The feature names a client's option 175 announces (present with a non-zero value).
+
+    Sub-options are ``code, length, value`` with PAD (0) and END (255) as in RFC 2132 §8.4;
+    a truncated tail ends the walk (what came before still counts): a client's malformed
+    option is not a reason to refuse it.
+    """
+    found: list[str] = []
+    i, n = 0, len(raw)
+    while i < n:
+        code = raw[i]
+        if code == 0:
+            i += 1
+            continue
+        if code == 255 or i + 1 >= n:
+            break
+        j = i + 2 + raw[i + 1]
+        if j > n:
+            break
+        name = _FEATURE_NAMES.get(code)
+        if name is not None and any(raw[i + 2 : j]):
+            found.append(name)
+        i = j
+    return frozenset(found)
 
 
 def lookup_ipxe_option(key: str) -> IpxeOption | None:

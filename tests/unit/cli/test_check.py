@@ -119,3 +119,52 @@ def test_strict_turns_the_chain_load_loop_warning_into_an_error(tmp_path: Path) 
     assert code == 0 and "warning" in err and "iPXE binary ipxe.efi" in err
     code, _, err = run("check", "-c", str(path), "--state-dir", str(tmp_path / "state"), "--strict")
     assert code == 2 and "error" in err and "iPXE binary ipxe.efi" in err
+
+
+def test_strict_turns_each_rule_lint_into_an_error(tmp_path: Path) -> None:
+    dual = SITE + '\n[[subnet6]]\nprefix = "2001:db8::/64"\n'
+    lints = {
+        # an earlier final rule matches every client of the later one
+        "rule 'efi-ipxe' can never match: rule 'efi' (rule[0], earlier, final)":
+            '\n[[rule]]\nname = "efi"\nmatch = { arch = 7 }\nbootfile = "{http}/boot.ipxe"\n'
+            '\n[[rule]]\nname = "efi-ipxe"\nmatch = { arch = 7, user_class = "iPXE" }\nscript = "local"\n',
+        # an IPv4 literal handed to DHCPv6 clients
+        "rule 'all' can answer DHCPv6 clients, but http://192.0.2.1/boot.ipxe names the IPv4 address":
+            '\n[[rule]]\nname = "all"\nbootfile = "http://192.0.2.1/boot.ipxe"\n',
+        # UEFI HTTP boot without the HTTPClient echo
+        "rule 'http' gives UEFI HTTP boot clients {http}/ipxe.efi but sends no vendor class":
+            '\n[[rule]]\nname = "http"\nmatch = { arch = 16 }\nbootfile = "{http}/ipxe.efi"\n',
+    }
+    for needle, rules in lints.items():
+        path = write(tmp_path, dual + rules)
+        code, _, err = run("check", "-c", str(path), "--state-dir", str(tmp_path / "state"))
+        assert code == 0 and f"warning: {path}:" in err and needle in err, err
+        code, _, err = run("check", "-c", str(path), "--state-dir", str(tmp_path / "state"), "--strict")
+        assert code == 2 and "error:" in err and needle in err, err
+
+
+def test_check_finds_boot_files_missing_from_the_root_as_tftp_and_http_resolve_them(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    rules = ('\n[[rule]]\nname = "ipxe"\nmatch = { user_class = "iPXE" }\nbootfile = "http://{server}/tftpboot/menu.ipxe"\n'
+             '\n[[rule]]\nname = "efi"\nmatch = { arch = 7 }\nbootfile = "ipxe.efi"\n'  # from /usr/lib/ipxe
+             '\n[[rule]]\nname = "pxe"\nbootfile = "/tftpboot/pxelinux.0"\n')
+    tftp_http = ('\n[tftp]\nremap = ["r ^/tftpboot/ /"]\n'  # tftp-hpa -m: the absolute path under the root
+                 '\n[http]\naliases = { "/tftpboot/" = "" }\n')
+    path = write(tmp_path, f'root = "{root}"\n' + SITE + tftp_http + rules)
+    ipxe = Path("/usr/lib/ipxe/ipxe.efi").is_file()
+    code, out, err = run("check", "-c", str(path), "--state-dir", str(tmp_path / "state"))
+    assert code == 0 and "boot files" in out and "not checked" in out and "(not a directory)" in out  # said once
+    assert "bootfile" not in err
+    root.mkdir()
+    code, out, err = run("check", "-c", str(path), "--state-dir", str(tmp_path / "state"), "--strict")
+    assert code == 2 and "not checked" not in out
+    assert f"rule[0].bootfile: rule 'ipxe' boots http://{{server}}/tftpboot/menu.ipxe, but menu.ipxe is not in the " \
+           f"HTTP root {root}" in err
+    assert f"rule[2].bootfile: rule 'pxe' boots /tftpboot/pxelinux.0, but pxelinux.0 is not in the TFTP root {root}" \
+           in err
+    assert ("rule 'efi'" in err) is not ipxe
+    (root / "menu.ipxe").write_text("#!ipxe\n")
+    (root / "pxelinux.0").write_bytes(b"\0")
+    (root / "ipxe.efi").write_bytes(b"\0")
+    code, _, err = run("check", "-c", str(path), "--state-dir", str(tmp_path / "state"), "--strict")
+    assert code == 0 and "bootfile" not in err, err

@@ -144,6 +144,10 @@ class FakeRuntime:
         self.seen: list[str] = []
         self.events.listeners.append(lambda e: self.seen.append(e.kind))
         self.mac_for_address = None
+        self.stored: list[Any] = []  # leases handed to the lease listeners (Runtime.leases_stored)
+
+    def leases_stored(self, leases: Any) -> None:
+        self.stored += leases
 
 
 def service(store: FakeStore, datagrams: list[bytes]) -> tuple[Dhcp4Service, FakeSock, FakeRaw]:

@@ -18,7 +18,7 @@ KIND = re.compile(r"^[a-z0-9]+\.[a-z0-9_.-]+$")
 # The stored form of every kind: a contract with existing databases, `bootwright events`, JSON logs and the API.
 STORED = {
     "dhcp4.discover", "dhcp4.offer", "dhcp4.request", "dhcp4.ack", "dhcp4.nak", "dhcp4.decline", "dhcp4.release",
-    "dhcp4.inform", "dhcp4.bootp", "dhcp4.proxy_offer", "dhcp4.proxy_ack", "dhcp6.advertise", "dhcp6.reply", "ra.sent", "ra.final", "ra.solicited",
+    "dhcp4.inform", "dhcp4.bootp", "dhcp4.proxy_offer", "dhcp4.proxy_ack", "dhcp6.advertise", "dhcp6.reply", "dhcp6.ignored", "ra.sent", "ra.final", "ra.solicited",
     "tftp.start", "tftp.done", "tftp.failed", "http.request", "http.script", "http.download_complete",
     "http.download_failed", "http.ready", "oneshot.pending", "oneshot.booting", "oneshot.done", "oneshot.failed",
     "bmc.bootdev", "bmc.power", "bmc.error", "config.reloaded", "config.reload_failed", "syslog.message",

@@ -115,19 +115,29 @@ class LeaseTable:
             return None
         return rec.mac
 
-    def allocatable(self, sub: SubnetRuntime, addr: int, bootp: bool) -> bool:
-        """Whether ``addr`` is inside a pool of ``sub`` usable by this kind of client."""
+    def allocatable(
+        self, sub: SubnetRuntime, addr: int, bootp: bool, pools: Sequence[PoolRuntime] | None = None
+    ) -> bool:
+        """Whether ``addr`` is inside a pool of ``sub`` usable by this kind of client.
+
+        ``pools``: the pools of ``sub`` this client may use (pool allow/deny); ``None``: all of them.
+        """
         if addr in self.excluded or addr in self.reserved:
             return False
         pool = sub.pool_of(addr)
-        return pool is not None and (pool.dynamic_bootp or not bootp)
+        if pool is None or (pools is not None and not any(p is pool for p in pools)):
+            return False
+        return pool.dynamic_bootp or not bootp
 
     # ------------------------------------------------------------------ allocation
 
-    def next_free(self, sub: SubnetRuntime, key: bytes, now: float, bootp: bool) -> tuple[int | None, list[str]]:
-        """A free pool address for ``key``, or ``None`` and the pools found exhausted."""
+    def next_free(
+        self, sub: SubnetRuntime, key: bytes, now: float, bootp: bool, pools: Sequence[PoolRuntime] | None = None
+    ) -> tuple[int | None, list[str]]:
+        """A free address for ``key`` from ``pools`` (default: all of ``sub``'s), or ``None`` and the pools
+        found exhausted."""
         exhausted: list[str] = []
-        for pool in sub.pools:
+        for pool in sub.pools if pools is None else pools:
             if bootp and not pool.dynamic_bootp:
                 continue
             if pool.full:

@@ -50,6 +50,11 @@ Per message type (RFC 2131 §4.3):
   ``vend`` field is 64 zero octets: no RFC 1048 options for a client that did
   not ask for them.
 
+A client a rule with ``ignore = true`` matches gets no reply to any message
+(its own event kind, ``reason`` and ``ignored``); addresses come only from the
+pools whose ``allow``/``deny`` admit the client (:meth:`Dhcp4Engine._usable`),
+and a REQUEST for an address in a pool it may not use is NAKed.
+
 Bad input (malformed options, unknown types, replies sent to us) is dropped,
 counted in :attr:`Dhcp4Engine.stats` and logged at debug level; nothing here
 raises for a packet's content.
@@ -66,6 +71,7 @@ from functools import lru_cache
 from ipaddress import IPv4Address
 from typing import Any, Final
 
+from bootwright.boot.names import client_name
 from bootwright.boot.policy import BootPolicy
 from bootwright.boot.reply import plan_reply
 from bootwright.boot.subnets import on_link4, select4
@@ -86,8 +92,19 @@ from bootwright.engine.dhcp4.reply import (
     render_rfc951,
     render_slow,
 )
-from bootwright.engine.dhcp4.subnets import SubnetRuntime, compile_subnets, find_subnet
-from bootwright.model import ClientInfo, EventKind, Host, Lease, LeaseState, PoolUsage, RequestState, normalize_mac
+from bootwright.engine.dhcp4.subnets import PoolRuntime, SubnetRuntime, compile_subnets, find_subnet
+from bootwright.model import (
+    BootAnswer,
+    ClientInfo,
+    EventKind,
+    Host,
+    Lease,
+    LeaseState,
+    PoolUsage,
+    RelayInfo,
+    RequestState,
+    normalize_mac,
+)
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp4 import (
     BOOTREQUEST,
@@ -99,7 +116,8 @@ from bootwright.wire.dhcp4 import (
     decode,
     reply_destination,
 )
-from bootwright.wire.dhcp4_options import CLIENT_ARCH, USER_CLASS_OPTION, VENDOR_CLASS
+from bootwright.wire.dhcp4_options import CLIENT_ARCH, RELAY_AGENT_INFO, USER_CLASS_OPTION, VENDOR_CLASS, RelaySubOption
+from bootwright.wire.ipxe_options import ipxe_features
 
 __all__ = [
     "DECLINE_PROBATION",
@@ -189,9 +207,7 @@ def _sanitize_hostname(raw: bytes | None) -> str | None:
     """Client host name (option 12, RFC 2132 §3.14) made safe for logs and the store."""
     if not raw:
         return None
-    text = raw.rstrip(b"\x00").decode("ascii", "replace")
-    clean = "".join(ch for ch in text if ch.isalnum() or ch in "-_.")[:63]
-    return clean or None
+    return client_name(raw.rstrip(b"\x00").decode("ascii", "replace"))
 
 
 @dataclass(slots=True)
@@ -271,6 +287,14 @@ class Dhcp4Engine:
             "{mac}" in (h.bootfile or "") for h in policy.hosts.by_name.values()
         )
         self._mac_sensitive = rules_use_mac or files_use_mac
+        # Options a rule matches on beyond the plan key's 93/60/77: 82 (circuit/remote id), 61, 175 (iPXE
+        # features). Only these join the key, so a config without such rules pays nothing per packet.
+        matches = [r.match for r in config.rule]
+        extra = [82] if any(m.circuit_id is not None or m.remote_id is not None for m in matches) else []
+        extra += [61] if any(m.client_id is not None for m in matches) else []
+        self._match_features = any(m.ipxe_feature is not None for m in matches)
+        extra += [175] if self._match_features else []
+        self._extra_codes = tuple(extra)
         self._links.clear()
         self._relay_dest.clear()
         self._relay_subnet.clear()
@@ -448,7 +472,9 @@ class Dhcp4Engine:
         assert sub is not None
         opts = c.msg.options
         mac = c.mac if (self._mac_sensitive or c.host is not None) else None
-        key = (sub.index, mac, opts.get(93), opts.get(60), opts.get(77))
+        key: tuple[Any, ...] = (sub.index, mac, opts.get(93), opts.get(60), opts.get(77))
+        if self._extra_codes:
+            key += tuple(opts.get(code) for code in self._extra_codes)
         entry = self._plans.get(key)
         if entry is not None:
             return entry
@@ -456,9 +482,11 @@ class Dhcp4Engine:
         arches = msg.get(CLIENT_ARCH) or ()
         vendor = msg.get(VENDOR_CLASS)
         users = msg.get(USER_CLASS_OPTION) or ()
+        ipxe = opts.get(175)
         client = ClientInfo(
             family=4, mac=mac, arches=tuple(arches), vendor_class=vendor, user_classes=tuple(users),
-            interface=c.rx.interface,
+            interface=c.rx.interface, relay=_relay_info(c.giaddr, opts.get(82)), client_id=opts.get(61),
+            ipxe_features=ipxe_features(ipxe) if ipxe and self._match_features else frozenset(),
         )
         plan = plan_reply(self.policy, client, sub.config, host=c.host)
         encoded, problems = encode_plan_options(plan.options, self.names)
@@ -595,8 +623,15 @@ class Dhcp4Engine:
 
     # ------------------------------------------------------------------ DISCOVER
 
-    def _choose(self, c: _Client, now: float, bootp: bool) -> tuple[int | None, list[str]]:
-        """RFC 2131 §4.3.1 address choice: reservation, current/previous, requested, pool."""
+    def _choose(
+        self, c: _Client, now: float, bootp: bool, pools: tuple[PoolRuntime, ...] | None = None
+    ) -> tuple[int | None, list[str]]:
+        """RFC 2131 §4.3.1 address choice: reservation, current/previous, requested, pool.
+
+        ``pools``: the pools this client may use (:meth:`_usable`); ``None``: every pool. A
+        reservation is not a pool address: allow/deny never take it away (dhcpd: a
+        ``fixed-address`` is not subject to pool permit lists).
+        """
         sub, key, table = c.subnet, c.key, self.table
         assert sub is not None
         if c.host_addr is not None:
@@ -605,14 +640,41 @@ class Dhcp4Engine:
             log.warning("dhcp4: reserved address %s of host %s is declined or held; using a pool address",
                         IPv4Address(c.host_addr), c.host.name if c.host else "?")
         rec = table.binding(sub, key)
-        if rec is not None and rec.state != LeaseState.DECLINED and table.allocatable(sub, rec.addr, bootp):
+        if rec is not None and rec.state != LeaseState.DECLINED and table.allocatable(sub, rec.addr, bootp, pools):
             return rec.addr, []
         req = c.msg.options.get(50)
         if req is not None and len(req) == 4:
             addr = int.from_bytes(req, "big")
-            if addr in sub and table.allocatable(sub, addr, bootp) and table.is_free_for(addr, key, now):
+            if addr in sub and table.allocatable(sub, addr, bootp, pools) and table.is_free_for(addr, key, now):
                 return addr, []
-        return table.next_free(sub, key, now, bootp)
+        return table.next_free(sub, key, now, bootp, pools)
+
+    def _usable(self, c: _Client, answer: BootAnswer) -> tuple[PoolRuntime, ...] | None:
+        """The pools of the client's subnet it may take an address from (pool allow/deny; dhcpd.conf(5)
+        "PERMIT LISTS"); ``None`` when no pool of the subnet restricts anyone (the common case: no work)."""
+        sub = c.subnet
+        if sub is None or not sub.restricted:
+            return None
+        members = self.policy.members(answer)
+        return tuple(p for p in sub.pools if p.access is None or p.access.permits(members))
+
+    def _ignored(self, kind: EventKind, c: _Client, answer: BootAnswer, **detail: Any) -> Outcome4:
+        """No reply at all: a rule with ``ignore = true`` decided (dnsmasq ``dhcp-ignore``, dhcpd
+        ``ignore booting``); the client stays free for another server. Never a NAK."""
+        self.stats["ignored"] += 1
+        reason = f"ignored by rule {answer.rule!r}"
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("dhcp4: %s from %s not answered: %s", kind, c.mac or c.key.hex(":"), reason)
+        events = self._event(kind, c, reason=reason, ignored=answer.rule, **detail)
+        return Outcome(events=events, answer=answer)
+
+    def _no_pool(self, c: _Client, kind: EventKind, answer: BootAnswer) -> Outcome4:
+        """No pool of the subnet admits this client (pool allow/deny): no offer, as dhcpd makes none."""
+        self.stats["unanswered"] += 1
+        reason = "no pool allows this client (pool allow/deny)"
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("dhcp4: %s from %s not answered: %s", kind, c.mac or c.key.hex(":"), reason)
+        return Outcome(events=self._event(kind, c, reason=reason), answer=answer)
 
     def _owned_by_host(self, c: _Client) -> bool:
         rec = self.table.by_addr.get(c.host_addr or -1)
@@ -652,11 +714,16 @@ class Dhcp4Engine:
             return self._silent(EventKind.DHCP4_DISCOVER, c, "no subnet4 serves this link or relay")
         if sub.proxy:
             return self._proxy_offer(c)
-        addr, exhausted = self._choose(c, now, False)
+        entry = self._plan(c)
+        if entry.answer.ignored:
+            return self._ignored(EventKind.DHCP4_DISCOVER, c, entry.answer)
+        pools = self._usable(c, entry.answer)
+        addr, exhausted = self._choose(c, now, False, pools)
         if addr is None:
+            if pools is not None and not exhausted:
+                return self._no_pool(c, EventKind.DHCP4_DISCOVER, entry.answer)
             self._exhausted(c, exhausted, now, False)
             return self._silent(EventKind.DHCP4_DISCOVER, c, "no free address")
-        entry = self._plan(c)
         lease = self._lease_time(sub, c.msg)
         rec = self.table.hold(sub, addr, c.key, c.mac, now + OFFER_HOLD, None)
         sent = self._reply(c, entry, MessageType.OFFER, addr, lease)
@@ -709,14 +776,16 @@ class Dhcp4Engine:
         sub = c.subnet
         if sub is None:
             return self._silent(EventKind.DHCP4_REQUEST, c, "no subnet4 serves this link or relay", state=state)
-        verdict, reason = self._verify(c, requested, state, now)
+        entry = self._plan(c)
+        if entry.answer.ignored:
+            return self._ignored(EventKind.DHCP4_REQUEST, c, entry.answer, state=state)
+        verdict, reason = self._verify(c, requested, state, now, self._usable(c, entry.answer))
         if verdict is Verdict.IGNORE:
             return self._silent(
                 EventKind.DHCP4_REQUEST, c, reason, state=state, requested=_text(IPv4Address(requested))
             )
         if verdict is Verdict.NAK:
             return self._nak(c, reason, state, requested)
-        entry = self._plan(c)
         lease = self._lease_time(sub, msg)
         hostname = _sanitize_hostname(opts.get(12)) or (c.host.name if c.host is not None else None)
         rec = self.table.bind(sub, requested, c.key, c.mac, now + lease, hostname)
@@ -777,8 +846,16 @@ class Dhcp4Engine:
             c.subnet = sub
             c.host_addr = self._reservation(c.host, c.mac, sub)
 
-    def _verify(self, c: _Client, requested: int, state: RequestState, now: float) -> tuple[Verdict, str]:
-        """The :class:`Verdict` and its reason for a REQUEST of ``requested`` (RFC 2131 §4.3.2)."""
+    def _verify(
+        self, c: _Client, requested: int, state: RequestState, now: float, pools: tuple[PoolRuntime, ...] | None
+    ) -> tuple[Verdict, str]:
+        """The :class:`Verdict` and its reason for a REQUEST of ``requested`` (RFC 2131 §4.3.2).
+
+        ``pools``: those the client may use (:meth:`_usable`). An address in one of our pools that
+        the client may not use is NAKed, its own lease included: dhcpd's ``find_lease`` drops a
+        lease whose pool permit list refuses the client, and NAKs the request for an address it
+        owns (dhcpd.conf(5) "PERMIT LISTS"); the client then starts over with a DISCOVER.
+        """
         sub, key, table = c.subnet, c.key, self.table
         assert sub is not None
         selecting = state is RequestState.SELECTING
@@ -793,6 +870,10 @@ class Dhcp4Engine:
             return Verdict.NAK, f"this client's address is {IPv4Address(c.host_addr)} (reservation)"
         if requested in table.reserved:
             return Verdict.NAK, f"{IPv4Address(requested)} is reserved for another client"
+        if pools is not None:
+            pool = sub.pool_of(requested)
+            if pool is not None and not any(p is pool for p in pools):
+                return Verdict.NAK, f"{IPv4Address(requested)} is in pool {pool.label()}, which this client may not use"
         rec = table.by_addr.get(requested)
         if rec is not None and rec.key == key:
             if rec.state == LeaseState.DECLINED:
@@ -872,6 +953,8 @@ class Dhcp4Engine:
         if c.subnet is None:
             return self._silent(EventKind.DHCP4_INFORM, c, "no subnet4 serves this link or relay", ciaddr=ciaddr)
         entry = self._plan(c)
+        if entry.answer.ignored:
+            return self._ignored(EventKind.DHCP4_INFORM, c, entry.answer, ciaddr=ciaddr)
         sent = self._reply(c, entry, MessageType.ACK, 0, None)  # RFC 2131 §4.3.5: no lease time, yiaddr 0
         if sent is None:
             return self._silent(EventKind.DHCP4_INFORM, c, "reply does not fit", ciaddr=ciaddr)
@@ -888,11 +971,16 @@ class Dhcp4Engine:
             return self._silent(EventKind.DHCP4_BOOTP, c, "no subnet4 serves this link or relay")
         if sub.proxy:
             return self._foreign(c)
-        addr, exhausted = self._choose(c, now, True)
+        entry = self._plan(c)
+        if entry.answer.ignored:
+            return self._ignored(EventKind.DHCP4_BOOTP, c, entry.answer)
+        pools = self._usable(c, entry.answer)
+        addr, exhausted = self._choose(c, now, True, pools)
         if addr is None:
+            if pools is not None and not exhausted:
+                return self._no_pool(c, EventKind.DHCP4_BOOTP, entry.answer)
             self._exhausted(c, exhausted, now, True)
             return self._silent(EventKind.DHCP4_BOOTP, c, "no free dynamic-bootp address")
-        entry = self._plan(c)
         host = c.host.name if c.host is not None else None
         rec = self.table.bind(sub, addr, c.key, c.mac, now + INFINITE, host)  # RFC 1534 §4: no expiry
         writes = [rec.to_lease()]
@@ -947,6 +1035,8 @@ class Dhcp4Engine:
         """The proxy reply of ``msg_type`` and its plan, or the silent outcome saying why there is none."""
         entry = self._proxy_plan(c, kind)
         answer = entry.answer
+        if answer.ignored:
+            return self._ignored(unanswered, c, answer)
         if answer.bootfile is None:
             return self._silent(unanswered, c, f"proxy: nothing to boot ({answer.rule or 'no rule'})")
         sent = self._reply(c, entry, msg_type, 0, None, proxy=True)
@@ -1000,6 +1090,27 @@ class Dhcp4Engine:
             EventKind.DHCP4_PROXY_ACK, c, bootfile=answer.bootfile, rule=answer.rule, ciaddr=_dotted(c.ciaddr),
         )
         return Outcome((sent,), (), (), events, answer)
+
+
+def _relay_info(giaddr: int, raw: bytes | None) -> RelayInfo | None:
+    """What a relay told us: giaddr and option 82's circuit-id and remote-id (RFC 3046 §3.1, §3.2).
+
+    A malformed option 82 leaves the two ids unknown rather than dropping the request (a rule
+    matching them then does not match; RFC 3527 §4 treats a bad link selection the same way).
+    """
+    if not giaddr and raw is None:
+        return None
+    subs: dict[int, bytes] = {}
+    if raw is not None:
+        try:
+            subs = RELAY_AGENT_INFO.codec.decode(raw)
+        except DecodeError:
+            subs = {}
+    return RelayInfo(
+        address=_dotted(giaddr) if giaddr else None,
+        circuit_id=subs.get(RelaySubOption.CIRCUIT_ID),
+        remote_id=subs.get(RelaySubOption.REMOTE_ID),
+    )
 
 
 def find_lease_subnet(engine: Dhcp4Engine, address: str) -> SubnetRuntime | None:

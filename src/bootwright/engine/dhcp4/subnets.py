@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
+from bootwright.boot.policy import PoolAccess
 from bootwright.boot.reply import DEFAULT_LEASE_TIME, server_context
 from bootwright.boot.subnets import find4
 from bootwright.config import Config, Subnet4
@@ -32,6 +33,7 @@ class PoolRuntime:
     start: int
     end: int
     dynamic_bootp: bool  # ISC dhcpd ``range dynamic-bootp``: BOOTP clients may lease here
+    access: PoolAccess | None = None  # who may lease here (pool allow/deny); None: every client
     cursor: int = 0  # next address to try (round-robin, like Kea's iterative allocator)
     full: bool = False  # a whole lap found nothing; cleared when an address is freed
 
@@ -65,6 +67,7 @@ class SubnetRuntime:
     label: str = field(default="")
     proxy: bool = False  # ``mode = "proxy"``: boot answers only, addresses from another server (engine/dhcp4/proxy.py)
     warned_at: float = -1e18  # last "no address" warning (logged once per interval)
+    restricted: bool = False  # a pool has allow/deny: the engine asks which pools a client may use
 
     @property
     def interface(self) -> str | None:
@@ -99,13 +102,14 @@ def compile_subnets(config: Config) -> list[SubnetRuntime]:
                 config=sub,
                 network=int(sub.subnet.network_address),
                 mask=int(sub.subnet.netmask),
-                pools=[PoolRuntime(int(p.start), int(p.end), p.dynamic_bootp) for p in sub.pools],
+                pools=[PoolRuntime(int(p.start), int(p.end), p.dynamic_bootp, PoolAccess.of(p)) for p in sub.pools],
                 authoritative=bool(auth),
                 lease_time=lease,
                 max_lease_time=max(cap or lease, 1),
                 server_id=IPv4Address(ctx.address) if ctx.address is not None else None,
                 label=str(sub.subnet),
                 proxy=sub.mode == "proxy",
+                restricted=any(p.allow or p.deny for p in sub.pools),
             )
         )
     return out

@@ -30,12 +30,13 @@ from bootwright.wire.dhcp6 import (
     DomainList,
     HasOptions,
     InfoRefreshTime,
+    NtpServer,
     Preference,
     RemoteId,
     UserClass,
     VendorClass,
     duid_mac,
-    parse_option,
+    parse_config_option,
 )
 
 __all__ = [
@@ -191,6 +192,7 @@ def client_info(
         user_classes=user_classes,
         relay=relay,
         interface=interface if not layers else None,
+        client_id=duid,  # rules' client_id: the DUID (RFC 8415 §11)
     )
 
 
@@ -211,7 +213,9 @@ def _option(code: int, value: Any) -> Dhcp6Option | None:
     if code == 60:
         params = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
         return BootFileParams(params)  # RFC 5970 §3.2
-    return parse_option(code, value)
+    if code == 56:
+        return NtpServer.of(str(v) for v in value)  # RFC 5908 §4
+    return parse_config_option(code, str(value))  # [dhcp6] options: text or hex octets
 
 
 def wire_options(plan: Mapping[int, Any]) -> tuple[Dhcp6Option, ...]:

@@ -2,8 +2,8 @@
 
 A client message's options are walked with the codec's layout rules (RFC 8415 §21.1),
 but only those the server reads are decoded, each by the codec's own decoder (Client
-and Server Identifier, IA_NA, IA_TA, IA_PD, Rapid Commit, User and Vendor Class,
-Client FQDN, Client Architecture); the rest (ORO, Elapsed Time, …) are checked for length and
+and Server Identifier, IA_NA, IA_TA, IA_PD, Option Request, Rapid Commit, User and Vendor
+Class, Client FQDN, Client Architecture); the rest (Elapsed Time, …) are checked for length and
 skipped. Identifiers are remembered by their octets: a client sends the same DUID in
 Solicit, Request and every Renew, and the Server Identifier is always ours.
 Relay messages take the codec's :func:`~bootwright.wire.dhcp6.decode`, which bounds
@@ -31,7 +31,7 @@ __all__ = ["ServerDecoder"]
 
 _MSG_TYPES: Final = {int(t): t for t in MessageType}
 _RELAY: Final = (int(MessageType.RELAY_FORW), int(MessageType.RELAY_REPL))
-_READ: Final = frozenset({1, 2, 3, 4, 14, 15, 16, 25, 39, 61})  # the options Dhcp6Engine looks at
+_READ: Final = frozenset({1, 2, 3, 4, 6, 14, 15, 16, 25, 39, 61})  # the options Dhcp6Engine looks at
 _HDR: Final = struct.Struct("!HH")  # option-code, option-len (RFC 8415 §21.1)
 
 

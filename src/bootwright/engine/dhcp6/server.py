@@ -26,7 +26,8 @@ from enum import StrEnum
 from ipaddress import IPv6Address
 from typing import Any, Final, TypeVar
 
-from bootwright.boot.policy import BootPolicy
+from bootwright.boot.names import client_name
+from bootwright.boot.policy import BootPolicy, PoolAccess
 from bootwright.boot.reply import ReplyPlan, dhcp6_lifetimes, plan_reply
 from bootwright.boot.subnets import select6
 from bootwright.config import Subnet6
@@ -34,7 +35,7 @@ from bootwright.engine import EventRecord, Outcome, Reply
 from bootwright.engine.dhcp6.client import HttpBootMemory, client_info, link_address, option_index, wire_options
 from bootwright.engine.dhcp6.decode import ServerDecoder
 from bootwright.engine.dhcp6.leases import LeaseTable6, PoolSet, ia_key
-from bootwright.model import ClientInfo, EventKind, Host, Lease, LeaseState, PoolUsage
+from bootwright.model import BootAnswer, ClientInfo, EventKind, Host, Lease, LeaseState, PoolUsage
 from bootwright.wire import DecodeError
 from bootwright.wire.dhcp6 import (
     CLIENT_PORT,
@@ -52,6 +53,7 @@ from bootwright.wire.dhcp6 import (
     IaTa,
     InfoRefreshTime,
     MessageType,
+    OptionRequest,
     Preference,
     RapidCommit,
     ServerId,
@@ -81,6 +83,7 @@ _MAC_DUIDS: Final = (1, 3)  # DUID-LLT, DUID-LL (RFC 8415 §11.2, §11.4): they 
 _IA_NA_ONE: Final = struct.Struct("!IIIHH16sII")
 _HEAD: Final = struct.Struct("!I")  # msg-type and 24-bit transaction-id (RFC 8415 §8)
 _OPT_HDR: Final = struct.Struct("!HH")  # option-code, option-len (RFC 8415 §21.1)
+_NOTHING: Final[frozenset[int]] = frozenset()  # no option of the plan left out (the usual case)
 
 # Per-message-type facts as tables keyed by the wire enum, looked up once per message (a member is
 # an int: no enum is built per datagram, and a set or dict lookup is cheaper than attribute access).
@@ -121,6 +124,7 @@ class DropReason(StrEnum):
     NO_SERVER_ID = "no-server-id"  # no Server Identifier in Request/Renew/Release/Decline (§16.4, §16.6, §16.8)
     CONFIRM_UNKNOWN = "confirm-unknown"  # a Confirm the server cannot judge: no reply (RFC 8415 §18.3.3)
     NO_SUBNET = "no-subnet"  # no subnet6 serves the client's link: another server may (RFC 8415 §18.3.1)
+    IGNORED = "ignored"  # a rule with ignore = true matched: no reply (an event dhcp6.ignored says which)
 
 
 @dataclass(slots=True)
@@ -158,7 +162,7 @@ def client_fqdn(option: ClientFqdn | None) -> str | None:
 
     Fully qualified or partial, without the trailing dot; None without the option, with an empty
     name (the client asks the server to pick one, §4.2) or a malformed one (not a reason to refuse
-    an address). The characters kept are the ones DHCPv4 keeps of option 12.
+    an address). Cleaned as DHCPv4 cleans option 12 (``boot/names.client_name``).
     """
     if option is None:
         return None
@@ -166,8 +170,7 @@ def client_fqdn(option: ClientFqdn | None) -> str | None:
         name = option.domain_name()
     except DecodeError:
         return None
-    clean = "".join(ch for ch in name if ch.isalnum() or ch in "-_.")[:MAX_CLIENT_NAME].strip(".")
-    return clean or None
+    return client_name(name, MAX_CLIENT_NAME)
 
 
 @dataclass(slots=True)
@@ -183,6 +186,8 @@ class _Ctx:
     client: ClientInfo
     host: Host | None
     index: dict[type, list[Any]]
+    plan: tuple[ReplyPlan, Subnet6 | None] | None = None  # the last :meth:`Dhcp6Engine._plan`, for ``stateless``
+    stateless: bool = False
 
     def first(self, kind: type[T]) -> T | None:
         """The message's first option of class ``kind``."""
@@ -266,14 +271,25 @@ class Dhcp6Engine:
         self.config = config = policy.config
         self.link_subnets = dict(link_subnets)
         self.pools = {id(s): PoolSet((p.start, p.end) for p in s.pools) for s in config.subnet6}
+        # Pool allow/deny (boot/policy.PoolAccess) of the subnets that restrict a pool, and the PoolSets of
+        # the pools one kind of client may use, by subnet and which pools admit it.
+        self._access = {
+            id(s): tuple(PoolAccess.of(p) for p in s.pools)
+            for s in config.subnet6
+            if any(p.allow or p.deny for p in s.pools)
+        }
+        self._usable_sets: dict[tuple[int, tuple[bool, ...]], PoolSet] = {}
+        self._has_ignore = any(r.ignore for r in config.rule)
         self.table.reserved = frozenset(int(IPv6Address(h.ipv6)) for h in policy.hosts.by_name.values() if h.ipv6)
         self._tail_cache: dict[tuple[object, ...], _Tail] = {}
-        self._tail_by_plan: dict[tuple[int, int], tuple[ReplyPlan, _Tail]] = {}
+        self._tail_by_plan: dict[tuple[int, int, frozenset[int]], tuple[ReplyPlan, _Tail]] = {}
         self._plan_cache: dict[tuple[object, ...], ReplyPlan] = {}
         self._lifetimes = {id(s): dhcp6_lifetimes(config, s) for s in config.subnet6}
         self._rapid_commit = config.dhcp6.rapid_commit
         rules = config.rule
-        self._mac_dependent = any(r.match.mac for r in rules) or any("{mac}" in (r.bootfile or "") for r in rules)
+        self._mac_dependent = (
+            any(r.match.mac or r.match.client_id for r in rules) or any("{mac}" in (r.bootfile or "") for r in rules)
+        )  # fmt: skip
 
     def mac_for_ip(self, address: str, now: float) -> str | None:
         """The MAC holding a live binding of ``address`` (``Runtime.mac_for_address``)."""
@@ -391,9 +407,13 @@ class Dhcp6Engine:
         if not layers and not rx.multicast:
             if t in _NO_UNICAST:
                 raise _Drop(DropReason.UNICAST)
+            if self._has_ignore and (ignored := self._ignored(ctx)) is not None:
+                return ignored
             answer = self._use_multicast(ctx)
         else:
             self._validate(ctx)
+            if self._has_ignore and (ignored := self._ignored(ctx)) is not None:
+                return ignored
             answer = self._dispatch(ctx)
         counters[_TX[t]] += 1
         xid = msg.transaction_id
@@ -458,12 +478,41 @@ class Dhcp6Engine:
     # ------------------------------------------------------------------ planning
 
     def _plan(self, ctx: _Ctx, stateless: bool) -> tuple[ReplyPlan, Subnet6 | None]:
-        """The reply plan in the subnet :func:`~bootwright.boot.subnets.select6` chooses."""
+        """The reply plan in the subnet :func:`~bootwright.boot.subnets.select6` chooses (once per message)."""
+        if ctx.plan is not None and ctx.stateless == stateless:
+            return ctx.plan
         if ctx.layers:
             subnet = select6(self.config.subnet6, True, link_address(ctx.layers), None)
         else:
             subnet = select6(self.config.subnet6, False, None, self.link_subnets.get(ctx.rx.interface or ""))
-        return self._plan_cached(ctx, subnet, stateless), subnet
+        ctx.plan, ctx.stateless = (self._plan_cached(ctx, subnet, stateless), subnet), stateless
+        return ctx.plan
+
+    def _ignored(self, ctx: _Ctx) -> Outcome6 | None:
+        """No reply at all when a rule with ``ignore = true`` decides (dnsmasq ``dhcp-ignore``): an event, no
+        Advertise, no Reply, not even a status code; the client stays free for another server."""
+        plan, _ = self._plan(ctx, stateless=ctx.msg.msg_type == MessageType.INFORMATION_REQUEST)
+        answer = plan.answer
+        if not answer.ignored:
+            return None
+        self.counters["dropped." + DropReason.IGNORED] += 1
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("DHCPv6 %s from %s not answered: ignored by rule %r", _NAMES.get(ctx.msg.msg_type),
+                      ctx.client.mac or ctx.rx.src, answer.rule)  # fmt: skip
+        event = self._event(EventKind.DHCP6_IGNORED, ctx, None)
+        event.detail["rule"] = answer.rule
+        return Outcome(events=(event,), answer=answer)
+
+    def _usable(self, subnet: Subnet6, answer: BootAnswer) -> PoolSet:
+        """The pools of ``subnet`` this client may take an address from (pool allow/deny, as DHCPv4)."""
+        members = self.policy.members(answer)
+        admits = tuple(a is None or a.permits(members) for a in self._access[id(subnet)])
+        key = (id(subnet), admits)
+        found = self._usable_sets.get(key)
+        if found is None:
+            ranges = [(p.start, p.end) for p, ok in zip(subnet.pools, admits, strict=True) if ok]
+            found = self._usable_sets[key] = PoolSet(ranges)
+        return found
 
     def _plan_cached(self, ctx: _Ctx, subnet: Subnet6 | None, stateless: bool) -> ReplyPlan:
         """:func:`plan_reply`, memoised for clients whose answer cannot depend on who they are.
@@ -479,23 +528,31 @@ class Dhcp6Engine:
                stateless)  # fmt: skip
         plan = self._plan_cache.get(key)
         if plan is None:
-            anonymous = replace(c, mac=None, duid=None)
+            anonymous = replace(c, mac=None, duid=None, client_id=None)
             plan = plan_reply(self.policy, anonymous, subnet, host=None, stateless=stateless)
             if len(self._plan_cache) >= _CACHE_MAX:
                 self._plan_cache.clear()
             self._plan_cache[key] = plan
         return plan
 
-    def _tail(self, plan: ReplyPlan | None, msg_type: MessageType, subnet: Subnet6 | None) -> _Tail:
-        """Server Identifier plus the plan's options for a reply of ``msg_type`` (cached)."""
+    def _tail(self, plan: ReplyPlan | None, msg_type: MessageType, subnet: Subnet6 | None, ctx: _Ctx) -> _Tail:
+        """Server Identifier plus the plan's options for a reply of ``msg_type`` (cached).
+
+        Options the plan sends only on request (``plan.requested_only``: ``ntp_servers``,
+        ``[dhcp6] options``) are left out unless the client's Option Request names them (RFC 8415 §21.7).
+        """
         if plan is None:
             return self._bare_tail
+        unasked = _NOTHING
+        if plan.requested_only:
+            oro = ctx.first(OptionRequest)
+            unasked = plan.requested_only.difference(oro.values) if oro is not None else plan.requested_only
         # Cached plans are shared objects: look their tails up by identity first (hashing a
         # BootAnswer costs more than building the key), by content otherwise.
-        seen = self._tail_by_plan.get((id(plan), msg_type))
+        seen = self._tail_by_plan.get((id(plan), msg_type, unasked))
         if seen is not None and seen[0] is plan:
             return seen[1]
-        key = (plan.answer, subnet.prefix if subnet is not None else None, msg_type, tuple(plan.options))
+        key = (plan.answer, subnet.prefix if subnet is not None else None, msg_type, tuple(plan.options), unasked)
         tail = self._tail_cache.get(key)
         if tail is None:
             opts = (
@@ -506,6 +563,7 @@ class Dhcp6Engine:
                     # in a Reply to Information-request.
                     if not (isinstance(o, Preference) and msg_type != MessageType.ADVERTISE)
                     and not (isinstance(o, InfoRefreshTime) and msg_type != MessageType.INFORMATION_REQUEST)
+                    and o.code not in unasked
                 ),
             )  # fmt: skip
             tail = _Tail(opts, encode_options(opts))
@@ -514,7 +572,7 @@ class Dhcp6Engine:
             self._tail_cache[key] = tail
         if len(self._tail_by_plan) >= _CACHE_MAX:
             self._tail_by_plan.clear()
-        self._tail_by_plan[(id(plan), msg_type)] = (plan, tail)  # holds the plan: its id stays unique
+        self._tail_by_plan[(id(plan), msg_type, unasked)] = (plan, tail)  # holds the plan: its id stays unique
         return tail
 
     def _event(self, kind: EventKind, ctx: _Ctx, plan: ReplyPlan | None, address: str | None = None) -> EventRecord:
@@ -549,7 +607,7 @@ class Dhcp6Engine:
     def _information(self, ctx: _Ctx) -> _Answer:
         """RFC 8415 §18.3.6: configuration only (seed 000's stateless mode)."""
         plan, subnet = self._plan(ctx, stateless=True)
-        tail = self._tail(plan, MessageType.INFORMATION_REQUEST, subnet)
+        tail = self._tail(plan, MessageType.INFORMATION_REQUEST, subnet, ctx)
         return _Answer(MessageType.REPLY, [], tail, [], self._event(EventKind.DHCP6_REPLY, ctx, plan), plan)
 
     def _confirm(self, ctx: _Ctx) -> _Answer:
@@ -564,7 +622,7 @@ class Dhcp6Engine:
             if ok
             else StatusCodeOption(StatusCode.NOT_ON_LINK, "not on this link")
         )
-        tail = self._tail(plan, MessageType.REPLY, subnet)
+        tail = self._tail(plan, MessageType.REPLY, subnet, ctx)
         return _Answer(MessageType.REPLY, [status], tail, [], self._event(EventKind.DHCP6_REPLY, ctx, plan))
 
     def _release_or_decline(self, ctx: _Ctx) -> _Answer:
@@ -605,7 +663,9 @@ class Dhcp6Engine:
         if ctx.host is not None and ctx.host.ipv6:
             f = IPv6Address(ctx.host.ipv6)
             fixed = f if f in subnet.prefix else None
-        pools = self.pools[id(subnet)]
+        # RFC 8415 §18.3.4/§18.3.5: an address in a pool the client may no longer use is not extended; the
+        # reply gives it lifetimes 0 (below) and, if a pool admits the client, a new address.
+        pools = self._usable(subnet, plan.answer) if id(subnet) in self._access else self.pools[id(subnet)]
         leases: list[Lease] = []
         ias: list[Dhcp6Option] = []
         first: str | None = None
@@ -651,7 +711,7 @@ class Dhcp6Engine:
         if rapid:
             options.append(RapidCommit())  # RFC 8415 §18.3.1: the Reply says it is committed
         kind = EventKind.DHCP6_REPLY if commit else EventKind.DHCP6_ADVERTISE
-        tail = self._tail(plan, reply_type, subnet)
+        tail = self._tail(plan, reply_type, subnet, ctx)
         event = self._event(kind, ctx, plan, first)
         if sent_name:  # absent, not null, when the client sent none (as dhcp4.ack's hostname)
             event.detail["hostname"] = sent_name

@@ -163,7 +163,7 @@ class HostHandlers:
             dry,
             sync=sync,
             origin=origin or "body",
-            keys=IMPORT_KEYS[fmt],
+            keys=parsed.keys or IMPORT_KEYS[fmt],
             file_problems=parsed.problems,
         )
         report = await self._write(job)

@@ -1,0 +1,137 @@
+"""Brace-and-semicolon configuration text (radvd.conf, BIRD) as a tree of statements with line numbers (pure).
+
+radvd.conf(5) and bird(8) share one shape: words ending in ``;`` are a
+statement, words followed by ``{ … }`` a block (an optional ``;`` after the
+``}``). Comments run from ``#`` to the end of the line (both) and between
+``/*`` and ``*/`` (BIRD); ``"…"`` is one word. The importers read the tree;
+this module knows nothing of either daemon's keywords.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# A quoted string, a punctuation mark, or a run of anything else.
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[{};]|[^\s{};"#]+')
+
+
+@dataclass(slots=True)
+class Word:
+    """One word of a statement: its text (quotes removed) and whether it was quoted."""
+
+    text: str
+    quoted: bool = False
+
+
+@dataclass(slots=True)
+class Statement:
+    """``words ;`` or ``words { body }``; ``line`` is where the first word stands."""
+
+    words: list[Word]
+    line: int
+    body: list[Statement] | None = None  # None: a plain statement, a list: a block
+    end_line: int = 0  # the line of the closing brace (blocks)
+
+    @property
+    def texts(self) -> list[str]:
+        """The words' texts."""
+        return [w.text for w in self.words]
+
+    @property
+    def key(self) -> str:
+        """The first word, lower-cased ("" for an empty statement)."""
+        return self.words[0].text.lower() if self.words else ""
+
+    def source(self) -> str:
+        """The statement written back on one line (for findings)."""
+        text = " ".join(f'"{w.text}"' if w.quoted else w.text for w in self.words)
+        return text + (" { … }" if self.body is not None else ";")
+
+
+class SyntaxProblem(ValueError):
+    """The text is not brace-and-semicolon configuration; the message names the line."""
+
+
+@dataclass(slots=True)
+class _Reader:
+    tokens: list[tuple[str, int, bool]] = field(default_factory=list)
+    pos: int = 0
+
+
+def _strip_comments(text: str, c_comments: bool) -> str:
+    """``text`` with comments blanked (newlines kept, so line numbers stay)."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"' and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i : j + 1])
+            i = j + 1
+        elif ch == "#":
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out.append(" " * (j - i))
+            i = j
+        elif c_comments and text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append("".join(c if c == "\n" else " " for c in text[i:j]))
+            i = j
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def parse_blocks(text: str, *, c_comments: bool = False) -> list[Statement]:
+    """The statements of ``text``; :class:`SyntaxProblem` for unbalanced braces or an unended statement."""
+    clean = _strip_comments(text, c_comments)
+    reader = _Reader()
+    for number, line in enumerate(clean.splitlines(), start=1):
+        for match in _TOKEN.finditer(line):
+            token = match.group(0)
+            if token.startswith('"'):
+                reader.tokens.append((token[1:-1].replace('\\"', '"'), number, True))
+            else:
+                reader.tokens.append((token, number, False))
+    return _body(reader, top=True)
+
+
+def _body(reader: _Reader, *, top: bool, opened: int = 0) -> list[Statement]:
+    out: list[Statement] = []
+    words: list[Word] = []
+    line = 0
+    while reader.pos < len(reader.tokens):
+        token, number, quoted = reader.tokens[reader.pos]
+        reader.pos += 1
+        if not quoted and token == ";":
+            if words:
+                out.append(Statement(words, line))
+            words = []
+        elif not quoted and token == "{":
+            block = Statement(words, line or number, [])
+            block.body = _body(reader, top=False, opened=number)
+            block.end_line = reader.tokens[reader.pos - 1][1]
+            out.append(block)
+            words = []
+        elif not quoted and token == "}":
+            if top:
+                raise SyntaxProblem(f"line {number}: '}}' without a matching '{{'")
+            if words:
+                out.append(Statement(words, line))
+            return out
+        else:
+            if not words:
+                line = number
+            words.append(Word(token, quoted))
+    if not top:
+        if words:
+            raise SyntaxProblem(f"line {line}: the statement {' '.join(w.text for w in words)!r} does not end with ';'")
+        raise SyntaxProblem(f"line {opened}: the '{{' here is never closed (a '}}' is missing)")
+    if words:
+        raise SyntaxProblem(f"line {line}: the statement {' '.join(w.text for w in words)!r} does not end with ';'")
+    return out

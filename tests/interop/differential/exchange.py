@@ -1,0 +1,172 @@
+"""Send the client set to a DHCP server and print every client's replies; run inside the client namespace.
+
+    ip netns exec NS python exchange.py '{"family": 4, "interface": "cli0", "clients": [["plain", "5254..."]]}'
+
+DHCPv4, direct: every client broadcasts a DISCOVER (broadcast flag set, so every
+reply reaches the one socket on port 68, RFC 2131 §4.1), then a SELECTING
+REQUEST for the offer it got. Relayed (``"relay": "192.0.2.3"``, ``"server"``):
+the same messages with giaddr, hops 1 and option 82, unicast from the relay
+address's port 67 to the server's port 67, as a relay agent sends them (RFC 2131
+§4.1, RFC 3046); replies come back to giaddr port 67. DHCPv6: a Solicit each
+to ff02::1:2, a Request for an advertised address, else an Information-request
+(what a client told "other config" by the RA does).
+
+All clients of a phase are in flight together (dhcpd's ping check waits a second
+per offer: in parallel that is one second, not eleven). Each phase ends when
+every client has its answer or after ``wait`` seconds: bounded. Output: one JSON
+line per client, ``{"client": name, "replies": [hex, ...]}`` in arrival order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+from ipaddress import IPv4Address, IPv6Address
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/interop: run as a script by path
+
+from bootwright.wire import dhcp4, dhcp6
+from differential.clientset import (
+    CLIENTS,
+    Client,
+    Relay,
+    discover,
+    information_request,
+    known_host,
+    request,
+    request6,
+    solicit,
+)
+
+
+def _collect(
+    sock: socket.socket, want: set[int], wait: float, parse: Callable[[bytes], int | None]
+) -> dict[int, bytes]:
+    """Replies by transaction id until every id in ``want`` has one or ``wait`` seconds pass."""
+    got: dict[int, bytes] = {}
+    deadline = time.monotonic() + wait
+    while want - got.keys() and (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            data = sock.recv(4096)
+        except TimeoutError:
+            break
+        try:
+            xid = parse(data)
+        except Exception:  # not a reply of ours (or malformed): the comparison is about ours
+            continue
+        if xid in want and xid not in got:
+            got[xid] = data
+    return got
+
+
+def _xid4(data: bytes) -> int | None:
+    msg = dhcp4.decode(data)
+    return msg.xid if msg.op == 2 else None
+
+
+def _xid6(data: bytes) -> int | None:
+    msg = dhcp6.decode(data)
+    return msg.transaction_id if isinstance(msg, dhcp6.Dhcp6Message) else None
+
+
+def run4(clients: list[tuple[Client, bytes]], interface: str, wait: float, relay: str | None,
+         server: str | None) -> dict[str, list[bytes]]:  # fmt: skip
+    """DISCOVER and REQUEST for every client; the replies by client name."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
+    agent = Relay(IPv4Address(relay)) if relay else None
+    if agent is not None:
+        assert server is not None
+        sock.bind((relay, dhcp4.SERVER_PORT))  # replies to a relay go to giaddr port 67 (RFC 2131 §4.1)
+        dest = (server, dhcp4.SERVER_PORT)
+    else:
+        sock.bind(("0.0.0.0", dhcp4.CLIENT_PORT))
+        dest = ("255.255.255.255", dhcp4.SERVER_PORT)
+    base = int.from_bytes(os.urandom(4), "big") & 0x7FFF0000
+    xids = {base + i: (c, mac) for i, (c, mac) in enumerate(clients)}
+    out: dict[str, list[bytes]] = {c.name: [] for c, _ in clients}
+    for xid, (c, mac) in xids.items():
+        sock.sendto(discover(c, xid, mac, agent), dest)
+    offers = _collect(sock, set(xids), wait, _xid4)
+    requests: dict[int, tuple[Client, bytes]] = {}
+    for xid, data in offers.items():
+        c, mac = xids[xid]
+        out[c.name].append(data)
+        offer = dhcp4.decode(data)
+        if offer.message_type == dhcp4.MessageType.OFFER:
+            sock.sendto(request(c, xid + 0x8000, mac, offer, agent), dest)
+            requests[xid + 0x8000] = (c, mac)
+    for xid, data in _collect(sock, set(requests), wait, _xid4).items():
+        out[requests[xid][0].name].append(data)
+    sock.close()
+    return out
+
+
+def _advertised(data: bytes) -> tuple[dhcp6.ServerId, IPv6Address] | None:
+    msg = dhcp6.decode(data)
+    if not isinstance(msg, dhcp6.Dhcp6Message) or msg.msg_type != dhcp6.MessageType.ADVERTISE:
+        return None
+    sid, ia = msg.get(dhcp6.ServerId), msg.get(dhcp6.IaNa)
+    addr = ia.get(dhcp6.IaAddr) if ia is not None else None
+    return (sid, addr.address) if sid is not None and addr is not None else None
+
+
+def run6(clients: list[tuple[Client, bytes]], interface: str, wait: float) -> dict[str, list[bytes]]:
+    """Solicit, then Request or Information-request, for every client; the replies by client name."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
+    index = socket.if_nametoindex(interface)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+    sock.bind(("::", dhcp6.CLIENT_PORT))
+    dest = (str(dhcp6.ALL_DHCP_RELAY_AGENTS_AND_SERVERS), dhcp6.SERVER_PORT, 0, index)
+    base = int.from_bytes(os.urandom(3), "big") & 0x7F0000
+    xids = {base + i: (c, mac) for i, (c, mac) in enumerate(clients)}
+    out: dict[str, list[bytes]] = {c.name: [] for c, _ in clients}
+    for xid, (c, mac) in xids.items():
+        sock.sendto(solicit(c, xid, mac), dest)
+    adverts = _collect(sock, set(xids), wait, _xid6)
+    second: dict[int, tuple[Client, bytes]] = {}
+    for xid, (c, mac) in xids.items():
+        data = adverts.get(xid)
+        if data is not None:
+            out[c.name].append(data)
+        lease = _advertised(data) if data is not None else None
+        nxt = xid + 0x100
+        if lease is not None:
+            sock.sendto(request6(c, nxt, mac, *lease), dest)
+        else:
+            sock.sendto(information_request(c, nxt, mac), dest)
+        second[nxt] = (c, mac)
+    for xid, data in _collect(sock, set(second), wait, _xid6).items():
+        out[second[xid][0].name].append(data)
+    sock.close()
+    return out
+
+
+def main(argv: list[str]) -> int:
+    """Parse the JSON argument, run the exchange, print one JSON line per client."""
+    args = json.loads(argv[0])
+    by_name = {c.name: c for c in CLIENTS}
+    clients = [(by_name[name] if name in by_name else known_host(mac), bytes.fromhex(mac))
+               for name, mac in args["clients"]]  # fmt: skip
+    wait = float(args.get("wait", 5.0))
+    if args["family"] == 4:
+        out = run4(clients, args["interface"], wait, args.get("relay"), args.get("server"))
+    else:
+        out = run6(clients, args["interface"], wait)
+    for name, replies in out.items():
+        print(json.dumps({"client": name, "replies": [r.hex() for r in replies]}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

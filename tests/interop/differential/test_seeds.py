@@ -1,0 +1,126 @@
+"""Proof by difference: each seed's real daemons and bootwright answer the same client set alike.
+
+For every seed with config files in ``tests/data/migrate/seedNNN/``, ISC
+``dhcpd -4``/``-6``, ``radvd`` or BIRD run on the seed's own text (addresses
+rewritten to documentation ranges, :data:`harness.REWRITES`) and answer the
+client set of :mod:`.clientset` (DHCPv4 direct and relayed, DHCPv6, an RS via
+``rdisc6``); then ``bootwright serve`` answers the same clients on
+
+- the hand translation ``examples/seedNNN-*.toml``, and
+- the import of the same texts (``bootwright.migrate``: ``import_dhcpd``,
+  ``import_dhcpd6``, ``import_radvd``, ``import_bird``, merged).
+
+Every field that differs must be explained in :data:`known.KNOWN_DIFFERENCES`;
+the table of differences is printed either way (``pytest -s`` shows it). The
+real daemons run once per seed (module-scoped cache) for both cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from netns import require_module
+
+from bootwright.model import Host
+
+from .compare import Observations, Report, compare, unexplained
+from .harness import (
+    MIGRATE_DATA,
+    SEEDS,
+    Seed,
+    Sources,
+    example_config,
+    load_sources,
+    run_reference,
+    serving,
+)
+from .known import KNOWN_DIFFERENCES
+
+pytestmark = pytest.mark.interop
+
+require_module(("dhcpd", "radvd", "bird", "rdisc6"))
+
+Reference = Callable[[Seed], tuple[Sources, Observations]]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
+    """The real daemons' observations per seed, computed once for the module."""
+    cache: dict[str, tuple[Sources, Observations]] = {}
+
+    def get(seed: Seed) -> tuple[Sources, Observations]:
+        if seed.name not in cache:
+            sources = load_sources(seed)
+            if not sources.texts:
+                pytest.skip(f"no config files in {MIGRATE_DATA / seed.name}")
+            cache[seed.name] = (sources, run_reference(seed, sources, tmp_path_factory.mktemp(seed.name)))
+        return cache[seed.name]
+
+    yield get
+
+
+def _check(seed: Seed, reference: Reference, config: dict[str, Any], work: Path) -> None:
+    sources = load_sources(seed)
+    with serving(seed, sources, config, work) as observe_bootwright:  # starts while the daemons answer
+        sources, ref = reference(seed)
+        ours = observe_bootwright()
+    report = Report(seed.name, ref, ours, compare(seed.name, ref, ours, KNOWN_DIFFERENCES))
+    print(report.text())
+    bad = unexplained(report.differences)
+    assert not bad, f"{len(bad)} unexplained differences (fix bootwright or explain them in known.py):\n{report.text()}"
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=[s.name for s in SEEDS])
+def test_the_example_answers_as_the_seeds_daemons(seed: Seed, reference: Reference, tmp_path: Path) -> None:
+    _check(seed, reference, example_config(seed), tmp_path)
+
+
+# --------------------------------------------------------------------------- bootwright-from-the-import
+
+
+def _host_entry(host: Host) -> dict[str, Any]:
+    """An imported inventory host as a ``[[host]]`` table of the config (``config.HostEntry``)."""
+    entry: dict[str, Any] = {"name": host.name, "mac": list(host.macs)}
+    for key in ("ipv4", "ipv6", "target", "next_server", "bootfile", "menu_default"):
+        if (value := getattr(host, key)) is not None:
+            entry[key] = value
+    if host.groups:
+        entry["groups"] = list(host.groups)
+    if host.options:
+        entry["options"] = {str(code): text for code, text in host.options}
+    if host.variables:
+        entry["vars"] = dict(host.variables)
+    return entry
+
+
+def imported_config(sources: Sources) -> dict[str, Any]:
+    """The seed's (rewritten) texts through bootwright's importers, merged, hosts as ``[[host]]``."""
+    isc = pytest.importorskip("bootwright.migrate.isc_conf")
+    radvd = pytest.importorskip("bootwright.migrate.radvd")
+    bird = pytest.importorskip("bootwright.migrate.bird")
+    merge = pytest.importorskip("bootwright.migrate.merge")
+    render = pytest.importorskip("bootwright.migrate.render")
+
+    def read(path: str) -> str:
+        if path not in sources.includes:
+            raise OSError(f"{path}: not part of the seed")
+        return sources.includes[path]
+
+    importers = {"dhcpd.conf": isc.import_dhcpd, "dhcpd6.conf": isc.import_dhcpd6, "radvd.conf": radvd.import_radvd,
+                 "bird.conf": bird.import_bird}  # fmt: skip
+    if "radvd.conf" in sources.texts:  # the reference runs radvd when a seed has both
+        importers.pop("bird.conf")
+    parts = [imp(sources.texts[name], name, read) for name, imp in importers.items() if name in sources.texts]
+    merged = merge.merge(parts)
+    config: dict[str, Any] = render.clean_config(merged.config)
+    if merged.hosts:
+        config["host"] = [*config.get("host", []), *map(_host_entry, merged.hosts)]
+    return config
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=[s.name for s in SEEDS])
+def test_the_import_answers_as_the_seeds_daemons(seed: Seed, reference: Reference, tmp_path: Path) -> None:
+    _check(seed, reference, imported_config(load_sources(seed)), tmp_path)

@@ -1,0 +1,108 @@
+"""Kea JSON import: own kea-dhcp4.conf and kea-dhcp6.conf (with an <?include?>)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bootwright.migrate.kea import import_kea
+from bootwright.migrate.kea_classes import Unsupported, compile_test
+from tests.unit.migrate import clients as c
+from tests.unit.migrate.clients import checked, decide, reader, text
+
+
+@pytest.fixture(scope="module")
+def v4():
+    return import_kea(text("own/kea-dhcp4.conf"), "kea-dhcp4.conf", reader("own"))
+
+
+@pytest.fixture(scope="module")
+def v6():
+    return import_kea(text("own/kea-dhcp6.conf"), "kea-dhcp6.conf", reader("own"))
+
+
+def test_v4_subnets_hosts_options(v4) -> None:
+    config = checked(v4)
+    lab, relayed = config.subnet4
+    assert lab.interface == "eth1" and str(lab.next_server) == "192.0.2.1"
+    assert [str(r) for r in lab.routers or []] == ["192.0.2.1"]
+    assert lab.pools[1].allow == ["rule:lab-vm"]  # "client-class": "lab-vm"
+    assert [(str(p.start), str(p.end)) for p in relayed.pools] == [("198.51.100.64", "198.51.100.127")]
+    assert config.dhcp4.lease_time == 3600 and config.dhcp4.max_lease_time == 7200
+    assert config.dhcp4.options == {"209": "pxelinux.cfg/default"}  # through option-def
+    assert config.dhcp4.domain_name == "lab.example" and config.boot.builtin is False
+    node1, node2 = v4.hosts
+    assert node1.groups == ("rack1",) and node2.bootfile == "http://192.0.2.1/node2.ipxe"
+    assert node2.options == ((17, "iscsi:192.0.2.5::::iqn.2010-04.org.ipxe:node2"),)
+
+
+@pytest.mark.parametrize(
+    ("client", "bootfile"),
+    [
+        (c.SEABIOS_IPXE, "http://192.0.2.1/boot.ipxe"),  # classes pxe, bios, ipxe: the last one's file
+        (c.UEFI_IPXE, "http://192.0.2.1/boot.ipxe"),
+        (c.BIOS_PXE, "undionly.kpxe"),
+        (c.UEFI_PXE, "ipxe.efi"),
+        (c.UEFI_HTTP, "http://192.0.2.1/ipxe.efi"),
+        (c.ARM64_PXE, "ipxe-arm64.efi"),
+        (c.PLAIN, None),
+    ],
+)
+def test_v4_classes_answer_as_kea(v4, client: dict[str, object], bootfile: str | None) -> None:
+    answer = decide(checked(v4), v4, "192.0.2.0/24", **client)
+    assert answer.bootfile == bootfile
+    assert answer.next_server == "192.0.2.1"  # the class's or the subnet's next-server
+    assert answer.vendor_class == ("HTTPClient" if client is c.UEFI_HTTP else None)
+
+
+def test_v4_subnet_boot_file_and_host(v4) -> None:
+    config = checked(v4)
+    assert decide(config, v4, "198.51.100.0/24", **c.PLAIN).bootfile == "undionly.kpxe"
+    host = decide(config, v4, "192.0.2.0/24", mac="52:54:00:12:34:57", **c.UEFI_PXE)
+    assert host.bootfile == "http://192.0.2.1/node2.ipxe"
+
+
+def test_v4_findings_name_lines(v4) -> None:
+    found = {(f.line, f.action) for f in v4.findings}
+    assert (31, "untranslated") in found  # the class test on pkt4.msgtype
+    assert (6, "ignored") in found  # lease-database
+    assert (60, "untranslated") in found  # the hook library
+
+
+def test_v6_include_classes_and_lifetimes(v6) -> None:
+    config = checked(v6)
+    (sub,) = config.subnet6
+    assert str(sub.prefix) == "2001:db8:1::/64" and sub.interface == "eth1"
+    assert (config.dhcp6.valid_lifetime, config.dhcp6.preferred_lifetime) == (4000, 3000)
+    assert (config.dhcp6.renew_time, config.dhcp6.rebind_time, config.dhcp6.preference) == (1000, 2000, 255)
+    assert v6.hosts[0].ipv6 == "2001:db8:1::10"
+    ipxe = decide(config, v6, "2001:db8:1::/64", family=6, **c.UEFI_IPXE)
+    assert ipxe.bootfile == "http://[2001:db8:1::1]/boot.ipxe"  # not member('ipxe'): no loop
+    pxe = decide(config, v6, "2001:db8:1::/64", family=6, **c.UEFI_PXE)
+    assert pxe.bootfile == "tftp://[2001:db8:1::1]/ipxe.efi"
+    assert any(f.file == "kea-subnets6.json" and f.line == 7 for f in v6.findings)  # pd-pools
+
+
+@pytest.mark.parametrize(
+    ("test", "family", "match"),
+    [
+        ("substring(option[60].hex,0,9) == 'PXEClient'", 4, [{"vendor_class": ["PXEClient"]}]),
+        ("option[93].hex == 0x0007", 4, [{"arch": [7]}]),
+        ("option[77].hex == 'iPXE'", 4, [{"user_class": ["iPXE"]}]),
+        ("pkt4.mac == 0x525400123456", 4, [{"mac": ["52:54:00:12:34:56"]}]),
+        ("member('KNOWN') and relay4[1].hex == 'port7'", 4, [{"known": True, "circuit_id": ["port7"]}]),
+        ("option[93].hex == 0x0007 or option[93].hex == 0x000b", 4, [{"arch": [7]}, {"arch": [11]}]),
+        ("not member('KNOWN')", 4, [{"known": False}]),
+    ],
+)
+def test_class_expressions(test: str, family: int, match: list[dict[str, object]]) -> None:
+    assert compile_test(test, family, {}).alternatives == match
+
+
+def test_unsupported_expression() -> None:
+    with pytest.raises(Unsupported):
+        compile_test("pkt4.msgtype == 1", 4, {})
+
+
+def test_json_errors_name_file_and_line() -> None:
+    with pytest.raises(ValueError, match=r"k.conf:3"):
+        import_kea('{\n "Dhcp4": {\n  "valid-lifetime": ,\n }\n}\n', "k.conf")
