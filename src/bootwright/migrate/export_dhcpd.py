@@ -96,10 +96,9 @@ class _Writer:
                 f"substring(option vendor-class-identifier, 0, {len(str(p).encode())}) = {quote(str(p))}" for p in v
             )
         if atom.kind == "user_class":
-            if six:  # RFC 8415 §21.15: a 2-octet length before each entry; the first entry compared
+            if six:  # RFC 8415 §21.15: a 2-octet length before each entry; exact for one entry (iPXE sends one)
                 return _any(
-                    f"substring(option dhcp6.user-class, 0, {len(str(u).encode()) + 2}) = "
-                    f"{(len(str(u).encode()).to_bytes(2, 'big') + str(u).encode()).hex(':')}"
+                    f"option dhcp6.user-class = {(len(str(u).encode()).to_bytes(2, 'big') + str(u).encode()).hex(':')}"
                     for u in v
                 )
             return _any(f"option user-class = {quote(str(u))}" for u in v)
@@ -298,7 +297,9 @@ class _Writer:
 
 
 def _arch(opt: str, code: int) -> str:
-    return f"substring({opt}, 0, 2) = {(code >> 8):02x}:{(code & 0xFF):02x}"
+    # The whole option compared: exact for a client that sends one architecture (all real firmware, RFC 4578 §2.1
+    # allows a list), and the form the importer (and most hand-written dhcpd.conf) reads as ``arch``.
+    return f"{opt} = {(code >> 8):02x}:{(code & 0xFF):02x}"
 
 
 def _ipxe_name(code: int) -> str:

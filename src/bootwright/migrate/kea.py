@@ -22,9 +22,15 @@ from typing import Any
 from bootwright.config import HOST_NAME, option_problem
 from bootwright.inventory.dhcpd_options import DHCPD_OPTIONS, DhcpdValue, to_text
 from bootwright.inventory.records import HostInputError, host_from_dict
-from bootwright.migrate.kea_classes import NOT_MEMBER, Match, Unsupported, compile_test
+from bootwright.migrate.kea_classes import NOT_MATCHES, NOT_MEMBER, Match, Unsupported, compile_test
 from bootwright.migrate.kea_json import KeaSyntaxError, Obj, parse_kea_json
 from bootwright.migrate.result import Action, Finding, Imported, Reader
+from bootwright.wire.ipxe_options import (
+    IPXE_OPTIONS_BY_CODE,
+    IPXE_OPTIONS_BY_NAME,
+    decode_ipxe_value,
+    encode_ipxe_value,
+)
 
 __all__ = ["import_kea"]
 
@@ -109,6 +115,10 @@ class _Kea:
         self.defs: dict[str, tuple[int, str]] = {}
         self.boot_rules: list[dict[str, Any]] = []
         self.class_rules: list[dict[str, Any]] = []
+        self.ipxe_defs: dict[str, int] = {}  # option-def names in the "ipxe" space (option 175's sub-options)
+        self.ipxe_encap: set[str] = set()  # names of option 175 defined as an empty container of the "ipxe" space
+        self.rapid: list[tuple[Obj, bool]] = []  # per-subnet rapid-commit (Kea 2.2 has it per subnet only)
+        self.negations: list[tuple[Obj, dict[str, Any], list[Match]]] = []  # (class, its rule, not (…) matches)
         self.tee_note = False
 
     def note(self, obj: Obj, key: str, action: Action, message: str, shown: Any = None) -> None:
@@ -171,11 +181,50 @@ class _Kea:
             self.note(opt, "always-send", "approximated", "bootwright sends configured options in every reply")
         return code, text
 
+    def ipxe_part(self, opt: Any, into: dict[str, Any]) -> bool:
+        """True when ``opt`` is option 175 or one of its sub-options (the ``ipxe`` space); they go to ``into["ipxe"]``.
+
+        The container (``ipxe-encap-opts``, type ``empty``) carries nothing itself: bootwright sends option 175
+        whenever ipxe settings apply.
+        """
+        if not isinstance(opt, Obj) or self.family != 4:
+            return False
+        name, code = opt.get("name"), opt.get("code")
+        if opt.get("space", "dhcp4") == "dhcp4":
+            if name in self.ipxe_encap or (code == 175 and not opt.get("data")):
+                self.out.translated += 1
+                return True
+            return False
+        if opt.get("space") != "ipxe":
+            return False
+        if not isinstance(code, int) and isinstance(name, str):
+            known = IPXE_OPTIONS_BY_NAME.get(name)
+            code = self.ipxe_defs.get(name, known.code if known else None)
+        if not isinstance(code, int):
+            self.note(opt, "name", "untranslated", "an iPXE option the importer does not know by name: give its code")
+            return True
+        data = str(opt.get("data", ""))
+        try:
+            raw = (
+                bytes.fromhex(data.replace(":", "").replace(" ", ""))
+                if not opt.get("csv-format", True)
+                else encode_ipxe_value(code, data)
+            )
+        except ValueError as exc:
+            self.note(opt, "data", "untranslated", f"not a value for iPXE option {code}: {exc}")
+            return True
+        known = IPXE_OPTIONS_BY_CODE.get(code)
+        into.setdefault("ipxe", {})[known.name if known else str(code)] = decode_ipxe_value(code, raw)
+        self.out.translated += 1
+        return True
+
     def options(self, table: dict[str, Any], entries: Any, where: Obj) -> None:
         """Global or subnet option-data into ``table`` (named keys where bootwright has them)."""
         named4 = {3: "routers", 6: "dns", 42: "ntp_servers", 119: "domain_search"}
         named6 = {23: "dns", 24: "domain_search"}
         for opt in entries if isinstance(entries, list) else []:
+            if self.ipxe_part(opt, table):
+                continue
             found = self.option(opt, where)
             if found is None:
                 continue
@@ -284,10 +333,15 @@ class _Kea:
                     cls, key, "approximated" if key != "option-def" else "untranslated", "not part of a bootwright rule"
                 )
         for opt in cls.get("option-data", []) if isinstance(cls.get("option-data"), list) else []:
+            if self.ipxe_part(opt, fields):
+                continue
             found = self.option(opt, cls)
             if found is None:
                 continue
             code, text = found
+            if self.family == 6 and code == 16 and (echo := _vendor_class6(text)) is not None:
+                fields["vendor_enterprise"], fields["vendor_class"] = echo
+                continue
             field = {4: {60: "vendor_class", 66: "tftp_server", 67: "bootfile"}, 6: {59: "bootfile"}}[self.family].get(
                 code
             )
@@ -304,7 +358,10 @@ class _Kea:
         self.rule_names[name] = names
         for rule_name, match in zip(names, alternatives, strict=True):
             excluded = match.pop(NOT_MEMBER, [])
+            negated = match.pop(NOT_MATCHES, [])
             rule = {"name": rule_name, "match": {**match, "family": self.family}, **fields, "final": False}
+            if negated:
+                self.negations.append((cls, rule, negated))
             # not member('X'): X's members must keep X's values, so this rule goes before X's rules
             # (later non-final rules win); exact when X sets every value this class sets.
             at = len(self.class_rules)
@@ -322,6 +379,34 @@ class _Kea:
                     )
             self.class_rules.insert(at, rule)
         self.out.translated += 1
+
+    def order_negations(self) -> None:
+        """``A and not (B)``: this rule goes before the rules matching B, so theirs win (later non-final rules do).
+
+        Exact when a rule of exactly B's match sets every field this one sets — how first-wins chains are written
+        (``B``; ``A and not (B)``; the exporters' output); otherwise an approximation, reported.
+        """
+        for _cls, rule, negated in self.negations:  # each rule moved once: bounded
+            wanted = [{**m, "family": self.family} for m in negated]
+            at = self.class_rules.index(rule)
+            before = [i for i, r in enumerate(self.class_rules) if i < at and r["match"] in wanted]
+            if before:
+                self.class_rules.remove(rule)
+                self.class_rules.insert(min(before), rule)
+        for cls, rule, negated in self.negations:
+            at = self.class_rules.index(rule)
+            mine = {k for k in rule if k not in ("name", "match", "final")}
+            for m in negated:
+                want = {**m, "family": self.family}
+                later = [r for r in self.class_rules[at + 1 :] if r["match"] == want]
+                if not any(mine <= {k for k in r if k not in ("name", "match", "final")} for r in later):
+                    self.note(
+                        cls,
+                        "test",
+                        "approximated",
+                        f"class {cls['name']!r}: not ({match_text(m)}) is read as ordering; clients matching both "
+                        "also get what this class sets and the other does not",
+                    )
 
     # ------------------------------------------------------------------- subnets
 
@@ -387,7 +472,9 @@ class _Kea:
                     f"bootwright picks the subnet by the relay address inside "
                     f"it (RFC 3046 link selection, giaddr); {', '.join(outside)} is outside {net}",
                 )
-        for key in ("client-class", "require-client-classes", "server-hostname", "rapid-commit", "store-extended-info"):
+        if self.family == 6 and "rapid-commit" in sub:
+            self.rapid.append((sub, bool(sub["rapid-commit"])))
+        for key in ("client-class", "require-client-classes", "server-hostname", "store-extended-info"):
             if key in sub:
                 self.note(sub, key, "untranslated", "a per-subnet setting bootwright does not have")
         if shared:
@@ -460,7 +547,13 @@ class _Kea:
         server: dict[str, Any] = {}
         for d in top.get("option-def", []) if isinstance(top.get("option-def"), list) else []:
             kind = KEA_TYPES.get(str(d.get("type")))
-            if kind is not None and not d.get("array") and d.get("space", f"dhcp{self.v}") == f"dhcp{self.v}":
+            if self.family == 4 and d.get("space") == "ipxe" and isinstance(d.get("code"), int):
+                self.ipxe_defs[str(d.get("name"))] = d["code"]  # values are read by the code's iPXE kind
+                self.out.translated += 1
+            elif self.family == 4 and (d.get("type"), d.get("encapsulate"), d.get("code")) == ("empty", "ipxe", 175):
+                self.ipxe_encap.add(str(d.get("name")))
+                self.out.translated += 1
+            elif kind is not None and not d.get("array") and d.get("space", f"dhcp{self.v}") == f"dhcp{self.v}":
                 self.defs[str(d["name"])] = (int(d["code"]), kind)
                 self.out.translated += 1
             else:
@@ -537,11 +630,18 @@ class _Kea:
             else:
                 self.note(top, key, "untranslated", "not translated by the importer")
         self.lifetimes(common, top, top=True)
+        if self.rapid and len({v for _, v in self.rapid}) == 1 and len(self.rapid) == len(subnets):
+            common["rapid_commit"] = self.rapid[0][1]  # every subnet alike: bootwright's one switch (RFC 8415 §18.3.1)
+            self.out.translated += len(self.rapid)
+        else:
+            for sub, _ in self.rapid:
+                self.note(sub, "rapid-commit", "untranslated", "per-subnet rapid-commit: bootwright has one for all")
         if server:
             config["server"] = server
         config[f"dhcp{self.v}"] = common
         if subnets:
             config[f"subnet{self.v}"] = subnets
+        self.order_negations()
         rules = self.boot_rules + self.class_rules
         if rules:
             config["rule"] = rules
@@ -566,3 +666,19 @@ def import_kea(text: str, file: str, read: Reader | None = None) -> Imported:
             kea.note(data, key, "ignored", "another Kea daemon's section (logging, control agent, DDNS)")
     _Kea(out, 4 if sections[0] == "Dhcp4" else 6).section(data[sections[0]])
     return out
+
+
+def match_text(match: Match) -> str:
+    """A compiled match as ``key=value`` pairs, for findings."""
+    return ", ".join(f"{k}={v}" for k, v in match.items()) or "anything"
+
+
+def _vendor_class6(text: str) -> tuple[int, str] | None:
+    """(enterprise, first entry) of a DHCPv6 vendor class in colon hex (RFC 8415 §21.16), when it has one entry."""
+    try:
+        raw = bytes.fromhex(text.replace(":", ""))
+    except ValueError:
+        return None
+    if len(raw) < 6 or int.from_bytes(raw[4:6], "big") != len(raw) - 6:
+        return None
+    return int.from_bytes(raw[:4], "big"), raw[6:].decode("latin-1")

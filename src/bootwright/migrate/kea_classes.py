@@ -33,6 +33,10 @@ _TOKEN = re.compile(r"\s*(?:(0x[0-9A-Fa-f]+)|(\d+)|'((?:[^'\\]|\\.)*)'|([A-Za-z_
 Match = dict[str, Any]
 # In a compiled match: the classes the client must not be a member of (``not member('X')``).
 NOT_MEMBER = "not_member"
+# In a compiled match: the matches of ``not (EXPR)`` — the client matches none of them. bootwright cannot negate a
+# match; the importer checks that rules placed after this one (later non-final rules win) override it for exactly
+# these clients, which is how first-wins chains (``A``, ``B and not (A)``, …) are written (see kea.py).
+NOT_MATCHES = "not_matches"
 
 
 class Unsupported(ValueError):
@@ -113,13 +117,17 @@ class _Parser:
                 return [{"known": False}]
             if inner == [{"known": False}]:
                 return [{"known": True}]
+            if inner in ([{"no_arch": False}], [{"no_arch": True}]):
+                return [{"no_arch": not inner[0]["no_arch"]}]
             if self.negated is not None:
                 # not member('X'): kept as a marker; the importer orders this class's rule before X's,
                 # so X's values win for X's members (see kea.py).
                 name = self.negated
                 self.negated = None
                 return [{NOT_MEMBER: [name]}]
-            raise Unsupported("'not' of anything but member('…')")
+            if len(inner) > 0 and all(NOT_MEMBER not in m and NOT_MATCHES not in m for m in inner):
+                return [{NOT_MATCHES: [dict(m) for m in inner]}]
+            raise Unsupported("'not' of anything but member('…') or a condition")
         if self.peek() == ("punct", "("):
             self.take()
             out = self.expr()
@@ -216,10 +224,26 @@ class _Parser:
             if whole:
                 self.notes.append(f"option[60] == {text!r} is read as a vendor class starting with it")
             return {"vendor_class": [text]}
-        if fld.code == arch and whole and len(literal) == 2:
+        if fld.code == vendor and self.family == 6 and fld.offset == 6 and fld.length == len(literal):
+            # RFC 8415 §21.16: enterprise number (4 octets) and the first vendor-class-data length (2), then text
+            return {"vendor_class": [text]}
+        if fld.code == arch and len(literal) == 2 and fld.offset == 0 and fld.length in (None, 2):
+            # substring(…,0,2): the client's first architecture (RFC 4578 §2.1 allows a list). bootwright's arch
+            # matches any of them: exact for a client that sends one architecture, as all real firmware does.
             return {"arch": [int.from_bytes(literal, "big")]}
         if fld.code == user and self.family == 4 and whole:
             return {"user_class": [text]}
+        if (
+            fld.code == user
+            and self.family == 6
+            and fld.offset == 0
+            and len(literal) >= 2
+            and int.from_bytes(literal[:2], "big") == len(literal) - 2
+            and fld.length in (None, len(literal))
+        ):
+            # RFC 8415 §21.15: the first user class entry with its two-octet length (exact when it is the only one,
+            # or when compared as a substring)
+            return {"user_class": [literal[2:].decode("latin-1")]}
         if fld.code == user and self.family == 6 and fld.offset == 2 and fld.length == len(literal):
             # RFC 8415 §21.15: the first user class entry after its two-octet length
             self.notes.append(f"substring(option[15].hex,2,{fld.length}) is read as the first user class")
@@ -242,6 +266,8 @@ def _and(left: Match, right: Match) -> Match | None:
     for key, value in right.items():
         if key not in out:
             out[key] = value
+        elif key in (NOT_MATCHES, NOT_MEMBER):
+            out[key] = [*out[key], *value]  # none of these, and none of those
         elif isinstance(value, list):
             both = [v for v in out[key] if v in value]
             if not both:
