@@ -258,9 +258,10 @@ def _match_condition(ln: _Line, rest: list[str], state: _State) -> dict[str, Any
             state,
             ln,
             "approximated",
-            "bootwright recognises iPXE by its user class 'iPXE' (option 77), which iPXE sends with every option 175",
+            "bootwright recognises iPXE by its user class 'iPXE' (option 77), which iPXE sends with every "
+            "option 175 (its ancestor gPXE: 'gPXE')",
         )
-        return {"user_class": ["iPXE"]}
+        return {"user_class": ["iPXE", "gPXE"]}
     if code == 60 and value is not None:
         _note(
             state,

@@ -161,6 +161,11 @@ class Conditions(ImportState):
         name, code = found
         if name == "arch" and offset == 0 and length is None and data and len(data) % 2 == 0 and not const.quoted:
             return Atom("arch", frozenset(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)))
+        if name == "arch" and offset % 2 == 0 and length == len(data) == 2 and not const.quoted:
+            # ``substring(option arch, 0, 2) = 00:07``, the common way to test an array option: the client's
+            # first architecture. bootwright's arch matches any of them — the same for every firmware, which
+            # sends one (RFC 4578 §2.1 allows a list; none seen in practice sends two).
+            return Atom("arch", frozenset({int.from_bytes(data, "big")}))
         if name == "vendor_class":
             skip = 6 if self.v6 else 0  # DHCPv6: enterprise number (4) and the data's length (2) first
             if offset != skip or (length is None and self.v6):
@@ -178,7 +183,9 @@ class Conditions(ImportState):
             return Atom("vendor_class", frozenset({text}))
         if name == "user_class":
             skip = 2 if self.v6 else 0  # DHCPv6: each user class is length-prefixed (RFC 8415 §21.15)
-            if self.v6 and offset == 0 and length is None and len(data) >= 2:
+            if self.v6 and offset == 0 and len(data) >= 2 and length in (None, len(data)):
+                # the first entry with its length octets: ``substring(option dhcp6.user-class, 0, 6) =
+                # 00:04:69:50:58:45`` is the entry "iPXE" (RFC 8415 §21.15)
                 data = data[2 : 2 + int.from_bytes(data[:2], "big")]
             elif offset != skip:
                 return None

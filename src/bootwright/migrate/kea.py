@@ -1,10 +1,11 @@
 """Kea 2.2 ``Dhcp4``/``Dhcp6`` JSON → bootwright's config shape and hosts (pure).
 
 Subnets, pools, reservations and options translate directly. Client classes
-become rules with ``final = false`` in definition order: Kea gives a client
-every class whose ``test`` holds, and of their ``boot-file-name``/
-``next-server`` the last class's wins (Dhcpv4Srv::setFixedFields walks the
-classes in order) — as later non-final rules override earlier ones. A global
+become rules with ``final = false`` in reverse definition order: Kea gives a
+client every class whose ``test`` holds, and of their ``boot-file-name``/
+``next-server`` and options the first class's wins (Dhcpv4Srv::setFixedFields
+walks the classes in order and keeps the first value found for each field) —
+as the last of several non-final rules wins in bootwright. A global
 or subnet ``boot-file-name`` is a non-final rule placed before the classes.
 A pool's ``client-class`` becomes ``allow = ["rule:NAME"]``; a class without a
 ``test`` matches the hosts whose reservation names it (``client-classes`` →
@@ -362,12 +363,9 @@ class _Kea:
             rule = {"name": rule_name, "match": {**match, "family": self.family}, **fields, "final": False}
             if negated:
                 self.negations.append((cls, rule, negated))
-            # not member('X'): X's members must keep X's values, so this rule goes before X's rules
-            # (later non-final rules win); exact when X sets every value this class sets.
-            at = len(self.class_rules)
+            # not member('X'): X's members must keep X's values. X is defined before this class, so its rules come
+            # after this one's once the classes are reversed (section()); exact when X sets every value this does.
             for other in excluded:
-                rules = [i for i, r in enumerate(self.class_rules) if r["name"] in self.rule_names.get(other, [])]
-                at = min([at, *rules])
                 theirs = next((r for r in self.class_rules if r["name"] in self.rule_names.get(other, [])), {})
                 if not set(fields) <= set(theirs):
                     self.note(
@@ -377,7 +375,7 @@ class _Kea:
                         f"not member({other!r}): {other}'s members also get "
                         f"what class {name!r} sets and {other!r} does not",
                     )
-            self.class_rules.insert(at, rule)
+            self.class_rules.append(rule)
         self.out.translated += 1
 
     def order_negations(self) -> None:
@@ -641,6 +639,10 @@ class _Kea:
         config[f"dhcp{self.v}"] = common
         if subnets:
             config[f"subnet{self.v}"] = subnets
+        # Kea takes each fixed field and option from the *first* matching class that sets it
+        # (Dhcpv4Srv::setFixedFields, "the first value found for each field"); later non-final rules win in
+        # bootwright, so the classes become rules from the last defined to the first.
+        self.class_rules.reverse()
         self.order_negations()
         rules = self.boot_rules + self.class_rules
         if rules:

@@ -104,6 +104,21 @@ CLIENTS: tuple[Client, ...] = (
 RELAYED: tuple[str, ...] = ("seabios-pxe", "ipxe-bios", "uefi-x64-pxe", "uefi-http-x64", "plain")
 """The clients also sent through a relay (giaddr, option 82): one of each boot path."""
 
+# iPXE with HTTPS built in: feature indicator 0x14 (iPXE dhcp.h DHCP_EB_FEATURE_HTTPS) beside the others.
+IPXE_HTTPS_175 = IPXE_175 + bytes.fromhex("140101")
+
+EXTRA_CLIENTS: tuple[Client, ...] = (
+    _pxe("ipxe-https", 0, PRL_IPXE, (2, 1), oro=ORO_IPXE, user_class="iPXE", ipxe=IPXE_HTTPS_175),
+    # Fixed MACs a config may single out: the IANA documentation OUI 00:00:5e (RFC 7042 §2.1.2) and a
+    # locally administered MAC whose client identifier (type 1 + MAC, RFC 2132 §9.14) a config names.
+    Client("oui-00005e", mac="00:00:5e:00:53:01", v6=False),
+    Client("cid-02005e", mac="02:00:00:5e:00:53", v6=False),
+)
+"""Clients a case adds by name (``Seed.extra_clients``): what its config tests that the firmware set does not show."""
+
+ALL_CLIENTS: dict[str, Client] = {c.name: c for c in (*CLIENTS, *EXTRA_CLIENTS)}
+"""Every client by name (the exchange script finds them here)."""
+
 
 def known_host(mac: str) -> Client:
     """A plain client with a host's MAC from the seed's config (its fixed address)."""
@@ -125,13 +140,18 @@ def _uuid(mac: bytes) -> bytes:
 # --------------------------------------------------------------------------- DHCPv4
 
 
+CIRCUIT_ID = b"srv0:vlan7"
+REMOTE_ID = b"diff-relay"
+"""The relay agent's option 82 identities unless a case names others (``Seed.agents``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Relay:
     """What a relay agent adds (RFC 2131 §4.1 giaddr, hops; RFC 3046 option 82 circuit and remote id)."""
 
     giaddr: IPv4Address
-    circuit_id: bytes = b"srv0:vlan7"
-    remote_id: bytes = b"diff-relay"
+    circuit_id: bytes = CIRCUIT_ID
+    remote_id: bytes = REMOTE_ID
 
     def option82(self) -> bytes:
         """Sub-option 1 (Agent Circuit ID) and 2 (Agent Remote ID), RFC 3046 §2.0."""

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 from bootwright.wire import dhcp4, dhcp6
 from bootwright.wire.dhcp4_options import describe_option
@@ -67,9 +67,15 @@ class AddressClasses:
 
     @classmethod
     def from_configs(cls, *texts: str | None) -> AddressClasses:
-        """``range [dynamic-bootp] A [B];``, ``range6 A B;`` / ``range6 P/len;`` and ``fixed-address[6] A;``."""
+        """The pools and fixed addresses of dhcpd, Kea and dnsmasq configs.
+
+        dhcpd: ``range [dynamic-bootp] A [B];``, ``range6 A B;``, ``fixed-address[6] A;``; Kea:
+        ``"pool": "A - B"`` or ``"P/len"``, ``"ip-address(es)"`` of a reservation; dnsmasq:
+        ``dhcp-range=[tags,]A,B,…`` and ``dhcp-host=…,A,…``.
+        """
         out: list[Range] = []
         for text in texts:
+            out += _kea_ranges(text or "") + _dnsmasq_ranges(text or "")
             body = re.sub(r"#.*", "", text or "")
             for m in re.finditer(r"\brange\s+(?:dynamic-bootp\s+)?([\d.]+)(?:\s+([\d.]+))?\s*;", body):
                 first, last = m.group(1), m.group(2) or m.group(1)
@@ -88,6 +94,40 @@ class AddressClasses:
         fixed = [r for r in self.ranges if r.label.startswith("fixed") and addr in r]
         hit = fixed or [r for r in self.ranges if addr in r]
         return hit[0].label if hit else "outside every range"
+
+
+def _kea_ranges(text: str) -> list[Range]:
+    out: list[Range] = []
+    text = re.sub(r'"relay"\s*:\s*\{[^{}]*\}', "", text)  # a relay's addresses are no reservation
+    for m in re.finditer(r'"pool"\s*:\s*"\s*([0-9a-fA-F.:]+)\s*(?:-\s*([0-9a-fA-F.:]+)|/(\d+))\s*"', text):
+        first = ip_address(m.group(1))
+        if m.group(3) is not None:
+            net = ip_network(f"{first}/{m.group(3)}")
+            first, last = net.network_address, net.broadcast_address
+        else:
+            last = ip_address(m.group(2))
+        out.append(Range(f"pool {first}-{last}", first, last))
+    for m in re.finditer(r'"ip-address(?:es)?"\s*:\s*\[?\s*"([0-9a-fA-F.:]+)"', text):
+        a = ip_address(m.group(1))
+        out.append(Range(f"fixed {a}", a, a))
+    return out
+
+
+def _dnsmasq_ranges(text: str) -> list[Range]:
+    out: list[Range] = []
+    for m in re.finditer(r"^dhcp-range=(.*)$", text, re.M):
+        words = [w for w in m.group(1).split(",") if not re.match(r"(set|tag):", w)]
+        try:
+            first, last = ip_address(words[0]), ip_address(words[1])
+        except (ValueError, IndexError):
+            continue  # proxy, ra-only, constructor: no pool
+        out.append(Range(f"pool {first}-{last}", first, last))
+    for m in re.finditer(r"^dhcp-host=(.*)$", text, re.M):
+        for word in m.group(1).split(","):
+            if re.fullmatch(r"[\d.]+", word):
+                a = ip_address(word)
+                out.append(Range(f"fixed {a}", a, a))
+    return out
 
 
 def _sorted_subs(text: str) -> str:

@@ -2,6 +2,10 @@
 
     ip netns exec NS python exchange.py '{"family": 4, "interface": "cli0", "clients": [["plain", "5254..."]]}'
 
+A client entry is ``[name, mac]`` or ``[name, mac, label, circuit, remote]``: the label names
+its output line (one client kind may then go several times, each through its own relay agent
+identity), circuit and remote are the option 82 sub-options it is relayed with, in hex.
+
 DHCPv4, direct: every client broadcasts a DISCOVER (broadcast flag set, so every
 reply reaches the one socket on port 68, RFC 2131 §4.1), then a SELECTING
 REQUEST for the offer it got. Relayed (``"relay": "192.0.2.3"``, ``"server"``):
@@ -13,7 +17,8 @@ to ff02::1:2, a Request for an advertised address, else an Information-request
 
 All clients of a phase are in flight together (dhcpd's ping check waits a second
 per offer: in parallel that is one second, not eleven). Each phase ends when
-every client has its answer or after ``wait`` seconds: bounded. Output: one JSON
+every client has its answer or after ``wait`` seconds: bounded (with ``"serial"``,
+each client is a phase of its own). Output: one JSON
 line per client, ``{"client": name, "replies": [hex, ...]}`` in arrival order.
 """
 
@@ -32,7 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/interop: r
 
 from bootwright.wire import dhcp4, dhcp6
 from differential.clientset import (
-    CLIENTS,
+    ALL_CLIENTS,
+    CIRCUIT_ID,
+    REMOTE_ID,
     Client,
     Relay,
     discover,
@@ -75,15 +82,18 @@ def _xid6(data: bytes) -> int | None:
     return msg.transaction_id if isinstance(msg, dhcp6.Dhcp6Message) else None
 
 
-def run4(clients: list[tuple[Client, bytes]], interface: str, wait: float, relay: str | None,
+Entry = tuple[str, Client, bytes, bytes, bytes]
+"""One client to send: its label, kind, MAC, and the option 82 circuit and remote id a relay adds."""
+
+
+def run4(clients: list[Entry], interface: str, wait: float, relay: str | None,
          server: str | None) -> dict[str, list[bytes]]:  # fmt: skip
-    """DISCOVER and REQUEST for every client; the replies by client name."""
+    """DISCOVER and REQUEST for every client; the replies by label."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
-    agent = Relay(IPv4Address(relay)) if relay else None
-    if agent is not None:
+    if relay is not None:
         assert server is not None
         sock.bind((relay, dhcp4.SERVER_PORT))  # replies to a relay go to giaddr port 67 (RFC 2131 §4.1)
         dest = (server, dhcp4.SERVER_PORT)
@@ -91,21 +101,23 @@ def run4(clients: list[tuple[Client, bytes]], interface: str, wait: float, relay
         sock.bind(("0.0.0.0", dhcp4.CLIENT_PORT))
         dest = ("255.255.255.255", dhcp4.SERVER_PORT)
     base = int.from_bytes(os.urandom(4), "big") & 0x7FFF0000
-    xids = {base + i: (c, mac) for i, (c, mac) in enumerate(clients)}
-    out: dict[str, list[bytes]] = {c.name: [] for c, _ in clients}
-    for xid, (c, mac) in xids.items():
-        sock.sendto(discover(c, xid, mac, agent), dest)
+    xids = {base + i: e for i, e in enumerate(clients)}
+    agents = {xid: Relay(IPv4Address(relay), circuit, remote) if relay else None
+              for xid, (_, _, _, circuit, remote) in xids.items()}  # fmt: skip
+    out: dict[str, list[bytes]] = {label: [] for label, *_ in clients}
+    for xid, (_, c, mac, _, _) in xids.items():
+        sock.sendto(discover(c, xid, mac, agents[xid]), dest)
     offers = _collect(sock, set(xids), wait, _xid4)
-    requests: dict[int, tuple[Client, bytes]] = {}
+    requests: dict[int, str] = {}
     for xid, data in offers.items():
-        c, mac = xids[xid]
-        out[c.name].append(data)
+        label, c, mac, _, _ = xids[xid]
+        out[label].append(data)
         offer = dhcp4.decode(data)
         if offer.message_type == dhcp4.MessageType.OFFER:
-            sock.sendto(request(c, xid + 0x8000, mac, offer, agent), dest)
-            requests[xid + 0x8000] = (c, mac)
+            sock.sendto(request(c, xid + 0x8000, mac, offer, agents[xid]), dest)
+            requests[xid + 0x8000] = label
     for xid, data in _collect(sock, set(requests), wait, _xid4).items():
-        out[requests[xid][0].name].append(data)
+        out[requests[xid]].append(data)
     sock.close()
     return out
 
@@ -119,8 +131,8 @@ def _advertised(data: bytes) -> tuple[dhcp6.ServerId, IPv6Address] | None:
     return (sid, addr.address) if sid is not None and addr is not None else None
 
 
-def run6(clients: list[tuple[Client, bytes]], interface: str, wait: float) -> dict[str, list[bytes]]:
-    """Solicit, then Request or Information-request, for every client; the replies by client name."""
+def run6(clients: list[Entry], interface: str, wait: float) -> dict[str, list[bytes]]:
+    """Solicit, then Request or Information-request, for every client; the replies by label."""
     sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
@@ -129,25 +141,25 @@ def run6(clients: list[tuple[Client, bytes]], interface: str, wait: float) -> di
     sock.bind(("::", dhcp6.CLIENT_PORT))
     dest = (str(dhcp6.ALL_DHCP_RELAY_AGENTS_AND_SERVERS), dhcp6.SERVER_PORT, 0, index)
     base = int.from_bytes(os.urandom(3), "big") & 0x7F0000
-    xids = {base + i: (c, mac) for i, (c, mac) in enumerate(clients)}
-    out: dict[str, list[bytes]] = {c.name: [] for c, _ in clients}
-    for xid, (c, mac) in xids.items():
+    xids = {base + i: e for i, e in enumerate(clients)}
+    out: dict[str, list[bytes]] = {label: [] for label, *_ in clients}
+    for xid, (_, c, mac, _, _) in xids.items():
         sock.sendto(solicit(c, xid, mac), dest)
     adverts = _collect(sock, set(xids), wait, _xid6)
-    second: dict[int, tuple[Client, bytes]] = {}
-    for xid, (c, mac) in xids.items():
+    second: dict[int, str] = {}
+    for xid, (label, c, mac, _, _) in xids.items():
         data = adverts.get(xid)
         if data is not None:
-            out[c.name].append(data)
+            out[label].append(data)
         lease = _advertised(data) if data is not None else None
         nxt = xid + 0x100
         if lease is not None:
             sock.sendto(request6(c, nxt, mac, *lease), dest)
         else:
             sock.sendto(information_request(c, nxt, mac), dest)
-        second[nxt] = (c, mac)
+        second[nxt] = label
     for xid, data in _collect(sock, set(second), wait, _xid6).items():
-        out[second[xid][0].name].append(data)
+        out[second[xid]].append(data)
     sock.close()
     return out
 
@@ -155,14 +167,21 @@ def run6(clients: list[tuple[Client, bytes]], interface: str, wait: float) -> di
 def main(argv: list[str]) -> int:
     """Parse the JSON argument, run the exchange, print one JSON line per client."""
     args = json.loads(argv[0])
-    by_name = {c.name: c for c in CLIENTS}
-    clients = [(by_name[name] if name in by_name else known_host(mac), bytes.fromhex(mac))
-               for name, mac in args["clients"]]  # fmt: skip
+    clients: list[Entry] = []
+    for name, mac, *more in args["clients"]:
+        label, circuit, remote = more if more else (name, CIRCUIT_ID.hex(), REMOTE_ID.hex())
+        kind = ALL_CLIENTS[name] if name in ALL_CLIENTS else known_host(mac)
+        clients.append((label, kind, bytes.fromhex(mac), bytes.fromhex(circuit), bytes.fromhex(remote)))
     wait = float(args.get("wait", 5.0))
-    if args["family"] == 4:
-        out = run4(clients, args["interface"], wait, args.get("relay"), args.get("server"))
-    else:
-        out = run6(clients, args["interface"], wait)
+    # "serial": one client's exchange after the other, for a server that does not hold the address it offered
+    # (dnsmasq offers it again to the next client in flight, then NAKs that client's REQUEST).
+    batches = [[c] for c in clients] if args.get("serial") else [clients]
+    out: dict[str, list[bytes]] = {}
+    for batch in batches:
+        if args["family"] == 4:
+            out |= run4(batch, args["interface"], wait, args.get("relay"), args.get("server"))
+        else:
+            out |= run6(batch, args["interface"], wait)
     for name, replies in out.items():
         print(json.dumps({"client": name, "replies": [r.hex() for r in replies]}), flush=True)
     return 0

@@ -24,8 +24,6 @@ from typing import Any
 import pytest
 from netns import require_module
 
-from bootwright.model import Host
-
 from .compare import Observations, Report, compare, unexplained
 from .harness import (
     MIGRATE_DATA,
@@ -37,6 +35,7 @@ from .harness import (
     run_reference,
     serving,
 )
+from .imported import imported_config
 from .known import KNOWN_DIFFERENCES
 
 pytestmark = pytest.mark.interop
@@ -79,46 +78,6 @@ def test_the_example_answers_as_the_seeds_daemons(seed: Seed, reference: Referen
 
 
 # --------------------------------------------------------------------------- bootwright-from-the-import
-
-
-def _host_entry(host: Host) -> dict[str, Any]:
-    """An imported inventory host as a ``[[host]]`` table of the config (``config.HostEntry``)."""
-    entry: dict[str, Any] = {"name": host.name, "mac": list(host.macs)}
-    for key in ("ipv4", "ipv6", "target", "next_server", "bootfile", "menu_default"):
-        if (value := getattr(host, key)) is not None:
-            entry[key] = value
-    if host.groups:
-        entry["groups"] = list(host.groups)
-    if host.options:
-        entry["options"] = {str(code): text for code, text in host.options}
-    if host.variables:
-        entry["vars"] = dict(host.variables)
-    return entry
-
-
-def imported_config(sources: Sources) -> dict[str, Any]:
-    """The seed's (rewritten) texts through bootwright's importers, merged, hosts as ``[[host]]``."""
-    isc = pytest.importorskip("bootwright.migrate.isc_conf")
-    radvd = pytest.importorskip("bootwright.migrate.radvd")
-    bird = pytest.importorskip("bootwright.migrate.bird")
-    merge = pytest.importorskip("bootwright.migrate.merge")
-    render = pytest.importorskip("bootwright.migrate.render")
-
-    def read(path: str) -> str:
-        if path not in sources.includes:
-            raise OSError(f"{path}: not part of the seed")
-        return sources.includes[path]
-
-    importers = {"dhcpd.conf": isc.import_dhcpd, "dhcpd6.conf": isc.import_dhcpd6, "radvd.conf": radvd.import_radvd,
-                 "bird.conf": bird.import_bird}  # fmt: skip
-    if "radvd.conf" in sources.texts:  # the reference runs radvd when a seed has both
-        importers.pop("bird.conf")
-    parts = [imp(sources.texts[name], name, read) for name, imp in importers.items() if name in sources.texts]
-    merged = merge.merge(parts)
-    config: dict[str, Any] = render.clean_config(merged.config)
-    if merged.hosts:
-        config["host"] = [*config.get("host", []), *map(_host_entry, merged.hosts)]
-    return config
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=[s.name for s in SEEDS])

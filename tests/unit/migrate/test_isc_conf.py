@@ -334,3 +334,30 @@ def test_untranslated_constructs_are_findings_with_lines() -> None:
     rule = imported.config["rule"][0]
     assert rule["match"]["vendor_class"] == ["PXEClient"] and rule["bootfile"] == "b"
     assert import_dhcpd('include "x";', "a.conf").findings[0].message.startswith("the included file was not read")
+
+
+def test_substring_tests_of_the_first_architecture_and_user_class_entry() -> None:
+    """The idioms many dhcpd.conf files (and `bootwright export`) write for array options."""
+    v4 = import_dhcpd(
+        "option arch code 93 = array of unsigned integer 16;\n"
+        "subnet 192.0.2.0 netmask 255.255.255.0 {\n"
+        "  range 192.0.2.10 192.0.2.20;\n"
+        '  if substring(option arch, 0, 2) = 00:07 { filename "ipxe.efi"; }\n'
+        "}\n",
+        "dhcpd.conf",
+    )
+    assert not [f for f in v4.findings if f.action == "untranslated"], v4.findings
+    (rule,) = v4.config["rule"]
+    assert rule["match"]["arch"] == [7] and rule["bootfile"] == "ipxe.efi"
+    v6 = import_dhcpd6(
+        "option dhcp6.user-class code 15 = string;\n"
+        "subnet6 2001:db8::/64 {\n"
+        '  if substring(option dhcp6.user-class, 0, 6) = 00:04:69:50:58:45 {\n'
+        '    option dhcp6.bootfile-url "http://[2001:db8::1]/boot.ipxe";\n'
+        "  }\n"
+        "}\n",
+        "dhcpd6.conf",
+    )
+    assert not [f for f in v6.findings if f.action == "untranslated"], v6.findings
+    (rule,) = v6.config["rule"]
+    assert rule["match"]["user_class"] == ["iPXE"]

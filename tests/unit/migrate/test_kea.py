@@ -38,8 +38,8 @@ def test_v4_subnets_hosts_options(v4) -> None:
 @pytest.mark.parametrize(
     ("client", "bootfile"),
     [
-        (c.SEABIOS_IPXE, "http://192.0.2.1/boot.ipxe"),  # classes pxe, bios, ipxe: the last one's file
-        (c.UEFI_IPXE, "http://192.0.2.1/boot.ipxe"),
+        (c.SEABIOS_IPXE, "undionly.kpxe"),  # classes pxe, bios, ipxe: the first one's file, as real Kea answers
+        (c.UEFI_IPXE, "ipxe.efi"),  # classes pxe, efi64, ipxe (tests/interop/differential, own-kea)
         (c.BIOS_PXE, "undionly.kpxe"),
         (c.UEFI_PXE, "ipxe.efi"),
         (c.UEFI_HTTP, "http://192.0.2.1/ipxe.efi"),
