@@ -16,8 +16,9 @@ APT_PACKAGES=(
   # conflicts with busybox): the lab downloads and unpacks it with the kernel.
   qemu-system-x86 seabios ipxe-qemu ipxe ovmf dnsmasq-base nftables
   # the arm64 scenarios (AAVMF on qemu-system-aarch64); their kernel, busybox and GRUB are
-  # arm64 packages downloaded into the lab cache, never installed (docs/lab.md)
-  qemu-system-arm qemu-efi-aarch64
+  # arm64 packages downloaded into the lab cache, never installed (docs/lab.md); grub-common's
+  # grub-mkimage builds their HTTP-boot GRUB (grubhttpaa64.efi) from those modules
+  qemu-system-arm qemu-efi-aarch64 grub-common
   # DHCPv4 interop tests and benchmark (docs/dhcp4.md): real clients, a real relay, Kea, perfdhcp.
   isc-dhcp-client busybox isc-dhcp-relay kea-dhcp4-server kea-admin
   # DHCPv6 + RA interop tests and benchmark (docs/ipv6.md): rdisc6, Kea DHCPv6 (dhclient,

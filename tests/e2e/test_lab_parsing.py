@@ -112,6 +112,16 @@ def test_timeline_says_where_it_stopped() -> None:
     assert Stage.SCRIPT not in t.seen and Stage.SCRIPT not in t.via
 
 
+def test_the_server_names_a_stage_the_console_saw_first() -> None:
+    t = Timeline("arm64-4", "arm64 UEFI PXE v4", MAC)
+    t.started = 100.0
+    assert t.mark(Stage.BOOTPROG, 110.0, "serial")  # "NBP file downloaded successfully" read first
+    assert not t.mark(Stage.BOOTPROG, 110.2, "grubnetaa64.efi", family=4)  # bootwright's event, read later
+    assert (t.seen[Stage.BOOTPROG], t.detail[Stage.BOOTPROG], t.via[Stage.BOOTPROG]) == (10.0, "grubnetaa64.efi", 4)
+    assert not t.mark(Stage.BOOTPROG, 111.0, "other.efi")  # a named sighting is kept
+    assert t.detail[Stage.BOOTPROG] == "grubnetaa64.efi"
+
+
 class FakeNamespace(Namespace):
     def __init__(self, table: dict[str, str]):
         super().__init__("bwlab-test")

@@ -12,6 +12,20 @@ module: as ``grub-mknetdir`` lays a netboot directory out, the lab serves the
 package's modules under ``grub/arm64-efi/``, from where GRUB loads ``http.mod``
 when the config names an ``(http,SERVER)`` kernel.
 
+UEFI HTTP boot (arch 19) gets ``grubhttpaa64.efi``, built here with the host's
+``grub-mkimage`` (Debian ``grub-common``) from the same package's modules
+(:func:`grub_http`): prefix ``/grub``, :data:`GRUB_HTTP_MODULES` with ``http``
+inside, no embedded config. Debian's GRUB 2.06-13 carries SUSE's HTTP boot
+patches: efinet reads its address and the boot URL from the firmware's device
+path (``…/MAC/IPv4(…)/Uri(http://SERVER/…)``), sets the root to
+``(http,SERVER)`` and normal mode reads ``$prefix/grub.cfg`` — but
+``grubnetaa64.efi`` holds no ``http`` module (debian/build-efi-images adds only
+``tftp`` to the netboot image), so it can open neither its config nor
+``http.mod`` there and stops at ``grub>``. That parser also expects the IPv4 or
+IPv6 node right before the URI: a DHCP answer with DNS servers makes EDK2 put a
+DNS node between them, GRUB then matches no card and configures nothing —
+examples/arm64-grub.toml sends no DNS servers for this reason.
+
 The payload comes from Debian's arm64 packages *downloaded, never installed*,
 and the machine's dpkg architectures are never touched: apt runs with
 ``APT::Architecture=arm64`` and its own lists and archive directories inside the
@@ -48,14 +62,26 @@ BUSYBOX_PACKAGE = "busybox-static"
 GRUB_PACKAGE = "grub-efi-arm64-bin"
 GRUB_MODULES = "usr/lib/grub/arm64-efi"
 GRUB_IMAGE = f"{GRUB_MODULES}/monolithic/grubnetaa64.efi"
-VERSION = 1  # bump when the cached layout or the initrd changes
+VERSION = 2  # bump when the cached layout or the initrd changes
 
 # Names in the boot root (examples/arm64-grub.toml's [boot.files] names GRUB_PROGRAM,
 # its target linux-arm64 the kernel and initrd).
 GRUB_PROGRAM = "grubnetaa64.efi"
+GRUB_HTTP_PROGRAM = "grubhttpaa64.efi"  # arch 19: our build with http (module docstring)
 GRUB_MODULE_DIR = "grub/arm64-efi"  # $prefix/$grub_cpu-$grub_platform, where GRUB loads modules from
 KERNEL = "arm64/vmlinuz"
 INITRD = "arm64/initrd.img"
+
+# grub-mkimage, an x86 program that builds an image for any target from that target's
+# module directory (kernel.img, moddep.lst, *.mod).
+GRUB_MKIMAGE = tools.Requirement("grub-mkimage", "grub-common")
+# What grubhttpaa64.efi holds: the network (efinet, net, http, tftp), what the rendered
+# grub/grub.cfg uses (normal's scripting, test, linux; chain for EFI targets) and a few
+# commands for the prompt. Anything else normal loads from $prefix/arm64-efi/ over HTTP.
+GRUB_HTTP_MODULES = (
+    "efinet", "net", "http", "tftp", "normal", "configfile", "echo", "test", "true", "sleep",
+    "linux", "chain", "gzio", "minicmd", "ls", "cat", "halt", "reboot",
+)  # fmt: skip
 
 FIRMWARES = ("arm64", "arm64http")
 TITLES = {"arm64": "arm64 UEFI PXE", "arm64http": "arm64 UEFI HTTP"}
@@ -113,7 +139,7 @@ class Arm64Payload:
     kernel: Path
     initrd: Path
     grub: Path
-    modules: Path  # the package's arm64-efi directory: *.mod and *.lst
+    modules: Path  # the package's arm64-efi directory: *.mod, *.lst and kernel.img (for grub-mkimage)
     marker: str
     kernel_version: str
 
@@ -139,9 +165,14 @@ def load(cache: Path, marker: str) -> Arm64Payload | None:
         marker,
         str(data.get("kernel_version")),
     )
-    if not all(p.is_file() for p in (found.kernel, found.initrd, found.grub, found.modules / "http.mod")):
+    if not all(p.is_file() for p in (found.kernel, found.initrd, found.grub, *_module_files(found.modules))):
         return None
     return found
+
+
+def _module_files(modules: Path) -> tuple[Path, ...]:
+    """Files of the cached module directory that must be there: GRUB's http module, what grub-mkimage reads."""
+    return (modules / "http.mod", modules / "kernel.img", modules / "moddep.lst")
 
 
 def prepare(cache: Path, marker: str, *, say: object = print) -> Arm64Payload:
@@ -159,7 +190,7 @@ def prepare(cache: Path, marker: str, *, say: object = print) -> Arm64Payload:
     with contextlib.suppress(OSError, ValueError):
         manifest = json.loads((where / "payload.json").read_text())
     have = manifest.get("version") == VERSION and all(
-        p.is_file() for p in (where / "vmlinuz", where / GRUB_PROGRAM, busybox, where / "grub-modules" / "http.mod")
+        p.is_file() for p in (where / "vmlinuz", where / GRUB_PROGRAM, busybox, *_module_files(where / "grub-modules"))
     )
     if not have:
         _say(say, f"lab: downloading Debian's arm64 {KERNEL_META}, {BUSYBOX_PACKAGE} and {GRUB_PACKAGE}")
@@ -239,9 +270,10 @@ def _download(where: Path) -> dict[str, object]:
         shutil.copyfile(busybox, where / "busybox")
         shutil.copyfile(grub, where / GRUB_PROGRAM)
         shutil.rmtree(where / "grub-modules", ignore_errors=True)
+        (where / GRUB_HTTP_PROGRAM).unlink(missing_ok=True)  # built from these modules: rebuilt on demand
         (where / "grub-modules").mkdir()
         for module in (trees[GRUB_PACKAGE] / GRUB_MODULES).glob("*"):
-            if module.suffix in (".mod", ".lst"):
+            if module.suffix in (".mod", ".lst") or module.name == "kernel.img":
                 shutil.copyfile(module, where / "grub-modules" / module.name)
     return {"kernel_version": kernels[-1].name.removeprefix("vmlinuz-"), "packages": list(packages)}
 
@@ -300,13 +332,45 @@ def build_initrd(marker: str, busybox: bytes) -> bytes:
     return gzip.compress(archive, compresslevel=9, mtime=0)
 
 
-def fill_root(found: Arm64Payload, root: Path) -> None:
-    """Put GRUB, its modules, the arm64 kernel and initrd into the boot root (copies, world-readable)."""
+def grub_http(found: Arm64Payload) -> Path:
+    """The cached ``grubhttpaa64.efi``, built with ``grub-mkimage`` from the cached modules when missing.
+
+    ``-p /grub``: the prefix of Debian's network images, a path on the device
+    GRUB was booted from — ``(http,SERVER)`` after UEFI HTTP boot (efinet makes
+    it from the firmware's URI device path), ``(tftp,SERVER)`` after PXE. No
+    embedded config: normal mode reads ``$prefix/grub.cfg``, the per-client config.
+    """
+    image = found.grub.parent / GRUB_HTTP_PROGRAM
+    if image.is_file():
+        return image
+    mkimage = GRUB_MKIMAGE.find()
+    if mkimage is None:
+        raise LabError(
+            f"{GRUB_MKIMAGE.name} not found (it builds {GRUB_HTTP_PROGRAM} for --firmware arm64http): "
+            f"install the Debian package with 'apt-get install {GRUB_MKIMAGE.package}'"
+        )
+    tmp = image.with_name(f"{image.name}.{os.getpid()}")
+    cmd = [str(mkimage), "-O", "arm64-efi", "-d", str(found.modules), "-p", "/grub", "-o", str(tmp)]
+    try:
+        run([*cmd, *GRUB_HTTP_MODULES], timeout=120)
+        os.replace(tmp, image)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return image
+
+
+def fill_root(found: Arm64Payload, root: Path, *, http: bool = False) -> None:
+    """Put GRUB, its modules, the arm64 kernel and initrd into the boot root (copies, world-readable).
+
+    ``http``: also ``grubhttpaa64.efi`` (:func:`grub_http`), for UEFI HTTP boot.
+    """
     modules = root / GRUB_MODULE_DIR
     modules.mkdir(parents=True, exist_ok=True)
     (root / KERNEL).parent.mkdir(parents=True, exist_ok=True)
     copies = [(found.grub, GRUB_PROGRAM), (found.kernel, KERNEL), (found.initrd, INITRD)]
-    copies += [(m, f"{GRUB_MODULE_DIR}/{m.name}") for m in sorted(found.modules.iterdir())]
+    if http:
+        copies.append((grub_http(found), GRUB_HTTP_PROGRAM))
+    copies += [(m, f"{GRUB_MODULE_DIR}/{m.name}") for m in sorted(found.modules.iterdir()) if m.suffix != ".img"]
     for source, name in copies:
         shutil.copyfile(source, root / name)
         (root / name).chmod(0o644)
@@ -317,4 +381,5 @@ def fill_root(found: Arm64Payload, root: Path) -> None:
 def install(chosen_scenarios: list[Scenario], cache: Path, marker: str, root: Path, say: object = None) -> None:
     """When an arm64 scenario is chosen: prepare the arm64 payload (``marker`` in its initrd) and fill ``root``."""
     if chosen(chosen_scenarios):
-        fill_root(prepare(cache, marker, say=say), root)
+        http = any(s.firmware == "arm64http" for s in chosen_scenarios)
+        fill_root(prepare(cache, marker, say=say), root, http=http)

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bootwright.lab.timeline import EVENT_STAGES, PROXY_DETAIL, PROXY_EVENTS, Stage, classify_path
+from bootwright.lab.timeline import EVENT_STAGES, PROXY_DETAIL, PROXY_EVENTS, SERIAL_DETAIL, Stage, classify_path
 
 ADDRESS_KEYS = ("client", "peer", "remote", "src", "address", "addr", "ip", "yiaddr", "ciaddr", "ia_na", "lease")
 PATH_KEYS = ("path", "file", "filename", "uri", "url", "target", "bootfile")
@@ -179,7 +179,7 @@ class SerialParser:
             if not line:
                 continue
             if self.marker in line:
-                stages.append((Stage.MARKER, "serial"))
+                stages.append((Stage.MARKER, SERIAL_DETAIL))
                 continue
             if fetched := _IPXE_FETCH.search(line):
                 stage = classify_path(fetched.group(1))
@@ -190,7 +190,7 @@ class SerialParser:
                 self.dead_end = dead.group(0)
             for pattern, stage in SERIAL_STAGES:
                 if pattern.search(line):
-                    stages.append((stage, "serial"))
+                    stages.append((stage, SERIAL_DETAIL))
                     break
             else:
                 if m := REFUSED.search(line):

@@ -68,6 +68,8 @@ EVENT_STAGES: dict[str, Stage | None] = {
 # proxyDHCP answers: the boot part only; the address came from another server.
 PROXY_EVENTS = frozenset({EventKind.DHCP4_PROXY_OFFER, EventKind.DHCP4_PROXY_ACK})
 PROXY_DETAIL = "address from another server"
+# The detail of a stage seen on the serial console only (the server's sighting, naming the file, replaces it).
+SERIAL_DETAIL = "serial"
 
 # File name → stage, first match wins (per-MAC scripts like script.ipxe-52:54:… count as scripts, and
 # the configs GRUB and pxelinux read in their place: grub/grub.cfg, pxelinux.cfg/01-<mac>).
@@ -122,6 +124,10 @@ class Timeline:
         if family is not None:
             self.via.setdefault(stage, family)
         if stage in self.seen:
+            # The console may show a stage before the server's line about it is read; the server
+            # names what was fetched (the boot program's file), the console only that it happened.
+            if detail and self.detail.get(stage) == SERIAL_DETAIL:
+                self.detail[stage] = detail
             return False
         self.seen[stage] = max(0.0, at - self.started)
         if detail:
