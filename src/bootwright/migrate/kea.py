@@ -5,8 +5,13 @@ become rules with ``final = false`` in reverse definition order: Kea gives a
 client every class whose ``test`` holds, and of their ``boot-file-name``/
 ``next-server`` and options the first class's wins (Dhcpv4Srv::setFixedFields
 walks the classes in order and keeps the first value found for each field) —
-as the last of several non-final rules wins in bootwright. A global
-or subnet ``boot-file-name`` is a non-final rule placed before the classes.
+as the last of several non-final rules wins in bootwright. A class that
+shares no client with another class giving something (an if/else-if chain:
+each test excludes the classes before it with ``not (…)``, as the exporters
+write bootwright's rules and built-in table) becomes a final rule instead,
+placed first: its clients get exactly its fields, also when it sets none
+(see ``_Kea.exclusive``). A global or subnet ``boot-file-name`` is a
+non-final rule placed before the classes.
 A pool's ``client-class`` becomes ``allow = ["rule:NAME"]``; a class without a
 ``test`` matches the hosts whose reservation names it (``client-classes`` →
 the host's groups). Kea has no built-in boot table: ``boot.builtin`` is off.
@@ -23,7 +28,15 @@ from typing import Any
 from bootwright.config import HOST_NAME, option_problem
 from bootwright.inventory.dhcpd_options import DHCPD_OPTIONS, DhcpdValue, to_text
 from bootwright.inventory.records import HostInputError, host_from_dict
-from bootwright.migrate.kea_classes import NOT_MATCHES, NOT_MEMBER, Match, Unsupported, compile_test
+from bootwright.migrate.kea_classes import (
+    NOT_MATCHES,
+    NOT_MEMBER,
+    Match,
+    Unsupported,
+    compile_test,
+    disjoint,
+    implies,
+)
 from bootwright.migrate.kea_json import KeaSyntaxError, Obj, parse_kea_json
 from bootwright.migrate.result import Action, Finding, Imported, Reader
 from bootwright.wire.ipxe_options import (
@@ -120,6 +133,9 @@ class _Kea:
         self.ipxe_encap: set[str] = set()  # names of option 175 defined as an empty container of the "ipxe" space
         self.rapid: list[tuple[Obj, bool]] = []  # per-subnet rapid-commit (Kea 2.2 has it per subnet only)
         self.negations: list[tuple[Obj, dict[str, Any], list[Match]]] = []  # (class, its rule, not (…) matches)
+        # Every translated class in definition order: (name, alternatives with their negations, its rules).
+        self.defined: list[tuple[str, list[Match], list[dict[str, Any]]]] = []
+        self.members_excluded: list[tuple[Obj, dict[str, Any], str]] = []  # not member('X') of a class setting more
         self.tee_note = False
 
     def note(self, obj: Obj, key: str, action: Action, message: str, shown: Any = None) -> None:
@@ -357,6 +373,8 @@ class _Kea:
             fields[field] = text
         names = [name if i == 0 else f"{name}-{i + 1}" for i in range(len(alternatives))]
         self.rule_names[name] = names
+        own: list[dict[str, Any]] = []
+        self.defined.append((name, [dict(m) for m in alternatives], own))
         for rule_name, match in zip(names, alternatives, strict=True):
             excluded = match.pop(NOT_MEMBER, [])
             negated = match.pop(NOT_MATCHES, [])
@@ -364,19 +382,51 @@ class _Kea:
             if negated:
                 self.negations.append((cls, rule, negated))
             # not member('X'): X's members must keep X's values. X is defined before this class, so its rules come
-            # after this one's once the classes are reversed (section()); exact when X sets every value this does.
+            # after this one's once the classes are reversed (section()); exact when X sets every value this does
+            # (or when the rule becomes final: exclusive(); order_negations() reports the rest).
             for other in excluded:
                 theirs = next((r for r in self.class_rules if r["name"] in self.rule_names.get(other, [])), {})
                 if not set(fields) <= set(theirs):
-                    self.note(
-                        cls,
-                        "test",
-                        "approximated",
-                        f"not member({other!r}): {other}'s members also get "
-                        f"what class {name!r} sets and {other!r} does not",
-                    )
+                    self.members_excluded.append((cls, rule, other))
             self.class_rules.append(rule)
+            own.append(rule)
         self.out.translated += 1
+
+    def exclusive(self) -> list[dict[str, Any]]:
+        """The rules of classes no client shares with another class that gives something: final rules, first.
+
+        A client of such a class gets exactly what it sets from Kea, whatever the other classes say; as a final
+        rule it stops there in bootwright too, also for a class that sets nothing (the exporters' "no boot program
+        for these" steps, which later classes exclude with ``not (…)``). bootwright cannot say ``not``: the rule
+        matches the class's positive condition, so each ``not (X)`` of it must be covered by an exclusive class
+        defined before it, whose final rule then catches X's clients first — how if/else-if chains are written
+        (``A``; ``B and not (A)``; …; the exporters' output). Placed in definition order before the other classes'
+        rules: the one a client meets first is the class Kea assigns it (induction over that order).
+        """
+        sets = {n for n, _, rules in self.defined if any(k not in ("name", "match", "final") for r in rules for k in r)}
+
+        def apart(a: tuple[str, list[Match]], b: tuple[str, list[Match]]) -> bool:
+            return all(
+                disjoint(x, y) or b[0] in x.get(NOT_MEMBER, []) or a[0] in y.get(NOT_MEMBER, [])
+                for x in a[1]
+                for y in b[1]
+            )
+
+        finals: list[tuple[str, list[Match]]] = []
+        out: list[dict[str, Any]] = []
+        for name, alternatives, rules in self.defined:  # bounded: classes × classes × alternatives
+            if not rules:
+                continue
+            covered = all(
+                all(any(implies(q, y) for _, alts in finals for y in alts) for q in x.get(NOT_MATCHES, []))
+                and all(any(other == n for n, _ in finals) for other in x.get(NOT_MEMBER, []))
+                for x in alternatives
+            )
+            others = [(n, alts) for n, alts, _ in self.defined if n != name and n in sets]
+            if covered and all(apart((name, alternatives), other) for other in others):
+                finals.append((name, alternatives))
+                out += rules
+        return out
 
     def order_negations(self) -> None:
         """``A and not (B)``: this rule goes before the rules matching B, so theirs win (later non-final rules do).
@@ -384,6 +434,16 @@ class _Kea:
         Exact when a rule of exactly B's match sets every field this one sets — how first-wins chains are written
         (``B``; ``A and not (B)``; the exporters' output); otherwise an approximation, reported.
         """
+        self.negations = [n for n in self.negations if not n[1]["final"]]  # exact as final rules (exclusive())
+        for cls, rule, other in self.members_excluded:
+            if not rule["final"]:
+                self.note(
+                    cls,
+                    "test",
+                    "approximated",
+                    f"not member({other!r}): {other}'s members also get "
+                    f"what class {cls['name']!r} sets and {other!r} does not",
+                )
         for _cls, rule, negated in self.negations:  # each rule moved once: bounded
             wanted = [{**m, "family": self.family} for m in negated]
             at = self.class_rules.index(rule)
@@ -642,9 +702,12 @@ class _Kea:
         # Kea takes each fixed field and option from the *first* matching class that sets it
         # (Dhcpv4Srv::setFixedFields, "the first value found for each field"); later non-final rules win in
         # bootwright, so the classes become rules from the last defined to the first.
-        self.class_rules.reverse()
+        exclusive = self.exclusive()
+        for rule in exclusive:
+            rule["final"] = True
+        self.class_rules = [r for r in reversed(self.class_rules) if not r["final"]]
         self.order_negations()
-        rules = self.boot_rules + self.class_rules
+        rules = self.boot_rules + exclusive + self.class_rules
         if rules:
             config["rule"] = rules
         config["boot"] = {"builtin": False}  # Kea has no built-in table: a client gets what the config says

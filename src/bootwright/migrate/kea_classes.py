@@ -34,8 +34,9 @@ Match = dict[str, Any]
 # In a compiled match: the classes the client must not be a member of (``not member('X')``).
 NOT_MEMBER = "not_member"
 # In a compiled match: the matches of ``not (EXPR)`` — the client matches none of them. bootwright cannot negate a
-# match; the importer checks that rules placed after this one (later non-final rules win) override it for exactly
-# these clients, which is how first-wins chains (``A``, ``B and not (A)``, …) are written (see kea.py).
+# match; a class of a first-match chain (``A``, ``B and not (A)``, …) becomes a final rule after A's (kea.py
+# _Kea.exclusive), otherwise the importer checks that rules placed after this one (later non-final rules win)
+# override it for exactly these clients (_Kea.order_negations).
 NOT_MATCHES = "not_matches"
 
 
@@ -276,6 +277,53 @@ def _and(left: Match, right: Match) -> Match | None:
         elif out[key] != value:
             return None
     return out
+
+
+def positive(match: Match) -> Match:
+    """``match`` without its negations (:data:`NOT_MEMBER`, :data:`NOT_MATCHES`): what a bootwright rule can say."""
+    return {k: v for k, v in match.items() if k not in (NOT_MEMBER, NOT_MATCHES)}
+
+
+def implies(narrow: Match, wide: Match) -> bool:
+    """True when every client ``narrow`` (its positive part) matches also matches ``wide``'s positive part.
+
+    Conservative: a list value (any of) must be a subset of the other's; a vendor class prefix counts only
+    when it is one of the other's prefixes.
+    """
+    for key, value in positive(wide).items():
+        mine = narrow.get(key)
+        if mine is None:
+            return False
+        if isinstance(value, list):
+            if not isinstance(mine, list) or not all(v in value for v in mine):
+                return False
+        elif mine != value:
+            return False
+    return True
+
+
+def _clash(a: Match, b: Match) -> bool:
+    """True when no client meets both positive parts: a different first architecture, ``known`` or
+    ``no_arch``, or vendor classes of which neither starts with the other (Kea compares the option's start)."""
+    for key in ("known", "no_arch"):
+        if key in a and key in b and a[key] != b[key]:
+            return True
+    if "arch" in a and "arch" in b and not set(a["arch"]) & set(b["arch"]):
+        return True  # the importer reads Kea's substring(option[93],0,2): the client's first architecture
+    if "vendor_class" in a and "vendor_class" in b:
+        return not any(str(x).startswith(str(y)) or str(y).startswith(str(x)) for x in a["vendor_class"]
+                       for y in b["vendor_class"])  # fmt: skip
+    return False
+
+
+def disjoint(a: Match, b: Match) -> bool:
+    """True when no client matches both alternatives (negations included): their conditions clash, or one
+    excludes (``not (…)``) a condition the other implies."""
+    return (
+        _clash(a, b)
+        or any(implies(b, q) for q in a.get(NOT_MATCHES, []))
+        or any(implies(a, q) for q in b.get(NOT_MATCHES, []))
+    )
 
 
 def compile_test(text: str, family: int, classes: Mapping[str, list[Match]]) -> Compiled:

@@ -106,3 +106,57 @@ def test_unsupported_expression() -> None:
 def test_json_errors_name_file_and_line() -> None:
     with pytest.raises(ValueError, match=r"k.conf:3"):
         import_kea('{\n "Dhcp4": {\n  "valid-lifetime": ,\n }\n}\n', "k.conf")
+
+
+CHAIN = """{"Dhcp4": {
+  "client-classes": [
+    {"name": "ipxe", "test": "option[77].hex == 'iPXE'", "boot-file-name": "http://192.0.2.1/boot.ipxe"},
+    {"name": "none", "test": "option[93].hex == 0x0016 and not (option[77].hex == 'iPXE')"},
+    {"name": "pxe", "next-server": "192.0.2.1", "boot-file-name": "undionly.kpxe",
+     "test": "option[93].exists and not (option[77].hex == 'iPXE') and not (option[93].hex == 0x0016)"}
+  ],
+  "subnet4": [{"id": 1, "subnet": "192.0.2.0/24"}]
+}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("client", "answer"),
+    [
+        (c.SEABIOS_IPXE, ("http://192.0.2.1/boot.ipxe", None)),  # not the next-server of "pxe", which excludes it
+        (dict(arches=(22,), vendor_class="U-Boot.armv8"), (None, None)),  # "none" sets nothing; "pxe" excludes it
+        (c.BIOS_PXE, ("undionly.kpxe", "192.0.2.1")),
+        (c.PLAIN, (None, None)),
+    ],
+)
+def test_first_match_chain_becomes_final_rules(client: dict[str, object], answer: tuple[object, ...]) -> None:
+    # Each class excludes the ones before it (an if/else-if chain, as the exporters write the built-in table):
+    # a client gets one class's fields only, also when that class sets none, which only final rules can say.
+    imported = import_kea(CHAIN, "k.conf")
+    config = checked(imported)
+    assert [(r.name, r.final) for r in config.rule] == [("ipxe", True), ("none", True), ("pxe", True)]
+    assert not [f for f in imported.findings if "client-classes" in f.statement or "test" in f.statement]
+    got = decide(config, imported, "192.0.2.0/24", **client)
+    assert (got.bootfile, got.next_server) == answer
+
+
+def test_classes_sharing_clients_stay_non_final(v4) -> None:
+    # pxe, bios, efi64 … overlap (a BIOS client is in pxe and bios): first-wins per field, later rules win
+    assert not any(r.final for r in checked(v4).rule)
+
+
+def test_not_member_chain_is_exact() -> None:
+    # "efi" sets next-server, which "ipxe" does not: exact only as final rules (no finding then)
+    imported = import_kea(
+        """{"Dhcp4": {"client-classes": [
+          {"name": "ipxe", "test": "option[77].hex == 'iPXE'", "boot-file-name": "http://192.0.2.1/boot.ipxe"},
+          {"name": "efi", "test": "option[93].hex == 0x0007 and not member('ipxe')",
+           "boot-file-name": "ipxe.efi", "next-server": "192.0.2.1"}],
+          "subnet4": [{"id": 1, "subnet": "192.0.2.0/24"}]}}""",
+        "k.conf",
+    )
+    config = checked(imported)
+    assert [(r.name, r.final) for r in config.rule] == [("ipxe", True), ("efi", True)]
+    assert not [f for f in imported.findings if "member" in f.message]
+    got = decide(config, imported, "192.0.2.0/24", **c.UEFI_IPXE)
+    assert (got.bootfile, got.next_server) == ("http://192.0.2.1/boot.ipxe", None)
