@@ -129,6 +129,7 @@ class _Kea:
         self.defs: dict[str, tuple[int, str]] = {}
         self.boot_rules: list[dict[str, Any]] = []
         self.class_rules: list[dict[str, Any]] = []
+        self.drop_rules: list[dict[str, Any]] = []  # the special class DROP: its members get no answer at all
         self.ipxe_defs: dict[str, int] = {}  # option-def names in the "ipxe" space (option 175's sub-options)
         self.ipxe_encap: set[str] = set()  # names of option 175 defined as an empty container of the "ipxe" space
         self.rapid: list[tuple[Obj, bool]] = []  # per-subnet rapid-commit (Kea 2.2 has it per subnet only)
@@ -339,6 +340,15 @@ class _Kea:
         else:
             alternatives = [{"group": [name]}]  # assigned by reservations (client-classes)
         self.classes[name] = alternatives
+        if name == "DROP":  # Kea drops a query its special class DROP matches: bootwright's ignore rule
+            for i, match in enumerate(alternatives):
+                if match.get(NOT_MEMBER) or match.get(NOT_MATCHES):
+                    self.note(cls, "test", "untranslated", "a DROP test with not (…): write its ignore rule by hand")
+                    continue
+                rule_name = "kea-drop" if i == 0 else f"kea-drop-{i + 1}"
+                self.drop_rules.append({"name": rule_name, "match": {**match, "family": self.family}, "ignore": True})
+            self.out.translated += 1
+            return
         fields: dict[str, Any] = {}
         if cls.get("boot-file-name"):
             fields["bootfile"] = cls["boot-file-name"]
@@ -707,7 +717,7 @@ class _Kea:
             rule["final"] = True
         self.class_rules = [r for r in reversed(self.class_rules) if not r["final"]]
         self.order_negations()
-        rules = self.boot_rules + exclusive + self.class_rules
+        rules = self.drop_rules + self.boot_rules + exclusive + self.class_rules
         if rules:
             config["rule"] = rules
         config["boot"] = {"builtin": False}  # Kea has no built-in table: a client gets what the config says

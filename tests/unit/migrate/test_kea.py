@@ -160,3 +160,17 @@ def test_not_member_chain_is_exact() -> None:
     assert not [f for f in imported.findings if "member" in f.message]
     got = decide(config, imported, "192.0.2.0/24", **c.UEFI_IPXE)
     assert (got.bootfile, got.next_server) == ("http://192.0.2.1/boot.ipxe", None)
+
+
+def test_the_drop_class_is_an_ignore_rule_first() -> None:
+    text = """{"Dhcp4": {
+      "client-classes": [
+        {"name": "pxe", "test": "substring(option[60].hex,0,9) == 'PXEClient'", "boot-file-name": "undionly.kpxe"},
+        {"name": "DROP", "test": "substring(pkt4.mac,0,3) == 0x00005e"}
+      ],
+      "subnet4": [{"subnet": "192.0.2.0/24", "pools": [{"pool": "192.0.2.10-192.0.2.20"}]}]
+    }}"""
+    imported = import_kea(text, "kea-dhcp4.conf")
+    first = imported.config["rule"][0]
+    assert first["ignore"] is True and first["match"]["mac"] == ["00:00:5e"]
+    assert not [f for f in imported.findings if f.action == "untranslated"]
