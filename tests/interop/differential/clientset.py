@@ -26,14 +26,19 @@ from bootwright.wire.dhcp6 import (
     ClientNii,
     Dhcp6Message,
     Dhcp6Option,
+    Dhcp6Relay,
     DuidUUID,
     ElapsedTime,
     IaAddr,
     IaNa,
+    InterfaceId,
     OptionRequest,
+    RelayMessage,
+    RemoteId,
     ServerId,
     UserClass,
     VendorClass,
+    decode,
 )
 from bootwright.wire.dhcp6 import MessageType as Msg6
 
@@ -104,10 +109,15 @@ CLIENTS: tuple[Client, ...] = (
 RELAYED: tuple[str, ...] = ("seabios-pxe", "ipxe-bios", "uefi-x64-pxe", "uefi-http-x64", "plain")
 """The clients also sent through a relay (giaddr, option 82): one of each boot path."""
 
+RELAYED6: tuple[str, ...] = ("uefi-x64-pxe", "uefi-http-x64", "ipxe-efi", "plain")
+"""The clients also sent through a DHCPv6 relay (Relay-forward): UEFI PXE and HTTP boot, iPXE, an OS."""
+
 # iPXE with HTTPS built in: feature indicator 0x14 (iPXE dhcp.h DHCP_EB_FEATURE_HTTPS) beside the others.
 IPXE_HTTPS_175 = IPXE_175 + bytes.fromhex("140101")
 
 EXTRA_CLIENTS: tuple[Client, ...] = (
+    # iPXE's EFI build (golden ipxe-efi-v6.txt): arch 7, UNDI 3.10, user class iPXE, asks for 59 and 60.
+    _pxe("ipxe-efi", 7, PRL_IPXE, (3, 10), oro=ORO_IPXE, user_class="iPXE", ipxe=IPXE_175),
     _pxe("ipxe-https", 0, PRL_IPXE, (2, 1), oro=ORO_IPXE, user_class="iPXE", ipxe=IPXE_HTTPS_175),
     # Fixed MACs a config may single out: the IANA documentation OUI 00:00:5e (RFC 7042 §2.1.2) and a
     # locally administered MAC whose client identifier (type 1 + MAC, RFC 2132 §9.14) a config names.
@@ -126,7 +136,7 @@ def known_host(mac: str) -> Client:
 
 
 def client_mac(client: Client, index: int, mode: int) -> bytes:
-    """The client's MAC in one mode (0 direct v4, 1 relayed v4, 2 v6): distinct leases per mode."""
+    """The client's MAC in one mode (0 direct v4, 1 relayed v4, 2 v6, 3+ agents, 9 relayed v6): distinct leases."""
     if client.mac is not None:
         return bytes.fromhex(client.mac.replace(":", ""))
     return bytes((0x52, 0x54, 0x00, 0xD1, mode, index))
@@ -236,3 +246,31 @@ def request6(client: Client, xid: int, mac: bytes, server_id: ServerId, address:
 def information_request(client: Client, xid: int, mac: bytes) -> bytes:
     """An Information-request (RFC 8415 §18.2.6): what a client told "other config" by the RA asks."""
     return Dhcp6Message(Msg6.INFORMATION_REQUEST, xid, tuple(_options6(client, mac))).encode()
+
+
+# --------------------------------------------------------------------------- DHCPv6 relay
+
+INTERFACE_ID = b"srv0:vlan7"
+"""The DHCPv6 relay agent's Interface-Id (option 18, RFC 8415 §21.18): what the server must echo."""
+RELAY6_ENTERPRISE = 32473  # the documentation enterprise number (RFC 5612) of option 37's remote id
+
+
+def link_local(mac: bytes) -> IPv6Address:
+    """The client's link-local address: fe80:: and the MAC's modified EUI-64 (RFC 4291 App. A)."""
+    eui = bytes((mac[0] ^ 0x02, *mac[1:3], 0xFF, 0xFE, *mac[3:]))
+    return IPv6Address(b"\xfe\x80" + bytes(6) + eui)
+
+
+def relay_forward(message: bytes, link: IPv6Address, peer: IPv6Address, interface_id: bytes,
+                  remote_id: bytes = b"") -> bytes:  # fmt: skip
+    """The client's ``message`` in a Relay-forward from the first relay (hop-count 0, RFC 8415 §19.1.1).
+
+    ``link`` is the relay's address on the client's link (the server picks the subnet by it, §13.1),
+    ``peer`` the client's source address; Interface-Id (§21.18) always, a Remote-Id (option 37,
+    RFC 4649 §3) when ``remote_id`` is given. The server echoes the Interface-Id only (§19.3).
+    """
+    opts: list[Dhcp6Option] = [InterfaceId(interface_id)]
+    if remote_id:
+        opts.append(RemoteId(RELAY6_ENTERPRISE, remote_id))
+    inner = decode(message)
+    return Dhcp6Relay(Msg6.RELAY_FORW, 0, link, peer, (RelayMessage(inner), *opts)).encode()

@@ -69,7 +69,7 @@ class AddressClasses:
     def from_configs(cls, *texts: str | None) -> AddressClasses:
         """The pools and fixed addresses of dhcpd, Kea and dnsmasq configs.
 
-        dhcpd: ``range [dynamic-bootp] A [B];``, ``range6 A B;``, ``fixed-address[6] A;``; Kea:
+        dhcpd: ``range [dynamic-bootp] A [B];``, ``range6 A B;``, ``range6 P/len;``, ``fixed-address[6] A;``; Kea:
         ``"pool": "A - B"`` or ``"P/len"``, ``"ip-address(es)"`` of a reservation; dnsmasq:
         ``dhcp-range=[tags,]A,B,…`` and ``dhcp-host=…,A,…``.
         """
@@ -82,6 +82,9 @@ class AddressClasses:
                 out.append(Range(f"pool {first}-{last}", IPv4Address(first), IPv4Address(last)))
             for m in re.finditer(r"\brange6\s+([0-9a-f:]+)\s+([0-9a-f:]+)\s*;", body, re.I):
                 out.append(Range(f"pool {m.group(1)}-{m.group(2)}", IPv6Address(m.group(1)), IPv6Address(m.group(2))))
+            for m in re.finditer(r"\brange6\s+([0-9a-f:]+/\d+)\s*;", body, re.I):  # a prefix; not `temporary` (IA_TA)
+                net = ip_network(m.group(1))
+                out.append(Range(f"pool {net}", net.network_address, net.broadcast_address))
             for m in re.finditer(r"\bfixed-address6?\s+([0-9a-f.:]+)\s*;", body, re.I):
                 a = ip_address(m.group(1))
                 out.append(Range(f"fixed {a}", a, a))
@@ -175,13 +178,25 @@ _NAMED6 = frozenset((1, 2, 3, 7, 13, 16, 23, 24, 32, 59, 60))
 
 
 def observe6(replies: Iterable[bytes], classes: AddressClasses) -> Observation:
-    """Fields of a DHCPv6 exchange: the last reply (to the Request or Information-request), else the Advertise."""
-    msgs = [m for m in map(dhcp6.decode, replies) if isinstance(m, dhcp6.Dhcp6Message)]
-    names = [dhcp6.MessageType(m.msg_type).name for m in msgs]
+    """Fields of a DHCPv6 exchange: the last reply (to the Request or Information-request), else the Advertise.
+
+    A Relay-reply (relayed mode) is unwrapped: its message counts exactly as a direct reply, and the
+    relay layer adds ``relay`` (hop-count, link- and peer-address, which the server copies from the
+    Relay-forward) and ``relay-optN`` for each option beside the Relay Message — the Interface-Id
+    (18) it must echo, anything else it echoes (RFC 8415 §19.3, RFC 4994).
+    """
+    unwrapped = [dhcp6.innermost(m) for m in map(dhcp6.decode, replies)]
+    names = [dhcp6.MessageType(m.msg_type).name for m, _ in unwrapped]
     obs: Observation = {"reply": "+".join(names) or "none"}
-    if not msgs:
+    if not unwrapped:
         return obs
-    final = msgs[-1]
+    final, layers = unwrapped[-1]
+    for r in layers[:1]:  # the harness's one relay
+        obs["relay"] = f"{dhcp6.message_name(r.msg_type)} hop {r.hop_count} link {r.link_address} peer {r.peer_address}"
+        obs["relay-opt18"] = ABSENT  # the echo a server must send: its absence is a difference
+        for o in r.options:
+            if o.code != dhcp6.RelayMessage.code:
+                obs[f"relay-opt{o.code}"] = dhcp6.format_option(o.code, o)
     ia = final.get(dhcp6.IaNa)
     addr = ia.get(dhcp6.IaAddr) if ia is not None else None
     if ia is None:

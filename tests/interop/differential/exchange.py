@@ -13,7 +13,12 @@ the same messages with giaddr, hops 1 and option 82, unicast from the relay
 address's port 67 to the server's port 67, as a relay agent sends them (RFC 2131
 §4.1, RFC 3046); replies come back to giaddr port 67. DHCPv6: a Solicit each
 to ff02::1:2, a Request for an advertised address, else an Information-request
-(what a client told "other config" by the RA does).
+(what a client told "other config" by the RA does). Relayed DHCPv6 (``"relay"``,
+``"server"``, ``"links"``): the same messages, each in a Relay-forward (link-address
+``links[label]``, peer-address the client's link-local, Interface-Id the entry's circuit,
+Remote-Id its remote unless empty), unicast from the relay address's port 547 to
+the server's port 547 as a relay agent sends them (RFC 8415 §19.1); the Relay-reply
+comes back to port 547 and is printed whole (:func:`.compare.observe6` unwraps it).
 
 All clients of a phase are in flight together (dhcpd's ping check waits a second
 per offer: in parallel that is one second, not eleven). Each phase ends when
@@ -45,6 +50,8 @@ from differential.clientset import (
     discover,
     information_request,
     known_host,
+    link_local,
+    relay_forward,
     request,
     request6,
     solicit,
@@ -78,8 +85,8 @@ def _xid4(data: bytes) -> int | None:
 
 
 def _xid6(data: bytes) -> int | None:
-    msg = dhcp6.decode(data)
-    return msg.transaction_id if isinstance(msg, dhcp6.Dhcp6Message) else None
+    msg, _ = dhcp6.innermost(dhcp6.decode(data))  # a Relay-reply: the client's message in it
+    return msg.transaction_id
 
 
 Entry = tuple[str, Client, bytes, bytes, bytes]
@@ -123,40 +130,59 @@ def run4(clients: list[Entry], interface: str, wait: float, relay: str | None,
 
 
 def _advertised(data: bytes) -> tuple[dhcp6.ServerId, IPv6Address] | None:
-    msg = dhcp6.decode(data)
-    if not isinstance(msg, dhcp6.Dhcp6Message) or msg.msg_type != dhcp6.MessageType.ADVERTISE:
+    msg, _ = dhcp6.innermost(dhcp6.decode(data))
+    if msg.msg_type != dhcp6.MessageType.ADVERTISE:
         return None
     sid, ia = msg.get(dhcp6.ServerId), msg.get(dhcp6.IaNa)
     addr = ia.get(dhcp6.IaAddr) if ia is not None else None
     return (sid, addr.address) if sid is not None and addr is not None else None
 
 
-def run6(clients: list[Entry], interface: str, wait: float) -> dict[str, list[bytes]]:
-    """Solicit, then Request or Information-request, for every client; the replies by label."""
+def run6(clients: list[Entry], interface: str, wait: float, relay: str | None = None, server: str | None = None,
+         links: dict[str, str] | None = None) -> dict[str, list[bytes]]:  # fmt: skip
+    """Solicit, then Request or Information-request, for every client; the replies by label.
+
+    Relayed when ``relay`` is given: each message goes in a Relay-forward whose link-address is
+    ``links[label]`` (the relay's address on the client's link: the server picks the subnet by it).
+    """
     sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
     index = socket.if_nametoindex(interface)
     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
-    sock.bind(("::", dhcp6.CLIENT_PORT))
-    dest = (str(dhcp6.ALL_DHCP_RELAY_AGENTS_AND_SERVERS), dhcp6.SERVER_PORT, 0, index)
+    if relay is not None:
+        assert server is not None and links is not None
+        sock.bind((relay, dhcp6.SERVER_PORT))  # a relay sends from, and gets its Relay-replies on, 547 (§7.2)
+        dest: tuple[str, int, int, int] = (server, dhcp6.SERVER_PORT, 0, 0)
+    else:
+        sock.bind(("::", dhcp6.CLIENT_PORT))
+        dest = (str(dhcp6.ALL_DHCP_RELAY_AGENTS_AND_SERVERS), dhcp6.SERVER_PORT, 0, index)
+
+    def wrap(entry: Entry, message: bytes) -> bytes:
+        if links is None:
+            return message
+        label, _, mac, interface_id, remote_id = entry
+        return relay_forward(message, IPv6Address(links[label]), link_local(mac), interface_id, remote_id)
+
     base = int.from_bytes(os.urandom(3), "big") & 0x7F0000
     xids = {base + i: e for i, e in enumerate(clients)}
     out: dict[str, list[bytes]] = {label: [] for label, *_ in clients}
-    for xid, (_, c, mac, _, _) in xids.items():
-        sock.sendto(solicit(c, xid, mac), dest)
+    for xid, entry in xids.items():
+        _, c, mac, _, _ = entry
+        sock.sendto(wrap(entry, solicit(c, xid, mac)), dest)
     adverts = _collect(sock, set(xids), wait, _xid6)
     second: dict[int, str] = {}
-    for xid, (label, c, mac, _, _) in xids.items():
+    for xid, entry in xids.items():
+        label, c, mac, _, _ = entry
         data = adverts.get(xid)
         if data is not None:
             out[label].append(data)
         lease = _advertised(data) if data is not None else None
         nxt = xid + 0x100
         if lease is not None:
-            sock.sendto(request6(c, nxt, mac, *lease), dest)
+            sock.sendto(wrap(entry, request6(c, nxt, mac, *lease)), dest)
         else:
-            sock.sendto(information_request(c, nxt, mac), dest)
+            sock.sendto(wrap(entry, information_request(c, nxt, mac)), dest)
         second[nxt] = label
     for xid, data in _collect(sock, set(second), wait, _xid6).items():
         out[second[xid]].append(data)
@@ -181,7 +207,7 @@ def main(argv: list[str]) -> int:
         if args["family"] == 4:
             out |= run4(batch, args["interface"], wait, args.get("relay"), args.get("server"))
         else:
-            out |= run6(batch, args["interface"], wait)
+            out |= run6(batch, args["interface"], wait, args.get("relay"), args.get("server"), args.get("links"))
     for name, replies in out.items():
         print(json.dumps({"client": name, "replies": [r.hex() for r in replies]}), flush=True)
     return 0

@@ -37,7 +37,18 @@ from typing import Any
 import tomli_w
 from netns import BOOTWRIGHT, REPO, NetnsPair, wait_udp_port
 
-from .clientset import ALL_CLIENTS, CIRCUIT_ID, CLIENTS, RELAYED, REMOTE_ID, Client, client_mac, known_host
+from .clientset import (
+    ALL_CLIENTS,
+    CIRCUIT_ID,
+    CLIENTS,
+    INTERFACE_ID,
+    RELAYED,
+    RELAYED6,
+    REMOTE_ID,
+    Client,
+    client_mac,
+    known_host,
+)
 from .compare import AddressClasses, Observations, observe4, observe6, observe_ra
 from .peers import start_dnsmasq, start_kea
 
@@ -90,6 +101,10 @@ class Seed:
     the :data:`~.clientset.RELAYED` few with the others. ``extra_clients`` name clients of
     :data:`~.clientset.EXTRA_CLIENTS` the case adds to its v4 modes (fixed-MAC ones to the first
     relayed mode with an agent of the case's only, so one MAC is never in flight twice).
+    With ``relay6`` the :data:`~.clientset.RELAYED6` clients also go through a DHCPv6 relay
+    (mode ``v6-relay``) whose link-address is :attr:`client6`, in the link's subnet6; ``links6``
+    (label, link-address) relay them once more each from another link (mode ``v6-relay-LABEL``):
+    a subnet6 the server reaches only through relays.
     """
 
     name: str  # "seed003": the allow-list key (and the directory under tests/data/migrate unless `data`)
@@ -105,6 +120,8 @@ class Seed:
     wait: float = 6.0  # seconds an exchange phase waits for replies (every one missing costs all of it)
     client_link_mac: str | None = None  # the client veth's MAC (its link-local address), when a config lists it
     serial: bool = False  # clients one after the other (``wait`` is then per client), for dnsmasq
+    relay6: bool = True  # relayed DHCPv6 too (when a DHCPv6 server runs)
+    links6: tuple[tuple[str, str], ...] = ()  # further relayed DHCPv6 modes: (label, the relay's link-address)
 
     @property
     def client4(self) -> str:
@@ -132,16 +149,17 @@ CASES: tuple[Seed, ...] = (
     # dhcpd.conf's "relayed" class matches circuit id "eth0/1" or remote id "rack-4" (RFC 3046 §2.0);
     # its if/elsif chain singles out MAC prefix 00:00:5e, client id 01:02:00:00:5e:00:53 and iPXE's https feature.
     # radvd.conf answers only the clients it lists: fe80::21f:16ff:fe06:3aab is the EUI-64 of 00:1f:16:06:3a:ab.
+    # dhcpd6.conf's second subnet6, 2001:db8:2::/64, is on no interface: only a relay on that link reaches it.
     Seed("own-isc", server6="2001:db8:1::1/64", data="own", rewrites=OWN, wait=5.0, client_link_mac="00:1f:16:06:3a:ab",
          agents=(("circuit", b"eth0/1", REMOTE_ID), ("remote", CIRCUIT_ID, b"rack-4")),
-         extra_clients=("ipxe-https", "oui-00005e", "cid-02005e")),
+         extra_clients=("ipxe-https", "oui-00005e", "cid-02005e"), links6=(("far", "2001:db8:2::1"),)),
     Seed("own-kea", server6="2001:db8:1::1/64", data="own", files=("kea-dhcp4.conf", "kea-dhcp6.conf"),
-         rewrites=OWN, wait=5.0),
+         rewrites=OWN, wait=5.0, relay6=False),
     # dnsmasq.conf ignores MACs 02:00:00:*:*:* (dhcp-mac, dhcp-ignore) and boots by tags of option 175 and 77.
     # dnsmasq does not hold an address it offered: clients in flight together would all be offered the same one
     # and NAKed ("address in use") but one, so they go one at a time (2 s for each one that gets no answer).
     Seed("own-dnsmasq", server6="2001:db8:1::1/64", data="own", files=("dnsmasq.conf",), rewrites=OWN,
-         wait=2.0, serial=True, extra_clients=("ipxe-https", "cid-02005e")),
+         wait=2.0, serial=True, extra_clients=("ipxe-https", "cid-02005e"), relay6=False),
 )  # fmt: skip
 """The importer's own test configs (tests/data/migrate/own), run in their real daemons: only the import is compared."""
 
@@ -216,7 +234,7 @@ Send = tuple[str, Client, bytes, bytes, bytes]
 
 
 def _client_lists(seed: Seed, sources: Sources) -> dict[str, list[Send]]:
-    """Clients per mode: every client direct, a few relayed (v4), every v6-capable one over v6.
+    """Clients per mode: every client direct, a few relayed (v4, v6), every v6-capable one over v6.
 
     With ``seed.agents``, the v4 clients are also relayed with each agent identity the config
     matches (``v4-relay-LABEL``: every client with the first, a few with the others); the seed's
@@ -240,16 +258,31 @@ def _client_lists(seed: Seed, sources: Sources) -> dict[str, list[Send]]:
             out[f"v4-relay-{label}"] = entries(f"v4-relay-{label}", 3 + k, clients, circuit, remote)
     if sources.v6:
         out["v6"] = entries("v6", 2, [c for c in (*CLIENTS, *roaming) if c.v6])
+        # Interface-Id for all, a Remote-Id (option 37) for every other one: both kinds of relay agent.
+        for k, (mode, _) in enumerate(_links6(seed)):
+            out[mode] = [(f"{name}/{mode}", ALL_CLIENTS[name], client_mac(ALL_CLIENTS[name], i, 9 + k),
+                          INTERFACE_ID, REMOTE_ID if i % 2 else b"") for i, name in enumerate(RELAYED6)]  # fmt: skip
     return out
 
 
+def _links6(seed: Seed) -> list[tuple[str, str]]:
+    """The relayed DHCPv6 modes and their link-addresses: the relay's own on the test link, then ``seed.links6``."""
+    if not seed.relay6:
+        return []
+    return [("v6-relay", seed.client6.split("/")[0]), *((f"v6-relay-{label}", la) for label, la in seed.links6)]
+
+
 def _exchange(link: NetnsPair, seed: Seed, family: int, clients: list[Send], relay: bool) -> subprocess.Popen[str]:
-    """Start the exchange script for one socket (direct v4, relayed v4, v6) in the client namespace."""
+    """Start the exchange script for one socket (direct v4, relayed v4, v6, relayed v6) in the client namespace."""
     args: dict[str, Any] = {"family": family, "interface": link.client_if, "wait": seed.wait, "serial": seed.serial,
                             "clients": [[c.name, mac.hex(), label, circuit.hex(), remote.hex()]
                                         for label, c, mac, circuit, remote in clients]}  # fmt: skip
-    if relay:
+    if relay and family == 4:
         args.update(relay=seed.relay4, server=link.server_addr4)
+    elif relay:  # the relay is the client namespace's address on the link (routable, as the v4 relay's)
+        links = dict(_links6(seed))
+        args.update(relay=seed.client6.split("/")[0], server=seed.server6.split("/")[0],
+                    links={label: links[label.split("/")[1]] for label, *_ in clients})  # fmt: skip
     return link.spawn_client([sys.executable, str(EXCHANGE), json.dumps(args)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)  # fmt: skip
 
@@ -265,7 +298,7 @@ def observe(link: NetnsPair, seed: Seed, sources: Sources, ra: bool) -> Observat
     """Send the client set over the link, all modes at once (and ``rdisc6`` when ``ra``); every client's fields.
 
     Each socket is one exchange process: direct v4, every relayed v4 mode together (one relay
-    address and port), v6; with ``seed.serial`` the two v4 ones run one after the other.
+    address and port), v6, relayed v6; with ``seed.serial`` the two v4 ones run one after the other.
     """
     classes = sources.classes()
     lists = _client_lists(seed, sources)
@@ -273,6 +306,7 @@ def observe(link: NetnsPair, seed: Seed, sources: Sources, ra: bool) -> Observat
         "v4": (4, False, lists.get("v4", [])),
         "relayed v4": (4, True, [s for mode, sends in lists.items() if mode.startswith("v4-relay") for s in sends]),
         "v6": (6, False, lists.get("v6", [])),
+        "relayed v6": (6, True, [s for mode, sends in lists.items() if mode.startswith("v6-relay") for s in sends]),
     }
     running = {
         what: _exchange(link, seed, family, sends, relay)

@@ -5,10 +5,20 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address
 
 from bootwright.wire.dhcp4 import Dhcp4Message, MessageType, encode
-from bootwright.wire.dhcp6 import BootFileUrl, Dhcp6Message, DnsServers, IaAddr, IaNa
+from bootwright.wire.dhcp6 import (
+    BootFileUrl,
+    Dhcp6Message,
+    Dhcp6Relay,
+    DnsServers,
+    IaAddr,
+    IaNa,
+    RelayMessage,
+    decode,
+    relay_reply,
+)
 from bootwright.wire.dhcp6 import MessageType as Msg6
 
-from .clientset import CLIENTS, client_mac, discover
+from .clientset import ALL_CLIENTS, CLIENTS, INTERFACE_ID, client_mac, discover, link_local, relay_forward, solicit
 from .compare import AddressClasses, compare, observe4, observe6, observe_ra, table, unexplained
 
 DHCPD = """
@@ -17,6 +27,7 @@ subnet 192.0.2.0 netmask 255.255.255.0 {
   host h { hardware ethernet 52:54:00:00:00:01; fixed-address 192.0.2.15; }
 }
 subnet6 2001:db8::/64 { range6 2001:db8::100 2001:db8::1ff; }
+subnet6 2001:db8:2::/64 { range6 2001:db8:2::/112; range6 2001:db8:2::/64 temporary; }
 """
 CLASSES = AddressClasses.from_configs(DHCPD)
 
@@ -32,6 +43,8 @@ def test_address_classes_name_the_pool_and_prefer_the_fixed_address() -> None:
     assert CLASSES.classify(IPv4Address("192.0.2.15")) == "fixed 192.0.2.15"  # inside the pool too
     assert CLASSES.classify(IPv4Address("192.0.2.99")) == "outside every range"
     assert CLASSES.classify(IPv6Address("2001:db8::1a0")) == "pool 2001:db8::100-2001:db8::1ff"
+    assert CLASSES.classify(IPv6Address("2001:db8:2::9")) == "pool 2001:db8:2::/112"  # a prefix, not `temporary`
+    assert CLASSES.classify(IPv6Address("2001:db8:2::1:9")) == "outside every range"
     assert CLASSES.classify(None) == "-"
 
 
@@ -51,6 +64,23 @@ def test_dhcp6_fields() -> None:
     assert obs["ia_na"] == "pool 2001:db8::100-2001:db8::1ff"
     assert obs["ia_times"] == "T1 10 T2 20 preferred 30 valid 40"
     assert obs["opt59"] == "tftp://[2001:db8::1]/ipxe.efi" and obs["opt23"] == "2001:db8::53"
+
+
+def test_a_relay_reply_counts_as_its_message_plus_the_relay_fields() -> None:
+    mac = client_mac(ALL_CLIENTS["ipxe-efi"], 0, 9)
+    assert link_local(mac) == IPv6Address("fe80::5054:ff:fed1:900")  # modified EUI-64 (RFC 4291 App. A)
+    fwd = decode(relay_forward(solicit(ALL_CLIENTS["ipxe-efi"], 7, mac), IPv6Address("2001:db8::2"),
+                               link_local(mac), INTERFACE_ID, b"rack-4"))  # fmt: skip
+    assert isinstance(fwd, Dhcp6Relay) and fwd.interface_id == INTERFACE_ID
+    reply = Dhcp6Message(Msg6.REPLY, 7, (BootFileUrl("http://[2001:db8::1]/boot.ipxe"),))
+    relayed = observe6([relay_reply(reply, [fwd]).encode()], CLASSES)
+    assert relayed == {
+        **observe6([reply.encode()], CLASSES),
+        "relay": "Relay-Repl hop 0 link 2001:db8::2 peer fe80::5054:ff:fed1:900",
+        "relay-opt18": "srv0:vlan7",  # echoed; the Remote-Id (37) is not (RFC 8415 §19.3)
+    }
+    silent = Dhcp6Relay(Msg6.RELAY_REPL, 0, fwd.link_address, fwd.peer_address, (RelayMessage(reply),))
+    assert observe6([silent.encode()], CLASSES)["relay-opt18"] == "-"  # a server that does not echo it: a field
 
 
 def test_rdisc6_output_becomes_fields() -> None:

@@ -5,7 +5,7 @@ importers translate. Each case (:data:`harness.CASES`) runs them in the real
 daemons — ISC ``dhcpd -4``/``-6`` with ``radvd``; ``kea-dhcp4``/``kea-dhcp6``; dnsmasq —
 and ``bootwright serve`` on their import (:mod:`.imported`), sends both the
 client set (direct, relayed with and without the option 82 identities the
-config matches, DHCPv6, an RS) and compares field by field. Every difference
+config matches, DHCPv6 direct and relayed, an RS) and compares field by field. Every difference
 must be explained in :data:`known.KNOWN_DIFFERENCES`; a ``BUG:`` reason marks
 one that is bootwright's or the importer's fault, not intended.
 """

@@ -3,7 +3,7 @@
 For every seed with config files in ``tests/data/migrate/seedNNN/``, ISC
 ``dhcpd -4``/``-6``, ``radvd`` or BIRD run on the seed's own text (addresses
 rewritten to documentation ranges, :data:`harness.REWRITES`) and answer the
-client set of :mod:`.clientset` (DHCPv4 direct and relayed, DHCPv6, an RS via
+client set of :mod:`.clientset` (DHCPv4 and DHCPv6, direct and relayed, an RS via
 ``rdisc6``); then ``bootwright serve`` answers the same clients on
 
 - the hand translation ``examples/seedNNN-*.toml``, and
