@@ -19,6 +19,9 @@ APT_PACKAGES=(
   # arm64 packages downloaded into the lab cache, never installed (docs/lab.md); grub-common's
   # grub-mkimage builds their HTTP-boot GRUB (grubhttpaa64.efi) from those modules
   qemu-system-arm qemu-efi-aarch64 grub-common
+  # Secure Boot over UEFI HTTP boot (docs/lab.md): sbsign signs the lab's own HTTP GRUB (built with
+  # grub-mkimage from grub-efi-amd64-bin, downloaded into the lab cache) with a site key enrolled in db
+  sbsigntool openssl
   # DHCPv4 interop tests and benchmark (docs/dhcp4.md): real clients, a real relay, Kea, perfdhcp.
   isc-dhcp-client busybox isc-dhcp-relay kea-dhcp4-server kea-admin
   # DHCPv6 + RA interop tests and benchmark (docs/ipv6.md): rdisc6, Kea DHCPv6 (dhclient,

@@ -8,9 +8,9 @@ at a time, against ``bootwright serve --config examples/lab-chains.toml``:
   Debian-signed kernel, over TFTP v4 and v6, to the marker, with the kernel
   saying Secure Boot is on; GRUB reads ``grub/grub.cfg``, rendered by
   bootwright for the requester's MAC;
-* the same over UEFI HTTP boot v4 stops at GRUB's prompt (Debian 12's signed
-  GRUB has no HTTP client) — after shim and GRUB were fetched over HTTP and
-  verified;
+* the same over UEFI HTTP boot v4, to the marker: shim from ``sb-http/``
+  beside the lab's own GRUB with ``http`` (Debian 12's signed GRUB has no HTTP
+  client), signed with a site key the lab enrolled in the firmware's ``db``;
 * the unsigned ``ipxe.efi`` under Secure Boot: refused by the firmware, and
   bootwright's timeline asks whether Secure Boot rejected it;
 * GRUB without shim on OVMF without Secure Boot;
@@ -131,16 +131,19 @@ def test_secure_boot_boots_shim_grub_and_the_signed_kernel(chain_run: ChainRun, 
 
 
 @pytest.mark.e2e
-def test_secure_boot_over_http_stops_at_the_grub_prompt(chain_run: ChainRun) -> None:
+def test_secure_boot_over_http_boots_the_site_signed_grub(chain_run: ChainRun) -> None:
     name = "secureboot-efihttp4"
-    timeline = _timeline(chain_run, name)
-    assert not timeline.ok, f"{name} booted: update chains.STOPS and docs/lab.md (Debian's GRUB has HTTP now?)"
+    timeline = _booted(chain_run, name)
+    assert timeline.detail.get(Stage.SCRIPT) == "grub/grub.cfg", timeline.detail
+    assert SECURE_BOOT_ON in chain_run.serial[name], "the kernel did not run under Secure Boot"
     steps = _steps(chain_run, name)
-    assert any(s.startswith("HTTP sent /shimx64.efi") for s in steps), steps
-    assert any(re.match(r"HTTP sent /+grubx64\.efi", s) for s in steps), steps  # shim asks for //grubx64.efi
-    serial = chain_run.serial[name]
-    assert "Welcome to GRUB!" in serial, "shim did not start GRUB (signature check failed?)"
-    assert "Minimal BASH-like line editing is supported" in serial  # GRUB's prompt: no config
+    assert any(s.startswith(f"HTTP sent /{chains.HTTP_DIR}/shimx64.efi") for s in steps), steps
+    # shim asks for sb-http//grubx64.efi: the site-signed GRUB, which db (not shim's Debian key) lets run.
+    assert any(re.match(rf"HTTP sent /{chains.HTTP_DIR}/+grubx64\.efi", s) for s in steps), steps
+    # The config GRUB read over HTTP is the one rendered for this machine (its target, linux).
+    assert any(re.search(r"script /grub/grub\.cfg served \(linux\)", s) for s in steps), steps
+    for sent in ("HTTP sent /vmlinuz", "HTTP sent /initrd.img"):
+        assert any(s.startswith(sent) for s in steps), (sent, steps)
     assert not any(s.startswith("TFTP") for s in steps), steps
 
 
@@ -206,10 +209,14 @@ def test_every_chain_machine_is_a_host_of_the_chains_config() -> None:
 
 
 def test_the_firmware_groups_leave_out_the_machines_that_stop() -> None:
-    assert [s.name for s in chains.select("secureboot")] == ["secureboot-efi4", "secureboot-efi6"]
+    assert [s.name for s in chains.select("secureboot")] == [
+        "secureboot-efi4",
+        "secureboot-efi6",
+        "secureboot-efihttp4",
+    ]
     assert [s.name for s in chains.select("pxelinux")] == ["pxelinux-bios4", "pxelinux-http-bios4"]
     assert [s.name for s in chains.select("secureboot", 6)] == ["secureboot-efi6"]
-    assert set(chains.STOPS) == {"secureboot-ipxe-efi4", "secureboot-efihttp4"}
+    assert set(chains.STOPS) == {"secureboot-ipxe-efi4"}
     with pytest.raises(ValueError, match="no IPv6 scenario"):
         chains.select("pxelinux", 6)
     with pytest.raises(ValueError, match="not one of"):
@@ -248,3 +255,30 @@ def test_the_serial_console_shows_refusals_and_dead_ends() -> None:
     grub = SerialParser("marker")
     grub.feed("Welcome to GRUB!\n   Minimal BASH-like line editing is supported. For the first word, TAB\n")
     assert grub.dead_end == "Minimal BASH-like line editing is supported"
+
+
+def test_the_http_grub_copies_the_sbat_section_of_debians_signed_grub() -> None:
+    # A minimal PE image: DOS header pointing at "PE\0\0", a COFF header with two sections and no
+    # optional header, then the section table; shim refuses an image without .sbat.
+    table = [(b".text", b"code"), (b".sbat", b"sbat,1,SBAT Version\n\0\0")]
+    pe = 0x40
+    start = pe + 24 + 40 * len(table)
+    image = bytearray(b"MZ" + bytes(0x3A) + pe.to_bytes(4, "little") + b"PE\0\0" + bytes(2))
+    image += len(table).to_bytes(2, "little") + bytes(16)
+    offset = start
+    for name, data in table:
+        image += name.ljust(8, b"\0") + len(data).to_bytes(4, "little") + bytes(4)
+        image += len(data).to_bytes(4, "little") + offset.to_bytes(4, "little") + bytes(16)
+        offset += len(data)
+    image += b"".join(data for _, data in table)
+    assert chains.pe_section(bytes(image), ".sbat") == b"sbat,1,SBAT Version\n"
+    assert chains.pe_section(bytes(image), ".reloc") == b""
+    assert "http" in chains.HTTP_GRUB_MODULES and "linux" in chains.HTTP_GRUB_MODULES
+
+
+def test_only_the_http_boot_rule_sends_shim_beside_the_site_signed_grub() -> None:
+    config = tomllib.loads(chains.CONFIG.read_text())
+    bootfiles = {r["name"]: r["bootfile"] for r in config["rule"]}
+    assert bootfiles["shim-http"] == f"{{http}}/{chains.HTTP_DIR}/shimx64.efi"
+    assert bootfiles["shim-pxe4"] == "shimx64.efi"  # TFTP: Debian's signed GRUB beside it
+    assert "dns" not in config["subnet4"][0]  # EDK2's DNS device-path node would hide the URI from GRUB

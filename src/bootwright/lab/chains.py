@@ -5,7 +5,7 @@ scenario                        firmware (QEMU)                                 
 ==============================  ==================================================  =============================
 ``secureboot-efi4``             OVMF with Secure Boot on, Microsoft keys, UEFI PXE  shim → GRUB → kernel, TFTP v4
 ``secureboot-efi6``             same, PXE over IPv6                                 same over TFTP v6
-``secureboot-efihttp4``         same, UEFI HTTP boot                                shim → GRUB over HTTP: stops
+``secureboot-efihttp4``         same + a site key in ``db``, UEFI HTTP boot         shim → site-signed GRUB, HTTP
 ``secureboot-ipxe-efi4``        same, UEFI PXE v4                                   unsigned ``ipxe.efi``: refused
 ``grub-efi4``                   OVMF without Secure Boot, UEFI PXE                  GRUB (no shim) → kernel
 ``pxelinux-bios4``              SeaBIOS + iPXE ROM as the PXE stack                 TFTP ``pxelinux.0`` → config
@@ -27,16 +27,33 @@ the machine:
 * ``shimx64.efi``: ``shim-signed``'s ``shimx64.efi.signed`` (signed by Microsoft);
 * ``grubx64.efi``: ``grub-efi-amd64-signed``'s ``grubnetx64.efi.signed``
   (signed by Debian; shim loads ``grubx64.efi`` from its own directory);
+* ``sb-http/shimx64.efi`` and ``sb-http/grubx64.efi``: the same shim beside
+  the lab's own HTTP-capable GRUB, signed with a site key (:func:`build_http_grub`);
 * ``pxelinux.0`` and ``ldlinux.c32``: ``pxelinux`` and ``syslinux-common``
   (pxelinux loads ``ldlinux.c32`` from beside itself before reading its config).
 
-Two machines stop before the marker (:data:`STOPS`) and are booted by the e2e
+Over UEFI HTTP boot Debian 12's signed GRUB images do not do: they carry no
+``http`` module (and under Secure Boot GRUB loads none from the network), so
+after an HTTP boot they read no config and wait at ``grub>``. A site running
+Secure Boot with its own key does what ``secureboot-efihttp4`` does: it builds
+``grubhttpx64.efi`` with ``grub-mkimage`` from Debian's ``grub-efi-amd64-bin``
+modules (those of Debian's signed ``grubnetx64.efi`` plus ``http``, with its
+SBAT section: shim refuses an image without one), signs it with its own key
+(``sbsign``) and enrolls that certificate in the firmware's ``db``
+(``virt-fw-vars --add-db`` on the VM's copy of ``OVMF_VARS_4M.ms.fd``). shim
+checks the next stage against its vendor certificate, MOK and the firmware's
+``db`` (shim's ``verify_buffer``), so it starts that GRUB; GRUB verifies the
+Debian-signed kernel through shim's protocol (shim_lock). shim loads
+``grubx64.efi`` from its own URL directory, so that GRUB is served beside a
+second copy of shim under ``sb-http/``, which only the HTTP-boot rule of
+``examples/lab-chains.toml`` names; the TFTP machines keep Debian's signed
+GRUB. The subnet sends no DNS servers: with them EDK2 puts a DNS node before
+the URI in the device path and Debian's GRUB HTTP-boot patch configures no
+network (docs/lab.md, arm64 HTTP boot).
+
+One machine stops before the marker (:data:`STOPS`) and is booted by the e2e
 test only, not by ``--firmware secureboot``: ``secureboot-ipxe-efi4``, whose
-firmware must refuse Debian's unsigned ``ipxe.efi`` ("Access Denied"), and
-``secureboot-efihttp4``: shim and GRUB load over UEFI HTTP boot, but Debian
-12's signed GRUB images carry no ``http`` module (and Secure Boot lets GRUB
-load none), so GRUB cannot read its config from the HTTP server it was booted
-from and waits at its prompt.
+firmware must refuse Debian's unsigned ``ipxe.efi`` ("Access Denied").
 """
 
 from __future__ import annotations
@@ -44,18 +61,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bootwright.lab import tools
+from bootwright.lab import qemu, tools
+from bootwright.lab.arm64 import GRUB_MKIMAGE
 from bootwright.lab.payload import _copy, _unpack
-from bootwright.lab.proc import LabError
+from bootwright.lab.proc import LabError, run
 from bootwright.lab.scenarios import FIRMWARE_TITLES, Scenario
 
 CONFIG = Path(__file__).resolve().parents[3] / "examples" / "lab-chains.toml"
 GROUPS = ("secureboot", "grub", "pxelinux")  # ``--firmware`` values
-PROGRAMS_VERSION = 1  # bump when PROGRAMS changes
+PROGRAMS_VERSION = 2  # bump when PROGRAMS or the HTTP chain (below) changes
 
 # Name in the boot root → (Debian package, path inside it).
 PROGRAMS: dict[str, tuple[str, str]] = {
@@ -64,6 +83,32 @@ PROGRAMS: dict[str, tuple[str, str]] = {
     "pxelinux.0": ("pxelinux", "usr/lib/PXELINUX/pxelinux.0"),
     "ldlinux.c32": ("syslinux-common", "usr/lib/syslinux/modules/bios/ldlinux.c32"),
 }
+
+# -- the site-signed HTTP chain (module docstring) --
+HTTP_DIR = "sb-http"  # shim + the site-signed GRUB as grubx64.efi: the URL directory only HTTP boot is sent to
+GRUB_BIN = ("grub-efi-amd64-bin", "usr/lib/grub/x86_64-efi")  # kernel.img, moddep.lst, *.mod
+# Debian's signed grubnetx64.efi's modules (the ELF objects of its ``mods`` section; Debian's
+# build-efi-images: the CD set + tftp) plus http. Under Secure Boot GRUB loads no module from
+# the network (shim_lock refuses GRUB_FILE_TYPE_GRUB_MODULE), so the image must hold them all.
+HTTP_GRUB_MODULES = (
+    "acpi", "adler32", "all_video", "bitmap", "bitmap_scale", "boot", "btrfs", "bufio", "cat", "chain",
+    "configfile", "cpuid", "crypto", "datetime", "disk", "diskfilter", "echo", "efi_gop", "efi_uga",
+    "efifwsetup", "efinet", "ext2", "extcmd", "f2fs", "fat", "file", "font", "fshelp", "gcry_crc",
+    "gcry_rijndael", "gcry_sha1", "gcry_sha512", "gettext", "gfxmenu", "gfxterm", "gfxterm_background", "gzio",
+    "halt", "help", "hfsplus", "http", "iso9660", "jpeg", "keystatus", "linux", "linuxefi", "loadenv",
+    "loopback", "ls", "lsefi", "lsefimmap", "lsefisystab", "lssal", "lzopio", "memdisk", "minicmd", "mmap",
+    "net", "normal", "part_apple", "part_gpt", "part_msdos", "password_pbkdf2", "pbkdf2", "play", "png",
+    "priority_queue", "probe", "raid5rec", "raid6rec", "reboot", "regexp", "relocator", "search",
+    "search_fs_file", "search_fs_uuid", "search_label", "serial", "sleep", "smbios", "squash4", "terminal",
+    "terminfo", "test", "tftp", "tpm", "tr", "trig", "true", "video", "video_bochs", "video_cirrus",
+    "video_colors", "video_fb", "xfs", "xzio", "zfs", "zfscrypt", "zfsinfo", "zstd",
+)  # fmt: skip
+SITE_SUBJECT = "/CN=bootwright lab site key (Secure Boot db)"
+SITE_OWNER = "6b6c2f5e-0c1b-4b8e-9f3a-62776c616221"  # the db entry's owner GUID (any GUID: the site's own)
+SITE_VARS = "OVMF_VARS_4M.site.fd"  # OVMF_VARS_4M.ms.fd + the site certificate in db
+OPENSSL = tools.Requirement("openssl", "openssl")
+SBSIGN = tools.Requirement("sbsign", "sbsigntool")
+
 # Chain → (its --firmware group, its title).
 CHAINS: dict[str, tuple[str, str]] = {
     "secureboot": ("secureboot", "Secure Boot shim → GRUB"),
@@ -131,8 +176,6 @@ ALL = tuple(
 # there), never by ``--firmware …``.
 STOPS = {
     "secureboot-ipxe-efi4": "the firmware refuses Debian's unsigned ipxe.efi (Access Denied)",
-    "secureboot-efihttp4": "Debian 12's signed GRUB has no HTTP client: after a UEFI HTTP boot it reaches no"
-    " config and waits at its prompt",
 }
 
 
@@ -178,7 +221,10 @@ def cached(cache: Path) -> dict[str, Path] | None:
     if data.get("version") != PROGRAMS_VERSION:
         return None
     found = {name: cache / "chains" / name for name in PROGRAMS}
-    return found if all(p.is_file() for p in found.values()) else None
+    found[f"{HTTP_DIR}/shimx64.efi"] = found["shimx64.efi"]
+    found[f"{HTTP_DIR}/grubx64.efi"] = cache / "chains" / HTTP_DIR / "grubhttpx64.efi"
+    ready = (cache / "chains" / HTTP_DIR / SITE_VARS).is_file()
+    return found if ready and all(p.is_file() for p in found.values()) else None
 
 
 def prepare(cache: Path, say: object = None) -> dict[str, Path]:
@@ -188,7 +234,7 @@ def prepare(cache: Path, say: object = None) -> dict[str, Path]:
     tools.require(*tools.FOR_PREPARE)
     target = cache / "chains"
     target.mkdir(parents=True, exist_ok=True)
-    packages = sorted({package for package, _ in PROGRAMS.values()})
+    packages = sorted({package for package, _ in (*PROGRAMS.values(), GRUB_BIN)})
     if callable(say):
         say(f"lab: downloading {', '.join(packages)} (boot programs, unpacked, not installed)")
     versions: dict[str, str] = {}
@@ -203,6 +249,9 @@ def prepare(cache: Path, say: object = None) -> dict[str, Path]:
                 raise LabError(f"{package} holds no {inside}")
             shutil.copyfile(source, target / f".{name}.tmp")
             os.replace(target / f".{name}.tmp", target / name)
+        if callable(say):
+            say(f"lab: building {HTTP_DIR}/grubx64.efi (GRUB with http, signed with a site key enrolled in db)")
+        build_http_grub(trees[GRUB_BIN[0]] / GRUB_BIN[1], target / "grubx64.efi", target / HTTP_DIR)
     _manifest(cache).write_text(json.dumps({"version": PROGRAMS_VERSION, "debs": versions}, indent=2) + "\n")
     found = cached(cache)
     assert found is not None
@@ -210,9 +259,86 @@ def prepare(cache: Path, say: object = None) -> dict[str, Path]:
 
 
 def install(chosen: list[Scenario], cache: Path, root: Path, say: object = None) -> None:
-    """Copy the boot programs into ``root`` when a chosen scenario needs them (preparing them first)."""
+    """Copy the boot programs into ``root`` when a chosen scenario needs them (preparing them first).
+
+    A Secure Boot machine booting over HTTP also gets the variable store with the site key in ``db``:
+    its private copy (:func:`~bootwright.lab.qemu.vars_copy_path`; ``root``'s parent is the work
+    directory), which ``qemu.command`` keeps when it exists.
+    """
     if not any(isinstance(s, ChainScenario) for s in chosen):
         return
     for name, path in prepare(cache, say).items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).parent.chmod(0o755)
         _copy(path, root / name)
         (root / name).chmod(0o644)
+    for s in chosen:
+        if isinstance(s, ChainScenario) and s.secure_boot and s.firmware == "efihttp":
+            shutil.copyfile(cache / "chains" / HTTP_DIR / SITE_VARS, qemu.vars_copy_path(root.parent, s.name))
+
+
+# -- the site-signed HTTP chain --------------------------------------------------------------------
+
+
+def pe_section(image: bytes, name: str) -> bytes:
+    """The contents of PE section ``name`` (Microsoft PE/COFF spec §3, §4), trailing NULs removed; b"" if absent."""
+    pe = int.from_bytes(image[0x3C:0x40], "little")
+    if image[pe : pe + 4] != b"PE\0\0":
+        raise ValueError("not a PE image")
+    sections = int.from_bytes(image[pe + 6 : pe + 8], "little")
+    table = pe + 24 + int.from_bytes(image[pe + 20 : pe + 22], "little")  # after the optional header
+    for i in range(sections):
+        header = image[table + 40 * i : table + 40 * (i + 1)]
+        if header[:8].rstrip(b"\0") == name.encode():
+            size = min(int.from_bytes(header[8:12], "little"), int.from_bytes(header[16:20], "little"))
+            start = int.from_bytes(header[20:24], "little")
+            return image[start : start + size].rstrip(b"\0")
+    return b""
+
+
+def _virt_fw_vars() -> Path:
+    """``virt-fw-vars`` (PyPI virt-firmware, the test extra): on PATH or beside this Python (a venv)."""
+    found = shutil.which("virt-fw-vars") or shutil.which("virt-fw-vars", path=str(Path(sys.executable).parent))
+    if found is None:
+        raise LabError("virt-fw-vars not found (it enrolls the lab's site key): pip install virt-firmware")
+    return Path(found)
+
+
+def _tool(requirement: tools.Requirement) -> str:
+    found = requirement.find()
+    if found is None:
+        raise LabError(
+            f"{requirement.name} not found (it builds the Secure Boot HTTP chain): "
+            f"install the Debian package with 'apt-get install {requirement.package}'"
+        )
+    return str(found)
+
+
+def build_http_grub(modules: Path, signed_grub: Path, target: Path) -> None:
+    """Into ``target``: the site key pair, ``grubhttpx64.efi`` signed with it, and :data:`SITE_VARS`.
+
+    The image: ``grub-mkimage`` from ``modules`` (``grub-efi-amd64-bin``, the same GRUB
+    version as Debian's signed images), :data:`HTTP_GRUB_MODULES`, prefix ``/grub`` as
+    Debian's network images (efinet makes it ``(http,SERVER)/grub`` from the boot URI),
+    and the SBAT section of Debian's signed ``signed_grub``: shim 15.7+ refuses an image
+    without SBAT data (shim SBAT.md), and this build is Debian's GRUB at that version.
+    """
+    mkimage, openssl, sbsign = _tool(GRUB_MKIMAGE), _tool(OPENSSL), _tool(SBSIGN)
+    fw_vars = _virt_fw_vars()
+    sbat = pe_section(signed_grub.read_bytes(), ".sbat")
+    if not sbat.startswith(b"sbat,"):
+        raise LabError(f"{signed_grub.name} holds no SBAT section to copy")
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    (target / "sbat.csv").write_bytes(sbat + b"\n")
+    key, cert = target / "site.key", target / "site.pem"
+    run([openssl, "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", SITE_SUBJECT,
+         "-keyout", str(key), "-out", str(cert)], timeout=60)  # fmt: skip
+    key.chmod(0o600)
+    unsigned = target / "grubhttpx64.unsigned.efi"
+    run([mkimage, "-O", "x86_64-efi", "-d", str(modules), "-p", "/grub", "--sbat", str(target / "sbat.csv"),
+         "-o", str(unsigned), *HTTP_GRUB_MODULES], timeout=120)  # fmt: skip
+    run([sbsign, "--key", str(key), "--cert", str(cert), "--output", str(target / "grubhttpx64.efi"), str(unsigned)])
+    unsigned.unlink()
+    source = tools.require(*tools.FOR_SECUREBOOT)["ovmf-vars-ms"]
+    run([str(fw_vars), "--input", str(source), "--output", str(target / SITE_VARS), "--add-db", SITE_OWNER, str(cert)])

@@ -35,6 +35,16 @@ from bootwright.lab.scenarios import Scenario
 MEMORY_MB = 512
 
 
+def vars_copy_path(work: Path, scenario_name: str) -> Path:
+    """A machine's own UEFI variable store in the run's work directory, kept across its boots (its NVRAM).
+
+    :func:`command` copies the firmware's template there before the first boot
+    unless a file is already there: the Secure Boot HTTP machine gets a store
+    with the site key in ``db`` that way (``chains.install``).
+    """
+    return work / f"{scenario_name}.OVMF_VARS.fd"
+
+
 def command(scenario: Scenario, tap: str, serial_log: Path, vars_copy: Path | None, accel: str) -> list[str]:
     """The full ``qemu-system-x86_64`` argument list for one scenario (``qemu-system-aarch64`` for arm64)."""
     if scenario.firmware in arm64.FIRMWARES:

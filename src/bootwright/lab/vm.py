@@ -57,7 +57,7 @@ class VM:
         if self.timeline.started is not None:
             raise RuntimeError(f"{self.scenario.name} booted already: call next_boot() first")
         # One variable store per machine, kept across its boots (as its NVRAM would be).
-        vars_copy = self.work / f"{self.scenario.name}.OVMF_VARS.fd" if self.scenario.firmware != "bios" else None
+        vars_copy = qemu.vars_copy_path(self.work, self.scenario.name) if self.scenario.firmware != "bios" else None
         cmd = qemu.command(self.scenario, self.tap, self.serial_log, vars_copy, self.accel)
         (self.work / f"{self.stem}.qemu.cmd").write_text(" ".join(cmd) + "\n")
         self.serial_log.touch()
