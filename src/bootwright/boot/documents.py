@@ -50,10 +50,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from bootwright.boot.ipxe import RenderError, render_entry_script, render_script
 from bootwright.boot.loaders import Loader, is_grub_config, parse_config_path, render_config
@@ -157,21 +157,47 @@ def parse_mac(text: str) -> str | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Name:
+    """A dynamic name read: which kind, and what its form carries (one reading for lookup and check)."""
+
+    kind: Literal["entry", "script", "host", "own", "loader", "grub"]
+    mac: str | None = None  # host (None: not a MAC, answered 404), own, loader
+    path: str = ""  # script, own: the [http] scripts path
+    loader: Loader | None = None
+
+
+def _read_name(name: str, script_paths: Collection[str]) -> _Name | None:
+    """Which dynamic name ``name`` is; ``None``: a file's name. Read by :meth:`Documents.lookup`
+    and :func:`is_document_name` alike."""
+    if name == ENTRY_SCRIPT:
+        return _Name("entry")
+    if name in script_paths:
+        return _Name("script", path=name)
+    if name.startswith(HOST_SCRIPT_PREFIX) and name.endswith(_IPXE_SUFFIX):
+        return _Name("host", parse_mac(name[len(HOST_SCRIPT_PREFIX) : -len(_IPXE_SUFFIX)]))
+    for path in script_paths:
+        if name.startswith(path) and name[len(path) : len(path) + 1] == "-":
+            own_mac = parse_mac(name[len(path) + 1 :])
+            if own_mac is not None:
+                return _Name("own", own_mac, path)
+    wanted = parse_config_path(name)
+    if wanted is not None:
+        return _Name("loader", wanted[1], loader=wanted[0])
+    if is_grub_config(name):
+        return _Name("grub")
+    return None
+
+
 def is_document_name(config: Config, name: str) -> bool:
     """Whether ``name`` (relative to the root) is one of the dynamic names above: it needs no file.
 
-    The same tests as :meth:`Documents.lookup`, without rendering (``bootwright
+    Read as :meth:`Documents.lookup` reads it, without rendering (``bootwright
     check`` asks, for boot files missing from the root). A per-host script
     needs a real MAC in its name, else ``lookup`` answers 404.
     """
-    scripts = [path.lstrip("/") for path in config.http.scripts]
-    if name == ENTRY_SCRIPT or name in scripts:
-        return True
-    if name.startswith(HOST_SCRIPT_PREFIX) and name.endswith(_IPXE_SUFFIX):
-        return parse_mac(name[len(HOST_SCRIPT_PREFIX) : -len(_IPXE_SUFFIX)]) is not None
-    if any(name.startswith(path + "-") and parse_mac(name[len(path) + 1 :]) for path in scripts):
-        return True
-    return parse_config_path(name) is not None or is_grub_config(name)
+    found = _read_name(name, [path.lstrip("/") for path in config.http.scripts])
+    return found is not None and not (found.kind == "host" and found.mac is None)
 
 
 def client_facts(platform: str | None, buildarch: str | None) -> tuple[Platform | None, str | None]:
@@ -244,30 +270,27 @@ class Documents:
             local = local.split("%", 1)[0]
         key = (local, self.config.http.port if port is None else port)
         owned = transport is Transport.HTTP  # the config's own names win over files on HTTP only
-        if name == ENTRY_SCRIPT:
+        found = _read_name(name, self.script_paths)
+        if found is None:
+            return None
+        if found.kind == "entry":
             return self._remember(key, target, self._entry(key, owned))
-        script = self.script_paths.get(name)
-        if script is not None:
+        if found.kind == "script":
             facts = client_facts(platform, buildarch)
-            return self._named_script(key, owned, script, mac() if callable(mac) else mac, *facts)
-        if name.startswith(HOST_SCRIPT_PREFIX) and name.endswith(_IPXE_SUFFIX):
-            path_mac = parse_mac(name[len(HOST_SCRIPT_PREFIX) : -len(_IPXE_SUFFIX)])
-            if path_mac is None:
+            return self._named_script(key, owned, self.script_paths[name], mac() if callable(mac) else mac, *facts)
+        if found.kind == "host":
+            if found.mac is None:
                 why = f"{name}: not a MAC address (expected boot/aa-bb-cc-dd-ee-ff.ipxe)"
                 return replace(ipxe_error(404, why), over_files=owned)
-            doc = self._host_script(key, owned, path_mac, *client_facts(platform, buildarch))
+            doc = self._host_script(key, owned, found.mac, *client_facts(platform, buildarch))
             return self._remember(key, target, doc)
-        for path in self.script_paths:
-            if name.startswith(path) and name[len(path) : len(path) + 1] == "-":
-                own_mac = parse_mac(name[len(path) + 1 :])
-                if own_mac is not None:
-                    return self._own_target(key, path, own_mac)
-        wanted = parse_config_path(name)
-        if wanted is not None:
-            return self._loader_config(key, *wanted)
-        if is_grub_config(name):
-            return self._loader_config(key, "grub", mac() if callable(mac) else mac, probe=name)
-        return None
+        if found.kind == "own":
+            assert found.mac is not None  # _read_name reads an own target only with a MAC
+            return self._own_target(key, found.path, found.mac)
+        if found.kind == "loader":
+            assert found.loader is not None
+            return self._loader_config(key, found.loader, found.mac)
+        return self._loader_config(key, "grub", mac() if callable(mac) else mac, probe=name)  # grub/grub.cfg
 
     def remembered(self, local: str, port: int, target: str) -> Document | None:
         """The document an earlier :meth:`lookup` gave this raw request target on ``local``:``port``."""
