@@ -120,14 +120,7 @@ class _Writer:
         if atom.kind == "client_id":
             opt = "option dhcp6.client-id" if six else "option dhcp-client-identifier"
             return _any(f"{opt} = {_data(b)}" for b in v)  # type: ignore[arg-type]
-        if atom.kind == "ipxe_feature":
-            if six:
-                self.result.note(
-                    f"{path}.match.ipxe_feature",
-                    "iPXE sends feature indicators (option 175) in "
-                    "DHCPv4 only: the rule never matches a DHCPv6 client, and is left out",
-                )
-                return None
+        if atom.kind == "ipxe_feature":  # DHCPv4 only: program.rule_atoms leaves these rules out of DHCPv6
             names = []
             for code in v:
                 if not isinstance(code, int):

@@ -195,6 +195,8 @@ def rule_atoms(config: Config, rule: Rule, hosts: list[Host], family: int) -> tu
         if values is not None:
             atoms.append(Atom(key, tuple(parse_octets(v) for v in values)))  # type: ignore[arg-type]
     if m.ipxe_feature is not None:
+        if family == 6:
+            return None  # iPXE announces its features (option 175) over DHCPv4 only: never a DHCPv6 match
         codes = []
         for name in m.ipxe_feature:
             opt = lookup_ipxe_option(name)
@@ -222,7 +224,10 @@ def _rule_step(
     where = f"rule[{i}]"
     atoms = rule_atoms(config, rule, hosts, family)
     if atoms is None:
-        return None  # names only hosts the inventory does not have: it never matches, in bootwright either
+        if family == 6 and rule.match.ipxe_feature is not None:
+            note(f"{where}.match.ipxe_feature", "iPXE sends feature indicators (option 175) in DHCPv4 only: "
+                 "the rule never matches a DHCPv6 client, and is left out")  # fmt: skip
+        return None  # never matches, in bootwright either (only hosts the inventory lacks; 175 over DHCPv6)
     if rule.script is not None:
         note(
             f"{where}.script",

@@ -150,3 +150,15 @@ def test_libvirt_network_per_firmware_family_as_seed_003(arch: str, file: str, s
     assert "<range start='192.168.2.200' end='192.168.2.249'>" in result.text
     assert "<host mac='10:60:4b:11:71:34' name=\"photosmart\" ip='192.168.2.53'/>" in result.text
     assert any(n.path == "rule" for n in result.notes)
+
+
+@pytest.mark.parametrize("exporter", [export_dhcpd6, export_kea6])
+def test_an_ipxe_feature_rule_is_left_out_of_dhcpv6_with_a_note(exporter: object) -> None:
+    """iPXE sends option 175 over DHCPv4 only: such a rule never matches a DHCPv6 client, in bootwright either."""
+    config = parse_model(
+        '[[subnet6]]\nprefix = "2001:db8::/64"\n'
+        '[[rule]]\nname = "https-ipxe"\nmatch = { ipxe_feature = ["https"] }\nbootfile = "https://[2001:db8::1]/x.ipxe"\n',
+    )
+    result = exporter(config, [], ["2001:db8::1"])  # type: ignore[operator]
+    assert "x.ipxe" not in result.text
+    assert [n.path for n in result.notes if "option 175" in str(n)] == ["rule[0].match.ipxe_feature"]
