@@ -324,25 +324,24 @@ def _reaches_ipxe(rule: Rule) -> bool:
     return not m.no_arch
 
 
-def _catches_ipxe_first(earlier: Rule, rule: Rule) -> bool:
-    """A final rule that every iPXE request ``rule`` could get matches first.
-
-    It matches user class iPXE, and its other conditions hold for every
-    client ``rule`` matches (:func:`~bootwright.boot.lints.covers`) — seed
-    002's dhcpd.conf puts both inside one subnet, which is as good as none.
-    """
-    m = earlier.match
-    if not (earlier.final and m.user_class is not None and any(u in _IPXE_CLASSES for u in m.user_class)):
+def _takes_ipxe_of(other: Rule, rule: Rule) -> bool:
+    """Whether ``other`` matches every iPXE request ``rule`` matches: user class iPXE, and its other
+    conditions hold for every client of ``rule`` (:func:`~bootwright.boot.lints.covers`; seed 002's
+    dhcpd.conf puts both inside one subnet, which is as good as none)."""
+    m = other.match
+    if m.user_class is None or not any(u in _IPXE_CLASSES for u in m.user_class):
         return False
     return covers(m.model_copy(update={"user_class": None}), rule.match.model_copy(update={"user_class": None}))
+
+
+def _catches_ipxe_first(earlier: Rule, rule: Rule) -> bool:
+    """A final rule before ``rule`` that answers every iPXE request ``rule`` could get."""
+    return earlier.final and _takes_ipxe_of(earlier, rule)
 
 
 def _overrides_for_ipxe(later: Rule, rule: Rule) -> bool:
     """A later rule that sets the boot file of every iPXE request the non-final ``rule`` matches."""
-    m = later.match
-    if later.bootfile is None or m.user_class is None or not any(u in _IPXE_CLASSES for u in m.user_class):
-        return False
-    return covers(m.model_copy(update={"user_class": None}), rule.match.model_copy(update={"user_class": None}))
+    return later.bootfile is not None and _takes_ipxe_of(later, rule)
 
 
 def chain_load_loops(config: Config) -> Iterator[Problem]:
