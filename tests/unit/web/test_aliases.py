@@ -16,15 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from bootwright.config import ConfigError, parse_config
 from bootwright.model import Event
-from bootwright.runtime.core import Runtime
 from bootwright.web.paths import Aliases
-from bootwright.web.service import build_app, install_fast_path, runner_options
 from tests import helpers
-from tests.unit.web.test_server import Neighbours, get, raw
+from tests.unit.web.test_server import Neighbours, get, raw, serve_app
 
 PXELINUX = b"\x26\x89" + bytes(range(256)) * 16
 SEED003 = Path(__file__).resolve().parents[3] / "examples" / "seed003-home-lab.toml"
@@ -68,24 +66,7 @@ ipxe_dir = "{self.pkg}"
 
 
 def run(site: Site, body: Callable[[TestClient[Any, Any]], Awaitable[None]]) -> None:
-    serve(site.runtime, site.root, body)
-
-
-def serve(runtime: Runtime, root: Path, body: Callable[[TestClient[Any, Any]], Awaitable[None]]) -> None:
-    async def main() -> None:
-        app, handler = build_app(runtime, root, 8080)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server(**runner_options(runtime))
-        assert server.runner is not None
-        install_fast_path(server.runner, app, handler)
-        client = TestClient(server)
-        await client.start_server()
-        try:
-            await body(client)
-        finally:
-            await client.close()
-
-    asyncio.run(main())
+    serve_app(site.runtime, site.root, body)
 
 
 def test_seed003_tftpboot_url_serves_the_root(tmp_path: Path) -> None:
@@ -122,7 +103,7 @@ def test_the_seed003_example_serves_the_url_its_rule_hands_out(tmp_path: Path) -
         r = await c.get("/tftpboot/pxelinux.0")
         assert r.status == 200 and await r.read() == PXELINUX
 
-    serve(runtime, tmp_path, body)
+    serve_app(runtime, tmp_path, body)
 
 
 def test_an_absolute_alias_serves_its_directory_and_nothing_around_it(tmp_path: Path) -> None:

@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from bootwright.boot.policy import BootPolicy
 from bootwright.config import parse_config
 from bootwright.model import Event
-from bootwright.web.service import build_app, install_fast_path, runner_options
 from tests import helpers
-from tests.unit.web.test_server import Neighbours, get, raw
+from tests.unit.web.test_server import Neighbours, get, raw, serve_app
 
 EFI = b"MZ" + bytes(range(256)) * 40
 
@@ -60,20 +59,7 @@ class Site:
 
 
 def run(site: Site, body: Callable[[TestClient[Any, Any]], Awaitable[None]]) -> None:
-    async def main() -> None:
-        app, handler = build_app(site.runtime, site.root, 8080)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server(**runner_options(site.runtime))
-        assert server.runner is not None
-        install_fast_path(server.runner, app, handler)
-        client = TestClient(server)
-        await client.start_server()
-        try:
-            await body(client)
-        finally:
-            await client.close()
-
-    asyncio.run(main())
+    serve_app(site.runtime, site.root, body)
 
 
 def test_an_empty_root_serves_ipxe_efi_from_the_package(tmp_path: Path) -> None:

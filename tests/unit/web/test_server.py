@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bootwright.boot.policy import BootPolicy
 from bootwright.model import Event
+from bootwright.runtime.core import Runtime
 from bootwright.web.service import build_app, install_fast_path, runner_options
 from tests import helpers
 
@@ -113,9 +114,16 @@ class Harness:
 
 @asynccontextmanager
 async def serving(h: Harness, host: str = "127.0.0.1") -> AsyncIterator[TestClient[Any, Any]]:
-    app, handler = build_app(h.runtime, h.root, 8080)
+    async with serving_app(h.runtime, h.root, host) as client:
+        yield client
+
+
+@asynccontextmanager
+async def serving_app(runtime: Runtime, root: Path, host: str = "127.0.0.1") -> AsyncIterator[TestClient[Any, Any]]:
+    """The HTTP app of ``runtime`` as ``serve`` runs it (the fast path included), with a client to it."""
+    app, handler = build_app(runtime, root, 8080)
     server = TestServer(app, host=host)
-    await server.start_server(**runner_options(h.runtime))
+    await server.start_server(**runner_options(runtime))
     assert server.runner is not None
     install_fast_path(server.runner, app, handler)
     client = TestClient(server)
@@ -127,8 +135,16 @@ async def serving(h: Harness, host: str = "127.0.0.1") -> AsyncIterator[TestClie
 
 
 def run(h: Harness, body: Callable[[TestClient[Any, Any]], Awaitable[None]], host: str = "127.0.0.1") -> None:
+    serve_app(h.runtime, h.root, body, host)
+
+
+def serve_app(
+    runtime: Runtime, root: Path, body: Callable[[TestClient[Any, Any]], Awaitable[None]], host: str = "127.0.0.1"
+) -> None:
+    """Run ``body`` against the HTTP app of ``runtime`` (:func:`serving_app`)."""
+
     async def main() -> None:
-        async with serving(h, host) as client:
+        async with serving_app(runtime, root, host) as client:
             await body(client)
 
     asyncio.run(main())
