@@ -1374,6 +1374,19 @@ def check_match_values(config: Config) -> Iterator[Problem]:
                     f"rule[{i}].match.ipxe_feature[{j}]",
                     f"unknown iPXE feature {name!r} (known: {', '.join(sorted(IPXE_FEATURES))})",
                 )
+    for where, member in pool_permits(config):
+        kind, _, name = member.partition(":")
+        if member in ("known", "unknown") or (kind == "group" and name):
+            continue
+        if kind == "rule" and name:
+            if name not in rules:
+                yield Problem(where, f"no rule named {name!r} ({', '.join(sorted(rules)) or 'none defined'})")
+            continue
+        yield Problem(where, f"{member!r} is not a pool member: write one of {', '.join(POOL_MEMBERS)}")
+
+
+def pool_permits(config: Config) -> Iterator[tuple[str, str]]:
+    """Every pool ``allow``/``deny`` member with its key path (``subnet4[0].pools[1].allow[0]``)."""
     pools: list[tuple[str, Pool4 | Pool6]] = [
         (f"subnet4[{i}].pools[{j}]", p) for i, s in enumerate(config.subnet4) for j, p in enumerate(s.pools)
     ]
@@ -1381,19 +1394,7 @@ def check_match_values(config: Config) -> Iterator[Problem]:
     for where, pool in pools:
         for key in ("allow", "deny"):
             for k, member in enumerate(getattr(pool, key)):
-                kind, _, name = member.partition(":")
-                if member in ("known", "unknown") or (kind == "group" and name):
-                    continue
-                if kind == "rule" and name:
-                    if name not in rules:
-                        yield Problem(
-                            f"{where}.{key}[{k}]",
-                            f"no rule named {name!r} ({', '.join(sorted(rules)) or 'none defined'})",
-                        )
-                    continue
-                yield Problem(
-                    f"{where}.{key}[{k}]", f"{member!r} is not a pool member: write one of {', '.join(POOL_MEMBERS)}"
-                )
+                yield f"{where}.{key}[{k}]", member
 
 
 def _check_hosts(config: Config) -> Iterator[Problem]:

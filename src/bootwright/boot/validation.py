@@ -35,8 +35,6 @@ from bootwright.config import (
     HOST_NAME,
     HOST_NAME_RULE,
     Config,
-    Pool4,
-    Pool6,
     Problem,
     Rule,
     address_problem,
@@ -44,6 +42,7 @@ from bootwright.config import (
     check_placeholders,
     check_semantics,
     menu_default_problem,
+    pool_permits,
     with_lines,
 )
 from bootwright.model import Host
@@ -369,17 +368,10 @@ def pool_group_warnings(config: Config, hosts: Iterable[Host]) -> Iterator[Probl
     """A pool ``allow``/``deny`` naming a group no host is in: a warning, not an error, because groups
     exist through the inventory's hosts and a group may be empty for a while (its hosts not added yet)."""
     groups = {g for h in hosts for g in h.groups}
-    pools: list[tuple[str, Pool4 | Pool6]] = [
-        (f"subnet4[{i}].pools[{j}]", p) for i, s in enumerate(config.subnet4) for j, p in enumerate(s.pools)
-    ]
-    pools += [(f"subnet6[{i}].pools[{j}]", p) for i, s in enumerate(config.subnet6) for j, p in enumerate(s.pools)]
-    for where, pool in pools:
-        for key in ("allow", "deny"):
-            for k, member in enumerate(getattr(pool, key)):
-                kind, _, name = member.partition(":")
-                if kind == "group" and name and name not in groups:
-                    yield Problem(f"{where}.{key}[{k}]", f"no host is in group {name!r} (yet): this permit "
-                                  "matches no client")
+    for where, member in pool_permits(config):
+        kind, _, name = member.partition(":")
+        if kind == "group" and name and name not in groups:
+            yield Problem(where, f"no host is in group {name!r} (yet): this permit matches no client")
 
 
 def _in_pool_warnings(
