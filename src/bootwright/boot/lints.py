@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from bootwright.boot.documents import is_document_name
 from bootwright.boot.policy import ARCH_TABLE, HTTP_CLIENT
 from bootwright.boot.programs import FALLBACK_NAMES, Transport, fallback_file, ipxe_dir
-from bootwright.config import Config, Problem, Rule, RuleMatch, match_octets
+from bootwright.config import Config, Problem, Rule, RuleMatch, match_octets, pool_permits
 
 __all__ = [
     "Locate",
@@ -120,8 +120,7 @@ def _gives_something(rule: Rule) -> bool:
 
 def _pool_rules(config: Config) -> set[str]:
     """Rule names a pool's ``allow``/``deny`` asks about (``rule:NAME``)."""
-    pools = [p for s4 in config.subnet4 for p in s4.pools] + [p for s6 in config.subnet6 for p in s6.pools]
-    return {m[len("rule:") :] for p in pools for m in (*p.allow, *p.deny) if m.startswith("rule:")}
+    return {m[len("rule:") :] for _, m in pool_permits(config) if m.startswith("rule:")}
 
 
 def _shown(conditions: dict[str, Any]) -> str:
