@@ -122,6 +122,30 @@ def test_the_server_names_a_stage_the_console_saw_first() -> None:
     assert t.detail[Stage.BOOTPROG] == "grubnetaa64.efi"
 
 
+def test_a_transfer_begun_names_the_stage_only_the_console_proved() -> None:
+    # GRUB starts the kernel before its final TFTP ACK leaves the card: tftp.done (outcome
+    # "unconfirmed") comes after the server's retries, later than the marker. tftp.start names
+    # the file; it never stamps the stage by itself.
+    t = Timeline("arm64-6", "arm64 UEFI PXE v6", MAC)
+    t.started = 100.0
+    tracker = Tracker([t], FakeNamespace({}))
+    begun = parse_event_line(event("tftp.start", mac=MAC, client="2001:db8::169", file="/arm64/initrd.img", at=110.0),
+                             0.0)  # fmt: skip
+    assert begun is not None and begun.begun and begun.stage is Stage.INITRD
+    tracker.observe(begun)
+    assert Stage.INITRD not in t.seen
+    assert t.mark(Stage.INITRD, 112.0, "serial")  # "Unpacking initramfs"
+    assert t.detail[Stage.INITRD] == "arm64/initrd.img"
+    # The other order: the console first, the start line read later.
+    u = Timeline("arm64-6", "arm64 UEFI PXE v6", MAC)
+    u.started = 100.0
+    u.mark(Stage.KERNEL, 111.0, "serial")
+    u.began(Stage.KERNEL, 109.0, "arm64/vmlinuz")
+    assert u.detail[Stage.KERNEL] == "arm64/vmlinuz"
+    u.began(Stage.INITRD, 99.0, "old/initrd.img")  # before this boot: not part of it
+    assert Stage.INITRD not in u.begun
+
+
 class FakeNamespace(Namespace):
     def __init__(self, table: dict[str, str]):
         super().__init__("bwlab-test")

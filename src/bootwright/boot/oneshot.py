@@ -44,7 +44,9 @@ STATE_EVENTS: dict[OneShotState, EventKind] = {
     "done": EventKind.ONESHOT_DONE,
     "failed": EventKind.ONESHOT_FAILED,
 }
-OK_OUTCOMES = frozenset({"ok", "complete", "completed", "done", "success"})
+# An outcome's word before any ": detail"; "unconfirmed" is a TFTP transfer whose final ACK never came
+# (RFC 1350 §6), delivered as far as the server can tell.
+OK_OUTCOMES = frozenset({"ok", "complete", "completed", "done", "success", "unconfirmed"})
 
 FileSets = tuple[tuple[str, ...], ...]
 
@@ -184,7 +186,9 @@ def advance(shot: OneShot, event: Event, files_for: Callable[[Platform | None], 
     if not wanted:
         return shot
     outcome = event.detail.get("outcome")
-    failed = kind in FAILED_EVENTS or (kind in COMPLETE_EVENTS and outcome is not None and outcome not in OK_OUTCOMES)
+    failed = kind in FAILED_EVENTS or (
+        kind in COMPLETE_EVENTS and outcome is not None and str(outcome).split(":", 1)[0] not in OK_OUTCOMES
+    )
     if failed:
         error = event.detail.get("error") or outcome or kind
         return replace(shot, state="failed", updated=now, reason=f"download of {path} failed: {error}")

@@ -17,7 +17,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bootwright.lab.timeline import EVENT_STAGES, PROXY_DETAIL, PROXY_EVENTS, SERIAL_DETAIL, Stage, classify_path
+from bootwright.lab.timeline import (
+    BEGUN_EVENTS,
+    EVENT_STAGES,
+    PROXY_DETAIL,
+    PROXY_EVENTS,
+    SERIAL_DETAIL,
+    Stage,
+    classify_path,
+)
 
 ADDRESS_KEYS = ("client", "peer", "remote", "src", "address", "addr", "ip", "yiaddr", "ciaddr", "ia_na", "lease")
 PATH_KEYS = ("path", "file", "filename", "uri", "url", "target", "bootfile")
@@ -37,6 +45,7 @@ class Observation:
     learned: tuple[tuple[str, str], ...] = ()  # (ip, mac) pairs this line proves
     kind: str | None = None  # the server's event kind (bootwright's --log-json lines)
     leased_by: str | None = None  # a foreign DHCP server that acknowledged ``ip`` for ``mac``
+    begun: bool = False  # the server began sending the stage's file (timeline.BEGUN_EVENTS): names, never stamps
 
 
 def clean_ip(value: Any) -> str | None:
@@ -95,7 +104,7 @@ def parse_event_line(line: str, now: float, server_ips: frozenset[str] = frozens
         detail = f"{kind} {name}, {PROXY_DETAIL}" if path else f"{kind}, {PROXY_DETAIL}"
     else:
         detail = f"{kind} {ip or ''}".strip() if stage is Stage.OFFER else name
-    return Observation(at, stage, mac, ip, detail=detail, learned=learned, kind=kind)
+    return Observation(at, stage, mac, ip, detail=detail, learned=learned, kind=kind, begun=kind in BEGUN_EVENTS)
 
 
 class DnsmasqParser:

@@ -59,11 +59,17 @@ EVENT_STAGES: dict[str, Stage | None] = {
     EventKind.DHCP4_PROXY_ACK: Stage.OFFER,
     EventKind.DHCP6_ADVERTISE: Stage.OFFER,
     EventKind.DHCP6_REPLY: Stage.OFFER,
+    EventKind.TFTP_START: PATH,
     EventKind.TFTP_DONE: PATH,
     EventKind.HTTP_REQUEST: PATH,
     EventKind.HTTP_DOWNLOAD_COMPLETE: PATH,
     EventKind.HTTP_SCRIPT: PATH,
 }
+
+# A transfer's start names the file of a stage but does not stamp it: only its end, or the console, does.
+# GRUB may start the kernel before its final TFTP ACK leaves the card; then the server's ``tftp.done``
+# comes only after its retries (outcome "unconfirmed"), later than the console's proof.
+BEGUN_EVENTS = frozenset({EventKind.TFTP_START})
 
 # proxyDHCP answers: the boot part only; the address came from another server.
 PROXY_EVENTS = frozenset({EventKind.DHCP4_PROXY_OFFER, EventKind.DHCP4_PROXY_ACK})
@@ -104,6 +110,7 @@ class Timeline:
     started: float | None = None
     seen: dict[Stage, float] = field(default_factory=dict)
     detail: dict[Stage, str] = field(default_factory=dict)
+    begun: dict[Stage, str] = field(default_factory=dict)  # files the server began sending, by stage
     via: dict[Stage, int] = field(default_factory=dict)  # address family the server saw for the stage
     notes: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # the server's event kinds about this VM, this boot
@@ -130,9 +137,19 @@ class Timeline:
                 self.detail[stage] = detail
             return False
         self.seen[stage] = max(0.0, at - self.started)
+        if detail == SERIAL_DETAIL and stage in self.begun:
+            detail = self.begun[stage]
         if detail:
             self.detail[stage] = detail
         return True
+
+    def began(self, stage: Stage, at: float, name: str) -> None:
+        """The server began sending ``name``, a file of ``stage``: it names the stage if the console proves it."""
+        if self.started is None or at < self.started or not name:
+            return
+        self.begun.setdefault(stage, name)
+        if self.detail.get(stage) == SERIAL_DETAIL:
+            self.detail[stage] = name
 
     def saw(self, kind: str, at: float) -> None:
         """Remember that the server reported event ``kind`` about this VM (during this boot)."""

@@ -73,7 +73,9 @@ class Tracker:
         timeline = self.by_mac.get(mac.lower())
         if timeline is None:
             return
-        if obs.stage is not None:
+        if obs.stage is not None and obs.begun:
+            timeline.began(obs.stage, obs.at, obs.detail)
+        elif obs.stage is not None:
             timeline.mark(obs.stage, obs.at, obs.detail, family_of(obs.ip))
         if obs.note:
             timeline.note(obs.note)

@@ -197,6 +197,7 @@ class BootTally:
 # and the service's "refused: …", as label values without spaces.
 _TFTP_OUTCOMES = {
     "complete": "complete",
+    "unconfirmed": "unconfirmed",
     "timeout": "timeout",
     "client error": "client-error",
     "server error": "server-error",
@@ -288,7 +289,7 @@ class Metrics:
         key = (direction, outcome)
         self.tftp_transfers[key] = self.tftp_transfers.get(key, 0) + 1
         size = d.get("size")
-        if outcome == "complete" and isinstance(size, int):
+        if outcome in ("complete", "unconfirmed") and isinstance(size, int):
             self.tftp_bytes[direction] = self.tftp_bytes.get(direction, 0) + size
 
     def http_kind(self, path: str, script: object) -> str:

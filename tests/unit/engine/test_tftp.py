@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bootwright.engine.tftp.paths import PathRefused
 from bootwright.engine.tftp.source import InMemorySource, NetasciiSource, netascii_encode
 from bootwright.engine.tftp.transfer import (
+    DELIVERED,
     Datagram,
     OutcomeKind,
     ReadTransfer,
@@ -428,6 +429,50 @@ def test_timeout_after_retries() -> None:
     assert x.done and x.outcome is not None and str(x.outcome) == "timeout"
     assert deadlines == [1.0, 3.0, 7.0, 15.0]  # 1, 2, 4, 8 s intervals
     assert x.stats.retransmits == 3 and x.stats.timer_expiries == 4
+
+
+def test_a_lost_final_ack_ends_unconfirmed_not_timeout() -> None:
+    # RFC 1350 §6: the client may stop after sending its last ACK, which can be lost; GRUB often
+    # starts the kernel before that ACK leaves the card. dnsmasq logs such a transfer as "sent".
+    x = ReadTransfer(rrq(), InMemorySource(payload(1000)), TftpSettings(max_retries=2))
+    start(x, 0.0)
+    assert numbers(receive(x, encode_ack(1), 0.1)) == [2]  # block 2 (488 octets) is the final one
+    for _ in range(3):
+        deadline = x.next_deadline()
+        assert deadline is not None
+        timer(x, deadline)
+    assert x.done and x.outcome is not None and x.outcome.kind is OutcomeKind.UNCONFIRMED
+    assert str(x.outcome) == "unconfirmed: final ACK not received" and x.outcome.kind in DELIVERED
+    assert x.stats.file_bytes == 1000
+
+
+def test_a_window_owed_whole_or_a_silent_client_still_times_out() -> None:
+    # Blocks before the final window unacknowledged: a real failure.
+    x = ReadTransfer(rrq(), InMemorySource(payload(2000)), TftpSettings(max_retries=1))
+    start(x, 0.0)
+    receive(x, encode_ack(1), 0.1)
+    while not x.done:
+        deadline = x.next_deadline()
+        assert deadline is not None
+        timer(x, deadline)
+    assert x.outcome is not None and x.outcome.kind is OutcomeKind.TIMEOUT
+    # A one-block file whose client never answered: nothing says it was there at all.
+    y = ReadTransfer(rrq(), InMemorySource(payload(100)), TftpSettings(max_retries=1))
+    start(y, 0.0)
+    while not y.done:
+        deadline = y.next_deadline()
+        assert deadline is not None
+        timer(y, deadline)
+    assert y.outcome is not None and y.outcome.kind is OutcomeKind.TIMEOUT
+    # With options the OACK's ACK is enough: the client was there when the final window went out.
+    w = ReadTransfer(rrq(windowsize=4), InMemorySource(payload(512 * 3 + 10)), TftpSettings(max_retries=1))
+    start(w, 0.0)
+    assert numbers(receive(w, encode_ack(0), 0.1)) == [1, 2, 3, 4]
+    while not w.done:
+        deadline = w.next_deadline()
+        assert deadline is not None
+        timer(w, deadline)
+    assert w.outcome is not None and w.outcome.kind is OutcomeKind.UNCONFIRMED
 
 
 def test_negotiated_timeout_sets_interval() -> None:

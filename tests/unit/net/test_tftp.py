@@ -546,6 +546,35 @@ def test_silent_client_times_out(tmp_path: Path) -> None:
     run(tmp_path, check, tftp="timeout = 0.1\nretries = 2")
 
 
+@pytest.mark.parametrize("closes_port", [False, True], ids=["silent", "port-closed"])
+def test_a_lost_final_ack_is_reported_done_unconfirmed(tmp_path: Path, closes_port: bool) -> None:
+    # GRUB loading an initrd: every block arrives and is acknowledged but the final ACK never
+    # reaches us (RFC 1350 §6). dnsmasq logs that as "sent"; it must not read as a failed download.
+    async def check(service: TftpService, rt: Runtime, events: list[Event]) -> None:
+        (rt.root / "initrd.img").write_bytes(body(1200))
+        client = Client(service.port)
+        try:
+            client.send_request("initrd.img")
+            for block in (1, 2, 3):
+                packet, _ = await in_thread(client.recv)
+                assert isinstance(packet, Data) and packet.block == block
+                if block < 3:
+                    client.sock.sendto(encode_ack(block), client.server)
+            if closes_port:
+                client.close()  # the retransmission of block 3 draws ICMP port unreachable
+            for _ in range(200):
+                if service.live == 0:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            client.close()
+        done = events[-1]
+        assert done.kind == "tftp.done" and done.detail["size"] == 1200
+        assert done.detail["outcome"].startswith("unconfirmed: final ACK not received")
+
+    run(tmp_path, check, tftp="timeout = 0.1\nretries = 2")
+
+
 def test_vanished_client_ends_transfer_at_once(tmp_path: Path) -> None:
     async def check(service: TftpService, rt: Runtime, events: list[Event]) -> None:
         (rt.root / "f").write_bytes(body(2000))

@@ -249,12 +249,20 @@ class OutcomeKind(StrEnum):
 
     COMPLETE = "complete"
     """The last block was acknowledged."""
+    UNCONFIRMED = "unconfirmed"
+    """Every block was sent but the final window's ACK never came: RFC 1350 §6 lets the client
+    stop once it has sent the last ACK, which may be lost, and GRUB often moves on before its
+    final ACK leaves the card. Counted as delivered, as dnsmasq does ("sent"), not as a failure."""
     TIMEOUT = "timeout"
     """No progress after ``max_retries`` retransmissions."""
     CLIENT_ERROR = "client error"
     """The client sent an ERROR packet."""
     SERVER_ERROR = "server error"
     """Reading the file failed; an ERROR was sent."""
+
+
+# The outcomes that count as the file delivered (the service reports them as ``tftp.done``).
+DELIVERED = frozenset({OutcomeKind.COMPLETE, OutcomeKind.UNCONFIRMED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -558,7 +566,7 @@ class ReadTransfer:
         self._stats.timer_expiries += 1
         self._retries += 1
         if self._retries > self._settings.max_retries:
-            self._finish(now, TransferOutcome(OutcomeKind.TIMEOUT))
+            self._finish(now, self.unconfirmed_end() or TransferOutcome(OutcomeKind.TIMEOUT))
             return NOTHING
         s = self._settings
         self._interval = min(self.negotiated.timeout * s.backoff**self._retries, s.max_interval)
@@ -570,6 +578,21 @@ class ReadTransfer:
         out = self._send_window(now)
         self._stats.retransmits += len(out.replies)
         return out
+
+    def unconfirmed_end(self, why: str = "final ACK not received") -> TransferOutcome | None:
+        """The outcome of ending now if only the final window is owed to a client heard from, else None.
+
+        Retries running out, or an ICMP port unreachable for a retransmission, right after the
+        last block went out is RFC 1350 §6's lost final ACK, not a failed download. A client
+        never heard during the transfer (no ACK of a block or of the OACK) may have gone before
+        the file began, so that stays a failure.
+        """
+        last = self._last
+        heard = self._base > 0 or (self._oack is None and self._oack_out is not NOTHING)
+        if not heard or last is None or self._sent_end < last or last - self._base > self._window:
+            return None
+        self._stats.file_bytes = (last - 1) * self._blksize + self._last_len
+        return TransferOutcome(OutcomeKind.UNCONFIRMED, why)
 
     # -- internals ------------------------------------------------------------
 

@@ -60,6 +60,7 @@ from bootwright.engine.tftp.paths import (
 )
 from bootwright.engine.tftp.source import BlockSource, InMemorySource
 from bootwright.engine.tftp.transfer import (
+    DELIVERED,
     MAX_WINDOWSIZE,
     OutcomeKind,
     ReadTransfer,
@@ -428,7 +429,7 @@ class TftpService:
         started = stats.started if stats.started is not None else info["started"]
         finished = stats.finished if stats.finished is not None else _monotonic()
         mac = info["mac"] or self._mac(client, started)
-        ok = outcome.kind is OutcomeKind.COMPLETE
+        ok = outcome.kind in DELIVERED
         pump = self.dispatcher.pump
         if pump is not None and pump.send_errors != self._pump_send_errors:  # sends lost inside lock-step runs
             self.counters["send_error"] = self.counters.get("send_error", 0) + pump.send_errors - self._pump_send_errors

@@ -235,7 +235,7 @@ class Transfer:
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:  # ECONNREFUSED: ICMP port unreachable, the client is gone
-            self.abort(TransferOutcome(OutcomeKind.CLIENT_ERROR, f"client unreachable ({exc.strerror})"))
+            self.abort(self._unreachable(f"client unreachable ({exc.strerror})"))
             return
         engine = self.engine
         out = engine.handle(data, None, _monotonic())
@@ -420,6 +420,15 @@ class Transfer:
                 return
             self._send_failed(exc)
 
+    def _unreachable(self, why: str) -> TransferOutcome:
+        """The client's port is closed: a client error, unless it closed it after the final ACK."""
+        engine = self.engine
+        if isinstance(engine, ReadTransfer):
+            ended = engine.unconfirmed_end(f"final ACK not received, then {why}")
+            if ended is not None:
+                return ended
+        return TransferOutcome(OutcomeKind.CLIENT_ERROR, why)
+
     def _park(self, rest: list[tuple[bytes, bool]]) -> None:
         """Keep unsent datagrams (copies, never none) until the socket is writable; the writer is
         registered exactly while datagrams are parked (``close`` relies on it)."""
@@ -430,5 +439,5 @@ class Transfer:
         self.counters["send_error"] = self.counters.get("send_error", 0) + 1
         log.debug("tftp: send to %s failed: %s", self.arrival.peer, exc)
         if exc.errno == errno.ECONNREFUSED:
-            self.abort(TransferOutcome(OutcomeKind.CLIENT_ERROR, "client unreachable (port unreachable)"))
+            self.abort(self._unreachable("client unreachable (port unreachable)"))
         # anything else (ENOBUFS, EPERM from a firewall): the datagram is lost, the timer resends
