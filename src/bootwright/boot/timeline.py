@@ -335,7 +335,10 @@ def _sentence(event: Event, stage: str | None) -> str:
                                                                ("windowsize", "windowsize"))
     if kind in _FILE_DONE:  # ``source``: the iPXE package's file, the root had none (boot/programs.py)
         source = d.get("source")
-        return f"{_PROTOCOL[kind]} sent {_path(event)}{_size(event)}" + (f" from {source}" if source else "")
+        text = f"{_PROTOCOL[kind]} sent {_path(event)}{_size(event)}" + (f" from {source}" if source else "")
+        if str(d.get("outcome") or "").startswith("unconfirmed"):
+            text += " (its final ACK never came: the client moved on, RFC 1350 §6)"
+        return text
     if kind in _FILE_FAILED:
         why = d.get("outcome") or d.get("error") or "failed"
         return f"{_PROTOCOL[kind]} transfer of {_path(event)} failed: {why}"

@@ -114,6 +114,17 @@ def test_failures_name_themselves() -> None:
     assert other.stop.startswith("the client took another DHCP server's offer")
 
 
+
+def test_an_unconfirmed_tftp_transfer_is_a_fetched_file_not_a_failure() -> None:
+    # GRUB starts the kernel before its final TFTP ACK leaves the card (RFC 1350 §6): the boot goes on.
+    done = ev(2.0, "tftp.done", file="undionly.kpxe", size=70_000, duration=0.2,
+              outcome="unconfirmed: final ACK not received")  # fmt: skip
+    [a] = attempts([*FULL[:5], done])
+    assert not a.steps[-1].problem and a.stage == "bootprog"
+    assert a.steps[-1].text == (
+        "TFTP sent undionly.kpxe (70,000 bytes in 0.20 s) (its final ACK never came: the client moved on, RFC 1350 §6)"
+    )
+
 def test_attempts_split_on_quiet_gaps_and_new_boots() -> None:
     later = [Event(e.at + 1000, e.kind, e.mac, e.host, e.detail) for e in FULL[:2]]
     renew = ev(10, "dhcp4.request", state="renewing")
