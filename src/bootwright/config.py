@@ -180,8 +180,8 @@ class Pool4(Section):
     deny: StrList = []
 
 
-def _pool4(value: Any) -> Any:
-    """Accept ``"192.0.2.10-192.0.2.99"`` as shorthand for a pool table."""
+def _pool_range(value: Any) -> Any:
+    """Accept ``"192.0.2.10-192.0.2.99"`` (or ``"2001:db8::10-2001:db8::99"``) as shorthand for a pool table."""
     if isinstance(value, str):
         start, sep, end = value.partition("-")
         if not sep:
@@ -236,7 +236,7 @@ class Subnet4(Dhcp4Common):
     interface: str | None = None
     # Our own address on this subnet (server identifier, {server}); defaults to server.address4.
     server: IPv4Address | None = None
-    pools: list[Annotated[Pool4, BeforeValidator(_pool4)]] = []
+    pools: list[Annotated[Pool4, BeforeValidator(_pool_range)]] = []
     # "full": bootwright is the link's DHCP server. "proxy": another server gives the addresses and
     # bootwright answers only booting clients with the boot part (proxyDHCP, PXE 2.1 §2.2.2;
     # dnsmasq ``dhcp-range=…,proxy``): no pools, never an address, never a NAK (docs/proxy.md).
@@ -253,15 +253,6 @@ class Pool6(Section):
     end: IPv6Address
     allow: StrList = []  # as Pool4.allow
     deny: StrList = []  # as Pool4.deny
-
-
-def _pool6(value: Any) -> Any:
-    if isinstance(value, str):
-        start, sep, end = value.partition("-")
-        if not sep:
-            raise ValueError(f"{value!r} is not a range: write it as 'FIRST-LAST'")
-        return {"start": start.strip(), "end": end.strip()}
-    return value
 
 
 class PdPool(Section):
@@ -331,7 +322,7 @@ class Subnet6(Dhcp6Common):
     prefix: IPv6Network
     interface: str | None = None
     server: IPv6Address | None = None
-    pools: list[Annotated[Pool6, BeforeValidator(_pool6)]] = []
+    pools: list[Annotated[Pool6, BeforeValidator(_pool_range)]] = []
     temporary: bool = False  # IA_TA (RFC 8415 §21.5), ISC ``range6 … temporary``
     pd_pools: list[PdPool] = []
     ra: RouterAdvert | None = None
@@ -1401,8 +1392,7 @@ def _check_hosts(config: Config) -> Iterator[Problem]:
     names = config.script_names()
     seen_names: dict[str, int] = {}
     seen_macs: dict[str, int] = {}
-    seen_v4: dict[IPv4Address, int] = {}
-    seen_v6: dict[IPv6Address, int] = {}
+    seen_addrs: dict[IPv4Address | IPv6Address, int] = {}  # an IPv4 address never equals an IPv6 one
     for i, host in enumerate(config.host):
         where = f"host[{i}]"
         if not HOST_NAME.match(host.name):
@@ -1414,20 +1404,15 @@ def _check_hosts(config: Config) -> Iterator[Problem]:
             if mac in seen_macs and seen_macs[mac] != i:
                 yield Problem(f"{where}.mac", f"{mac} is also the MAC of host[{seen_macs[mac]}]")
             seen_macs.setdefault(mac, i)
-        if host.ipv4 is not None:
-            if host.ipv4 in seen_v4:
-                yield Problem(f"{where}.ipv4", f"{host.ipv4} is also the address of host[{seen_v4[host.ipv4]}]")
-            seen_v4.setdefault(host.ipv4, i)
-            problem = address_problem(config, host.ipv4)
+        for key, addr in (("ipv4", host.ipv4), ("ipv6", host.ipv6)):
+            if addr is None:
+                continue
+            if addr in seen_addrs:
+                yield Problem(f"{where}.{key}", f"{addr} is also the address of host[{seen_addrs[addr]}]")
+            seen_addrs.setdefault(addr, i)
+            problem = address_problem(config, addr)
             if problem:
-                yield Problem(f"{where}.ipv4", problem)
-        if host.ipv6 is not None:
-            if host.ipv6 in seen_v6:
-                yield Problem(f"{where}.ipv6", f"{host.ipv6} is also the address of host[{seen_v6[host.ipv6]}]")
-            seen_v6.setdefault(host.ipv6, i)
-            problem = address_problem(config, host.ipv6)
-            if problem:
-                yield Problem(f"{where}.ipv6", problem)
+                yield Problem(f"{where}.{key}", problem)
         if host.target is not None and host.target not in names:
             yield Problem(f"{where}.target", f"no target or menu named {host.target!r}")
         if not host.mac and host.duid is None:

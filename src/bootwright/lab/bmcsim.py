@@ -54,7 +54,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from bootwright.lab.chassis import Chassis
 
@@ -179,6 +179,59 @@ def _udp_port_bound(pid: int, port: int) -> bool:
     return False
 
 
+class _Simulator:
+    """What both simulators share: a user on ``address:port``, the chassis, one process stopped by pid, its log."""
+
+    log_name: ClassVar[str]
+    """The simulator's output file in ``work_dir``."""
+
+    def __init__(self, work_dir: str | os.PathLike[str], port: int, username: str, password: str,
+                 netns: str | None, address: str, start_timeout: float) -> None:
+        self.work_dir = Path(work_dir).resolve()
+        self.port = port
+        self.address = address
+        self.username = username
+        self.password = password
+        self.netns = netns
+        self.start_timeout = start_timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def chassis(self) -> Chassis:
+        """The machine this BMC switches (``WORK_DIR/chassis``)."""
+        return Chassis(self.work_dir / "chassis")
+
+    @property
+    def pid(self) -> int | None:
+        """The simulator's pid while it runs."""
+        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
+
+    @property
+    def log(self) -> Path:
+        """The simulator's stdout and stderr (``WORK_DIR/<log_name>``)."""
+        return self.work_dir / self.log_name
+
+    def start(self) -> Self:
+        """Start the simulator and return once it answers."""
+        raise NotImplementedError
+
+    def stop(self, power_off: bool = True) -> None:
+        """Stop the simulator by pid (then :meth:`_stop_helpers`); with ``power_off``, also kill the chassis's VM."""
+        _stop_pid(self.proc)
+        self._stop_helpers()
+        if power_off and self.chassis.pid() is not None:
+            self.chassis.power_off()
+
+    def _stop_helpers(self) -> None:
+        """What runs beside the simulator's process, stopped after it (nothing here)."""
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 # -- IPMI ---------------------------------------------------------------------
 
 LAN_CONF = """\
@@ -206,13 +259,15 @@ mc_enable 0x20
 """ipmi_sim's emulator commands (``-f``): one BMC at IPMB address 0x20, LAN enabled."""
 
 
-class IpmiSim:
+class IpmiSim(_Simulator):
     """One ``ipmi_sim`` on ``address:port`` (UDP) with one user, driving ``WORK_DIR/chassis``.
 
     Files in ``work_dir``: ``lan.conf``, ``bmc.emu``, ``state/`` (ipmi_sim's
     ``-s``), ``ipmi_sim.log`` (its output) and ``chassis/``. Use as a context
     manager, or :meth:`start` / :meth:`stop`.
     """
+
+    log_name = "ipmi_sim.log"
 
     def __init__(
         self,
@@ -224,33 +279,11 @@ class IpmiSim:
         address: str = "127.0.0.1",
         start_timeout: float = 10.0,
     ) -> None:
-        self.work_dir = Path(work_dir).resolve()
-        self.port = port
-        self.address = address
-        self.username = username
-        self.password = password
-        self.netns = netns
-        self.start_timeout = start_timeout
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(work_dir, port, username, password, netns, address, start_timeout)
 
     def __repr__(self) -> str:
         where = f" in {self.netns}" if self.netns else ""
         return f"IpmiSim({self.address}:{self.port}{where}, {str(self.work_dir)!r})"
-
-    @property
-    def chassis(self) -> Chassis:
-        """The machine this BMC switches (``WORK_DIR/chassis``)."""
-        return Chassis(self.work_dir / "chassis")
-
-    @property
-    def pid(self) -> int | None:
-        """ipmi_sim's pid while it runs."""
-        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
-
-    @property
-    def log(self) -> Path:
-        """ipmi_sim's stdout and stderr."""
-        return self.work_dir / "ipmi_sim.log"
 
     def ipmitool(self, *args: str, password: str | None = None) -> list[str]:
         """The ``ipmitool -I lanplus -C 3 …`` command line for this BMC (inside its namespace), plus ``args``."""
@@ -281,7 +314,7 @@ class IpmiSim:
         ))  # fmt: skip
         (self.work_dir / "bmc.emu").write_text(BMC_EMU)
 
-    def start(self, wait: bool = True) -> IpmiSim:
+    def start(self, wait: bool = True) -> Self:
         """Write the config and start ipmi_sim; with ``wait``, return once it answers (:meth:`wait_ready`)."""
         if self.pid is not None:
             return self
@@ -338,17 +371,6 @@ class IpmiSim:
         if b"Unable to bind" in _read_bytes(self.log):  # ipmi_sim keeps running without its port
             raise SimulatorError(f"ipmi_sim cannot bind {self.address}:{self.port}", _tail(self.log))
 
-    def stop(self, power_off: bool = True) -> None:
-        """Stop ipmi_sim by pid; with ``power_off``, also kill the chassis's VM if it runs."""
-        _stop_pid(self.proc)
-        if power_off and self.chassis.pid() is not None:
-            self.chassis.power_off()
-
-    def __enter__(self) -> IpmiSim:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def start_all(sims: Sequence[IpmiSim], timeout: float = 30.0) -> None:
@@ -605,7 +627,7 @@ class _BridgeServer(ThreadingHTTPServer):
         super().__init__(address, _BridgeHandler)
 
 
-class RedfishSim:
+class RedfishSim(_Simulator):
     """``sushy-emulator --fake`` with one system on ``address:port``, basic auth, and a bridge to ``WORK_DIR/chassis``.
 
     The system's id is a UUID (``system_id``), its path ``system_path``
@@ -621,6 +643,8 @@ class RedfishSim:
     either way).
     """
 
+    log_name = "sushy-emulator.log"
+
     def __init__(
         self,
         work_dir: str | os.PathLike[str],
@@ -635,19 +659,12 @@ class RedfishSim:
         power_delay: bool = False,
         start_timeout: float = 30.0,
     ) -> None:
-        self.work_dir = Path(work_dir).resolve()
-        self.port = port
-        self.address = address
-        self.username = username
-        self.password = password
-        self.netns = netns
+        super().__init__(work_dir, port, username, password, netns, address, start_timeout)
         self.system_name = system_name
         self.mac = mac
         self.refuse_uefi = refuse_uefi
         self.power_delay = power_delay
-        self.start_timeout = start_timeout
         self.system_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bootwright-redfishsim:{self.work_dir}:{system_name}"))
-        self.proc: subprocess.Popen[bytes] | None = None
         self.bridge = RedfishBridge(self.chassis)
         self._server: _BridgeServer | None = None
         self._thread: threading.Thread | None = None
@@ -655,11 +672,6 @@ class RedfishSim:
     def __repr__(self) -> str:
         where = f" in {self.netns}" if self.netns else ""
         return f"RedfishSim({self.url}{where}, {str(self.work_dir)!r})"
-
-    @property
-    def chassis(self) -> Chassis:
-        """The machine this BMC switches (``WORK_DIR/chassis``)."""
-        return Chassis(self.work_dir / "chassis")
 
     @property
     def url(self) -> str:
@@ -676,16 +688,6 @@ class RedfishSim:
     def bridge_port(self) -> int | None:
         """The bridge's port on 127.0.0.1 (in the same namespace), while it runs."""
         return self._server.server_address[1] if self._server is not None else None
-
-    @property
-    def pid(self) -> int | None:
-        """sushy-emulator's pid while it runs."""
-        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
-
-    @property
-    def log(self) -> Path:
-        """sushy-emulator's stdout and stderr."""
-        return self.work_dir / "sushy-emulator.log"
 
     def request(
         self, method: str, path: str, body: Any = None, *, auth: tuple[str, str] | None = None, timeout: float = 10.0
@@ -748,7 +750,7 @@ class RedfishSim:
         ))  # fmt: skip
         return config
 
-    def start(self) -> RedfishSim:
+    def start(self) -> Self:
         """Start the bridge and the emulator; return once ``GET /redfish/v1/Systems`` answers 200 with auth."""
         if self.pid is not None:
             return self
@@ -799,9 +801,8 @@ class RedfishSim:
                 raise SimulatorError(f"sushy-emulator on {self.url} did not answer in time ({last})", _tail(self.log))
             time.sleep(0.05)
 
-    def stop(self, power_off: bool = True) -> None:
-        """Stop the emulator by pid and the bridge; with ``power_off``, also kill the chassis's VM if it runs."""
-        _stop_pid(self.proc)
+    def _stop_helpers(self) -> None:
+        """The bridge (after the emulator, which sends to it)."""
         if self._server is not None:
             if self._thread is not None:  # shutdown() waits for serve_forever, which only the thread runs
                 self._server.shutdown()
@@ -809,14 +810,6 @@ class RedfishSim:
                 self._thread = None
             self._server.server_close()
             self._server = None
-        if power_off and self.chassis.pid() is not None:
-            self.chassis.power_off()
-
-    def __enter__(self) -> RedfishSim:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

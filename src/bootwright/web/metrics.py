@@ -270,8 +270,10 @@ class RuntimeCollector(Collector):
         yield from _boots(m)
         yield from self._oneshots(m)
         yield from _config(m)
-        yield from _hooks(readings.get("hooks"))
-        yield from _ddns(readings.get("ddns"))
+        yield from _queued(readings.get("hooks"), "bootwright_hook_runs_total", "bootwright_hook_runs_pending",
+                           ("ok", "failed", "timeout", "dropped"))
+        yield from _queued(readings.get("ddns"), "bootwright_ddns_updates_total", "bootwright_ddns_updates_pending",
+                           ("ok", "conflict", "failed", "retried"))
 
     def _general(self) -> Iterator[Metric]:
         runtime = self.runtime
@@ -452,24 +454,18 @@ def _config(m: Metrics) -> Iterator[Metric]:
     yield from (reloads, ok, at)
 
 
-def _hooks(r: Reading | None) -> Iterator[Metric]:
-    runs = _counter("bootwright_hook_runs_total")
-    pending = _gauge("bootwright_hook_runs_pending")
-    if r is not None:  # the hook service runs (the configuration has hooks)
-        for outcome in ("ok", "failed", "timeout", "dropped"):
-            runs.add_metric([outcome], r.counters.get(outcome, 0))
-        pending.add_metric([], r.gauges.get("pending", 0))
-    yield from (runs, pending)
+def _queued(r: Reading | None, total: str, pending_name: str, outcomes: Sequence[str]) -> Iterator[Metric]:
+    """A queueing service's work by outcome (``total``) and its ``pending`` gauge: hooks, DNS updates.
 
-
-def _ddns(r: Reading | None) -> Iterator[Metric]:
-    updates = _counter("bootwright_ddns_updates_total")
-    pending = _gauge("bootwright_ddns_updates_pending")
-    if r is not None:  # the DNS update service runs ([ddns] enabled)
-        for outcome in ("ok", "conflict", "failed", "retried"):
-            updates.add_metric([outcome], r.counters.get(outcome, 0))
+    Samples only while the service runs (the configuration has hooks; ``[ddns] enabled``).
+    """
+    done = _counter(total)
+    pending = _gauge(pending_name)
+    if r is not None:
+        for outcome in outcomes:
+            done.add_metric([outcome], r.counters.get(outcome, 0))
         pending.add_metric([], r.gauges.get("pending", 0))
-    yield from (updates, pending)
+    yield from (done, pending)
 
 
 def metrics_registry(runtime: Runtime) -> CollectorRegistry:
