@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bootwright.migrate.comments import blank_comments
+
 # A quoted string, a punctuation mark, or a run of anything else.
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[{};]|[^\s{};"#]+')
 
@@ -59,37 +61,9 @@ class _Reader:
     pos: int = 0
 
 
-def _strip_comments(text: str, c_comments: bool) -> str:
-    """``text`` with comments blanked (newlines kept, so line numbers stay)."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == '"':
-            j = i + 1
-            while j < n and text[j] != '"' and text[j] != "\n":
-                j += 2 if text[j] == "\\" else 1
-            out.append(text[i : j + 1])
-            i = j + 1
-        elif ch == "#":
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            out.append(" " * (j - i))
-            i = j
-        elif c_comments and text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append("".join(c if c == "\n" else " " for c in text[i:j]))
-            i = j
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
-
-
 def parse_blocks(text: str, *, c_comments: bool = False) -> list[Statement]:
     """The statements of ``text``; :class:`SyntaxProblem` for unbalanced braces or an unended statement."""
-    clean = _strip_comments(text, c_comments)
+    clean = blank_comments(text, c_comments=c_comments, strings_end_at_newline=True)
     reader = _Reader()
     for number, line in enumerate(clean.splitlines(), start=1):
         for match in _TOKEN.finditer(line):

@@ -271,13 +271,7 @@ def _match_condition(ln: _Line, rest: list[str], state: _State) -> dict[str, Any
         )
         return {"vendor_class": [value]}
     if code == 77 and value is not None:
-        _note(
-            state,
-            ln,
-            "approximated",
-            f"dnsmasq matches {value!r} inside the user class, bootwright a whole user class (match.user_class)",
-        )
-        return {"user_class": [value]}
+        return _user_class(ln, value, state)
     _note(
         state,
         ln,
@@ -285,6 +279,17 @@ def _match_condition(ln: _Line, rest: list[str], state: _State) -> dict[str, Any
         "bootwright rules cannot match on this option; the tag it sets is left out of the conditions that use it",
     )
     return None
+
+
+def _user_class(ln: _Line, value: str, state: _State) -> dict[str, Any]:
+    """A user class match (``dhcp-userclass``, ``dhcp-match`` on option 77): dnsmasq's is a substring match."""
+    _note(
+        state,
+        ln,
+        "approximated",
+        f"dnsmasq matches {value!r} inside the user class, bootwright a whole user class (match.user_class)",
+    )
+    return {"user_class": [value]}
 
 
 def _class_condition(ln: _Line, key: str, rest: list[str], state: _State) -> dict[str, Any] | None:
@@ -301,13 +306,7 @@ def _class_condition(ln: _Line, key: str, rest: list[str], state: _State) -> dic
             )
         return {"vendor_class": [value]}
     if key == "dhcp-userclass":
-        _note(
-            state,
-            ln,
-            "approximated",
-            f"dnsmasq matches {value!r} inside the user class, bootwright a whole user class (match.user_class)",
-        )
-        return {"user_class": [value]}
+        return _user_class(ln, value, state)
     if key == "dhcp-mac":
         octets = value.lower().split(":")
         while octets and octets[-1] == "*":

@@ -29,7 +29,7 @@ from typing import Any
 
 from bootwright.boot.policy import resolve_ipxe_settings
 from bootwright.boot.reply import dhcp6_lifetimes
-from bootwright.config import Config, Subnet4, Subnet6
+from bootwright.config import Config, Dhcp6Common, Pool4, Pool6, Subnet4, Subnet6
 from bootwright.migrate.exported import Exported
 from bootwright.migrate.program import (
     PXE_VENDOR,
@@ -37,9 +37,11 @@ from bootwright.migrate.program import (
     Program,
     Step,
     client_ids,
+    dhcp6_settings,
     host_boot,
     host_boot6,
     member_atoms,
+    ntp_addresses,
     program,
     servers_by_family,
 )
@@ -49,6 +51,13 @@ from bootwright.wire.dhcp4_options import encode_option, parse_config_value
 from bootwright.wire.ipxe_options import IPXE_OPTIONS_BY_CODE, encode_ipxe_value
 
 TRUE = "'bw' == 'bw'"  # Kea has no boolean literal; a class without a test is never assigned by itself
+# program.dhcp6_settings keys → Kea's option names (Kea ARM, "DHCPv6 Option Definitions").
+_V6_NAMES = {
+    "dns": "dns-servers",
+    "domain_search": "domain-search",
+    "preference": "preference",
+    "info_refresh_time": "information-refresh-time",
+}
 _IPXE_TYPES = {"int8": "int8", "uint8": "uint8", "string": "string", "hex": "binary"}
 
 
@@ -64,10 +73,16 @@ def _or(parts: list[str]) -> str:
 
 
 class _Writer:
+    """Shared state of one export: the notes, the iPXE options it needed, the programs and their classes."""
+
     def __init__(self, result: Exported, family: int) -> None:
         self.result = result
         self.family = family
         self.ipxe_codes: set[int] = set()
+        self.progs: list[Program] = []
+        self.shared = True  # every subnet shares one decision: the classes are global
+        self.client_classes: list[dict[str, Any]] = []
+        self.drops: list[str] = []  # the tests of ignore rules, for the DROP class
 
     def atom(self, atom: Atom, path: str) -> str | None:
         """One condition as a Kea expression; ``None`` when it never holds in this format."""
@@ -246,6 +261,71 @@ class _Writer:
             )
         return defs
 
+    # ------------------------------------------------------ the subnets' parts
+
+    def decide(self, progs: list[Program]) -> None:
+        """Take each exported subnet's program; one shared decision becomes the global classes."""
+        self.progs = progs
+        self.shared = _scopes(progs)
+        if self.shared and progs:
+            self.client_classes, self.drops = self.classes(progs[0], "", False)
+
+    def require(self, entry: dict[str, Any], n: int, i: int) -> None:
+        """A subnet's own classes (``n``: its program, ``i``: its index in the config) when they are not global."""
+        if self.shared:
+            return
+        own, own_drops = self.classes(self.progs[n], f"s{i}-", True)
+        self.client_classes += own
+        self.drops += own_drops
+        entry["require-client-classes"] = [c["name"] for c in own]
+
+    def pools(
+        self, config: Config, hosts: list[Host], pools: Sequence[Pool4 | Pool6], name: str, where: str
+    ) -> list[dict[str, Any]]:
+        """A subnet's pools, each restricted to its own class (``NAME-J``) when it has allow/deny."""
+        out = []
+        for j, pool in enumerate(pools):
+            item: dict[str, Any] = {"pool": f"{pool.start} - {pool.end}"}
+            klass = self.pool_class(config, hosts, pool.allow, pool.deny, f"{name}-{j}", f"{where}.pools[{j}]")
+            if klass is not None:
+                self.client_classes.append(klass)
+                item["client-class"] = klass["name"]
+            if isinstance(pool, Pool4) and pool.dynamic_bootp:
+                self.result.note(
+                    f"{where}.pools[{j}].dynamic_bootp",
+                    "Kea answers BOOTP only with its libdhcp_bootp hook library; the pool is exported for DHCP clients",
+                )
+            out.append(item)
+        return out
+
+    def document(self, top: dict[str, Any], data: list[dict[str, Any]], subnets: list[dict[str, Any]]) -> str:
+        """The whole ``{"Dhcp4": …}``/``{"Dhcp6": …}`` JSON text: ``top`` completed by the definitions,
+        the global option data, the classes (DROP first) and the subnets."""
+        self._drop()
+        defs = self.definitions()
+        if defs:
+            top["option-def"] = defs
+        if data:
+            top["option-data"] = data
+        if self.client_classes:
+            top["client-classes"] = self.client_classes
+        top[f"subnet{self.family}"] = subnets
+        return json.dumps({f"Dhcp{self.family}": top}, indent=2) + "\n"
+
+    def _drop(self) -> None:
+        """The ignore rules as Kea's DROP class, first in the list."""
+        if not self.drops:
+            return
+        test = _or([f"({d})" if d else TRUE for d in self.drops])
+        if "KNOWN" in test:
+            self.result.note(
+                "rule",
+                "an ignore rule depends on known/unknown, which Kea cannot use in its DROP class "
+                "(evaluated before the host lookup): the condition is used without it being checked",
+            )
+            test = test.replace("member('KNOWN')", TRUE).replace("member('UNKNOWN')", TRUE)
+        self.client_classes.insert(0, {"name": "DROP", "test": test})
+
     def pool_class(
         self, config: Config, hosts: list[Host], allow: list[str], deny: list[str], name: str, path: str
     ) -> dict[str, Any] | None:
@@ -296,15 +376,14 @@ def _v4_data(scope: Any, path: str, result: Exported, w: _Writer) -> list[dict[s
         data.append({"name": "domain-name", "data": scope.domain_name})
     if scope.domain_search:
         data.append({"name": "domain-search", "data": ", ".join(scope.domain_search)})
-    if scope.ntp_servers:
-        addresses = [n for n in scope.ntp_servers if n.replace(".", "").isdigit()]
-        if len(addresses) < len(scope.ntp_servers):
-            result.note(
-                f"{path}.ntp_servers",
-                "Kea sends addresses only, and does not resolve names: the names are left out; give addresses",
-            )
-        if addresses:
-            data.append({"name": "ntp-servers", "data": ", ".join(addresses)})
+    addresses = ntp_addresses(
+        scope.ntp_servers,
+        path,
+        result.note,
+        "Kea sends addresses only, and does not resolve names: the names are left out; give addresses",
+    )
+    if addresses:
+        data.append({"name": "ntp-servers", "data": ", ".join(addresses)})
     if scope.ipxe:
         data += w.ipxe(resolve_ipxe_settings(scope.ipxe))
     data += [_option(int(c), t, 4) for c, t in (scope.options or {}).items()]
@@ -322,23 +401,14 @@ def _lifetimes4(entry: dict[str, Any], scope: Any) -> None:
         entry["authoritative"] = scope.authoritative
 
 
-def _interfaces(config: Config, subnets: Sequence[Subnet4 | Subnet6]) -> list[str]:
+def _top(config: Config, subnets: Sequence[Subnet4 | Subnet6]) -> dict[str, Any]:
+    """The start of a Dhcp4/Dhcp6 object: interfaces, the lease file, reservations by address."""
     names = list(config.server.interfaces) or [s.interface for s in subnets if s.interface]
-    return list(dict.fromkeys(names))
-
-
-def _drop(w: _Writer, drops: list[str], classes: list[dict[str, Any]]) -> None:
-    if not drops:
-        return
-    test = _or([f"({d})" if d else TRUE for d in drops])
-    if "KNOWN" in test:
-        w.result.note(
-            "rule",
-            "an ignore rule depends on known/unknown, which Kea cannot use in its DROP class "
-            "(evaluated before the host lookup): the condition is used without it being checked",
-        )
-        test = test.replace("member('KNOWN')", TRUE).replace("member('UNKNOWN')", TRUE)
-    classes.insert(0, {"name": "DROP", "test": test})
+    return {
+        "interfaces-config": {"interfaces": list(dict.fromkeys(names))},
+        "lease-database": {"type": "memfile", "persist": True},
+        "ip-reservations-unique": False,  # a host with several MACs keeps one address, as in bootwright
+    }
 
 
 def export_kea4(config: Config, hosts: list[Host], servers: Sequence[str] = ()) -> Exported:
@@ -347,11 +417,7 @@ def export_kea4(config: Config, hosts: list[Host], servers: Sequence[str] = ()) 
     w = _Writer(result, 4)
     by_family = servers_by_family(list(servers))
     g = config.dhcp4
-    dhcp4: dict[str, Any] = {
-        "interfaces-config": {"interfaces": _interfaces(config, config.subnet4)},
-        "lease-database": {"type": "memfile", "persist": True},
-        "ip-reservations-unique": False,  # a host with several MACs keeps one address, as in bootwright
-    }
+    dhcp4 = _top(config, config.subnet4)
     _lifetimes4(dhcp4, g)
     if g.next_server is not None:
         dhcp4["next-server"] = str(g.next_server)
@@ -369,12 +435,7 @@ def export_kea4(config: Config, hosts: list[Host], servers: Sequence[str] = ()) 
             "dhcp4.allow_bootp",
             "Kea answers BOOTP only with its libdhcp_bootp hook library loaded: add it to hooks-libraries",
         )
-    progs = [program(config, hosts, 4, s, by_family, result.note) for _, s in full]
-    shared = _scopes(progs)
-    classes: list[dict[str, Any]] = []
-    drops: list[str] = []
-    if shared and progs:
-        classes, drops = w.classes(progs[0], "", False)
+    w.decide([program(config, hosts, 4, s, by_family, result.note) for _, s in full])
     subnets = []
     for n, (i, sub) in enumerate(full):
         where = f"subnet4[{i}]"
@@ -384,23 +445,11 @@ def export_kea4(config: Config, hosts: list[Host], servers: Sequence[str] = ()) 
         _lifetimes4(entry, sub)
         if sub.next_server is not None:
             entry["next-server"] = str(sub.next_server)
-        pools = []
-        for j, pool in enumerate(sub.pools):
-            item: dict[str, Any] = {"pool": f"{pool.start} - {pool.end}"}
-            klass = w.pool_class(config, hosts, pool.allow, pool.deny, f"bw-pool-{i}-{j}", f"{where}.pools[{j}]")
-            if klass is not None:
-                classes.append(klass)
-                item["client-class"] = klass["name"]
-            if pool.dynamic_bootp:
-                result.note(
-                    f"{where}.pools[{j}].dynamic_bootp",
-                    "Kea answers BOOTP only with its libdhcp_bootp hook library; the pool is exported for DHCP clients",
-                )
-            pools.append(item)
+        pools = w.pools(config, hosts, sub.pools, f"bw-pool-{i}", where)
         if pools:
             entry["pools"] = pools
         sub_data = _v4_data(sub, where, result, w)
-        if sub.ipxe and any(s.ipxe for s in progs[n].rules):
+        if sub.ipxe and any(s.ipxe for s in w.progs[n].rules):
             result.note(
                 f"{where}.ipxe",
                 "Kea prefers a subnet's options over a class's, bootwright a rule's over "
@@ -408,23 +457,10 @@ def export_kea4(config: Config, hosts: list[Host], servers: Sequence[str] = ()) 
             )
         if sub_data:
             entry["option-data"] = sub_data
-        if not shared:
-            own, own_drops = w.classes(progs[n], f"s{i}-", True)
-            classes += own
-            drops += own_drops
-            entry["require-client-classes"] = [c["name"] for c in own]
+        w.require(entry, n, i)
         entry["reservations"] = _reservations4(config, hosts, sub, by_family, result)
         subnets.append(entry)
-    _drop(w, drops, classes)
-    defs = w.definitions()
-    if defs:
-        dhcp4["option-def"] = defs
-    if data:
-        dhcp4["option-data"] = data
-    if classes:
-        dhcp4["client-classes"] = classes
-    dhcp4["subnet4"] = subnets
-    result.text = json.dumps({"Dhcp4": dhcp4}, indent=2) + "\n"
+    result.text = w.document(dhcp4, data, subnets)
     return result
 
 
@@ -452,16 +488,10 @@ def _reservations4(
     return out
 
 
-def _v6_data(scope: Any, path: str, result: Exported) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = []
-    if scope.dns:
-        data.append({"name": "dns-servers", "data": ", ".join(map(str, scope.dns))})
-    if scope.domain_search:
-        data.append({"name": "domain-search", "data": ", ".join(scope.domain_search)})
-    if scope.preference is not None:
-        data.append({"name": "preference", "data": str(scope.preference)})
-    if scope.info_refresh_time is not None:
-        data.append({"name": "information-refresh-time", "data": str(scope.info_refresh_time)})
+def _v6_data(scope: Dhcp6Common, path: str, result: Exported) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = [
+        {"name": _V6_NAMES[key], "data": ", ".join(values)} for key, values in dhcp6_settings(scope)
+    ]
     if scope.ntp_servers:
         result.note(
             f"{path}.ntp_servers",
@@ -476,18 +506,9 @@ def export_kea6(config: Config, hosts: list[Host], servers: Sequence[str] = ()) 
     result = Exported("kea6")
     w = _Writer(result, 6)
     by_family = servers_by_family(list(servers))
-    dhcp6: dict[str, Any] = {
-        "interfaces-config": {"interfaces": _interfaces(config, config.subnet6)},
-        "lease-database": {"type": "memfile", "persist": True},
-        "ip-reservations-unique": False,
-    }
+    dhcp6 = _top(config, config.subnet6)
     data = _v6_data(config.dhcp6, "dhcp6", result)
-    progs = [program(config, hosts, 6, s, by_family, result.note) for s in config.subnet6]
-    shared = _scopes(progs)
-    classes: list[dict[str, Any]] = []
-    drops: list[str] = []
-    if shared and progs:
-        classes, drops = w.classes(progs[0], "", False)
+    w.decide([program(config, hosts, 6, s, by_family, result.note) for s in config.subnet6])
     subnets = []
     for i, sub in enumerate(config.subnet6):
         where = f"subnet6[{i}]"
@@ -504,14 +525,7 @@ def export_kea6(config: Config, hosts: list[Host], servers: Sequence[str] = ()) 
             entry["interface"] = sub.interface
         if config.dhcp6.rapid_commit:
             entry["rapid-commit"] = True  # RFC 8415 §18.3.1, per subnet in Kea
-        pools = []
-        for j, pool in enumerate(sub.pools):
-            item: dict[str, Any] = {"pool": f"{pool.start} - {pool.end}"}
-            klass = w.pool_class(config, hosts, pool.allow, pool.deny, f"bw-pool6-{i}-{j}", f"{where}.pools[{j}]")
-            if klass is not None:
-                classes.append(klass)
-                item["client-class"] = klass["name"]
-            pools.append(item)
+        pools = w.pools(config, hosts, sub.pools, f"bw-pool6-{i}", where)
         if pools:
             entry["pools"] = pools
         if sub.temporary:
@@ -522,20 +536,10 @@ def export_kea6(config: Config, hosts: list[Host], servers: Sequence[str] = ()) 
         sub_data = _v6_data(sub, where, result)
         if sub_data:
             entry["option-data"] = sub_data
-        if not shared:
-            own, own_drops = w.classes(progs[i], f"s{i}-", True)
-            classes += own
-            drops += own_drops
-            entry["require-client-classes"] = [c["name"] for c in own]
+        w.require(entry, i, i)
         entry["reservations"] = _reservations6(config, hosts, sub, by_family, result)
         subnets.append(entry)
-    _drop(w, drops, classes)
-    if data:
-        dhcp6["option-data"] = data
-    if classes:
-        dhcp6["client-classes"] = classes
-    dhcp6["subnet6"] = subnets
-    result.text = json.dumps({"Dhcp6": dhcp6}, indent=2) + "\n"
+    result.text = w.document(dhcp6, data, subnets)
     return result
 
 

@@ -22,6 +22,7 @@ host databases, hooks, loggers and the control socket are findings.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any
 
@@ -236,17 +237,21 @@ class _Kea:
         self.out.translated += 1
         return True
 
+    def option_data(self, entries: Any, into: dict[str, Any], where: Obj) -> Iterator[tuple[Any, int, str]]:
+        """Each ``option-data`` entry read as (entry, code, text); iPXE's go to ``into`` (:meth:`ipxe_part`)
+        and those :meth:`option` cannot read are noted, neither is yielded."""
+        for opt in entries if isinstance(entries, list) else []:
+            if self.ipxe_part(opt, into):
+                continue
+            found = self.option(opt, where)
+            if found is not None:
+                yield opt, *found
+
     def options(self, table: dict[str, Any], entries: Any, where: Obj) -> None:
         """Global or subnet option-data into ``table`` (named keys where bootwright has them)."""
         named4 = {3: "routers", 6: "dns", 42: "ntp_servers", 119: "domain_search"}
         named6 = {23: "dns", 24: "domain_search"}
-        for opt in entries if isinstance(entries, list) else []:
-            if self.ipxe_part(opt, table):
-                continue
-            found = self.option(opt, where)
-            if found is None:
-                continue
-            code, text = found
+        for _, code, text in self.option_data(entries, table, where):
             items = [t.strip() for t in text.split(",")]
             if self.family == 4 and code in named4:
                 table[named4[code]] = items
@@ -359,13 +364,7 @@ class _Kea:
                 self.note(
                     cls, key, "approximated" if key != "option-def" else "untranslated", "not part of a bootwright rule"
                 )
-        for opt in cls.get("option-data", []) if isinstance(cls.get("option-data"), list) else []:
-            if self.ipxe_part(opt, fields):
-                continue
-            found = self.option(opt, cls)
-            if found is None:
-                continue
-            code, text = found
+        for opt, code, text in self.option_data(cls.get("option-data"), fields, cls):
             if self.family == 6 and code == 16 and (echo := _vendor_class6(text)) is not None:
                 fields["vendor_enterprise"], fields["vendor_class"] = echo
                 continue

@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from bootwright.migrate.comments import blank_comments
 from bootwright.migrate.result import Reader
 
 _INCLUDE = re.compile(r'<\?include\s+"([^"]*)"\s*\?>')
@@ -38,42 +39,10 @@ class KeaSyntaxError(ValueError):
     """Not Kea JSON; the message names the file and line."""
 
 
-def strip_comments(text: str) -> str:
-    """``text`` with ``//``, ``#`` and ``/* */`` comments blanked outside strings (newlines kept)."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            out.append(text[i : j + 1])
-            i = j + 1
-        elif ch == "#" or text.startswith("//", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            out.append(" " * (j - i))
-            i = j
-        elif text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append("".join(c if c == "\n" else " " for c in text[i:j]))
-            i = j
-        elif text.startswith("<?include", i):
-            j = text.find("?>", i)
-            j = n if j < 0 else j + 2
-            out.append(text[i:j])
-            i = j
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
-
-
 class _Parser:
     def __init__(self, text: str, file: str, read: Reader | None, depth: int) -> None:
-        self.text = strip_comments(text)
+        # Kea's comments: //, # and /* */; an include is copied whole (its path is no comment).
+        self.text = blank_comments(text, line_comments=("#", "//"), c_comments=True, verbatim=("<?include", "?>"))
         self.file = file
         self.read = read
         self.depth = depth

@@ -18,11 +18,16 @@ the order; what no format can say is noted here once, with its key path
 (``{mac}`` and ``{arch_file}`` are per-client values no peer's config computes,
 a rule's ``script`` is chosen by bootwright's HTTP service when iPXE fetches
 the URL). Where a peer only approximates a condition, its exporter notes it.
+
+Beside the decision, the scope settings every exporter reads alike live here
+too: which named DHCPv6 options a scope sets, in order (:func:`dhcp6_settings`),
+and which NTP servers a peer that sends addresses only can carry
+(:func:`ntp_addresses`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Literal
@@ -30,7 +35,7 @@ from typing import Literal
 from bootwright.boot.policy import ARCH_TABLE, ENTRY_SCRIPT, HTTP_CLIENT, PXE_CLIENT, ServerContext
 from bootwright.boot.policy import resolve_ipxe_settings as _ipxe_settings
 from bootwright.boot.reply import server_context
-from bootwright.config import Config, Rule, Subnet4, Subnet6
+from bootwright.config import Config, Dhcp6Common, Rule, Subnet4, Subnet6
 from bootwright.model import Host, IpxeSetting
 from bootwright.wire.dhcp4_codecs import parse_octets
 from bootwright.wire.ipxe_options import lookup_ipxe_option
@@ -136,6 +141,31 @@ def fill(text: str | None, ctx: ServerContext, path: str, note: Note) -> str | N
     for key in ("mac", "arch_file"):
         if "{" + key + "}" in out:
             note(path, f"{{{key}}} is filled in per client by bootwright; the export hands out {out!r} as written")
+    return out
+
+
+def ntp_addresses(servers: Sequence[str] | None, path: str, note: Note, why: str) -> list[str]:
+    """The ``ntp_servers`` written as IPv4 addresses, for a peer that sends only those in option 42
+    (RFC 2132 §8.3) where bootwright resolves names; the names left out are noted once (``why``)."""
+    addresses = [n for n in servers or () if n.replace(".", "").isdigit()]
+    if len(addresses) < len(servers or ()):
+        note(f"{path}.ntp_servers", why)
+    return addresses
+
+
+def dhcp6_settings(scope: Dhcp6Common) -> list[tuple[str, list[str]]]:
+    """The named DHCPv6 options ``scope`` ([dhcp6] or a subnet6) sets, in the order every exporter writes
+    them, each as (config key, its values as text): ``dns`` (23), ``domain_search`` (24, RFC 3646),
+    ``preference`` (7, RFC 8415 §21.8), ``info_refresh_time`` (32, §21.23). ``options`` by code come after."""
+    out: list[tuple[str, list[str]]] = []
+    if scope.dns:
+        out.append(("dns", [str(a) for a in scope.dns]))
+    if scope.domain_search:
+        out.append(("domain_search", list(scope.domain_search)))
+    if scope.preference is not None:
+        out.append(("preference", [str(scope.preference)]))
+    if scope.info_refresh_time is not None:
+        out.append(("info_refresh_time", [str(scope.info_refresh_time)]))
     return out
 
 

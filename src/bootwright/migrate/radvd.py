@@ -26,7 +26,7 @@ from typing import Any
 
 from bootwright.migrate.blocks import Statement, SyntaxProblem, parse_blocks
 from bootwright.migrate.ra import flag, ra_problem, ra_table, seconds
-from bootwright.migrate.result import Imported, Reader
+from bootwright.migrate.result import Action, Imported, Reader
 
 __all__ = ["DHCP6_NOTE", "import_radvd"]
 
@@ -175,43 +175,43 @@ def _option(st: Statement, iface: _Interface, out: Imported) -> None:
             "ignored",
             "bootwright waits for the interface (and its link-local address) and starts advertising when it appears",
         )
-    elif key == "mindelaybetweenras":
-        if _number(arg) == 3:
-            out.translated += 1  # MIN_DELAY_BETWEEN_RAS, RFC 4861 §10: bootwright's fixed value
-        else:
-            out.note(
-                st.line,
-                st.source(),
-                "approximated",
-                "bootwright keeps RFC 4861's MIN_DELAY_BETWEEN_RAS of 3 s between multicast RAs",
-            )
+    elif key == "mindelaybetweenras":  # MIN_DELAY_BETWEEN_RAS, RFC 4861 §10: bootwright's fixed value
+        _fixed(
+            st,
+            _number(arg) == 3,
+            "approximated",
+            "bootwright keeps RFC 4861's MIN_DELAY_BETWEEN_RAS of 3 s between multicast RAs",
+            out,
+        )
     elif key == "advsourcelladdress":
-        if flag(arg):
-            out.translated += 1  # bootwright sends the Source Link-Layer Address option (RFC 4861 §4.6.1)
-        else:
-            out.note(
-                st.line,
-                st.source(),
-                "approximated",
-                "bootwright always sends the Source Link-Layer Address option (RFC 4861 §4.6.1)",
-            )
+        _fixed(
+            st,
+            bool(flag(arg)),
+            "approximated",
+            "bootwright always sends the Source Link-Layer Address option (RFC 4861 §4.6.1)",
+            out,
+        )
     elif key == "unicastonly":
-        if flag(arg) is False:
-            out.translated += 1
-        else:
-            out.note(
-                st.line,
-                st.source(),
-                "untranslated",
-                "bootwright sends unsolicited RAs to ff02::1; a unicast-only link (ISATAP, NBMA) needs radvd",
-            )
+        _fixed(
+            st,
+            flag(arg) is False,
+            "untranslated",
+            "bootwright sends unsolicited RAs to ff02::1; a unicast-only link (ISATAP, NBMA) needs radvd",
+            out,
+        )
     elif key in _MOBILE:
-        if flag(arg) is False:
-            out.translated += 1
-        else:
-            out.note(st.line, st.source(), "untranslated", "Mobile IPv6 (RFC 6275) options are not sent")
+        _fixed(st, flag(arg) is False, "untranslated", "Mobile IPv6 (RFC 6275) options are not sent", out)
     else:
         out.note(st.line, st.source(), "untranslated", "unknown radvd interface option")
+
+
+def _fixed(st: Statement, same: bool, action: Action, why: str, out: Imported) -> None:
+    """An option bootwright has no setting for: exact when radvd's value is what bootwright always does
+    (``same``), else a finding with ``why``."""
+    if same:
+        out.translated += 1
+    else:
+        out.note(st.line, st.source(), action, why)
 
 
 def _set(
@@ -317,25 +317,21 @@ def _prefix(st: Statement, name: str, iface_values: dict[str, Any], out: Importe
             key, parse = _PREFIX[opt.key]
             _set(opt, values, key, parse, arg, out)
         elif opt.key == "deprecateprefix":
-            if flag(arg) is False:
-                out.translated += 1
-            else:
-                out.note(
-                    opt.line,
-                    opt.source(),
-                    "approximated",
-                    "bootwright's shutdown RA does not deprecate the prefix (router lifetime 0 only)",
-                )
+            _fixed(
+                opt,
+                flag(arg) is False,
+                "approximated",
+                "bootwright's shutdown RA does not deprecate the prefix (router lifetime 0 only)",
+                out,
+            )
         elif opt.key == "decrementlifetimes":
-            if flag(arg) is False:
-                out.translated += 1
-            else:
-                out.note(
-                    opt.line,
-                    opt.source(),
-                    "untranslated",
-                    "bootwright sends the configured lifetimes unchanged (no IA_PD-tied countdown)",
-                )
+            _fixed(
+                opt,
+                flag(arg) is False,
+                "untranslated",
+                "bootwright sends the configured lifetimes unchanged (no IA_PD-tied countdown)",
+                out,
+            )
         elif opt.key in ("base6interface", "base6to4interface"):
             dynamic = True
             out.note(
