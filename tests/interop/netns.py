@@ -3,7 +3,7 @@
 Usage::
 
     with NetnsPair("tftp") as link:          # bwt-tftp-<pid>-s / bwt-tftp-<pid>-c
-        server = link.spawn_server(["bootwright", "serve", ...])
+        server = start_bootwright(link, config, root, state, log, ready=("tftp ready",))
         link.run_client(["curl", ...], timeout=10)
 
 Everything is created with unique names (tag + pid) and removed on exit, also
@@ -150,7 +150,7 @@ class NetnsPair:
     def close(self) -> None:
         """Stop every process started here or still inside the namespaces; delete them."""
         for proc in self._procs:
-            _stop(proc)
+            stop_process(proc)
         self._procs.clear()
         for ns in (self.server_ns, self.client_ns):
             pids = _ip("netns", "pids", ns, check=False).stdout.split()
@@ -192,7 +192,7 @@ class NetnsPair:
         return subprocess.run([*self.exec_prefix(True), *cmd], timeout=timeout, check=False, **kw)
 
 
-def _stop(proc: subprocess.Popen[Any], grace: float = 3.0) -> None:
+def stop_process(proc: subprocess.Popen[Any], grace: float = 3.0) -> None:
     """SIGTERM, wait up to ``grace`` seconds, then SIGKILL; by pid only."""
     if proc.poll() is not None:
         return
@@ -204,6 +204,43 @@ def _stop(proc: subprocess.Popen[Any], grace: float = 3.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         proc.wait(grace)
+
+
+def start_bootwright(link: NetnsPair | None, config: Path, root: Path, state: Path, log: Path, *,
+                     ready: Sequence[str] = ("dhcp4 ready",), flags: Sequence[str] = (),
+                     timeout: float = 30) -> subprocess.Popen[bytes]:  # fmt: skip
+    """Start ``bootwright serve`` with its output in ``log``; return once every text of ``ready`` is in the log.
+
+    It runs in ``link``'s server namespace (stopped when the pair closes), or here for ``None`` (the caller
+    stops it, :func:`stop_process`). ``flags`` follow ``--config``/``--root``/``--state-dir``.
+    """
+    cmd = [str(BOOTWRIGHT), "serve", "--config", str(config), "--root", str(root), "--state-dir", str(state), *flags]
+    with log.open("wb") as out:  # the child keeps its own descriptor
+        if link is None:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        else:
+            proc = link.spawn_server(cmd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_log(log, ready, proc, timeout)
+    except BaseException:
+        if link is None:
+            stop_process(proc)
+        raise
+    return proc
+
+
+def wait_log(log: Path, needles: Sequence[str], proc: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """Wait until every text of ``needles`` is in ``log``; fail with the log if ``proc`` exits or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = log.read_text(errors="replace")
+        missing = [n for n in needles if n not in text]
+        if not missing:
+            return
+        if proc.poll() is not None or time.monotonic() > deadline:
+            state = f"exited with {proc.returncode}" if proc.returncode is not None else f"not after {timeout:g} s"
+            raise AssertionError(f"bootwright: no {missing[0]!r} in its log ({state}):\n{text}")
+        time.sleep(0.05)
 
 
 def wait_link_local(link: NetnsPair, server: bool, ifname: str, ns: str | None = None, timeout: float = 10) -> None:
@@ -219,13 +256,54 @@ def wait_link_local(link: NetnsPair, server: bool, ifname: str, ns: str | None =
 
 
 def wait_udp_port(link: NetnsPair, port: int, proc: subprocess.Popen[Any], name: str, log: Path,
-                  timeout: float = 10) -> None:  # fmt: skip
-    """Wait until a UDP socket on ``port`` is bound in the server namespace (``ss``); fail with ``log`` if not."""
+                  timeout: float = 10, sockets: int = 1) -> None:  # fmt: skip
+    """Wait until ``sockets`` UDP sockets on ``port`` are bound in the server namespace (``ss``; 2: one per family).
+
+    Fails with ``log`` if ``proc`` exits or ``timeout`` passes first.
+    """
     deadline = time.monotonic() + timeout
-    while f":{port} " not in link.run_server(["ss", "-uan"]).stdout.decode():
+    while link.run_server(["ss", "-uan"]).stdout.decode().count(f":{port} ") < sockets:
         if proc.poll() is not None or time.monotonic() > deadline:
             raise AssertionError(f"{name} did not bind UDP port {port}:\n{log.read_text(errors='replace')}")
         time.sleep(0.05)
+
+
+DHCP4_ONLY_CONFIG = """
+[server]
+interfaces = ["srv0"]
+address4 = "192.0.2.1"
+
+[dhcp4]
+lease_time = 600
+
+[[subnet4]]
+subnet = "192.0.2.0/24"
+pools = ["192.0.2.100-192.0.2.199"]
+
+[dhcp6]
+enabled = false
+[tftp]
+enabled = false
+[http]
+enabled = false
+"""
+"""A config serving DHCPv4 only, on the pair's ``srv0`` (192.0.2.1) with a pool of 192.0.2.100-199; tests append
+their sections (no braces in it: it can precede a ``str.format`` template)."""
+
+
+NO_DHCP_CONFIG = """
+[server]
+interfaces = ["srv0"]
+address4 = "192.0.2.1"
+address6 = "2001:db8::1"
+
+[dhcp4]
+enabled = false
+[dhcp6]
+enabled = false
+"""
+"""The start of a config serving no DHCP, on the pair's ``srv0`` (192.0.2.1, 2001:db8::1); tests append their
+services (no braces in it: it can precede a ``str.format`` template)."""
 
 
 def loopback_http_config(directory: Path, extra: str = "") -> tuple[Path, int]:

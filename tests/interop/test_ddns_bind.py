@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from netns import BOOTWRIGHT, NetnsPair, require_module
+from netns import BOOTWRIGHT, DHCP4_ONLY_CONFIG, NetnsPair, require_module, start_bootwright
 
 pytestmark = pytest.mark.interop
 
@@ -64,24 +64,7 @@ $TTL 300
 """
 NS_ADDRESS = "ns IN A 192.0.2.1\n"  # the forward zone's in-zone name server needs one (BIND refuses the zone)
 
-CONFIG = """\
-[server]
-interfaces = ["srv0"]
-address4 = "192.0.2.1"
-
-[dhcp4]
-lease_time = 600
-
-[[subnet4]]
-subnet = "192.0.2.0/24"
-pools = ["192.0.2.100-192.0.2.199"]
-
-[dhcp6]
-enabled = false
-[tftp]
-enabled = false
-[http]
-enabled = false
+CONFIG = DHCP4_ONLY_CONFIG + """\
 [boot]
 builtin = false
 
@@ -157,11 +140,7 @@ def _serve(link: NetnsPair, d: Path, secret: str) -> tuple[subprocess.Popen[byte
     config = d / "bootwright.toml"
     config.write_text(CONFIG.format(rev4=REV4, rev6=REV6))
     log = d / "serve.log"
-    proc = link.spawn_server(
-        [str(BOOTWRIGHT), "serve", "--config", str(config), "--root", str(d / "root"), "--state-dir", str(d / "state")],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    _wait("serve ready", lambda: "dhcp4 ready" in log.read_text(errors="replace") or proc.poll() is not None, log)
+    proc = start_bootwright(link, config, d / "root", d / "state", log, timeout=10)
     assert proc.poll() is None, log.read_text()
     return proc, log
 

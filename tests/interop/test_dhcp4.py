@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from netns import BOOTWRIGHT, NetnsPair, require_module
+from netns import NetnsPair, require_module, start_bootwright
 
 pytestmark = pytest.mark.interop
 
@@ -122,17 +122,7 @@ def write_config(d: Path, **kw: str) -> Path:
 def start_server(link: NetnsPair, d: Path, config: Path, log_name: str = "serve.log") -> Server:
     (d / "root").mkdir(exist_ok=True)
     log = d / log_name
-    out = log.open("wb")
-    proc = link.spawn_server(
-        [str(BOOTWRIGHT), "serve", "--config", str(config), "--root", str(d / "root"), "--state-dir", str(d / "state")],
-        stdout=out, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 20
-    while "dhcp4 ready" not in log.read_text(errors="replace"):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"bootwright did not start:\n{log.read_text(errors='replace')}")
-        time.sleep(0.05)
-    return Server(proc, d, log)
+    return Server(start_bootwright(link, config, d / "root", d / "state", log, timeout=20), d, log)
 
 
 def hook(d: Path) -> Path:

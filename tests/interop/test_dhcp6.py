@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from netns import BOOTWRIGHT, NetnsPair, missing_requirements, require_module, wait_link_local
+from netns import BOOTWRIGHT, NetnsPair, missing_requirements, require_module, start_bootwright, wait_link_local
 
 pytestmark = pytest.mark.interop
 
@@ -126,6 +126,7 @@ class Served:
             self.proc.wait(10)
 
 
+DEBUG = ("--log-level", "debug")
 POOL = 'pools = ["2001:db8:1::100-2001:db8:1::1ff"]'
 
 
@@ -137,16 +138,9 @@ def serve(link: NetnsPair, work: Path, pools: str = POOL, hosts: str = "", web: 
     (work / "root" / "hello.txt").write_text("hello over IPv6\n")
     cfg = work / "bootwright.toml"
     cfg.write_text(CONFIG.format(pools=pools, hosts=hosts, boot_url=boot_url, web=str(web).lower()))
-    log = (work / "serve.log").open("w")
-    cmd = [str(BOOTWRIGHT), "serve", "--config", str(cfg), "--root", str(work / "root"),
-           "--state-dir", str(work / "state"), "--log-level", "debug"]  # fmt: skip
-    served = Served(link, work, link.spawn_server(cmd, stdout=log, stderr=subprocess.STDOUT))
-    deadline = time.monotonic() + 30
-    while not all(f"{n} ready" in served.log() for n in (("dhcp6", "http", "tftp") if web else ("dhcp6",))):
-        if served.proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError("bootwright did not start:\n" + served.log())
-        time.sleep(0.1)
-    return served
+    ready = [f"{n} ready" for n in (("dhcp6", "http", "tftp") if web else ("dhcp6",))]
+    proc = start_bootwright(link, cfg, work / "root", work / "state", work / "serve.log", ready=ready, flags=DEBUG)
+    return Served(link, work, proc)
 
 
 def dhclient(link: NetnsPair, work: Path, *flags: str, ns: str | None = None, ifname: str = "cli0",
@@ -164,8 +158,14 @@ def dhclient(link: NetnsPair, work: Path, *flags: str, ns: str | None = None, if
     res = subprocess.run([*prefix, *cmd], capture_output=True, text=True, timeout=40, stdin=subprocess.DEVNULL)
     pidfile = work / f"pid-{tag}"
     if pidfile.exists():  # with a lease, dhclient goes on in the background: stop it (by its pid)
-        with contextlib.suppress(ValueError, ProcessLookupError):
-            os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
+        words: list[str] = []
+        for _ in range(50):  # the daemonised child may not have written its pid yet (bounded: ~1 s)
+            words = pidfile.read_text().split()
+            if words:
+                break
+            time.sleep(0.02)
+        with contextlib.suppress(ValueError, ProcessLookupError, IndexError):
+            os.kill(int(words[0]), signal.SIGKILL)
     for reason in ("BOUND6", "REBOOT6", "RENEW6"):
         env_file = Path(f"{out}.{reason}")
         if env_file.exists():

@@ -8,14 +8,12 @@ client that lists them in its Option Request, and not one that does not.
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from netns import BOOTWRIGHT, NetnsPair, require_module, wait_link_local
-from test_dhcp6 import Served, _pair, dhclient
+from netns import NetnsPair, require_module, start_bootwright, wait_link_local
+from test_dhcp6 import DEBUG, Served, _pair, dhclient
 
 pytestmark = pytest.mark.interop
 
@@ -78,16 +76,9 @@ def _serve(link: NetnsPair, work: Path) -> Served:
     (work / "root").mkdir()
     cfg = work / "bootwright.toml"
     cfg.write_text(CONFIG)
-    log = (work / "serve.log").open("w")
-    cmd = [str(BOOTWRIGHT), "serve", "--config", str(cfg), "--root", str(work / "root"),
-           "--state-dir", str(work / "state"), "--log-level", "debug"]  # fmt: skip
-    served = Served(link, work, link.spawn_server(cmd, stdout=log, stderr=subprocess.STDOUT))
-    deadline = time.monotonic() + 30
-    while "dhcp6 ready" not in served.log():
-        if served.proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError("bootwright did not start:\n" + served.log())
-        time.sleep(0.1)
-    return served
+    proc = start_bootwright(link, cfg, work / "root", work / "state", work / "serve.log",
+                            ready=("dhcp6 ready",), flags=DEBUG)  # fmt: skip
+    return Served(link, work, proc)
 
 
 def octets(value: str) -> bytes:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from netns import BOOTWRIGHT, NetnsPair, require_module
+from netns import BOOTWRIGHT, NO_DHCP_CONFIG, NetnsPair, require_module, start_bootwright
 
 pytestmark = pytest.mark.interop
 
@@ -32,16 +32,7 @@ require_module(["tftp", "curl"])
 if not (PACKAGE / "ipxe.efi").is_file() or not (PACKAGE / "undionly.kpxe").is_file():
     pytest.skip("Debian's ipxe package is not installed (run scripts/setup.sh)", allow_module_level=True)
 
-CONFIG = """
-[server]
-interfaces = ["srv0"]
-address4 = "192.0.2.1"
-address6 = "2001:db8::1"
-
-[dhcp4]
-enabled = false
-[dhcp6]
-enabled = false
+CONFIG = NO_DHCP_CONFIG + """
 [tftp]
 timeout = 1
 [http]
@@ -68,14 +59,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     config = base / "bootwright.toml"
     config.write_text(CONFIG)
     log = base / "serve.log"
-    with NetnsPair("empty") as link, open(log, "wb") as handle:
-        cmd = [str(BOOTWRIGHT), "serve", "--config", str(config), "--root", str(root), "--state-dir", str(state)]
-        proc = link.spawn_server(cmd, stdout=handle, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while not all(f"{s} ready" in log.read_text(errors="replace") for s in ("tftp", "http")):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"bootwright serve did not become ready:\n{log.read_text(errors='replace')}")
-            time.sleep(0.1)
+    with NetnsPair("empty") as link:
+        start_bootwright(link, config, root, state, log, ready=("tftp ready", "http ready"))
         yield Served(link, root, out, log)
 
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from netns import BOOTWRIGHT, NetnsPair, require_module
+from netns import BOOTWRIGHT, NetnsPair, require_module, wait_udp_port
 
 from bootwright.boot.policy import hosts_from_config
 from bootwright.config import Config, load_config, parse_model
@@ -182,14 +181,6 @@ IPXE_SHIM = (
 )
 
 
-def _wait_port_67(link: NetnsPair, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 10
-    while ":67 " not in link.run_server(["ss", "-uanp"]).stdout.decode():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"dhcpd did not bind port 67:\n{log.read_text(errors='replace')}")
-        time.sleep(0.05)
-
-
 def test_exported_dhcpd_answers_as_bootwright_explains(tmp_path: Path) -> None:
     config = tmp_path / "bootwright.toml"
     config.write_text(ROUND_TRIP)
@@ -221,7 +212,7 @@ def test_exported_dhcpd_answers_as_bootwright_explains(tmp_path: Path) -> None:
             stdout=log_path.open("wb"),
             stderr=subprocess.STDOUT,
         )
-        _wait_port_67(link, proc, log_path)
+        wait_udp_port(link, 67, proc, "dhcpd", log_path)
         for name, (client_flags, explain_flags) in CLIENTS.items():
             code = IPXE_SHIM.format(here=str(CLIENT.parent)) if "--user-class" in client_flags else None
             cmd = [sys.executable, "-c", code] if code else [sys.executable, str(CLIENT)]

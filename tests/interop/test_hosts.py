@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from netns import BOOTWRIGHT, NetnsPair, require_module
+from netns import BOOTWRIGHT, DHCP4_ONLY_CONFIG, NetnsPair, require_module, start_bootwright
 
 pytestmark = pytest.mark.interop
 
@@ -30,25 +30,7 @@ MAC = "52:54:00:12:34:60"
 
 require_module(("dhclient",))
 
-CONFIG = """
-[server]
-interfaces = ["srv0"]
-address4 = "192.0.2.1"
-
-[dhcp4]
-lease_time = 600
-
-[[subnet4]]
-subnet = "192.0.2.0/24"
-pools = ["192.0.2.100-192.0.2.199"]
-
-[dhcp6]
-enabled = false
-[tftp]
-enabled = false
-[http]
-enabled = false
-
+CONFIG = DHCP4_ONLY_CONFIG + """
 [boot]
 builtin = false
 
@@ -98,10 +80,7 @@ def test_inventory_reservation_and_hot_reload(link: NetnsPair, tmp_path: Path) -
     (tmp_path / "root").mkdir()
     state = tmp_path / "state"
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = link.spawn_server([str(BOOTWRIGHT), "serve", "--config", str(config), "--root", str(tmp_path / "root"),
-                                  "--state-dir", str(state)], stdout=out, stderr=subprocess.STDOUT)
-    wait_for(log, "dhcp4 ready")
+    proc = start_bootwright(link, config, tmp_path / "root", state, log, timeout=20)
     assert proc.poll() is None
 
     mark = len(log.read_text(errors="replace"))

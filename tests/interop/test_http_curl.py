@@ -8,48 +8,23 @@ afterwards, also when a test fails.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
-import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from netns import NetnsPair, require_module, start_bootwright
 
 pytestmark = pytest.mark.interop
 
-REPO = Path(__file__).resolve().parents[2]
-BOOTWRIGHT = REPO / ".venv" / "bin" / "bootwright"
-TAG = f"bwt-http-{os.getpid()}"
-SRV, CLI = f"{TAG}-s", f"{TAG}-c"
-VETH_S, VETH_C = f"bwh{os.getpid() % 100000}s", f"bwh{os.getpid() % 100000}c"
 CLIENT_MAC = "02:00:00:00:00:0a"
 PORT = 8080
 
-
-def _missing() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root to create network namespaces"
-    for tool in ("ip", "curl"):
-        if shutil.which(tool) is None:
-            return f"{tool!r} is not installed (run scripts/setup.sh)"
-    if not BOOTWRIGHT.exists():
-        return f"{BOOTWRIGHT} is missing (run scripts/setup.sh)"
-    return None
-
-
-if (_why := _missing()) is not None:
-    pytest.skip(_why, allow_module_level=True)
-
-
-def ip(*args: str, netns: str | None = None) -> None:
-    cmd = ["ip", *(["-n", netns] if netns else []), *args]
-    subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=10)
+require_module(("curl",))
 
 
 CONFIG = f"""
@@ -101,14 +76,14 @@ target = "linux"
 class Lab:
     """The two namespaces, the running server and a way to run curl in the client namespace."""
 
-    def __init__(self, root: Path, log: Path, server: subprocess.Popen[bytes]) -> None:
+    def __init__(self, link: NetnsPair, root: Path, log: Path, server: subprocess.Popen[bytes]) -> None:
+        self.link = link
         self.root = root
         self.log = log
         self.server = server
 
     def curl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-        cmd = ["ip", "netns", "exec", CLI, "curl", "-sS", "--max-time", "20", *args]
-        proc = subprocess.run(cmd, capture_output=True, timeout=30)
+        proc = self.link.run_client(["curl", "-sS", "--max-time", "20", *args], timeout=30)
         if check and proc.returncode != 0:
             raise AssertionError(f"curl {' '.join(args)} failed: {proc.stderr.decode()}")
         return proc
@@ -130,43 +105,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     config = tmp / "bootwright.toml"
     config.write_text(CONFIG)
     log = tmp / "serve.log"
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        ip("netns", "add", SRV)
-        ip("netns", "add", CLI)
-        ip("link", "add", VETH_S, "netns", SRV, "type", "veth", "peer", "name", VETH_C, "netns", CLI)
-        ip("link", "set", VETH_C, "address", CLIENT_MAC, netns=CLI)
-        for ns, dev, a4, a6 in ((SRV, VETH_S, "192.0.2.1", "2001:db8::1"), (CLI, VETH_C, "192.0.2.10", "2001:db8::10")):
-            ip("link", "set", "lo", "up", netns=ns)
-            ip("addr", "add", f"{a4}/24", "dev", dev, netns=ns)
-            ip("addr", "add", f"{a6}/64", "dev", dev, "nodad", netns=ns)
-            ip("link", "set", dev, "up", netns=ns)
-        with open(log, "wb") as out:
-            server = subprocess.Popen(
-                ["ip", "netns", "exec", SRV, str(BOOTWRIGHT), "serve", "--config", str(config),
-                 "--root", str(root), "--state-dir", str(tmp / "state")],
-                stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        deadline = time.monotonic() + 20
-        while "http ready" not in log.read_text(errors="replace"):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"bootwright serve did not become ready:\n{log.read_text(errors='replace')}")
-            time.sleep(0.1)
-        yield Lab(root, log, server)
-    finally:
-        if server is not None and server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(5)
-        for ns in (SRV, CLI):
-            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), signal.SIGKILL)
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    with NetnsPair("http", client4="192.0.2.10/24", client6="2001:db8::10/64", client_mac=CLIENT_MAC) as link:
+        server = start_bootwright(link, config, root, tmp / "state", log, ready=("http ready",), timeout=20)
+        yield Lab(link, root, log, server)
 
 
 def url4(path: str) -> str:

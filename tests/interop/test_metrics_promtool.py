@@ -11,8 +11,6 @@ observations) — a server without DHCP has none of those to show.
 from __future__ import annotations
 
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -23,6 +21,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from netns import BOOTWRIGHT, loopback_http_config, start_bootwright, stop_process
 from prometheus_client import generate_latest
 
 from bootwright.boot.policy import BootPolicy
@@ -45,19 +44,11 @@ from bootwright.wire.dhcp6 import ClientId, Dhcp6Message, DuidLL, IaNa, MessageT
 
 pytestmark = pytest.mark.interop
 
-REPO = Path(__file__).resolve().parents[2]
-BOOTWRIGHT = REPO / ".venv" / "bin" / "bootwright"
 PROMTOOL = shutil.which("promtool")
 
 if PROMTOOL is None:
     pytest.skip("promtool is not installed (Debian package prometheus; scripts/setup.sh installs it)",
                 allow_module_level=True)  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def promtool_check(exposition: bytes) -> None:
@@ -74,52 +65,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not BOOTWRIGHT.exists():
         pytest.skip(f"{BOOTWRIGHT} is missing (run scripts/setup.sh)")
     tmp = tmp_path_factory.mktemp("metrics-promtool")
+    config, port = loopback_http_config(tmp, '\n[boot]\ndefault = "local"\n\n[targets.local]\nexit = true\n')
     root = tmp / "root"
-    root.mkdir()
     (root / "ipxe.efi").write_bytes(b"MZ" + bytes(4094))
-    port = free_port()
-    config = tmp / "bootwright.toml"
-    config.write_text(f"""
-[http]
-listen = ["127.0.0.1"]
-port = {port}
-
-[dhcp4]
-enabled = false
-
-[dhcp6]
-enabled = false
-
-[tftp]
-enabled = false
-
-[boot]
-default = "local"
-
-[targets.local]
-exit = true
-""")
-    log = tmp / "serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(BOOTWRIGHT), "serve", "--config", str(config), "--root", str(root), "--state-dir", str(tmp / "state")],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    proc = start_bootwright(None, config, root, tmp / "state", tmp / "serve.log", ready=("http ready",))
     try:
-        deadline = time.monotonic() + 30
-        while "http ready" not in log.read_text(errors="replace"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"bootwright serve did not become ready:\n{log.read_text(errors='replace')}")
-            time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_process(proc, grace=10)
 
 
 def fetch(url: str) -> tuple[int, str, bytes]:

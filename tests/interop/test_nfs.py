@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from netns import BOOTWRIGHT, NetnsPair, require_module
+from netns import NetnsPair, require_module, start_bootwright
 
 pytestmark = pytest.mark.interop
 
@@ -108,12 +108,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     config = base / "bootwright.toml"
     config.write_text(CONFIG)
     log = base / "serve.log"
-    with NetnsPair("nfs") as link, open(log, "wb") as handle:
-        cmd = [str(BOOTWRIGHT), "serve", "--config", str(config), "--root", str(root), "--state-dir", str(state)]
+    with NetnsPair("nfs") as link:
         started = time.monotonic()
-        proc = link.spawn_server(cmd, stdout=handle, stderr=subprocess.STDOUT)
+        proc = start_bootwright(link, config, root, state, log, ready=("nfs ready",), timeout=60)
         served = Served(link, proc, root, state, config, log)
-        served.wait_for(r"nfs ready")
         print(f"nfs ready after {time.monotonic() - started:.1f} s")
         yield served
 

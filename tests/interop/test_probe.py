@@ -31,8 +31,8 @@ from typing import Any
 
 import pytest
 from bmcrig import wait_for
-from netns import BOOTWRIGHT, NetnsPair, require_module
-from test_proxy import DHCPD, _wait_port_67, start_dhcpd, start_dnsmasq
+from netns import BOOTWRIGHT, NetnsPair, require_module, wait_udp_port
+from test_proxy import DHCPD, start_dhcpd, start_dnsmasq
 
 from bootwright.lab.netns import BRIDGE, Namespace, PeerNamespace
 
@@ -102,7 +102,7 @@ def start_pxe_dnsmasq(link: NetnsPair, d: Path) -> subprocess.Popen[bytes]:
          "--dhcp-boot=tag:pxe,undionly.kpxe,,192.0.2.1", '--pxe-service=tag:pxe,x86PC,"Network boot",undionly'],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    _wait_port_67(link, proc, "dnsmasq", d / "dnsmasq-pxe.log")
+    wait_udp_port(link, 67, proc, "dnsmasq", d / "dnsmasq-pxe.log")
     return proc
 
 

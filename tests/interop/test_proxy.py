@@ -78,7 +78,7 @@ def start_dnsmasq(link: NetnsPair, d: Path) -> subprocess.Popen[bytes]:
          f"--pid-file={d / 'dnsmasq.pid'}", "--log-dhcp"],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    _wait_port_67(link, proc, "dnsmasq", d / "dnsmasq.log")
+    wait_udp_port(link, 67, proc, "dnsmasq", d / "dnsmasq.log")
     return proc
 
 
@@ -93,12 +93,8 @@ def start_dhcpd(link: NetnsPair, d: Path) -> subprocess.Popen[bytes]:
         ["dhcpd", "-4", "-f", "-d", "-cf", str(conf), "-lf", str(leases), "-pf", str(d / "dhcpd.pid"), "srv0"],
         stdout=log, stderr=subprocess.STDOUT,
     )
-    _wait_port_67(link, proc, "dhcpd", d / "dhcpd.log")
+    wait_udp_port(link, 67, proc, "dhcpd", d / "dhcpd.log")
     return proc
-
-
-def _wait_port_67(link: NetnsPair, proc: subprocess.Popen[bytes], name: str, log: Path) -> None:
-    wait_udp_port(link, 67, proc, name, log)
 
 
 def pxe_exchange(link: NetnsPair, *flags: str) -> list[dict[str, object]]:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from netns import BOOTWRIGHT, NetnsPair, require_module
+from netns import NetnsPair, require_module, start_bootwright, wait_link_local
 
 pytestmark = pytest.mark.interop
 
@@ -105,21 +105,11 @@ def served(tmp_path: Path) -> Iterator[tuple[NetnsPair, subprocess.Popen[bytes],
         cfg = tmp_path / "ra.toml"
         cfg.write_text(CONFIG)
         log = tmp_path / "serve.log"
-        cmd = [str(BOOTWRIGHT), "serve", "--config", str(cfg), "--root", str(tmp_path / "root"),
-               "--state-dir", str(tmp_path / "state"), "--log-level", "debug"]  # fmt: skip
-        proc = link.spawn_server(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while "RA: advertising on srv0" not in log.read_text():
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+        proc = start_bootwright(link, cfg, tmp_path / "root", tmp_path / "state", log,
+                                ready=("RA: advertising on srv0",), flags=("--log-level", "debug"), timeout=20)
         # The client's RSs must come from its link-local address: while that is still tentative
         # (DAD), they leave from :: and get the multicast answer, never a unicast one.
-        while True:
-            shown = link.run_client(["ip", "-6", "addr", "show", "dev", "cli0", "scope", "link"], timeout=5, text=True)
-            if "inet6 fe80::" in shown.stdout and "tentative" not in shown.stdout:
-                break
-            assert time.monotonic() < deadline, shown.stdout
-            time.sleep(0.1)
+        wait_link_local(link, False, "cli0", timeout=20)
         yield link, proc, log
 
 

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from netns import BOOTWRIGHT, NetnsPair, require_module
+from netns import BOOTWRIGHT, DHCP4_ONLY_CONFIG, NetnsPair, require_module, start_bootwright
 
 pytestmark = pytest.mark.interop
 
@@ -37,25 +37,7 @@ require_module(("logger", "busybox", "unshare"))
 
 CLIENT_MAC = "52:54:00:5e:10:02"
 
-CONFIG = f"""
-[server]
-interfaces = ["srv0"]
-address4 = "192.0.2.1"
-
-[dhcp4]
-lease_time = 600
-
-[[subnet4]]
-subnet = "192.0.2.0/24"
-pools = ["192.0.2.100-192.0.2.199"]
-
-[dhcp6]
-enabled = false
-[tftp]
-enabled = false
-[http]
-enabled = false
-
+CONFIG = DHCP4_ONLY_CONFIG + f"""
 [syslog]
 enabled = true
 
@@ -76,16 +58,8 @@ class Server:
         (d / "root").mkdir()
         (d / "site.toml").write_text(CONFIG)
         self.log = d / "serve.log"
-        self.proc = link.spawn_server(
-            [str(BOOTWRIGHT), "serve", "--config", str(d / "site.toml"), "--root", str(d / "root"),
-             "--state-dir", str(d / "state")],
-            stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 20
-        while not ("syslog ready" in self.text() and "dhcp4 ready" in self.text()):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"bootwright did not start:\n{self.text()}")
-            time.sleep(0.05)
+        self.proc = start_bootwright(link, d / "site.toml", d / "root", d / "state", self.log,
+                          ready=("syslog ready", "dhcp4 ready"), timeout=20)
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")

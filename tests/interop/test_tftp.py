@@ -23,35 +23,20 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from netns import NetnsPair, missing_requirements
+from netns import BOOTWRIGHT, NO_DHCP_CONFIG, NetnsPair, require_module, wait_udp_port
 
 pytestmark = pytest.mark.interop
 
-REPO = Path(__file__).resolve().parents[2]
-BOOTWRIGHT = REPO / ".venv" / "bin" / "bootwright"
 CLIENT_MAC = "02:00:00:00:00:0a"
 TOOLS = ["tftp", "curl", "atftp", "busybox", "ss"]
 
-if (_why := missing_requirements(TOOLS)) is not None:
-    pytest.skip(_why, allow_module_level=True)
-if not BOOTWRIGHT.exists():
-    pytest.skip(f"{BOOTWRIGHT} is missing (run scripts/setup.sh)", allow_module_level=True)
+require_module(TOOLS)
 
-CONFIG = f"""
-[server]
-interfaces = ["srv0"]
-address4 = "192.0.2.1"
-address6 = "2001:db8::1"
-
-[dhcp4]
-enabled = false
-[dhcp6]
-enabled = false
+CONFIG = NO_DHCP_CONFIG + f"""
 [http]
 enabled = false
 
@@ -85,17 +70,6 @@ class Served:
     files: dict[str, bytes]
 
 
-def _wait_listening(link: NetnsPair, port: int, proc: subprocess.Popen[Any], log: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"bootwright exited with {proc.returncode}:\n{log.read_text()}")
-        if f":{port} " in link.run_server(["ss", "-Huln"], timeout=5, text=True).stdout:
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"bootwright did not listen on {port} within 20 s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     base = tmp_path_factory.mktemp("tftp")
@@ -125,7 +99,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             handle = open(log if port == 69 else base / "limited.log", "wb")  # noqa: SIM115
             procs.append((port, link.spawn_server(cmd, stdout=handle, stderr=subprocess.STDOUT)))
         for port, proc in procs:
-            _wait_listening(link, port, proc, log)
+            wait_udp_port(link, port, proc, "bootwright", log, timeout=20)
         yield Served(link, root, out, log, files)
 
 

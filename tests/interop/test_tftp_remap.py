@@ -15,14 +15,12 @@ for an ``a`` rule — from both servers, over IPv4 and IPv6.
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from netns import BOOTWRIGHT, REPO, NetnsPair, require_module
+from netns import BOOTWRIGHT, NO_DHCP_CONFIG, REPO, NetnsPair, require_module, wait_udp_port
 
 pytestmark = pytest.mark.interop
 
@@ -73,19 +71,6 @@ class Pair:
     out: Path
 
 
-def _wait_port(link: NetnsPair, ports: list[int], procs: list[subprocess.Popen[Any]], log: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        for proc in procs:
-            if proc.poll() is not None:
-                raise RuntimeError(f"a server exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
-        listening = link.run_server(["ss", "-Huln"], timeout=5, text=True).stdout
-        if all(listening.count(f":{port} ") >= 2 for port in ports):  # both families
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"not listening on {ports} within 20 s:\n{log.read_text(errors='replace')}")
-
-
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     base = tmp_path_factory.mktemp("tftpremap")
@@ -98,15 +83,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     rules = base / "tftp-rules"
     rules.write_text(RULES)
     config = base / "bootwright.toml"
-    config.write_text(f"""
-[server]
-interfaces = ["srv0"]
-address4 = "192.0.2.1"
-address6 = "2001:db8::1"
-[dhcp4]
-enabled = false
-[dhcp6]
-enabled = false
+    config.write_text(NO_DHCP_CONFIG + f"""
 [http]
 enabled = false
 [boot]
@@ -125,7 +102,9 @@ remap_file = "tftp-rules"   # next to this file
             link.spawn_server([str(BOOTWRIGHT), "serve", "--config", str(config), "--root", str(root),
                                "--state-dir", str(state)], stdout=sink, stderr=subprocess.STDOUT),
         ]  # fmt: skip
-        _wait_port(link, [69, BOOTWRIGHT_PORT], procs, log)
+        names = (("in.tftpd -4", 69), ("in.tftpd -6", 69), ("bootwright", BOOTWRIGHT_PORT))
+        for (name, port), proc in zip(names, procs, strict=True):
+            wait_udp_port(link, port, proc, name, log, timeout=20, sockets=2)  # both families
         yield Pair(link, root, out)
 
 

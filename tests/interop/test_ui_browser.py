@@ -22,13 +22,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from netns import BOOTWRIGHT, REPO, NetnsPair, require_module
+from netns import REPO, NetnsPair, require_module, start_bootwright
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -155,18 +154,7 @@ def _start(link: NetnsPair, d: Path) -> subprocess.Popen[bytes]:
     config = d / "bootwright.toml"
     config.write_text(CONFIG)
     (d / "root").mkdir()
-    log = d / "serve.log"
-    proc = link.spawn_server(
-        [str(BOOTWRIGHT), "serve", "--config", str(config), "--root", str(d / "root"), "--state-dir",
-         str(d / "state")],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while not all(f"{s} ready" in log.read_text(errors="replace") for s in ("dhcp4", "http")):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"bootwright did not start:\n{log.read_text(errors='replace')}")
-        time.sleep(0.05)
-    return proc
+    return start_bootwright(link, config, d / "root", d / "state", d / "serve.log", ready=("dhcp4 ready", "http ready"))
 
 
 @pytest.fixture(scope="module")
