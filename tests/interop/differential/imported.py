@@ -3,6 +3,8 @@
 The same path ``bootwright import`` takes (importer per file, :func:`merge.merge`,
 :func:`render.clean_config`), with the hosts as ``[[host]]`` tables instead of an
 inventory CSV, so one config file carries everything ``bootwright serve`` needs.
+:func:`round_trip_config` is import(export(x)) for a hand translation x: its
+dhcpd.conf, dhcpd6.conf and radvd.conf as ``bootwright export`` writes them, read back.
 """
 
 from __future__ import annotations
@@ -10,11 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import tomli_w
+
+from bootwright.boot.policy import hosts_from_config
+from bootwright.config import parse_model
 from bootwright.migrate import bird, dnsmasq_conf, isc_conf, kea, merge, radvd, render
+from bootwright.migrate.export_dhcpd import export_dhcpd, export_dhcpd6
+from bootwright.migrate.export_radvd import export_radvd
 from bootwright.migrate.result import Imported, Reader
 from bootwright.model import Host
 
-from .harness import Sources
+from .harness import Seed, Sources
 
 IMPORTERS: dict[str, Callable[[str, str, Reader | None], Imported]] = {
     "dhcpd.conf": isc_conf.import_dhcpd,
@@ -64,3 +72,19 @@ def imported_config(sources: Sources) -> dict[str, Any]:
     if merged.hosts:
         config["host"] = [*config.get("host", []), *map(host_entry, merged.hosts)]
     return config
+
+
+def round_trip_config(seed: Seed, config: dict[str, Any]) -> dict[str, Any]:
+    """import(export(``config``)): the seed's hand translation written as dhcpd.conf, dhcpd6.conf and
+    radvd.conf (the files the seeds run) with the seed's server addresses for ``{server}``, and read back."""
+    model = parse_model(tomli_w.dumps(config), seed.example)
+    hosts = hosts_from_config(model)
+    servers = [seed.server4.split("/")[0], seed.server6.split("/")[0]]
+    texts: dict[str, str] = {}
+    if model.subnet4:
+        texts["dhcpd.conf"] = export_dhcpd(model, hosts, servers).text
+    if model.subnet6:
+        texts["dhcpd6.conf"] = export_dhcpd6(model, hosts, servers).text
+    if any(s.ra is not None for s in model.subnet6):
+        texts["radvd.conf"] = export_radvd(model, hosts).text
+    return imported_config(Sources(texts=texts))

@@ -8,7 +8,10 @@ client set of :mod:`.clientset` (DHCPv4 and DHCPv6, direct and relayed, an RS vi
 
 - the hand translation ``examples/seedNNN-*.toml``, and
 - the import of the same texts (``bootwright.migrate``: ``import_dhcpd``,
-  ``import_dhcpd6``, ``import_radvd``, ``import_bird``, merged).
+  ``import_dhcpd6``, ``import_radvd``, ``import_bird``, merged), and
+- import(export(hand translation)): the example written as dhcpd.conf,
+  dhcpd6.conf and radvd.conf by ``bootwright export`` and read back — the
+  round trip answers as the seed's daemons, so as the example does.
 
 Every field that differs must be explained in :data:`known.KNOWN_DIFFERENCES`;
 the table of differences is printed either way (``pytest -s`` shows it). The
@@ -35,7 +38,7 @@ from .harness import (
     run_reference,
     serving,
 )
-from .imported import imported_config
+from .imported import imported_config, round_trip_config
 from .known import KNOWN_DIFFERENCES
 
 pytestmark = pytest.mark.interop
@@ -83,3 +86,13 @@ def test_the_example_answers_as_the_seeds_daemons(seed: Seed, reference: Referen
 @pytest.mark.parametrize("seed", SEEDS, ids=[s.name for s in SEEDS])
 def test_the_import_answers_as_the_seeds_daemons(seed: Seed, reference: Reference, tmp_path: Path) -> None:
     _check(seed, reference, imported_config(load_sources(seed)), tmp_path)
+
+
+# --------------------------------------------------------------------------- import(export(example))
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=[s.name for s in SEEDS])
+def test_the_example_exported_and_imported_back_answers_as_the_seeds_daemons(
+    seed: Seed, reference: Reference, tmp_path: Path
+) -> None:
+    _check(seed, reference, round_trip_config(seed, example_config(seed)), tmp_path)
