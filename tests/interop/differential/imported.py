@@ -9,16 +9,18 @@ dhcpd.conf, dhcpd6.conf and radvd.conf as ``bootwright export`` writes them, rea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import tomli_w
 
 from bootwright.boot.policy import hosts_from_config
-from bootwright.config import parse_model
+from bootwright.config import Config, parse_model
 from bootwright.migrate import bird, dnsmasq_conf, isc_conf, kea, merge, radvd, render
 from bootwright.migrate.export_dhcpd import export_dhcpd, export_dhcpd6
+from bootwright.migrate.export_kea import export_kea4, export_kea6
 from bootwright.migrate.export_radvd import export_radvd
+from bootwright.migrate.exported import Exported
 from bootwright.migrate.result import Imported, Reader
 from bootwright.model import Host
 
@@ -34,6 +36,8 @@ IMPORTERS: dict[str, Callable[[str, str, Reader | None], Imported]] = {
     "dnsmasq.conf": dnsmasq_conf.import_dnsmasq,
 }
 """The importer of each source file, in the order the files are joined (the first file's values win)."""
+
+Exporter = Callable[[Config, list[Host], Sequence[str]], Exported]
 
 
 def host_entry(host: Host) -> dict[str, Any]:
@@ -74,17 +78,26 @@ def imported_config(sources: Sources) -> dict[str, Any]:
     return config
 
 
-def round_trip_config(seed: Seed, config: dict[str, Any]) -> dict[str, Any]:
-    """import(export(``config``)): the seed's hand translation written as dhcpd.conf, dhcpd6.conf and
-    radvd.conf (the files the seeds run) with the seed's server addresses for ``{server}``, and read back."""
+# The peer formats a hand translation goes out and comes back through: (file name, exporter) per family.
+ROUND_TRIPS: dict[str, tuple[tuple[str, Exporter], tuple[str, Exporter]]] = {
+    "dhcpd": (("dhcpd.conf", export_dhcpd), ("dhcpd6.conf", export_dhcpd6)),
+    "kea": (("kea-dhcp4.conf", export_kea4), ("kea-dhcp6.conf", export_kea6)),
+}
+
+
+def round_trip_config(seed: Seed, config: dict[str, Any], through: str = "dhcpd") -> dict[str, Any]:
+    """import(export(``config``)): the seed's hand translation written in ``through``'s format (dhcpd.conf +
+    dhcpd6.conf, or Kea's two JSON files) and radvd.conf, with the seed's server addresses for ``{server}``,
+    and read back."""
     model = parse_model(tomli_w.dumps(config), seed.example)
     hosts = hosts_from_config(model)
     servers = [seed.server4.split("/")[0], seed.server6.split("/")[0]]
+    (name4, export4), (name6, export6) = ROUND_TRIPS[through]
     texts: dict[str, str] = {}
     if model.subnet4:
-        texts["dhcpd.conf"] = export_dhcpd(model, hosts, servers).text
+        texts[name4] = export4(model, hosts, servers).text
     if model.subnet6:
-        texts["dhcpd6.conf"] = export_dhcpd6(model, hosts, servers).text
+        texts[name6] = export6(model, hosts, servers).text
     if any(s.ra is not None for s in model.subnet6):
         texts["radvd.conf"] = export_radvd(model, hosts).text
     return imported_config(Sources(texts=texts))
