@@ -108,7 +108,7 @@ def covers(earlier: RuleMatch, later: RuleMatch) -> bool:
 
 
 def _final(rule: Rule) -> bool:
-    """Whether the first match of ``rule`` ends the evaluation (config.py: an ignore rule is final)."""
+    """Whether the first match of ``rule`` ends the evaluation (config.Rule: an ignore rule is final)."""
     return rule.final or rule.ignore
 
 

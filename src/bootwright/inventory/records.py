@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bootwright.boot.policy import host_from_entry
-from bootwright.config import HostEntry, Problem, _pydantic_problems
+from bootwright.config import HostEntry, Problem, pydantic_problems
 from bootwright.model import Bmc, Host
 
 # Keys of a host record, in display order.
@@ -61,7 +61,7 @@ def host_from_dict(data: Any, where: str = "") -> Host:
     except ValidationError as exc:
         prefix = f"{where}." if where else ""
         raise HostInputError(
-            [Problem(prefix + p.path if p.path else where, p.message) for p in _pydantic_problems(exc)]
+            [Problem(prefix + p.path if p.path else where, p.message) for p in pydantic_problems(exc)]
         ) from None
     return host_from_entry(entry)
 
