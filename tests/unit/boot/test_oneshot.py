@@ -103,6 +103,16 @@ def test_a_script_for_another_target_does_not_start_the_boot() -> None:
     assert advance(shot, ev("http.script", script="rescue"), resolver("rescue"), 5).state == "booting"
 
 
+
+def test_an_unconfirmed_tftp_transfer_completes_the_download() -> None:
+    # GRUB starts the kernel before its final TFTP ACK leaves (RFC 1350 §6): delivered, not failed.
+    booting = OneShot("web1", "rescue", "booting", 1, 1, (("rescue/64/vmlinuz", "rescue/initrd.img"),), ("rescue/64/vmlinuz",))
+    done = advance(booting, ev("tftp.done", file="rescue/initrd.img", outcome="unconfirmed: final ACK not received"),
+                   resolver("rescue"), 9)  # fmt: skip
+    assert (done.state, done.reason) == ("done", "kernel and initrd fully downloaded")
+    odd = advance(booting, ev("tftp.done", file="rescue/initrd.img", outcome="aborted: who knows"), resolver("rescue"), 9)
+    assert odd.state == "failed"
+
 def test_failed_download_and_timeout() -> None:
     booting = OneShot("web1", "rescue", "booting", 1, 1, (("rescue/64/vmlinuz", "rescue/initrd.img"),))
     failed = advance(booting, ev("tftp.failed", file="rescue/initrd.img", outcome="error: file not found"),
