@@ -34,9 +34,9 @@ Match = dict[str, Any]
 # In a compiled match: the classes the client must not be a member of (``not member('X')``).
 NOT_MEMBER = "not_member"
 # In a compiled match: the matches of ``not (EXPR)`` — the client matches none of them. bootwright cannot negate a
-# match; a class of a first-match chain (``A``, ``B and not (A)``, …) becomes a final rule after A's (kea.py
-# _Kea.exclusive), otherwise the importer checks that rules placed after this one (later non-final rules win)
-# override it for exactly these clients (_Kea.order_negations).
+# match; a class of a first-match chain (``A``, ``B and not (A)``, …) becomes a final rule after A's
+# (kea_class_rules.py KeaClassRules.exclusive), otherwise the importer checks that rules placed after this one
+# (later non-final rules win) override it for exactly these clients (KeaClassRules.order_negations).
 NOT_MATCHES = "not_matches"
 
 
@@ -122,7 +122,7 @@ class _Parser:
                 return [{"no_arch": not inner[0]["no_arch"]}]
             if self.negated is not None:
                 # not member('X'): kept as a marker; the importer orders this class's rule before X's,
-                # so X's values win for X's members (see kea.py).
+                # so X's values win for X's members (see kea_class_rules.py).
                 name = self.negated
                 self.negated = None
                 return [{NOT_MEMBER: [name]}]
