@@ -140,6 +140,21 @@ class Conditions(ImportState):
         )
         return NEVER
 
+    def duid_suffix(self, left: OptionRef, length: int | None, data: bytes, line: int) -> Atom | None:
+        """``suffix(option dhcp6.client-id, 6) = MAC`` — how ``bootwright export dhcpd6`` writes a MAC match: the
+        DUID's last six octets, where DUID-LLT and DUID-LL carry the link-layer address (RFC 8415 §11.2, §11.4)."""
+        found = self.field_of(left)
+        if found is None or found[0] != "client_id" or length != 6 or len(data) != 6:
+            return None
+        self.note(
+            None,
+            "approximated",
+            "the DUID's last six octets are matched as the client's MAC (what DUID-LL/LLT end with)",
+            line=line,
+            text=self.condition_text,
+        )
+        return Atom("mac", frozenset({data.hex(":")}))
+
     def compare(self, left: Data, const: Const, line: int) -> Atom | None:
         """``DATA = CONST`` (possibly a substring) as an atom; None when no RuleMatch key can say it."""
         offset = 0
@@ -153,6 +168,8 @@ class Conditions(ImportState):
             if offset != 1 or not data or len(data) > 6:
                 return None
             return Atom("mac", frozenset({data.hex(":")}))
+        if isinstance(left, OptionRef) and offset == -1 and self.v6:
+            return self.duid_suffix(left, length, data, line)
         if not isinstance(left, OptionRef) or offset < 0:
             return None
         found = self.field_of(left)

@@ -93,6 +93,16 @@ class _Parser:
         self.i += 1
         return tok
 
+    def integer(self) -> int:
+        """A decimal integer, negative with a leading ``-`` (substring's start counts from the end then)."""
+        sign = -1 if self.peek() == ("punct", "-") else 1
+        if sign < 0:
+            self.take()
+        kind, value = self.take()
+        if kind != "int":
+            raise Unsupported(f"expected a number, found {value or 'the end'!r}")
+        return sign * int(value)
+
     def expr(self) -> list[Match]:
         out = self.conj()
         while self.peek() == ("name", "or"):
@@ -175,17 +185,18 @@ class _Parser:
             self.take("(")
             inner = self.operand()
             self.take(",")
-            start = int(self.take()[1])
+            start = self.integer()
             self.take(",")
-            length_token = self.take()[1]
+            length = None if self.peek() == ("name", "all") else self.integer()
+            if length is None:
+                self.take()
             self.take(")")
             if not isinstance(inner, _Field) or inner.offset or inner.length is not None:
                 raise Unsupported("substring() of something else than a packet field")
-            length = None if length_token == "all" else int(length_token)
             return _Field(inner.kind, inner.code, start, length)
         if value in ("option", "relay4"):
             self.take("[")
-            code = int(self.take()[1])
+            code = self.integer()
             self.take("]")
             if self.peek() == ("punct", ".") and self.tokens[self.i + 1][1] in ("hex", "text"):
                 self.take()
@@ -251,6 +262,11 @@ class _Parser:
             return {"user_class": [text]}
         if fld.code == 61 and self.family == 4 and whole:
             return {"client_id": [literal.hex(":")]}
+        if fld.code == 1 and self.family == 6 and fld.offset == -6 and fld.length == 6 and len(literal) == 6:
+            # The last six octets of the client's DUID (RFC 8415 §11.2, §11.4: DUID-LLT and DUID-LL end with the
+            # link-layer address) — how `bootwright export kea6` writes a MAC match. bootwright matches the MAC.
+            self.notes.append("substring(option[1].hex,-6,6) is read as the client's MAC (the end of a DUID-LL/LLT)")
+            return {"mac": [literal.hex(":")]}
         raise Unsupported(f"option[{fld.code}] compared this way is not a rule condition")
 
 

@@ -103,7 +103,7 @@ DNSMASQ_RA = (
     "defaults and reports each range for review (`[subnet6.ra]`), the constructor range as untranslated."
 )
 DNSMASQ_175_V6 = (
-    "BUG: importer (migrate/dnsmasq_conf.py): `dhcp-match=set:ipxe,175` is a DHCPv4 match (option 175 exists in "
+    "BUG: importer (migrate/dnsmasq_tags.py): `dhcp-match=set:ipxe,175` is a DHCPv4 match (option 175 exists in "
     "DHCPv4 only), but the tag's condition (user class iPXE or gPXE) also applies to the DHCPv6 rule "
     "`dhcp-option=tag:ipxe,option6:bootfile-url,…`, so a DHCPv6 client with user class gPXE gets boot.ipxe; "
     "dnsmasq tags it only through `dhcp-userclass=set:ipxe,iPXE`. Harmless in practice: gPXE has no DHCPv6 client."

@@ -92,15 +92,22 @@ def test_v6_include_classes_and_lifetimes(v6) -> None:
         ("member('KNOWN') and relay4[1].hex == 'port7'", 4, [{"known": True, "circuit_id": ["port7"]}]),
         ("option[93].hex == 0x0007 or option[93].hex == 0x000b", 4, [{"arch": [7]}, {"arch": [11]}]),
         ("not member('KNOWN')", 4, [{"known": False}]),
+        # How `bootwright export kea6` writes a MAC match: the DUID's last six octets (DUID-LL/LLT end with it).
+        ("substring(option[1].hex,-6,6) == 0x525400b03004", 6, [{"mac": ["52:54:00:b0:30:04"]}]),
+        ("substring(pkt4.mac,0,all) == 0x525400123456", 4, [{"mac": ["52:54:00:12:34:56"]}]),
     ],
 )
 def test_class_expressions(test: str, family: int, match: list[dict[str, object]]) -> None:
     assert compile_test(test, family, {}).alternatives == match
 
 
-def test_unsupported_expression() -> None:
-    with pytest.raises(Unsupported):
-        compile_test("pkt4.msgtype == 1", 4, {})
+@pytest.mark.parametrize(
+    "test",
+    ["pkt4.msgtype == 1", "substring(option[1].hex,-x,6) == 0x01", "option[-].hex == 0x01", "substring(option[1].hex,"],
+)
+def test_unsupported_expression(test: str) -> None:
+    with pytest.raises(Unsupported):  # a finding with file:line, never a bare int() error
+        compile_test(test, 4, {})
 
 
 def test_json_errors_name_file_and_line() -> None:

@@ -5,7 +5,8 @@ for each example and a client set modelled on real firmware (the golden
 captures' options) the imported config decides what the original decides —
 boot file (URLs filled in), next server, vendor class echo, and whether the
 client is ignored. dnsmasq is left out: its export keeps its order through
-``tag-if`` lines, which its importer reports rather than translates.
+``tag-if`` lines, which its importer reports rather than translates. Every file
+in examples/ is a case; the gaps known are marked in :data:`XFAIL` with why.
 """
 
 from __future__ import annotations
@@ -28,14 +29,7 @@ from bootwright.migrate.result import Imported
 from bootwright.model import ClientInfo, Host
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-CASES = [
-    "quickstart.toml",
-    "seed000-ipv6-ipxe.toml",
-    "seed001-ipv6-menu.toml",
-    "seed002-showmax.toml",
-    "seed003-home-lab.toml",
-    "seed004-chainload.toml",
-]
+CASES = sorted(p.name for p in EXAMPLES.glob("*.toml"))
 SERVER4, SERVER6 = "192.0.2.1", "2001:db8::1"
 
 # (name, arches, vendor class, user classes): PXE ROMs, UEFI PXE and HTTP boot, iPXE, gPXE, U-Boot, a plain OS.
@@ -82,8 +76,19 @@ def _answers(config: Config, hosts: list[Host], family: int) -> dict[str, tuple[
     return out
 
 
-# Every case passes; a known gap would be marked here: {(example, trip): pytest.mark.xfail(strict=True, reason=…)}.
-XFAIL: dict[tuple[str, str], pytest.MarkDecorator] = {}
+# Known gaps, each with its reason (strict: a fix makes the test fail until the mark goes).
+_PROXY = pytest.mark.xfail(strict=True, reason="a proxy subnet cannot be said in dhcpd or Kea (the export notes it)")
+_KEA_GROUPS = pytest.mark.xfail(
+    strict=True,
+    reason="open: Kea classes for group-scoped rules before the built-in table come back with the built-in default "
+    "non-final, so iPXE clients also get its next server and architectures outside the table its file",
+)
+XFAIL: dict[tuple[str, str], pytest.MarkDecorator] = {
+    ("proxy.toml", "dhcpd"): _PROXY,
+    ("proxy.toml", "kea4"): _PROXY,
+    ("lab-chains.toml", "kea4"): _KEA_GROUPS,
+    ("lab-chains.toml", "kea6"): _KEA_GROUPS,
+}
 
 
 @pytest.mark.parametrize(
