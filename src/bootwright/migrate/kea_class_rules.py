@@ -19,8 +19,8 @@ from bootwright.migrate.kea_classes import (
     Match,
     Unsupported,
     compile_test,
+    covered_by,
     disjoint,
-    implies,
 )
 from bootwright.migrate.kea_json import Obj
 from bootwright.migrate.kea_options import KeaOptions
@@ -111,8 +111,9 @@ class KeaClassRules(KeaOptions):
         for these" steps, which later classes exclude with ``not (…)``). bootwright cannot say ``not``: the rule
         matches the class's positive condition, so each ``not (X)`` of it must be covered by an exclusive class
         defined before it, whose final rule then catches X's clients first — how if/else-if chains are written
-        (``A``; ``B and not (A)``; …; the exporters' output). Placed in definition order before the other classes'
-        rules: the one a client meets first is the class Kea assigns it (induction over that order).
+        (``A``; ``B and not (A)``; …; the exporters' output, which defines them last first). Placed before the
+        other classes' rules in the order they were found covered: the one a client meets first is the class Kea
+        assigns it (induction over that order).
         """
         sets = {n for n, _, rules in self.defined if any(k not in ("name", "match", "final") for r in rules for k in r)}
 
@@ -125,18 +126,27 @@ class KeaClassRules(KeaOptions):
 
         finals: list[tuple[str, list[Match]]] = []
         out: list[dict[str, Any]] = []
-        for name, alternatives, rules in self.defined:  # bounded: classes × classes × alternatives
-            if not rules:
-                continue
-            covered = all(
-                all(any(implies(q, y) for _, alts in finals for y in alts) for q in x.get(NOT_MATCHES, []))
-                and all(any(other == n for n, _ in finals) for other in x.get(NOT_MEMBER, []))
-                for x in alternatives
-            )
-            others = [(n, alts) for n, alts, _ in self.defined if n != name and n in sets]
-            if covered and all(apart((name, alternatives), other) for other in others):
-                finals.append((name, alternatives))
-                out += rules
+        waiting = [(name, alternatives, rules) for name, alternatives, rules in self.defined if rules]
+        # Passes until none more turns final (bounded: at most one pass per class). The exporters write a
+        # chain's classes last rule first, each with ``not (…)`` of the rules before it, so a class may be
+        # covered only by classes defined after it; its rule still goes after theirs (the order found here).
+        changed = True
+        while changed:
+            changed = False
+            for entry in list(waiting):
+                name, alternatives, rules = entry
+                ahead = [y for _, alts in finals for y in alts]
+                covered = all(
+                    all(covered_by(q, ahead) for q in x.get(NOT_MATCHES, []))
+                    and all(any(other == n for n, _ in finals) for other in x.get(NOT_MEMBER, []))
+                    for x in alternatives
+                )
+                others = [(n, alts) for n, alts, _ in self.defined if n != name and n in sets]
+                if covered and all(apart((name, alternatives), other) for other in others):
+                    finals.append((name, alternatives))
+                    out += rules
+                    waiting.remove(entry)
+                    changed = True
         return out
 
     def order_negations(self) -> None:

@@ -318,6 +318,32 @@ def implies(narrow: Match, wide: Match) -> bool:
     return True
 
 
+# Pieces a negation may be cut into to find it covered by several alternatives (bounded work per class).
+_MAX_PIECES = 256
+
+
+def covered_by(narrow: Match, alternatives: list[Match]) -> bool:
+    """True when every client ``narrow`` matches also matches one of ``alternatives``.
+
+    :func:`implies` against each alternative, else ``narrow`` cut into pieces of one value per list key
+    (``mac = [A, B]`` → ``mac = [A]``, ``mac = [B]``) each implied by some alternative: an exported class
+    ``arch 7 and (mac A or mac B)`` comes back as two alternatives while a later ``not (…)`` of it is one.
+    """
+    if any(implies(narrow, wide) for wide in alternatives):
+        return True
+    lists = [(k, v) for k, v in positive(narrow).items() if isinstance(v, list) and len(v) > 1]
+    count = 1
+    for _, values in lists:
+        count *= len(values)
+    if not lists or count > _MAX_PIECES:
+        return False
+    keys = [k for k, _ in lists]
+    return all(
+        any(implies({**narrow, **{k: [v] for k, v in zip(keys, combo, strict=True)}}, wide) for wide in alternatives)
+        for combo in product(*(values for _, values in lists))
+    )
+
+
 def _clash(a: Match, b: Match) -> bool:
     """True when no client meets both positive parts: a different first architecture, ``known`` or
     ``no_arch``, or vendor classes of which neither starts with the other (Kea compares the option's start)."""

@@ -78,16 +78,9 @@ def _answers(config: Config, hosts: list[Host], family: int) -> dict[str, tuple[
 
 # Known gaps, each with its reason (strict: a fix makes the test fail until the mark goes).
 _PROXY = pytest.mark.xfail(strict=True, reason="a proxy subnet cannot be said in dhcpd or Kea (the export notes it)")
-_KEA_GROUPS = pytest.mark.xfail(
-    strict=True,
-    reason="open: Kea classes for group-scoped rules before the built-in table come back with the built-in default "
-    "non-final, so iPXE clients also get its next server and architectures outside the table its file",
-)
 XFAIL: dict[tuple[str, str], pytest.MarkDecorator] = {
     ("proxy.toml", "dhcpd"): _PROXY,
     ("proxy.toml", "kea4"): _PROXY,
-    ("lab-chains.toml", "kea4"): _KEA_GROUPS,
-    ("lab-chains.toml", "kea6"): _KEA_GROUPS,
 }
 
 
