@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bootwright.migrate.kea import import_kea
-from bootwright.migrate.kea_classes import Unsupported, compile_test
+from bootwright.migrate.kea_classes import Unsupported, compile_test, covered_by
 from tests.unit.migrate import clients as c
 from tests.unit.migrate.clients import checked, decide, reader, text
 
@@ -181,3 +181,11 @@ def test_the_drop_class_is_an_ignore_rule_first() -> None:
     first = imported.config["rule"][0]
     assert first["ignore"] is True and first["match"]["mac"] == ["00:00:5e"]
     assert not [f for f in imported.findings if f.action == "untranslated"]
+
+
+def test_a_negation_is_covered_by_several_alternatives_together() -> None:
+    # The export's class "arch 7 and (mac A or mac B)" comes back as two alternatives; a later not (…) of it is one.
+    alternatives: list[dict[str, object]] = [{"arch": [7], "mac": ["a"]}, {"arch": [7], "mac": ["b"]}]
+    assert covered_by({"arch": [7], "mac": ["a", "b"]}, alternatives)
+    assert not covered_by({"arch": [7], "mac": ["a", "c"]}, alternatives)
+    assert not covered_by({"mac": ["a"]}, alternatives)  # any architecture: wider than both
