@@ -109,8 +109,9 @@ class KeaClassRules(KeaOptions):
         A client of such a class gets exactly what it sets from Kea, whatever the other classes say; as a final
         rule it stops there in bootwright too, also for a class that sets nothing (the exporters' "no boot program
         for these" steps, which later classes exclude with ``not (…)``). bootwright cannot say ``not``: the rule
-        matches the class's positive condition, so each ``not (X)`` of it must be covered by an exclusive class
-        defined before it, whose final rule then catches X's clients first — how if/else-if chains are written
+        matches the class's positive condition, so each ``not (X)`` of it must be covered by exclusive classes
+        found before it (defined before or after), whose final rules then catch X's clients first — how if/else-if
+        chains are written
         (``A``; ``B and not (A)``; …; the exporters' output, which defines them last first). Placed before the
         other classes' rules in the order they were found covered: the one a client meets first is the class Kea
         assigns it (induction over that order).
